@@ -1,0 +1,23 @@
+//! The seam between the format and the domain: who decides what may be appended.
+
+use crate::event::Event;
+use crate::types::{EntryHash, Seq};
+
+/// A state machine over admitted events, implemented by the domain (`review`).
+///
+/// The same implementation runs when an event is appended and when an
+/// auditor replays the ledger, so there is one copy of every rule. `check`
+/// never changes the state, so a refused event leaves it exactly as it was;
+/// `apply` takes what `check` computed.
+pub trait Admission: Send + Sync {
+    /// What `check` decided, ready to apply.
+    type Effect: Send;
+    /// Why an event was refused; names the field, member or event at fault.
+    type Rejection: std::error::Error + Send + Sync + 'static;
+
+    /// Decides whether `event` (whose signature has been verified) may become entry `seq`.
+    fn check(&self, seq: Seq, event: &Event) -> Result<Self::Effect, Self::Rejection>;
+
+    /// Applies an admitted event, now stored as entry `seq` with hash `hash`.
+    fn apply(&mut self, seq: Seq, hash: EntryHash, effect: Self::Effect);
+}

@@ -1,0 +1,128 @@
+//! The canonical codec: the only place that knows the byte encoding.
+//!
+//! Every signed or hashed value goes through [`encode`] and [`decode`]. The
+//! encoding is bincode 2.0.1's serde mode with fixed-width little-endian
+//! integers (lengths are `u64` LE, enum tags `u32` LE, `Option` a `0`/`1`
+//! byte, `bool` a `0`/`1` byte, fixed arrays without a length). Byte vectors
+//! are written as a `u64` length and the bytes.
+//!
+//! A value has exactly one encoding: [`decode`] refuses trailing bytes and
+//! any input whose re-encoding differs from what it was given. The golden
+//! vectors in `tests/vectors/` freeze the output, so that a move to another
+//! compatible encoder is a checked swap.
+
+use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::error::{Error, Result};
+
+/// The most bytes any single decoded value may claim. It bounds allocations
+/// made on behalf of hostile length fields.
+pub const DECODE_LIMIT: usize = 4 * 1024 * 1024;
+
+type Config = Configuration<LittleEndian, Fixint, Limit<DECODE_LIMIT>>;
+
+fn config() -> Config {
+    config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<DECODE_LIMIT>()
+}
+
+/// Encodes a value canonically.
+///
+/// Encoding our own types cannot fail: they contain no maps of unspecified
+/// order and no values serde refuses. A failure here is a programming error.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    bincode::serde::encode_to_vec(value, config())
+        .expect("types of the evidence format always encode")
+}
+
+/// Decodes `bytes` as one `T`, refusing trailing bytes and non-canonical input.
+///
+/// `what` names the value in errors (`"event"`, `"entry"`, ...).
+pub fn decode<T: Serialize + DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
+    if bytes.len() > DECODE_LIMIT {
+        return Err(Error::TooLarge {
+            what,
+            len: bytes.len(),
+            limit: DECODE_LIMIT,
+        });
+    }
+    let (value, used): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, config()).map_err(|e| Error::Decode {
+            what,
+            reason: e.to_string(),
+        })?;
+    if used != bytes.len() {
+        return Err(Error::TrailingBytes {
+            what,
+            extra: bytes.len() - used,
+        });
+    }
+    if encode(&value) != bytes {
+        return Err(Error::NonCanonical { what });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Sample {
+        a: u16,
+        b: String,
+        c: Option<bool>,
+        d: Vec<u8>,
+    }
+
+    fn sample() -> Sample {
+        Sample {
+            a: 0x0102,
+            b: "hi".into(),
+            c: Some(true),
+            d: vec![9],
+        }
+    }
+
+    #[test]
+    fn layout_is_fixed_width_little_endian() {
+        let bytes = encode(&sample());
+        let expected: Vec<u8> = [
+            &[0x02, 0x01][..],
+            &2u64.to_le_bytes(),
+            b"hi",
+            &[1, 1],
+            &1u64.to_le_bytes(),
+            &[9],
+        ]
+        .concat();
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn refusals_name_the_fault() {
+        let good = encode(&sample());
+        let check = |bytes: &[u8], expected: &str| {
+            let err = decode::<Sample>("sample", bytes).unwrap_err().to_string();
+            assert!(
+                err.contains(expected),
+                "{err:?} should mention {expected:?}"
+            );
+        };
+        check(&[good.clone(), vec![0]].concat(), "1 trailing bytes");
+        check(&good[..good.len() - 1], "cannot decode");
+        // A bool byte of 2 is not a bool.
+        let mut bad_bool = good.clone();
+        bad_bool[13] = 2;
+        check(&bad_bool, "cannot decode");
+        // A length claiming far more than the limit allows.
+        let mut huge = good.clone();
+        huge[2..10].copy_from_slice(&u64::MAX.to_le_bytes());
+        check(&huge, "cannot decode");
+        assert_eq!(decode::<Sample>("sample", &good).unwrap(), sample());
+    }
+}

@@ -1,0 +1,217 @@
+//! ed25519 keys, fingerprints and domain-separated signatures.
+//!
+//! Every signature in the format is plain ed25519 (RFC 8032, not the `ph` or
+//! `ctx` variants) over `context || message`, where `context` is one of the
+//! NUL-terminated [`Purpose`] strings. A signature made for one purpose
+//! therefore never verifies for another, and none can be mistaken for a
+//! signed note (whose text holds no NUL). Verification is always
+//! `verify_strict`, and weak (small-order) keys are refused.
+
+use std::fmt;
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::types::Signature;
+
+/// What a signature is for. Each has its own context string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// An author signing the canonical bytes of an event.
+    Event,
+    /// A new key accepting a rotation (see `review`'s roster).
+    KeyRotation,
+}
+
+impl Purpose {
+    /// The context string prefixed to the signed message.
+    pub fn context(self) -> &'static [u8] {
+        match self {
+            Purpose::Event => b"review-ledger/v1 event\0",
+            Purpose::KeyRotation => b"review-ledger/v1 key rotation\0",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Purpose::Event => "event",
+            Purpose::KeyRotation => "key rotation",
+        }
+    }
+}
+
+/// An ed25519 public key as its 32 bytes. Validity (a canonical point that
+/// is not of small order) is checked where a key is used or enrolled.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PublicKey(pub [u8; 32]);
+
+impl PublicKey {
+    /// The prefix of the text form of a public key.
+    pub const TEXT_PREFIX: &'static str = "ed25519:";
+
+    /// The dalek key, refusing non-points and weak keys.
+    pub fn verifying_key(&self) -> Result<VerifyingKey> {
+        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| Error::BadKey {
+            key: self.to_hex(),
+            reason: "not a valid ed25519 point",
+        })?;
+        if key.is_weak() {
+            return Err(Error::BadKey {
+                key: self.to_hex(),
+                reason: "weak (small-order) key",
+            });
+        }
+        Ok(key)
+    }
+
+    /// Lowercase hex of the 32 bytes.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// The text form `ed25519:<64 hex digits>`, as written to `.pub` files.
+    pub fn to_text(&self) -> String {
+        format!("{}{}", Self::TEXT_PREFIX, self.to_hex())
+    }
+
+    /// Parses the text form (the `ed25519:` prefix is optional) and checks
+    /// the key is a valid, non-weak point.
+    pub fn from_text(text: &str) -> Result<PublicKey> {
+        let text = text.trim();
+        let digits = text.strip_prefix(Self::TEXT_PREFIX).unwrap_or(text);
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(digits, &mut out).map_err(|e| Error::Field {
+            field: "public key",
+            reason: format!("expected ed25519:<64 hex digits>: {e}"),
+        })?;
+        let key = PublicKey(out);
+        key.verifying_key()?;
+        Ok(key)
+    }
+
+    /// A short, stable fingerprint for people to compare: the first 8 bytes
+    /// of `blake3::derive_key("review-ledger/v1 key fingerprint", key)`, as
+    /// four colon-separated groups of four hex digits.
+    pub fn fingerprint(&self) -> String {
+        let digest = blake3::derive_key("review-ledger/v1 key fingerprint", &self.0);
+        digest[..8]
+            .chunks(2)
+            .map(hex::encode)
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+
+    /// Checks `signature` over `context(purpose) || message` with `verify_strict`.
+    pub fn verify(&self, purpose: Purpose, message: &[u8], signature: &Signature) -> Result<()> {
+        let key = self.verifying_key()?;
+        let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+        key.verify_strict(&signed_message(purpose, message), &sig)
+            .map_err(|_| Error::BadSignature {
+                key: self.fingerprint(),
+                purpose: purpose.name(),
+            })
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+fn signed_message(purpose: Purpose, message: &[u8]) -> Vec<u8> {
+    [purpose.context(), message].concat()
+}
+
+/// A private signing key. It lives only on its owner's machine.
+#[derive(Clone)]
+pub struct KeyPair(SigningKey);
+
+impl KeyPair {
+    /// A key from 32 secret bytes (tests and golden vectors use fixed seeds).
+    pub fn from_seed(seed: [u8; 32]) -> KeyPair {
+        KeyPair(SigningKey::from_bytes(&seed))
+    }
+
+    /// Wraps a dalek signing key.
+    pub fn from_signing_key(key: SigningKey) -> KeyPair {
+        KeyPair(key)
+    }
+
+    /// The dalek signing key, for PEM encoding.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.0
+    }
+
+    /// The public half.
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key().to_bytes())
+    }
+
+    /// Signs `context(purpose) || message`.
+    pub fn sign(&self, purpose: Purpose, message: &[u8]) -> Signature {
+        Signature(self.0.sign(&signed_message(purpose, message)).to_bytes())
+    }
+
+    /// Signs raw bytes with no context: only for signed notes (checkpoints),
+    /// whose own format fixes what the bytes are.
+    pub fn sign_note(&self, text: &[u8]) -> Signature {
+        Signature(self.0.sign(text).to_bytes())
+    }
+}
+
+impl fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyPair({})", self.public().fingerprint())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_for_one_purpose_fails_for_another() {
+        let key = KeyPair::from_seed([7; 32]);
+        let sig = key.sign(Purpose::Event, b"message");
+        key.public()
+            .verify(Purpose::Event, b"message", &sig)
+            .unwrap();
+        assert!(
+            key.public()
+                .verify(Purpose::KeyRotation, b"message", &sig)
+                .is_err()
+        );
+        assert!(
+            key.public()
+                .verify(Purpose::Event, b"messagf", &sig)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn weak_and_invalid_keys_are_refused() {
+        // The identity point (small order) and a y coordinate that is no point.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let err = PublicKey(identity).verifying_key().unwrap_err().to_string();
+        assert!(err.contains("weak"), "{err}");
+        let text = format!("ed25519:{}", hex::encode(identity));
+        assert!(PublicKey::from_text(&text).is_err());
+        assert!(PublicKey::from_text("ed25519:zz").is_err());
+    }
+
+    #[test]
+    fn text_form_round_trips() {
+        let key = KeyPair::from_seed([1; 32]).public();
+        assert_eq!(PublicKey::from_text(&key.to_text()).unwrap(), key);
+        assert_eq!(key.fingerprint().len(), 19);
+    }
+}
