@@ -1,0 +1,80 @@
+//! Errors of the storage layer.
+
+use std::path::PathBuf;
+
+use ledger_core::Seq;
+
+/// What can go wrong opening, reading or writing a ledger directory.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file of the ledger directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// Another process holds the ledger directory.
+    #[error("ledger {path} is in use by another process ({holder})")]
+    Locked {
+        /// The ledger directory.
+        path: PathBuf,
+        /// What the holder wrote into the lock file (its process id).
+        holder: String,
+    },
+    /// The directory holds no ledger.
+    #[error("no ledger at {0} (create one with `review-ledger init`)")]
+    NotALedger(PathBuf),
+    /// The directory already holds a ledger.
+    #[error("a ledger already exists at {0}")]
+    AlreadyExists(PathBuf),
+    /// sled refused an operation; its files may be damaged.
+    #[error("ledger database {path}: {message}")]
+    Database {
+        /// The database directory.
+        path: PathBuf,
+        /// sled's message.
+        message: String,
+    },
+    /// A stored record could not be decoded.
+    #[error("stored {what} is damaged: {reason}")]
+    Damaged {
+        /// Which record (`head`, `entry #5`, ...).
+        what: String,
+        /// Why it does not decode.
+        reason: String,
+    },
+    /// The stored head does not describe the last stored entry.
+    #[error("stored head says {head_size} entries ending in {head_hash}, but {found}")]
+    HeadMismatch {
+        /// The size the head records.
+        head_size: u64,
+        /// The hash the head records.
+        head_hash: String,
+        /// What the entries say instead.
+        found: String,
+    },
+    /// Replaying the stored entries through the admission rules failed.
+    #[error("stored entry {seq} is not admissible on replay: {reason}")]
+    Replay {
+        /// The entry at fault.
+        seq: Seq,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// An evidence-format error, such as a proof asked for a leaf beyond the tree.
+    #[error(transparent)]
+    Format(#[from] ledger_core::Error),
+    /// A key file could not be read.
+    #[error("key file {path}: {reason}")]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,319 @@
+//! The `Store` trait and its sled implementation.
+//!
+//! One sled tree holds everything, so that a batch is one atomic
+//! `apply_batch`. Keys (all integers big-endian, so that sled's order is
+//! sequence order):
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `e` + seq (8) | the canonical entry bytes |
+//! | `i` + event id (16) | seq (8) |
+//! | `n` + level (1) + index (8) | the 32-byte Merkle node |
+//! | `mhead` | the [`Head`] in the canonical codec |
+//! | `mcheckpoint` | the latest signed checkpoint note, UTF-8 |
+
+use std::path::{Path, PathBuf};
+
+use ledger_core::merkle::NewNode;
+use ledger_core::{EntryHash, EventId, Frontier, Hash, KeyPair, Seq, UnixMicros, codec};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, StoreError};
+use crate::keyfile;
+use crate::lock::DirLock;
+
+/// What the ledger knows about its end, updated in the same batch as the entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// The number of entries.
+    pub size: u64,
+    /// The hash of the last entry (zeros when empty).
+    pub hash: EntryHash,
+    /// The receive time of the last entry.
+    pub received: UnixMicros,
+    /// The right edge of the Merkle tree.
+    pub frontier: Frontier,
+}
+
+/// One group commit: entries with their event ids, the Merkle nodes they
+/// complete, the new head and the checkpoint that states it.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// `(seq, event id, canonical entry bytes)`, in order.
+    pub entries: Vec<(Seq, EventId, Vec<u8>)>,
+    /// Merkle nodes completed by these entries.
+    pub nodes: Vec<NewNode>,
+    /// The head after the batch.
+    pub head: Head,
+    /// The signed checkpoint note for the new head.
+    pub checkpoint: String,
+}
+
+/// The append-only log: everything the ledger keeps on disk.
+pub trait Store: Send + Sync + 'static {
+    /// The stored head.
+    fn head(&self) -> Result<Head>;
+    /// The entry bytes stored under `seq`.
+    fn entry(&self, seq: Seq) -> Result<Option<Vec<u8>>>;
+    /// Up to `limit` stored entries from `start` on, with the sequence
+    /// number each is stored under (a gap shows as a missing number).
+    fn range(&self, start: Seq, limit: usize) -> Result<Vec<(Seq, Vec<u8>)>>;
+    /// The sequence number of the entry carrying event `id`.
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>>;
+    /// The perfect-subtree root `(level, index)` of the Merkle tree.
+    fn node(&self, level: u32, index: u64) -> Result<Option<Hash>>;
+    /// The latest signed checkpoint note.
+    fn checkpoint(&self) -> Result<Option<String>>;
+    /// Writes a batch atomically and returns only once it is durable.
+    fn append(&self, batch: &Batch) -> Result<()>;
+}
+
+const HEAD_KEY: &[u8] = b"mhead";
+const CHECKPOINT_KEY: &[u8] = b"mcheckpoint";
+const CHECKPOINT_KEY_FILE: &str = "checkpoint.pem";
+const DB_DIR: &str = "db";
+
+/// The sled cache, bounded so that memory does not grow with the ledger.
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+fn entry_key(seq: Seq) -> [u8; 9] {
+    let mut k = [b'e'; 9];
+    k[1..].copy_from_slice(&seq.0.to_be_bytes());
+    k
+}
+
+fn index_key(id: &EventId) -> [u8; 17] {
+    let mut k = [b'i'; 17];
+    k[1..].copy_from_slice(&id.0);
+    k
+}
+
+fn node_key(level: u32, index: u64) -> [u8; 10] {
+    let mut k = [b'n'; 10];
+    k[1] = level as u8;
+    k[2..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// A ledger directory: `LOCK`, `checkpoint.pem` (the ledger's checkpoint
+/// key) and `db/` (sled).
+pub struct SledStore {
+    dir: PathBuf,
+    db: sled::Db,
+    tree: sled::Tree,
+    _lock: DirLock,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore").field("dir", &self.dir).finish()
+    }
+}
+
+impl SledStore {
+    /// Creates a new, empty ledger directory with its checkpoint key.
+    pub fn create(dir: &Path, checkpoint_key: &KeyPair) -> Result<SledStore> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let lock = DirLock::acquire(dir)?;
+        if dir.join(DB_DIR).exists() || dir.join(CHECKPOINT_KEY_FILE).exists() {
+            return Err(StoreError::AlreadyExists(dir.to_owned()));
+        }
+        keyfile::write_private(&dir.join(CHECKPOINT_KEY_FILE), checkpoint_key)?;
+        Self::open_db(dir, lock)
+    }
+
+    /// Opens an existing ledger directory and checks that its stored head
+    /// describes its last entry.
+    pub fn open(dir: &Path) -> Result<SledStore> {
+        let store = Self::open_unchecked(dir)?;
+        store.check_head()?;
+        Ok(store)
+    }
+
+    /// Opens an existing ledger directory without checking the head, for an
+    /// auditor who wants to report damage rather than refuse to look.
+    pub fn open_unchecked(dir: &Path) -> Result<SledStore> {
+        let lock = DirLock::acquire(dir)?;
+        if !dir.join(DB_DIR).is_dir() {
+            return Err(StoreError::NotALedger(dir.to_owned()));
+        }
+        Self::open_db(dir, lock)
+    }
+
+    fn open_db(dir: &Path, lock: DirLock) -> Result<SledStore> {
+        let path = dir.join(DB_DIR);
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|e| StoreError::Database {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        let tree = db.open_tree(b"ledger").map_err(|e| StoreError::Database {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(SledStore {
+            dir: dir.to_owned(),
+            db,
+            tree,
+            _lock: lock,
+        })
+    }
+
+    /// The ledger directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The ledger's checkpoint signing key.
+    pub fn checkpoint_key(&self) -> Result<KeyPair> {
+        keyfile::read_private(&self.dir.join(CHECKPOINT_KEY_FILE))
+    }
+
+    fn db_err(&self, e: sled::Error) -> StoreError {
+        StoreError::Database {
+            path: self.dir.join(DB_DIR),
+            message: e.to_string(),
+        }
+    }
+
+    /// The highest sequence number stored under an entry key, and its bytes.
+    pub fn last_entry(&self) -> Result<Option<(Seq, Vec<u8>)>> {
+        match self.tree.scan_prefix(b"e").next_back() {
+            None => Ok(None),
+            Some(Err(e)) => Err(self.db_err(e)),
+            Some(Ok((k, v))) => Ok(Some((decode_entry_key(&k)?, v.to_vec()))),
+        }
+    }
+
+    /// Checks that the head's size and hash match the last stored entry.
+    pub fn check_head(&self) -> Result<()> {
+        let head = self.head()?;
+        let last = self.last_entry()?;
+        let mismatch = |found: String| StoreError::HeadMismatch {
+            head_size: head.size,
+            head_hash: head.hash.to_hex(),
+            found,
+        };
+        match last {
+            None if head.size == 0 => Ok(()),
+            None => Err(mismatch("no entry is stored".into())),
+            Some((seq, bytes)) => {
+                if seq.0 + 1 != head.size {
+                    return Err(mismatch(format!("the last stored entry is #{}", seq.0)));
+                }
+                let hash = ledger_core::hash_entry_bytes(&bytes);
+                if hash != head.hash {
+                    return Err(mismatch(format!("entry #{} hashes to {hash}", seq.0)));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn decode_entry_key(k: &[u8]) -> Result<Seq> {
+    let bytes: [u8; 8] = k[1..].try_into().map_err(|_| StoreError::Damaged {
+        what: "entry key".into(),
+        reason: format!("{} bytes instead of 9", k.len()),
+    })?;
+    Ok(Seq(u64::from_be_bytes(bytes)))
+}
+
+impl Store for SledStore {
+    fn head(&self) -> Result<Head> {
+        match self.tree.get(HEAD_KEY).map_err(|e| self.db_err(e))? {
+            None => Ok(Head::default()),
+            Some(bytes) => codec::decode("head", &bytes).map_err(|e| StoreError::Damaged {
+                what: "head".into(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn entry(&self, seq: Seq) -> Result<Option<Vec<u8>>> {
+        let v = self.tree.get(entry_key(seq)).map_err(|e| self.db_err(e))?;
+        Ok(v.map(|v| v.to_vec()))
+    }
+
+    fn range(&self, start: Seq, limit: usize) -> Result<Vec<(Seq, Vec<u8>)>> {
+        let mut out = Vec::with_capacity(limit.min(4096));
+        for item in self.tree.range(entry_key(start)..=entry_key(Seq(u64::MAX))).take(limit) {
+            let (k, v) = item.map_err(|e| self.db_err(e))?;
+            out.push((decode_entry_key(&k)?, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>> {
+        match self.tree.get(index_key(id)).map_err(|e| self.db_err(e))? {
+            None => Ok(None),
+            Some(v) => {
+                let bytes: [u8; 8] = v.as_ref().try_into().map_err(|_| StoreError::Damaged {
+                    what: format!("index of event {id}"),
+                    reason: format!("{} bytes instead of 8", v.len()),
+                })?;
+                Ok(Some(Seq(u64::from_be_bytes(bytes))))
+            }
+        }
+    }
+
+    fn node(&self, level: u32, index: u64) -> Result<Option<Hash>> {
+        match self.tree.get(node_key(level, index)).map_err(|e| self.db_err(e))? {
+            None => Ok(None),
+            Some(v) => {
+                let bytes: [u8; 32] = v.as_ref().try_into().map_err(|_| StoreError::Damaged {
+                    what: format!("Merkle node {level}/{index}"),
+                    reason: format!("{} bytes instead of 32", v.len()),
+                })?;
+                Ok(Some(Hash(bytes)))
+            }
+        }
+    }
+
+    fn checkpoint(&self) -> Result<Option<String>> {
+        match self.tree.get(CHECKPOINT_KEY).map_err(|e| self.db_err(e))? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| StoreError::Damaged {
+                    what: "checkpoint".into(),
+                    reason: "not UTF-8".into(),
+                }),
+        }
+    }
+
+    fn append(&self, batch: &Batch) -> Result<()> {
+        let mut b = sled::Batch::default();
+        for (seq, id, bytes) in &batch.entries {
+            b.insert(&entry_key(*seq)[..], bytes.as_slice());
+            b.insert(&index_key(id)[..], &seq.0.to_be_bytes()[..]);
+        }
+        for node in &batch.nodes {
+            b.insert(&node_key(node.level, node.index)[..], &node.hash.0[..]);
+        }
+        b.insert(HEAD_KEY, codec::encode(&batch.head));
+        b.insert(CHECKPOINT_KEY, batch.checkpoint.as_bytes());
+        self.tree.apply_batch(b).map_err(|e| self.db_err(e))?;
+        self.db.flush().map_err(|e| self.db_err(e))?;
+        Ok(())
+    }
+}
+
+/// Merkle nodes read from a store, for proofs.
+pub struct StoreNodes<'a, S: Store + ?Sized>(pub &'a S);
+
+impl<S: Store + ?Sized> ledger_core::Nodes for StoreNodes<'_, S> {
+    type Error = StoreError;
+    fn node(&self, level: u32, index: u64) -> Result<Hash> {
+        self.0.node(level, index)?.ok_or_else(|| StoreError::Damaged {
+            what: format!("Merkle node {level}/{index}"),
+            reason: "missing".into(),
+        })
+    }
+}

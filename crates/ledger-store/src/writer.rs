@@ -1,0 +1,368 @@
+//! The one writer that owns the head, with group commit.
+//!
+//! [`Ledger::append`] queues a signed event and blocks until it is durable
+//! or refused. The writer thread takes everything queued (up to
+//! [`MAX_BATCH`]), verifies the signatures on all cores, then, in order,
+//! refuses duplicates and events for another ledger, runs the admission
+//! rules, chains the survivors, writes them with their Merkle nodes, head
+//! and a fresh checkpoint in one atomic sled batch, flushes, and only then
+//! answers every caller.
+//!
+//! The admission state is private to the writer: nothing outside it can
+//! see an effect before it is durable. If a write fails, the writer stops
+//! (its in-memory state may be ahead of the disk) and every later append
+//! is refused until the ledger is reopened.
+
+use std::collections::HashSet;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use ledger_core::merkle::NewNode;
+use ledger_core::{
+    Admission, Chain, Checkpoint, Entry, EntryHash, Event, EventId, Hash, KeyPair, Seq,
+    SignedEvent, UnixMicros,
+};
+use rayon::prelude::*;
+
+use crate::error::StoreError;
+use crate::store::{Batch, Head, Store};
+
+/// The most events committed in one batch.
+pub const MAX_BATCH: usize = 4096;
+
+/// How many appends may wait for the writer before callers block.
+const QUEUE: usize = 16 * 1024;
+
+/// What a caller gets once its event is durable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The entry's sequence number.
+    pub seq: Seq,
+    /// The entry's hash.
+    pub hash: EntryHash,
+    /// The signed checkpoint of the batch that holds the entry.
+    pub checkpoint: String,
+}
+
+/// Why an append was refused. Nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError<R: std::error::Error + 'static> {
+    /// The bytes are malformed, oversized or the signature does not verify.
+    #[error("event refused: {0}")]
+    Invalid(ledger_core::Error),
+    /// The event is signed for another ledger.
+    #[error("event {event} is for ledger {found}, this ledger is {expected}")]
+    WrongLedger {
+        /// The event.
+        event: EventId,
+        /// The ledger it names.
+        found: Hash,
+        /// This ledger's id (zeros before genesis).
+        expected: Hash,
+    },
+    /// An entry with this event id exists already.
+    #[error("event {event} is already in the ledger at {seq}")]
+    Duplicate {
+        /// The event.
+        event: EventId,
+        /// Where the first copy is, or `None` when it is earlier in the same batch.
+        seq: Seq,
+    },
+    /// The admission rules refused it.
+    #[error("event {event} refused: {source}")]
+    Rejected {
+        /// The event.
+        event: EventId,
+        /// The rule it breaks.
+        source: R,
+    },
+    /// The store failed; the writer has stopped.
+    #[error("ledger storage failed: {0}")]
+    Store(String),
+}
+
+type Reply<R> = SyncSender<Result<Receipt, AppendError<R>>>;
+
+struct Request<R: std::error::Error + 'static> {
+    signed: SignedEvent,
+    reply: Reply<R>,
+}
+
+/// A clock for the ledger's receive times.
+pub type Clock = Box<dyn Fn() -> UnixMicros + Send>;
+
+/// The system clock in microseconds.
+pub fn system_clock() -> Clock {
+    Box::new(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        UnixMicros(now.as_micros() as i64)
+    })
+}
+
+/// An open ledger that accepts appends.
+pub struct Ledger<S: Store, A: Admission> {
+    store: Arc<S>,
+    queue: Mutex<Option<SyncSender<Request<A::Rejection>>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<S: Store, A: Admission + 'static> Ledger<S, A> {
+    /// Starts the writer on `store`, first replaying every stored entry
+    /// through `state` to rebuild the admission state.
+    pub fn start(store: S, mut state: A, checkpoint_key: KeyPair, clock: Clock) -> Result<Self, StoreError> {
+        let head = store.head()?;
+        let chain = replay(&store, &mut state, head.size)?;
+        if chain.head != head.hash {
+            return Err(StoreError::HeadMismatch {
+                head_size: head.size,
+                head_hash: head.hash.to_hex(),
+                found: format!("the entries chain to {}", chain.head),
+            });
+        }
+        let store = Arc::new(store);
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let writer = Writer {
+            store: store.clone(),
+            state,
+            chain,
+            frontier: head.frontier,
+            key: checkpoint_key,
+            clock,
+            failed: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|source| StoreError::Io {
+                path: "ledger-writer thread".into(),
+                source,
+            })?;
+        Ok(Ledger {
+            store,
+            queue: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// The store, for reads.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    /// Appends one signed event; returns once it is durable, or why it was refused.
+    pub fn append(&self, signed: SignedEvent) -> Result<Receipt, AppendError<A::Rejection>> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let queue = self
+            .queue
+            .lock()
+            .map_err(|_| AppendError::Store("writer lock poisoned".into()))?
+            .clone()
+            .ok_or_else(|| AppendError::Store("ledger is closed".into()))?;
+        queue
+            .send(Request { signed, reply })
+            .map_err(|_| AppendError::Store("ledger writer has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| AppendError::Store("ledger writer has stopped".into()))?
+    }
+
+    /// Stops taking appends, lets queued ones finish durably, and waits for the writer.
+    pub fn close(&self) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.take();
+        }
+        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl<S: Store, A: Admission> Drop for Ledger<S, A> {
+    fn drop(&mut self) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.take();
+        }
+        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Rebuilds the admission state and the chain from the stored entries. The
+/// signatures were verified when the entries were admitted; `verify` is
+/// the command that checks them again.
+fn replay<S: Store, A: Admission>(store: &S, state: &mut A, size: u64) -> Result<Chain, StoreError> {
+    let mut chain = Chain::default();
+    while chain.size < size {
+        let chunk = store.range(Seq(chain.size), 4096)?;
+        if chunk.is_empty() {
+            break;
+        }
+        for (seq, bytes) in chunk {
+            let damaged = |e: ledger_core::Error| StoreError::Damaged {
+                what: format!("entry {seq}"),
+                reason: e.to_string(),
+            };
+            let entry = Entry::decode(&bytes).map_err(damaged)?;
+            let event = Event::decode(&entry.event).map_err(damaged)?;
+            let v = ledger_core::VerifiedEntry {
+                hash: ledger_core::hash_entry_bytes(&bytes),
+                entry,
+                event,
+            };
+            chain.link(&v).map_err(damaged)?;
+            let effect = state.check(seq, &v.event).map_err(|e| StoreError::Replay {
+                seq,
+                reason: e.to_string(),
+            })?;
+            state.apply(seq, v.hash, effect);
+        }
+    }
+    Ok(chain)
+}
+
+struct Writer<S: Store, A: Admission> {
+    store: Arc<S>,
+    state: A,
+    chain: Chain,
+    frontier: ledger_core::Frontier,
+    key: KeyPair,
+    clock: Clock,
+    failed: Option<String>,
+}
+
+impl<S: Store, A: Admission> Writer<S, A> {
+    fn run(mut self, rx: Receiver<Request<A::Rejection>>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            self.commit(batch);
+        }
+    }
+
+    fn commit(&mut self, requests: Vec<Request<A::Rejection>>) {
+        if let Some(why) = &self.failed {
+            for r in requests {
+                let _ = r.reply.send(Err(AppendError::Store(why.clone())));
+            }
+            return;
+        }
+        let verified: Vec<_> = requests.par_iter().map(|r| r.signed.verify()).collect();
+        let mut batch = Batch::default();
+        let mut accepted: Vec<(Reply<A::Rejection>, Seq, EntryHash)> = Vec::new();
+        let mut ids: HashSet<EventId> = HashSet::new();
+        let now = (self.clock)().max(self.chain.last_received);
+        for (request, verified) in requests.into_iter().zip(verified) {
+            let outcome = self.admit(&request.signed, verified, now, &mut ids, &mut batch);
+            match outcome {
+                Ok((seq, hash)) => accepted.push((request.reply, seq, hash)),
+                Err(e) => {
+                    let _ = request.reply.send(Err(e));
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let checkpoint = Checkpoint {
+            ledger_id: self.chain.ledger_id.unwrap_or(Hash::ZERO),
+            size: self.chain.size,
+            root: self.frontier.root(),
+            head: self.chain.head,
+            time: now,
+        };
+        batch.checkpoint = checkpoint.sign(&self.key);
+        batch.head = Head {
+            size: self.chain.size,
+            hash: self.chain.head,
+            received: now,
+            frontier: self.frontier.clone(),
+        };
+        match self.store.append(&batch) {
+            Ok(()) => {
+                for (reply, seq, hash) in accepted {
+                    let _ = reply.send(Ok(Receipt {
+                        seq,
+                        hash,
+                        checkpoint: batch.checkpoint.clone(),
+                    }));
+                }
+            }
+            Err(e) => {
+                let why = format!("{e}; reopen the ledger");
+                for (reply, _, _) in accepted {
+                    let _ = reply.send(Err(AppendError::Store(why.clone())));
+                }
+                self.failed = Some(why);
+            }
+        }
+    }
+
+    /// Admits one event into the batch being built, or says why not.
+    fn admit(
+        &mut self,
+        signed: &SignedEvent,
+        verified: ledger_core::Result<Event>,
+        now: UnixMicros,
+        ids: &mut HashSet<EventId>,
+        batch: &mut Batch,
+    ) -> Result<(Seq, EntryHash), AppendError<A::Rejection>> {
+        let event = verified.map_err(AppendError::Invalid)?;
+        let expected = self.chain.ledger_id.unwrap_or(Hash::ZERO);
+        if event.ledger != expected {
+            return Err(AppendError::WrongLedger {
+                event: event.id,
+                found: event.ledger,
+                expected,
+            });
+        }
+        let seq = Seq(self.chain.size);
+        let stored = self
+            .store
+            .seq_of(&event.id)
+            .map_err(|e| AppendError::Store(e.to_string()))?;
+        if let Some(first) = stored {
+            return Err(AppendError::Duplicate {
+                event: event.id,
+                seq: first,
+            });
+        }
+        if ids.contains(&event.id) {
+            return Err(AppendError::Duplicate {
+                event: event.id,
+                seq,
+            });
+        }
+        let effect = self
+            .state
+            .check(seq, &event)
+            .map_err(|source| AppendError::Rejected {
+                event: event.id,
+                source,
+            })?;
+        let entry = Entry {
+            seq,
+            prev: self.chain.head,
+            received: now,
+            event: signed.event.clone(),
+            signature: signed.signature,
+        };
+        let bytes = entry.encode();
+        let hash = ledger_core::hash_entry_bytes(&bytes);
+        self.state.apply(seq, hash, effect);
+        self.chain.push(hash, now);
+        let nodes: Vec<NewNode> = self.frontier.push(&hash);
+        batch.nodes.extend(nodes);
+        batch.entries.push((seq, event.id, bytes));
+        ids.insert(event.id);
+        Ok((seq, hash))
+    }
+}

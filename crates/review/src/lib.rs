@@ -1,0 +1,77 @@
+//! `review`: the ISO 27001 Clause 9.3 management review, as a pure fold over entries.
+//!
+//! This crate holds the event vocabulary ([`Payload`]), the [`Roster`] of
+//! who may sign and its rules, and [`LedgerState`], the one admission
+//! function that the store runs when appending and an auditor runs when
+//! replaying. It never touches a file, a socket or a clock.
+//!
+//! ```
+//! use ledger_core::{Admission, Event, EventId, Hash, KeyPair, Seq, UnixMicros, FORMAT_VERSION};
+//! use review::{Genesis, LedgerState, MemberId, MemberRecord, Payload, Policy};
+//!
+//! let founder = KeyPair::from_seed([1; 32]);
+//! let genesis = Payload::Genesis(Genesis {
+//!     organisation: "Example Ltd".into(),
+//!     founder: MemberRecord {
+//!         handle: MemberId::new("ceo").unwrap(),
+//!         name: "Ada Example".into(),
+//!         role: "Chief Executive".into(),
+//!         top_management: true,
+//!         key: founder.public(),
+//!     },
+//!     checkpoint_key: KeyPair::from_seed([2; 32]).public(),
+//!     policy: Policy::default(),
+//! });
+//! let event = review::compose(Hash::ZERO, EventId([7; 16]), &founder, UnixMicros(0), &genesis);
+//! let mut state = LedgerState::new();
+//! let effect = state.check(Seq(0), &event).unwrap();
+//! state.apply(Seq(0), Hash([9; 32]), effect);
+//! assert_eq!(state.roster.top_management_count(), 1);
+//! ```
+
+pub mod error;
+pub mod member;
+pub mod payload;
+pub mod policy;
+pub mod roster;
+pub mod state;
+
+use ledger_core::{Event, EventId, FORMAT_VERSION, KeyPair, LedgerId, UnixMicros};
+
+pub use error::Rejection;
+pub use member::{MemberId, MemberRecord};
+pub use payload::{Genesis, Payload, RosterChange, Rotation, RotationStatement};
+pub use policy::{Policy, Quorum};
+pub use roster::{KeyState, Member, Roster};
+pub use state::{Effect, LedgerState};
+
+/// Builds the event carrying `payload`, authored by `author`'s key.
+pub fn compose(ledger: LedgerId, id: EventId, author: &KeyPair, time: UnixMicros, payload: &Payload) -> Event {
+    Event {
+        version: FORMAT_VERSION,
+        ledger,
+        id,
+        author: author.public(),
+        time,
+        kind: payload.kind(),
+        payload: payload.encode(),
+    }
+}
+
+/// Builds the rotation payload: the new key signs the rotation statement.
+pub fn rotation(ledger: LedgerId, handle: &MemberId, old: &KeyPair, new: &KeyPair) -> Payload {
+    let statement = RotationStatement {
+        ledger,
+        handle: handle.clone(),
+        old_key: old.public(),
+        new_key: new.public(),
+    };
+    let proof = new.sign(
+        ledger_core::Purpose::KeyRotation,
+        &ledger_core::codec::encode(&statement),
+    );
+    Payload::Rotate(Rotation {
+        new_key: new.public(),
+        proof,
+    })
+}

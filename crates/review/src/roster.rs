@@ -1,0 +1,474 @@
+//! The roster: who may sign, rebuilt from the ledger's own events.
+//!
+//! Rules, in the order they are checked:
+//! - every event after genesis is signed by a key that is active now: enrolled,
+//!   not rotated away, not revoked, its member not removed;
+//! - a roster change is proposed by top management, and takes effect once
+//!   top management at the quorum of the policy (counting the proposer)
+//!   has signed it; approvals come one event each;
+//! - revoking one's own key takes effect at once;
+//! - a rotation is signed by the old key as the event's author and by the
+//!   new key over a [`RotationStatement`];
+//! - a key enrolled once, for anyone, is never enrolled again, and weak keys never.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use ledger_core::{EventId, LedgerId, PublicKey, Purpose, Seq, codec};
+use serde::Serialize;
+
+use crate::error::Rejection;
+use crate::member::{MemberId, MemberRecord, check_text};
+use crate::payload::{Genesis, RosterChange, Rotation, RotationStatement};
+use crate::policy::Policy;
+
+/// A member as the roster knows them now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// The handle.
+    pub handle: MemberId,
+    /// Full name.
+    pub name: String,
+    /// Role title.
+    pub role: String,
+    /// Whether they are top management.
+    pub top_management: bool,
+    /// Their active key, if any (none after a revocation until a rekey).
+    pub key: Option<PublicKey>,
+    /// Whether they have been removed.
+    pub removed: bool,
+    /// The entry that enrolled them.
+    pub enrolled_at: Seq,
+}
+
+/// What became of a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum KeyState {
+    /// It signs for its member.
+    Active,
+    /// It was replaced at this entry.
+    Rotated(Seq),
+    /// It was revoked at this entry.
+    Revoked(Seq),
+}
+
+/// Every key the ledger has ever enrolled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyRecord {
+    /// Whose key it is.
+    pub member: MemberId,
+    /// Where it was enrolled.
+    pub since: Seq,
+    /// Its state now.
+    pub state: KeyState,
+}
+
+/// A roster change waiting for its quorum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Pending {
+    /// The proposing event.
+    pub id: EventId,
+    /// Its entry.
+    pub seq: Seq,
+    /// The change.
+    pub change: RosterChange,
+    /// The top-management members who have signed it so far.
+    pub approvals: BTreeSet<MemberId>,
+}
+
+/// One state change the roster makes when an admitted event is applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RosterOp {
+    /// Found the roster.
+    Found(Genesis),
+    /// Record a proposal.
+    Propose {
+        /// The proposing event.
+        id: EventId,
+        /// The change.
+        change: RosterChange,
+        /// The proposer.
+        by: MemberId,
+    },
+    /// Record an approval.
+    Approve {
+        /// The proposal.
+        id: EventId,
+        /// The approver.
+        by: MemberId,
+    },
+    /// A proposal has its quorum: drop it from the pending list.
+    Settle(EventId),
+    /// Make a change effective.
+    Apply(RosterChange),
+    /// Replace a member's key.
+    Rotate {
+        /// The member.
+        member: MemberId,
+        /// The key replaced.
+        old: PublicKey,
+        /// The new key.
+        new: PublicKey,
+    },
+}
+
+/// The roster of one ledger.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Roster {
+    /// The ledger id, once genesis is applied.
+    pub ledger_id: Option<LedgerId>,
+    /// The organisation.
+    pub organisation: String,
+    /// The checkpoint key named in genesis.
+    pub checkpoint_key: Option<PublicKey>,
+    /// The policy from genesis.
+    pub policy: Policy,
+    /// Members by handle.
+    pub members: BTreeMap<MemberId, Member>,
+    /// Every key ever enrolled.
+    pub keys: HashMap<PublicKey, KeyRecord>,
+    /// Changes waiting for their quorum, by proposing event id.
+    pub pending: BTreeMap<EventId, Pending>,
+}
+
+impl Roster {
+    /// Whether genesis has been applied.
+    pub fn founded(&self) -> bool {
+        self.ledger_id.is_some()
+    }
+
+    /// The active member whose key signed an event, or why that key signs nothing.
+    pub fn signer(&self, key: &PublicKey) -> Result<&Member, Rejection> {
+        let record = self.keys.get(key).ok_or_else(|| Rejection::UnknownKey {
+            key: key.fingerprint(),
+        })?;
+        match record.state {
+            KeyState::Rotated(at) => Err(Rejection::KeyRotated {
+                key: key.fingerprint(),
+                member: record.member.clone(),
+                at,
+            }),
+            KeyState::Revoked(at) => Err(Rejection::KeyRevoked {
+                key: key.fingerprint(),
+                member: record.member.clone(),
+                at,
+            }),
+            KeyState::Active => {
+                let member = &self.members[&record.member];
+                if member.removed {
+                    return Err(Rejection::MemberRemoved(member.handle.clone()));
+                }
+                Ok(member)
+            }
+        }
+    }
+
+    /// The number of current top-management members.
+    pub fn top_management_count(&self) -> usize {
+        self.members
+            .values()
+            .filter(|m| m.top_management && !m.removed)
+            .count()
+    }
+
+    /// Approvals a roster change needs now.
+    pub fn roster_quorum(&self) -> usize {
+        self.policy.roster_quorum.required(self.top_management_count())
+    }
+
+    fn member(&self, handle: &MemberId) -> Result<&Member, Rejection> {
+        match self.members.get(handle) {
+            Some(m) if !m.removed => Ok(m),
+            _ => Err(Rejection::UnknownMember(handle.clone())),
+        }
+    }
+
+    fn check_new_key(&self, field: &'static str, key: &PublicKey) -> Result<(), Rejection> {
+        key.verifying_key().map_err(|e| Rejection::BadKey {
+            field,
+            reason: e.to_string(),
+        })?;
+        if let Some(record) = self.keys.get(key) {
+            return Err(Rejection::KeyTaken {
+                key: key.fingerprint(),
+                member: record.member.clone(),
+            });
+        }
+        if Some(*key) == self.checkpoint_key {
+            return Err(Rejection::BadKey {
+                field,
+                reason: "the ledger's checkpoint key cannot sign for a member".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks a genesis offered at `seq` by `author`.
+    pub fn check_genesis(&self, seq: Seq, author: &PublicKey, g: &Genesis) -> Result<Vec<RosterOp>, Rejection> {
+        if self.founded() || seq != Seq(0) {
+            return Err(Rejection::GenesisAgain { seq });
+        }
+        check_text("genesis.organisation", &g.organisation)?;
+        g.founder.check()?;
+        g.policy.check()?;
+        if !g.founder.top_management {
+            return Err(Rejection::Field {
+                field: "genesis.founder.top_management".into(),
+                reason: "the founder must be top management".into(),
+            });
+        }
+        if g.founder.key != *author {
+            return Err(Rejection::Field {
+                field: "genesis.founder.key".into(),
+                reason: "genesis must be signed by the founder's own key".into(),
+            });
+        }
+        g.checkpoint_key.verifying_key().map_err(|e| Rejection::BadKey {
+            field: "genesis.checkpoint_key",
+            reason: e.to_string(),
+        })?;
+        if g.checkpoint_key == g.founder.key {
+            return Err(Rejection::BadKey {
+                field: "genesis.checkpoint_key",
+                reason: "the checkpoint key must not be a member's key".into(),
+            });
+        }
+        Ok(vec![RosterOp::Found(g.clone())])
+    }
+
+    /// Checks that `change` could take effect now.
+    fn check_change(&self, change: &RosterChange) -> Result<(), Rejection> {
+        match change {
+            RosterChange::Enrol(record) => {
+                record.check()?;
+                if self.members.contains_key(&record.handle) {
+                    return Err(Rejection::HandleTaken(record.handle.clone()));
+                }
+                self.check_new_key("member.key", &record.key)
+            }
+            RosterChange::SetTopManagement { handle, top_management } => {
+                let m = self.member(handle)?;
+                if m.top_management && !top_management && self.top_management_count() == 1 {
+                    return Err(Rejection::LastTopManagement(handle.clone()));
+                }
+                Ok(())
+            }
+            RosterChange::Revoke { handle } => match self.member(handle)?.key {
+                Some(_) => Ok(()),
+                None => Err(Rejection::Field {
+                    field: "revoke.handle".into(),
+                    reason: format!("{handle} has no active key to revoke"),
+                }),
+            },
+            RosterChange::Rekey { handle, key } => {
+                if self.member(handle)?.key.is_some() {
+                    return Err(Rejection::Field {
+                        field: "rekey.handle".into(),
+                        reason: format!("{handle} still has an active key: rotate it instead"),
+                    });
+                }
+                self.check_new_key("rekey.key", key)
+            }
+            RosterChange::Remove { handle } => {
+                let m = self.member(handle)?;
+                if m.top_management && self.top_management_count() == 1 {
+                    return Err(Rejection::LastTopManagement(handle.clone()));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks a proposal by `by` carried in event `id`.
+    pub fn check_propose(&self, id: EventId, by: &Member, change: &RosterChange) -> Result<Vec<RosterOp>, Rejection> {
+        self.check_change(change)?;
+        let own_revocation = matches!(change, RosterChange::Revoke { handle } if *handle == by.handle);
+        if own_revocation {
+            return Ok(vec![RosterOp::Apply(change.clone())]);
+        }
+        if !by.top_management {
+            return Err(Rejection::NotTopManagement {
+                member: by.handle.clone(),
+                action: "propose a roster change",
+            });
+        }
+        let mut ops = vec![RosterOp::Propose {
+            id,
+            change: change.clone(),
+            by: by.handle.clone(),
+        }];
+        if self.roster_quorum() <= 1 {
+            ops.push(RosterOp::Settle(id));
+            ops.push(RosterOp::Apply(change.clone()));
+        }
+        Ok(ops)
+    }
+
+    /// Checks an approval by `by` of the pending change `id`.
+    pub fn check_approve(&self, by: &Member, id: EventId) -> Result<Vec<RosterOp>, Rejection> {
+        if !by.top_management {
+            return Err(Rejection::NotTopManagement {
+                member: by.handle.clone(),
+                action: "approve a roster change",
+            });
+        }
+        let pending = self.pending.get(&id).ok_or(Rejection::UnknownProposal(id))?;
+        if pending.approvals.contains(&by.handle) {
+            return Err(Rejection::AlreadyApproved {
+                member: by.handle.clone(),
+                proposal: id,
+            });
+        }
+        let mut ops = vec![RosterOp::Approve {
+            id,
+            by: by.handle.clone(),
+        }];
+        // Count only approvers who are still top management.
+        let still_top = pending
+            .approvals
+            .iter()
+            .filter(|h| self.members.get(*h).is_some_and(|m| m.top_management && !m.removed))
+            .count();
+        if still_top + 1 >= self.roster_quorum() {
+            // The roster may have moved since the proposal: check it again.
+            self.check_change(&pending.change)?;
+            ops.push(RosterOp::Settle(id));
+            ops.push(RosterOp::Apply(pending.change.clone()));
+        }
+        Ok(ops)
+    }
+
+    /// Checks a rotation signed by `by`'s current key `old`.
+    pub fn check_rotate(&self, by: &Member, old: &PublicKey, r: &Rotation) -> Result<Vec<RosterOp>, Rejection> {
+        self.check_new_key("rotation.new_key", &r.new_key)?;
+        let statement = RotationStatement {
+            ledger: self.ledger_id.unwrap_or_default(),
+            handle: by.handle.clone(),
+            old_key: *old,
+            new_key: r.new_key,
+        };
+        r.new_key
+            .verify(Purpose::KeyRotation, &codec::encode(&statement), &r.proof)
+            .map_err(|_| Rejection::BadRotationProof {
+                member: by.handle.clone(),
+            })?;
+        Ok(vec![RosterOp::Rotate {
+            member: by.handle.clone(),
+            old: *old,
+            new: r.new_key,
+        }])
+    }
+
+    /// Applies what a check decided, for the event stored at `seq`.
+    pub fn apply(&mut self, seq: Seq, ops: Vec<RosterOp>) {
+        for op in ops {
+            match op {
+                RosterOp::Found(g) => {
+                    self.organisation = g.organisation;
+                    self.checkpoint_key = Some(g.checkpoint_key);
+                    self.policy = g.policy;
+                    self.enrol(seq, g.founder);
+                }
+                RosterOp::Propose { id, change, by } => {
+                    self.pending.insert(
+                        id,
+                        Pending {
+                            id,
+                            seq,
+                            change,
+                            approvals: BTreeSet::from([by]),
+                        },
+                    );
+                }
+                RosterOp::Approve { id, by } => {
+                    if let Some(p) = self.pending.get_mut(&id) {
+                        p.approvals.insert(by);
+                    }
+                }
+                RosterOp::Settle(id) => {
+                    self.pending.remove(&id);
+                }
+                RosterOp::Apply(change) => self.apply_change(seq, change),
+                RosterOp::Rotate { member, old, new } => {
+                    if let Some(k) = self.keys.get_mut(&old) {
+                        k.state = KeyState::Rotated(seq);
+                    }
+                    self.keys.insert(
+                        new,
+                        KeyRecord {
+                            member: member.clone(),
+                            since: seq,
+                            state: KeyState::Active,
+                        },
+                    );
+                    if let Some(m) = self.members.get_mut(&member) {
+                        m.key = Some(new);
+                    }
+                }
+            }
+        }
+    }
+
+    fn enrol(&mut self, seq: Seq, r: MemberRecord) {
+        self.keys.insert(
+            r.key,
+            KeyRecord {
+                member: r.handle.clone(),
+                since: seq,
+                state: KeyState::Active,
+            },
+        );
+        self.members.insert(
+            r.handle.clone(),
+            Member {
+                handle: r.handle,
+                name: r.name,
+                role: r.role,
+                top_management: r.top_management,
+                key: Some(r.key),
+                removed: false,
+                enrolled_at: seq,
+            },
+        );
+    }
+
+    fn revoke_key(&mut self, seq: Seq, handle: &MemberId) {
+        if let Some(m) = self.members.get_mut(handle)
+            && let Some(key) = m.key.take()
+            && let Some(k) = self.keys.get_mut(&key)
+        {
+            k.state = KeyState::Revoked(seq);
+        }
+    }
+
+    fn apply_change(&mut self, seq: Seq, change: RosterChange) {
+        match change {
+            RosterChange::Enrol(r) => self.enrol(seq, r),
+            RosterChange::SetTopManagement { handle, top_management } => {
+                if let Some(m) = self.members.get_mut(&handle) {
+                    m.top_management = top_management;
+                }
+            }
+            RosterChange::Revoke { handle } => self.revoke_key(seq, &handle),
+            RosterChange::Rekey { handle, key } => {
+                self.keys.insert(
+                    key,
+                    KeyRecord {
+                        member: handle.clone(),
+                        since: seq,
+                        state: KeyState::Active,
+                    },
+                );
+                if let Some(m) = self.members.get_mut(&handle) {
+                    m.key = Some(key);
+                }
+            }
+            RosterChange::Remove { handle } => {
+                self.revoke_key(seq, &handle);
+                if let Some(m) = self.members.get_mut(&handle) {
+                    m.removed = true;
+                    m.top_management = false;
+                }
+            }
+        }
+    }
+}
