@@ -18,6 +18,9 @@ pub trait Admission: Send + Sync {
     /// Decides whether `event` (whose signature has been verified) may become entry `seq`.
     fn check(&self, seq: Seq, event: &Event) -> Result<Self::Effect, Self::Rejection>;
 
+    /// The key that signs checkpoints, once genesis has named it.
+    fn checkpoint_key(&self) -> Option<crate::PublicKey>;
+
     /// Applies an admitted event, now stored as entry `seq` with hash `hash`.
     fn apply(&mut self, seq: Seq, hash: EntryHash, effect: Self::Effect);
 }

@@ -75,10 +75,11 @@ impl PublicKey {
         format!("{}{}", Self::TEXT_PREFIX, self.to_hex())
     }
 
-    /// Parses the text form (the `ed25519:` prefix is optional) and checks
-    /// the key is a valid, non-weak point.
+    /// Parses the text form (the `ed25519:` prefix is optional; anything
+    /// after the first space, such as a name in a `.pub` file, is ignored)
+    /// and checks the key is a valid, non-weak point.
     pub fn from_text(text: &str) -> Result<PublicKey> {
-        let text = text.trim();
+        let text = text.split_whitespace().next().unwrap_or("");
         let digits = text.strip_prefix(Self::TEXT_PREFIX).unwrap_or(text);
         let mut out = [0u8; 32];
         hex::decode_to_slice(digits, &mut out).map_err(|e| Error::Field {

@@ -34,7 +34,11 @@ pub fn write_private(path: &Path, key: &KeyPair) -> Result<()> {
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| key_error(path, format!("cannot encode PKCS#8: {e}")))?;
     write_new(path, pem.as_bytes(), 0o600)?;
-    write_new(&public_path(path), format!("{}\n", key.public().to_text()).as_bytes(), 0o644)
+    write_new(
+        &public_path(path),
+        format!("{}\n", key.public().to_text()).as_bytes(),
+        0o644,
+    )
 }
 
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
@@ -95,12 +99,17 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(read_private(&path).unwrap().public(), key.public());
         let pubfile = public_path(&path);
-        assert_eq!(read_public(pubfile.to_str().unwrap()).unwrap(), key.public());
+        assert_eq!(
+            read_public(pubfile.to_str().unwrap()).unwrap(),
+            key.public()
+        );
         assert_eq!(read_public(&key.public().to_text()).unwrap(), key.public());
         let err = write_private(&path, &key).unwrap_err().to_string();
         assert!(err.contains("alice.pem"), "{err}");
         std::fs::write(dir.path().join("junk.pem"), "junk").unwrap();
-        let err = read_private(&dir.path().join("junk.pem")).unwrap_err().to_string();
+        let err = read_private(&dir.path().join("junk.pem"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a PKCS#8"), "{err}");
     }
 }

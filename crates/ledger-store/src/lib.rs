@@ -22,8 +22,10 @@ pub mod error;
 pub mod keyfile;
 mod lock;
 pub mod store;
+pub mod verify;
 pub mod writer;
 
 pub use error::{Result, StoreError};
 pub use store::{Batch, Head, SledStore, Store, StoreNodes};
-pub use writer::{AppendError, Clock, Ledger, MAX_BATCH, Receipt, system_clock};
+pub use verify::{Fault, Report, verify};
+pub use writer::{AppendError, Clock, Ledger, MAX_BATCH, Receipt, replay, system_clock};

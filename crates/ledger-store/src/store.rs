@@ -243,7 +243,11 @@ impl Store for SledStore {
 
     fn range(&self, start: Seq, limit: usize) -> Result<Vec<(Seq, Vec<u8>)>> {
         let mut out = Vec::with_capacity(limit.min(4096));
-        for item in self.tree.range(entry_key(start)..=entry_key(Seq(u64::MAX))).take(limit) {
+        for item in self
+            .tree
+            .range(entry_key(start)..=entry_key(Seq(u64::MAX)))
+            .take(limit)
+        {
             let (k, v) = item.map_err(|e| self.db_err(e))?;
             out.push((decode_entry_key(&k)?, v.to_vec()));
         }
@@ -264,7 +268,11 @@ impl Store for SledStore {
     }
 
     fn node(&self, level: u32, index: u64) -> Result<Option<Hash>> {
-        match self.tree.get(node_key(level, index)).map_err(|e| self.db_err(e))? {
+        match self
+            .tree
+            .get(node_key(level, index))
+            .map_err(|e| self.db_err(e))?
+        {
             None => Ok(None),
             Some(v) => {
                 let bytes: [u8; 32] = v.as_ref().try_into().map_err(|_| StoreError::Damaged {
@@ -311,9 +319,11 @@ pub struct StoreNodes<'a, S: Store + ?Sized>(pub &'a S);
 impl<S: Store + ?Sized> ledger_core::Nodes for StoreNodes<'_, S> {
     type Error = StoreError;
     fn node(&self, level: u32, index: u64) -> Result<Hash> {
-        self.0.node(level, index)?.ok_or_else(|| StoreError::Damaged {
-            what: format!("Merkle node {level}/{index}"),
-            reason: "missing".into(),
-        })
+        self.0
+            .node(level, index)?
+            .ok_or_else(|| StoreError::Damaged {
+                what: format!("Merkle node {level}/{index}"),
+                reason: "missing".into(),
+            })
     }
 }

@@ -112,14 +112,34 @@ pub struct Ledger<S: Store, A: Admission> {
 impl<S: Store, A: Admission + 'static> Ledger<S, A> {
     /// Starts the writer on `store`, first replaying every stored entry
     /// through `state` to rebuild the admission state.
-    pub fn start(store: S, mut state: A, checkpoint_key: KeyPair, clock: Clock) -> Result<Self, StoreError> {
+    pub fn start(
+        store: S,
+        mut state: A,
+        checkpoint_key: KeyPair,
+        clock: Clock,
+    ) -> Result<Self, StoreError> {
+        let chain = replay(&store, &mut state)?;
+        Self::start_replayed(store, state, chain, checkpoint_key, clock)
+    }
+
+    /// Starts the writer with a state and chain that [`replay`] has already
+    /// rebuilt from this store.
+    pub fn start_replayed(
+        store: S,
+        state: A,
+        chain: Chain,
+        checkpoint_key: KeyPair,
+        clock: Clock,
+    ) -> Result<Self, StoreError> {
         let head = store.head()?;
-        let chain = replay(&store, &mut state, head.size)?;
-        if chain.head != head.hash {
+        if chain.head != head.hash || chain.size != head.size {
             return Err(StoreError::HeadMismatch {
                 head_size: head.size,
                 head_hash: head.hash.to_hex(),
-                found: format!("the entries chain to {}", chain.head),
+                found: format!(
+                    "the entries chain to {} entries ending in {}",
+                    chain.size, chain.head
+                ),
             });
         }
         let store = Arc::new(store);
@@ -192,9 +212,13 @@ impl<S: Store, A: Admission> Drop for Ledger<S, A> {
 }
 
 /// Rebuilds the admission state and the chain from the stored entries. The
-/// signatures were verified when the entries were admitted; `verify` is
-/// the command that checks them again.
-fn replay<S: Store, A: Admission>(store: &S, state: &mut A, size: u64) -> Result<Chain, StoreError> {
+/// signatures were verified when the entries were admitted; [`crate::verify`]
+/// checks them again.
+pub fn replay<S: Store + ?Sized, A: Admission>(
+    store: &S,
+    state: &mut A,
+) -> Result<Chain, StoreError> {
+    let size = store.head()?.size;
     let mut chain = Chain::default();
     while chain.size < size {
         let chunk = store.range(Seq(chain.size), 4096)?;

@@ -36,6 +36,9 @@ pub mod policy;
 pub mod roster;
 pub mod state;
 
+#[cfg(test)]
+mod tests;
+
 use ledger_core::{Event, EventId, FORMAT_VERSION, KeyPair, LedgerId, UnixMicros};
 
 pub use error::Rejection;
@@ -46,7 +49,13 @@ pub use roster::{KeyState, Member, Roster};
 pub use state::{Effect, LedgerState};
 
 /// Builds the event carrying `payload`, authored by `author`'s key.
-pub fn compose(ledger: LedgerId, id: EventId, author: &KeyPair, time: UnixMicros, payload: &Payload) -> Event {
+pub fn compose(
+    ledger: LedgerId,
+    id: EventId,
+    author: &KeyPair,
+    time: UnixMicros,
+    payload: &Payload,
+) -> Event {
     Event {
         version: FORMAT_VERSION,
         ledger,

@@ -73,7 +73,10 @@ pub fn check_text(field: &str, text: &str) -> Result<(), Rejection> {
     let reason = if text.trim().is_empty() {
         Some("must not be empty".to_owned())
     } else if text.len() > MAX_TEXT {
-        Some(format!("{} bytes is over the limit of {MAX_TEXT}", text.len()))
+        Some(format!(
+            "{} bytes is over the limit of {MAX_TEXT}",
+            text.len()
+        ))
     } else if text.chars().any(char::is_control) {
         Some("must not contain control characters".to_owned())
     } else if text.trim() != text {

@@ -119,7 +119,9 @@ impl Payload {
         };
         Ok(match kind.as_str() {
             "genesis" => Payload::Genesis(codec::decode("genesis", bytes).map_err(bad)?),
-            "roster.propose" => Payload::Propose(codec::decode("roster change", bytes).map_err(bad)?),
+            "roster.propose" => {
+                Payload::Propose(codec::decode("roster change", bytes).map_err(bad)?)
+            }
             "roster.approve" => Payload::Approve(codec::decode("approval", bytes).map_err(bad)?),
             "roster.rotate" => Payload::Rotate(codec::decode("rotation", bytes).map_err(bad)?),
             other => return Err(Rejection::UnknownKind(other.to_owned())),

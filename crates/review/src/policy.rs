@@ -67,7 +67,10 @@ impl Policy {
                 reason: reason.into(),
             })
         };
-        for (field, q) in [("roster_quorum", self.roster_quorum), ("minutes_quorum", self.minutes_quorum)] {
+        for (field, q) in [
+            ("roster_quorum", self.roster_quorum),
+            ("minutes_quorum", self.minutes_quorum),
+        ] {
             if q == Quorum::AtLeast(0) {
                 return bad(field, "a quorum of zero would let anyone act alone");
             }

@@ -172,7 +172,9 @@ impl Roster {
 
     /// Approvals a roster change needs now.
     pub fn roster_quorum(&self) -> usize {
-        self.policy.roster_quorum.required(self.top_management_count())
+        self.policy
+            .roster_quorum
+            .required(self.top_management_count())
     }
 
     fn member(&self, handle: &MemberId) -> Result<&Member, Rejection> {
@@ -203,7 +205,12 @@ impl Roster {
     }
 
     /// Checks a genesis offered at `seq` by `author`.
-    pub fn check_genesis(&self, seq: Seq, author: &PublicKey, g: &Genesis) -> Result<Vec<RosterOp>, Rejection> {
+    pub fn check_genesis(
+        &self,
+        seq: Seq,
+        author: &PublicKey,
+        g: &Genesis,
+    ) -> Result<Vec<RosterOp>, Rejection> {
         if self.founded() || seq != Seq(0) {
             return Err(Rejection::GenesisAgain { seq });
         }
@@ -222,10 +229,12 @@ impl Roster {
                 reason: "genesis must be signed by the founder's own key".into(),
             });
         }
-        g.checkpoint_key.verifying_key().map_err(|e| Rejection::BadKey {
-            field: "genesis.checkpoint_key",
-            reason: e.to_string(),
-        })?;
+        g.checkpoint_key
+            .verifying_key()
+            .map_err(|e| Rejection::BadKey {
+                field: "genesis.checkpoint_key",
+                reason: e.to_string(),
+            })?;
         if g.checkpoint_key == g.founder.key {
             return Err(Rejection::BadKey {
                 field: "genesis.checkpoint_key",
@@ -245,7 +254,10 @@ impl Roster {
                 }
                 self.check_new_key("member.key", &record.key)
             }
-            RosterChange::SetTopManagement { handle, top_management } => {
+            RosterChange::SetTopManagement {
+                handle,
+                top_management,
+            } => {
                 let m = self.member(handle)?;
                 if m.top_management && !top_management && self.top_management_count() == 1 {
                     return Err(Rejection::LastTopManagement(handle.clone()));
@@ -279,9 +291,15 @@ impl Roster {
     }
 
     /// Checks a proposal by `by` carried in event `id`.
-    pub fn check_propose(&self, id: EventId, by: &Member, change: &RosterChange) -> Result<Vec<RosterOp>, Rejection> {
+    pub fn check_propose(
+        &self,
+        id: EventId,
+        by: &Member,
+        change: &RosterChange,
+    ) -> Result<Vec<RosterOp>, Rejection> {
         self.check_change(change)?;
-        let own_revocation = matches!(change, RosterChange::Revoke { handle } if *handle == by.handle);
+        let own_revocation =
+            matches!(change, RosterChange::Revoke { handle } if *handle == by.handle);
         if own_revocation {
             return Ok(vec![RosterOp::Apply(change.clone())]);
         }
@@ -311,7 +329,10 @@ impl Roster {
                 action: "approve a roster change",
             });
         }
-        let pending = self.pending.get(&id).ok_or(Rejection::UnknownProposal(id))?;
+        let pending = self
+            .pending
+            .get(&id)
+            .ok_or(Rejection::UnknownProposal(id))?;
         if pending.approvals.contains(&by.handle) {
             return Err(Rejection::AlreadyApproved {
                 member: by.handle.clone(),
@@ -326,7 +347,11 @@ impl Roster {
         let still_top = pending
             .approvals
             .iter()
-            .filter(|h| self.members.get(*h).is_some_and(|m| m.top_management && !m.removed))
+            .filter(|h| {
+                self.members
+                    .get(*h)
+                    .is_some_and(|m| m.top_management && !m.removed)
+            })
             .count();
         if still_top + 1 >= self.roster_quorum() {
             // The roster may have moved since the proposal: check it again.
@@ -338,7 +363,12 @@ impl Roster {
     }
 
     /// Checks a rotation signed by `by`'s current key `old`.
-    pub fn check_rotate(&self, by: &Member, old: &PublicKey, r: &Rotation) -> Result<Vec<RosterOp>, Rejection> {
+    pub fn check_rotate(
+        &self,
+        by: &Member,
+        old: &PublicKey,
+        r: &Rotation,
+    ) -> Result<Vec<RosterOp>, Rejection> {
         self.check_new_key("rotation.new_key", &r.new_key)?;
         let statement = RotationStatement {
             ledger: self.ledger_id.unwrap_or_default(),
@@ -443,7 +473,10 @@ impl Roster {
     fn apply_change(&mut self, seq: Seq, change: RosterChange) {
         match change {
             RosterChange::Enrol(r) => self.enrol(seq, r),
-            RosterChange::SetTopManagement { handle, top_management } => {
+            RosterChange::SetTopManagement {
+                handle,
+                top_management,
+            } => {
                 if let Some(m) = self.members.get_mut(&handle) {
                     m.top_management = top_management;
                 }

@@ -34,7 +34,11 @@ impl LedgerState {
         let roster = &self.roster;
         if !roster.founded() {
             return match &payload {
-                Payload::Genesis(g) => Ok(Effect::Roster(roster.check_genesis(seq, &event.author, g)?)),
+                Payload::Genesis(g) => Ok(Effect::Roster(roster.check_genesis(
+                    seq,
+                    &event.author,
+                    g,
+                )?)),
                 _ => Err(Rejection::NoGenesis {
                     kind: event.kind.to_string(),
                 }),
@@ -60,6 +64,10 @@ impl Admission for LedgerState {
 
     fn check(&self, seq: Seq, event: &Event) -> Result<Effect, Rejection> {
         self.admit(seq, event)
+    }
+
+    fn checkpoint_key(&self) -> Option<ledger_core::PublicKey> {
+        self.roster.checkpoint_key
     }
 
     fn apply(&mut self, seq: Seq, hash: EntryHash, effect: Effect) {

@@ -1,0 +1,375 @@
+//! `member add|approve|rotate|revoke|rekey|promote|demote|remove|list`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use ledger_core::{EventId, KeyPair};
+use ledger_store::{SledStore, keyfile, replay};
+use review::roster::RosterOp;
+use review::{Effect, LedgerState, MemberId, MemberRecord, Payload, RosterChange};
+use serde_json::{Value, json};
+
+use crate::local::Local;
+use crate::out::Out;
+use crate::{LedgerDir, Verdict};
+
+#[derive(Args)]
+pub struct Signer {
+    #[command(flatten)]
+    pub ledger: LedgerDir,
+    /// The private key of the member signing this change.
+    #[arg(long)]
+    pub key: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum MemberCommand {
+    /// Propose enrolling a member (takes effect at the roster quorum).
+    Add {
+        #[command(flatten)]
+        signer: Signer,
+        /// The new member's handle.
+        #[arg(long)]
+        id: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// Role title.
+        #[arg(long)]
+        role: String,
+        /// Their public key: a `.pub` file or `ed25519:<hex>`.
+        #[arg(long)]
+        public_key: String,
+        /// Enrol them as top management.
+        #[arg(long)]
+        top_management: bool,
+    },
+    /// Approve a pending roster change.
+    Approve {
+        #[command(flatten)]
+        signer: Signer,
+        /// The pending change's id (see `member list`).
+        #[arg(long)]
+        proposal: String,
+    },
+    /// Replace your key: signed by the old key (`--key`) and the new one.
+    Rotate {
+        #[command(flatten)]
+        signer: Signer,
+        /// The new private key file.
+        #[arg(long)]
+        new_key: PathBuf,
+    },
+    /// Revoke a member's key (your own takes effect at once).
+    Revoke {
+        #[command(flatten)]
+        signer: Signer,
+        /// The member whose key is revoked.
+        #[arg(long)]
+        id: String,
+    },
+    /// Give a member whose key was revoked a new one.
+    Rekey {
+        #[command(flatten)]
+        signer: Signer,
+        /// The member.
+        #[arg(long)]
+        id: String,
+        /// Their new public key.
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Make a member top management.
+    Promote {
+        #[command(flatten)]
+        signer: Signer,
+        /// The member.
+        #[arg(long)]
+        id: String,
+    },
+    /// Stop a member being top management.
+    Demote {
+        #[command(flatten)]
+        signer: Signer,
+        /// The member.
+        #[arg(long)]
+        id: String,
+    },
+    /// Remove a member from the roster.
+    Remove {
+        #[command(flatten)]
+        signer: Signer,
+        /// The member.
+        #[arg(long)]
+        id: String,
+    },
+    /// List the members, their keys and pending changes.
+    List {
+        #[command(flatten)]
+        ledger: LedgerDir,
+    },
+}
+
+pub fn run(cmd: MemberCommand, out: &Out) -> Result<Verdict> {
+    let change = |signer: Signer, change: RosterChange| -> Result<Verdict> {
+        submit(&signer, |_, _| Ok(Payload::Propose(change)), out)
+    };
+    match cmd {
+        MemberCommand::Add {
+            signer,
+            id,
+            name,
+            role,
+            public_key,
+            top_management,
+        } => {
+            let record = MemberRecord {
+                handle: MemberId::new(id)?,
+                name,
+                role,
+                top_management,
+                key: keyfile::read_public(&public_key)?,
+            };
+            change(signer, RosterChange::Enrol(record))
+        }
+        MemberCommand::Approve { signer, proposal } => {
+            let id = EventId::from_hex(&proposal)?;
+            submit(&signer, |_, _| Ok(Payload::Approve(id)), out)
+        }
+        MemberCommand::Rotate { signer, new_key } => {
+            let new = keyfile::read_private(&new_key)?;
+            submit(
+                &signer,
+                |local, old| {
+                    let member = local.state.roster.signer(&old.public())?;
+                    Ok(review::rotation(
+                        local.ledger_id(),
+                        &member.handle,
+                        old,
+                        &new,
+                    ))
+                },
+                out,
+            )
+        }
+        MemberCommand::Revoke { signer, id } => change(
+            signer,
+            RosterChange::Revoke {
+                handle: MemberId::new(id)?,
+            },
+        ),
+        MemberCommand::Rekey {
+            signer,
+            id,
+            public_key,
+        } => change(
+            signer,
+            RosterChange::Rekey {
+                handle: MemberId::new(id)?,
+                key: keyfile::read_public(&public_key)?,
+            },
+        ),
+        MemberCommand::Promote { signer, id } => change(
+            signer,
+            RosterChange::SetTopManagement {
+                handle: MemberId::new(id)?,
+                top_management: true,
+            },
+        ),
+        MemberCommand::Demote { signer, id } => change(
+            signer,
+            RosterChange::SetTopManagement {
+                handle: MemberId::new(id)?,
+                top_management: false,
+            },
+        ),
+        MemberCommand::Remove { signer, id } => change(
+            signer,
+            RosterChange::Remove {
+                handle: MemberId::new(id)?,
+            },
+        ),
+        MemberCommand::List { ledger } => list(&ledger, out),
+    }
+}
+
+/// Appends the payload that `build` makes and says what it did.
+fn submit(
+    signer: &Signer,
+    build: impl FnOnce(&Local, &KeyPair) -> Result<Payload>,
+    out: &Out,
+) -> Result<Verdict> {
+    let key = keyfile::read_private(&signer.key)?;
+    let mut local = Local::open(&signer.ledger.path)?;
+    let payload = build(&local, &key)?;
+    let (receipt, effect) = local.append(&key, &payload)?;
+    let Effect::Roster(ops) = &effect;
+    let applied: Vec<String> = ops
+        .iter()
+        .filter_map(|op| match op {
+            RosterOp::Apply(c) => Some(describe(c)),
+            RosterOp::Rotate { member, new, .. } => {
+                Some(format!("{member} now signs with {}", new.fingerprint()))
+            }
+            _ => None,
+        })
+        .collect();
+    let event_id = local.event_id(receipt.seq)?;
+    let pending = local
+        .state
+        .roster
+        .pending
+        .get(&event_id)
+        .or_else(|| match payload {
+            Payload::Approve(id) => local.state.roster.pending.get(&id),
+            _ => None,
+        });
+    let pending_json = pending.map(|p| {
+        json!({
+            "proposal": p.id.to_hex(),
+            "approvals": p.approvals,
+            "needed": local.state.roster.roster_quorum(),
+        })
+    });
+    out.emit(
+        &json!({
+            "seq": receipt.seq.0,
+            "hash": receipt.hash.to_hex(),
+            "event_id": event_id.to_hex(),
+            "applied": applied,
+            "pending": pending_json,
+        }),
+        || {
+            let mut s = format!("appended entry {} ({})\n", receipt.seq, receipt.hash);
+            for a in &applied {
+                s.push_str(&format!("applied: {a}\n"));
+            }
+            if let Some(p) = pending {
+                s.push_str(&format!(
+                    "pending: {} has {} of {} approvals; others approve with `review-ledger member approve --proposal {}`\n",
+                    describe(&p.change),
+                    p.approvals.len(),
+                    local.state.roster.roster_quorum(),
+                    p.id
+                ));
+            }
+            s
+        },
+    );
+    Ok(Verdict::Ok)
+}
+
+/// One line about a roster change.
+pub fn describe(change: &RosterChange) -> String {
+    match change {
+        RosterChange::Enrol(r) => format!(
+            "enrol {} ({}, {}{}) with key {}",
+            r.handle,
+            r.name,
+            r.role,
+            if r.top_management {
+                ", top management"
+            } else {
+                ""
+            },
+            r.key.fingerprint()
+        ),
+        RosterChange::SetTopManagement {
+            handle,
+            top_management: true,
+        } => format!("make {handle} top management"),
+        RosterChange::SetTopManagement { handle, .. } => {
+            format!("stop {handle} being top management")
+        }
+        RosterChange::Revoke { handle } => format!("revoke the key of {handle}"),
+        RosterChange::Rekey { handle, key } => {
+            format!("give {handle} the key {}", key.fingerprint())
+        }
+        RosterChange::Remove { handle } => format!("remove {handle}"),
+    }
+}
+
+/// The roster rebuilt from the ledger.
+pub fn load_state(dir: &LedgerDir) -> Result<LedgerState> {
+    let store = SledStore::open(&dir.path)?;
+    let mut state = LedgerState::new();
+    replay(&store, &mut state).with_context(|| format!("cannot replay {}", dir.path.display()))?;
+    Ok(state)
+}
+
+fn list(dir: &LedgerDir, out: &Out) -> Result<Verdict> {
+    let state = load_state(dir)?;
+    let roster = &state.roster;
+    let members: Vec<Value> = roster
+        .members
+        .values()
+        .map(|m| {
+            json!({
+                "id": m.handle,
+                "name": m.name,
+                "role": m.role,
+                "top_management": m.top_management,
+                "public_key": m.key.map(|k| k.to_text()),
+                "fingerprint": m.key.map(|k| k.fingerprint()),
+                "removed": m.removed,
+                "enrolled_at": m.enrolled_at.0,
+            })
+        })
+        .collect();
+    let pending: Vec<Value> = roster
+        .pending
+        .values()
+        .map(|p| {
+            json!({
+                "proposal": p.id.to_hex(),
+                "seq": p.seq.0,
+                "change": describe(&p.change),
+                "approvals": p.approvals,
+                "needed": roster.roster_quorum(),
+            })
+        })
+        .collect();
+    out.emit(
+        &json!({
+            "organisation": roster.organisation,
+            "ledger_id": roster.ledger_id.map(|h| h.to_hex()),
+            "members": members,
+            "pending": pending,
+        }),
+        || {
+            let mut s = format!(
+                "{} (ledger {})\n",
+                roster.organisation,
+                roster.ledger_id.unwrap_or_default()
+            );
+            for m in roster.members.values() {
+                let status = match (m.removed, m.key) {
+                    (true, _) => "removed".to_owned(),
+                    (false, None) => "no active key".to_owned(),
+                    (false, Some(k)) => k.fingerprint(),
+                };
+                let top = if m.top_management {
+                    "top management"
+                } else {
+                    ""
+                };
+                s.push_str(&format!(
+                    "  {:<12} {:<24} {:<28} {:<15} {status}\n",
+                    m.handle, m.name, m.role, top
+                ));
+            }
+            for p in roster.pending.values() {
+                s.push_str(&format!(
+                    "  pending {}: {} ({} of {} approvals)\n",
+                    p.id,
+                    describe(&p.change),
+                    p.approvals.len(),
+                    roster.roster_quorum()
+                ));
+            }
+            s
+        },
+    );
+    Ok(Verdict::Ok)
+}

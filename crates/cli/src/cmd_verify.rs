@@ -1,0 +1,72 @@
+//! `verify`: the auditor's full replay of a ledger directory.
+
+use anyhow::Result;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use ledger_core::Hash;
+use ledger_store::{SledStore, Store, verify};
+use review::LedgerState;
+use serde_json::json;
+
+use crate::out::Out;
+use crate::{LedgerDir, Verdict};
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub ledger: LedgerDir,
+    /// The ledger id you expect (the genesis hash); anything else fails.
+    #[arg(long)]
+    pub trust: Option<String>,
+}
+
+pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
+    let trust = a
+        .trust
+        .as_deref()
+        .map(|t| Hash::from_hex("--trust", t))
+        .transpose()?;
+    let store = SledStore::open_unchecked(&a.ledger.path)?;
+    let total = store.head().map(|h| h.size).unwrap_or(0);
+    let bar = if out.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta})")
+            .expect("template is valid"),
+    );
+    let report = verify(&store, LedgerState::new(), trust, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    let valid = report.valid();
+    out.emit(
+        &json!({
+            "ledger_id": report.ledger_id.map(|h| h.to_hex()),
+            "entries": report.entries,
+            "valid": valid,
+            "root": report.root.to_hex(),
+            "head": report.head.to_hex(),
+            "checkpoint_size": report.checkpoint_size,
+            "fault": report.fault,
+        }),
+        || match &report.fault {
+            None => format!(
+                "valid: {} entries, ledger id {}\nroot {} matches the signed checkpoint",
+                report.entries,
+                report.ledger_id.unwrap_or_default(),
+                report.root
+            ),
+            Some(f) => format!(
+                "INVALID{}: {}\n({} entries verified before it)",
+                f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
+                f.reason,
+                report.entries
+            ),
+        },
+    );
+    Ok(if valid { Verdict::Ok } else { Verdict::Failed })
+}

@@ -1,0 +1,82 @@
+//! A ledger directory opened by this process for reading and appending.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use ledger_core::{EventId, Hash, KeyPair, LedgerId, Seq, UnixMicros};
+use ledger_store::{Ledger, Receipt, SledStore, Store, replay, system_clock};
+use rand_core::{OsRng, RngCore};
+use review::{Effect, LedgerState, Payload};
+
+/// An open ledger: the writer, and this process's copy of the admission
+/// state (kept in step with what it appends, since the directory lock
+/// keeps every other process out).
+pub struct Local {
+    /// The admission state after the last entry.
+    pub state: LedgerState,
+    /// The writer.
+    pub ledger: Ledger<SledStore, LedgerState>,
+}
+
+/// A fresh random event id.
+pub fn new_event_id() -> EventId {
+    let mut id = [0u8; 16];
+    OsRng.fill_bytes(&mut id);
+    EventId(id)
+}
+
+/// This machine's clock, as the author's clock of an event.
+pub fn now() -> UnixMicros {
+    (system_clock())()
+}
+
+impl Local {
+    /// Opens an existing ledger directory for appending.
+    pub fn open(dir: &Path) -> Result<Local> {
+        let store = SledStore::open(dir)?;
+        Self::start(store)
+    }
+
+    /// Starts the writer on a store, replaying it once.
+    pub fn start(store: SledStore) -> Result<Local> {
+        let key = store.checkpoint_key()?;
+        let mut state = LedgerState::new();
+        let chain = replay(&store, &mut state)?;
+        let ledger = Ledger::start_replayed(store, state.clone(), chain, key, system_clock())?;
+        Ok(Local { state, ledger })
+    }
+
+    /// The ledger id (zeros before genesis).
+    pub fn ledger_id(&self) -> LedgerId {
+        self.state.roster.ledger_id.unwrap_or(Hash::ZERO)
+    }
+
+    /// Signs `payload` with `author`, appends it durably and returns the
+    /// receipt and what it changed. The admission rules run here first, for
+    /// an early error, and again in the writer, which decides.
+    pub fn append(&mut self, author: &KeyPair, payload: &Payload) -> Result<(Receipt, Effect)> {
+        let event = review::compose(self.ledger_id(), new_event_id(), author, now(), payload);
+        let seq = Seq(self.state.size);
+        let effect = self
+            .state
+            .admit(seq, &event)
+            .map_err(|e| anyhow!("refused: {e}"))?;
+        let receipt = self
+            .ledger
+            .append(event.sign(author))
+            .map_err(|e| anyhow!("{e}"))?;
+        ledger_core::Admission::apply(&mut self.state, receipt.seq, receipt.hash, effect.clone());
+        Ok((receipt, effect))
+    }
+
+    /// The event id of the entry at `seq`.
+    pub fn event_id(&self, seq: Seq) -> Result<EventId> {
+        let bytes = self
+            .ledger
+            .store()
+            .entry(seq)?
+            .with_context(|| format!("no entry {seq}"))?;
+        let entry = ledger_core::Entry::decode(&bytes)?;
+        Ok(ledger_core::Event::decode(&entry.event)?.id)
+    }
+}

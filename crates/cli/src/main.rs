@@ -1,0 +1,103 @@
+//! `review-ledger`: the command line of the review ledger.
+//!
+//! Attendees create keys and sign events, the ISMS team keeps the roster,
+//! auditors verify. Every command that prints data takes `--json`. Exit
+//! codes: 0 ok, 1 verification failed, 2 usage or runtime error.
+//!
+//! ```text
+//! review-ledger key new --out ceo.pem --name "Ada Example"
+//! review-ledger init --ledger ./ledger --org "Example Ltd" --key ceo.pem \
+//!     --id ceo --name "Ada Example" --role "Chief Executive"
+//! review-ledger verify --ledger ./ledger
+//! ```
+
+mod cmd_demo;
+mod cmd_inspect;
+mod cmd_key;
+mod cmd_ledger;
+mod cmd_member;
+mod cmd_verify;
+mod local;
+mod out;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::out::Out;
+
+#[derive(Parser)]
+#[command(
+    name = "review-ledger",
+    version,
+    about = "Signed, hash-chained evidence of ISO 27001 management reviews"
+)]
+struct Cli {
+    /// Print data as JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the ledger directory is.
+#[derive(Args, Clone, Debug)]
+pub struct LedgerDir {
+    /// The ledger directory.
+    #[arg(long = "ledger", env = "REVIEW_LEDGER_DIR", default_value = "ledger")]
+    pub path: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create and inspect signing keys (they never leave this machine).
+    #[command(subcommand)]
+    Key(cmd_key::KeyCommand),
+    /// Create a ledger: its genesis names the organisation, the founder and the policy.
+    Init(cmd_ledger::InitArgs),
+    /// Keep the roster of who may sign.
+    #[command(subcommand)]
+    Member(cmd_member::MemberCommand),
+    /// List the entries of the ledger.
+    Log(cmd_inspect::LogArgs),
+    /// Print the latest signed checkpoint.
+    Checkpoint(cmd_inspect::CheckpointArgs),
+    /// Print an inclusion proof for one entry, or a consistency proof.
+    Prove(cmd_inspect::ProveArgs),
+    /// Replay and verify every entry: chain, signatures, rules, checkpoint.
+    Verify(cmd_verify::VerifyArgs),
+    /// Build a small example organisation's ledger and verify it.
+    Demo(cmd_demo::DemoArgs),
+}
+
+/// What a command concluded, beyond what it printed.
+pub enum Verdict {
+    /// Everything held.
+    Ok,
+    /// A verification or conformance check failed.
+    Failed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Out { json: cli.json };
+    let result = match cli.command {
+        Command::Key(c) => cmd_key::run(c, &out),
+        Command::Init(a) => cmd_ledger::init(a, &out),
+        Command::Member(c) => cmd_member::run(c, &out),
+        Command::Log(a) => cmd_inspect::log(a, &out),
+        Command::Checkpoint(a) => cmd_inspect::checkpoint(a, &out),
+        Command::Prove(a) => cmd_inspect::prove(a, &out),
+        Command::Verify(a) => cmd_verify::run(a, &out),
+        Command::Demo(a) => cmd_demo::run(a, &out),
+    };
+    match result {
+        Ok(Verdict::Ok) => ExitCode::SUCCESS,
+        Ok(Verdict::Failed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Full verification of a stored ledger, as an auditor runs it.
+//!
+//! Every entry is decoded canonically, its signature checked with
+//! `verify_strict` (on all cores, a chunk at a time), its link to the one
+//! before checked, and its event run through the same admission rules the
+//! writer used. At the end the recomputed Merkle root and head must match
+//! the stored checkpoint, whose signature must verify under the checkpoint
+//! key that genesis names. Memory stays bounded by the chunk size.
+
+use std::sync::mpsc;
+
+use ledger_core::{
+    Admission, Chain, Checkpoint, Frontier, Hash, LedgerId, Seq, VerifiedEntry, verify_entries,
+};
+use serde::Serialize;
+
+use crate::error::StoreError;
+use crate::store::Store;
+
+/// Entries read and verified together.
+pub const CHUNK: usize = 2048;
+
+/// The first thing found wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Fault {
+    /// The entry at fault, when the fault is in one entry.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// What a verification found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The ledger id (hash of entry #0), if genesis could be read.
+    pub ledger_id: Option<LedgerId>,
+    /// Entries verified before the first fault (all of them when valid).
+    pub entries: u64,
+    /// The recomputed Merkle root over those entries.
+    pub root: Hash,
+    /// The hash of the last verified entry.
+    pub head: Hash,
+    /// The stored checkpoint, when it verified.
+    pub checkpoint_size: Option<u64>,
+    /// The first fault, if any.
+    pub fault: Option<Fault>,
+}
+
+impl Report {
+    /// Whether the ledger verified.
+    pub fn valid(&self) -> bool {
+        self.fault.is_none()
+    }
+}
+
+/// Verifies every entry of `store` through `state`, calling `progress`
+/// with the entries done and the total after each chunk. `trust` pins the
+/// ledger id the auditor expects.
+pub fn verify<S: Store + ?Sized, A: Admission>(
+    store: &S,
+    mut state: A,
+    trust: Option<LedgerId>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, StoreError> {
+    let head = store.head()?;
+    let mut chain = Chain::default();
+    let mut frontier = Frontier::default();
+    let mut fault = None;
+
+    // Read the next chunk on another thread while this one verifies.
+    let fault_found = std::thread::scope(|scope| -> Result<Option<Fault>, StoreError> {
+        let (tx, rx) = mpsc::sync_channel::<Result<Vec<(Seq, Vec<u8>)>, StoreError>>(2);
+        scope.spawn(move || {
+            let mut next = Seq(0);
+            loop {
+                let chunk = store.range(next, CHUNK);
+                let done = match &chunk {
+                    Ok(c) => match c.last() {
+                        Some((last, _)) => {
+                            next = last.next();
+                            false
+                        }
+                        None => true,
+                    },
+                    Err(_) => true,
+                };
+                if tx.send(chunk).is_err() || done {
+                    return;
+                }
+            }
+        });
+        for chunk in rx {
+            let chunk = chunk?;
+            if chunk.is_empty() {
+                break;
+            }
+            let bytes: Vec<Vec<u8>> = chunk.iter().map(|(_, b)| b.clone()).collect();
+            let first = chunk[0].0;
+            let verified = verify_entries(first, &bytes);
+            for ((key, _), v) in chunk.iter().zip(verified) {
+                if let Some(f) = step(&mut chain, &mut frontier, &mut state, *key, v) {
+                    return Ok(Some(f));
+                }
+            }
+            progress(chain.size, head.size.max(chain.size));
+        }
+        Ok(None)
+    })?;
+    if let Some(f) = fault_found {
+        fault = Some(f);
+    }
+
+    let at_end = |reason: String| Some(Fault { seq: None, reason });
+    if fault.is_none() && chain.size == 0 {
+        fault = at_end("the ledger has no entries".into());
+    }
+    if fault.is_none() && chain.size != head.size {
+        fault = Some(Fault {
+            seq: Some(chain.size.min(head.size)),
+            reason: format!(
+                "the stored head records {} entries but {} are stored",
+                head.size, chain.size
+            ),
+        });
+    }
+    let mut checkpoint_size = None;
+    if fault.is_none() {
+        match check_checkpoint(store, &state, &chain, &frontier) {
+            Ok(cp) => checkpoint_size = Some(cp.size),
+            Err(f) => fault = Some(f),
+        }
+    }
+    if fault.is_none()
+        && let (Some(want), Some(got)) = (trust, chain.ledger_id)
+        && want != got
+    {
+        fault = at_end(format!("ledger id is {got}, not the trusted {want}"));
+    }
+    Ok(Report {
+        ledger_id: chain.ledger_id,
+        entries: chain.size,
+        root: frontier.root(),
+        head: chain.head,
+        checkpoint_size,
+        fault,
+    })
+}
+
+/// Checks one stored entry; returns the fault if it has one.
+fn step<A: Admission>(
+    chain: &mut Chain,
+    frontier: &mut Frontier,
+    state: &mut A,
+    key: Seq,
+    v: ledger_core::Result<VerifiedEntry>,
+) -> Option<Fault> {
+    let expected = chain.size;
+    let fault = |seq: u64, reason: String| {
+        Some(Fault {
+            seq: Some(seq),
+            reason,
+        })
+    };
+    if key.0 != expected {
+        return fault(
+            expected,
+            format!("entry #{expected} is missing (next stored is #{})", key.0),
+        );
+    }
+    let v = match v {
+        Ok(v) => v,
+        Err(e) => return fault(expected, e.to_string()),
+    };
+    if v.entry.seq != key {
+        return fault(
+            expected,
+            format!("entry stored as #{} says it is #{}", key.0, v.entry.seq.0),
+        );
+    }
+    if let Err(e) = chain.check(&v) {
+        return fault(expected, e.to_string());
+    }
+    match state.check(key, &v.event) {
+        Ok(effect) => state.apply(key, v.hash, effect),
+        Err(e) => {
+            return fault(
+                expected,
+                format!(
+                    "entry #{expected}: event {} is not admissible: {e}",
+                    v.event.id
+                ),
+            );
+        }
+    }
+    chain.push(v.hash, v.entry.received);
+    frontier.push(&v.hash);
+    None
+}
+
+fn check_checkpoint<S: Store + ?Sized, A: Admission>(
+    store: &S,
+    state: &A,
+    chain: &Chain,
+    frontier: &Frontier,
+) -> Result<Checkpoint, Fault> {
+    let whole = |reason: String| Fault { seq: None, reason };
+    let note = store
+        .checkpoint()
+        .map_err(|e| whole(e.to_string()))?
+        .ok_or_else(|| whole("no checkpoint is stored".into()))?;
+    let key = state
+        .checkpoint_key()
+        .ok_or_else(|| whole("genesis names no checkpoint key".into()))?;
+    let cp = Checkpoint::verify(&note, &key).map_err(|e| whole(e.to_string()))?;
+    let ledger_id = chain.ledger_id.unwrap_or(Hash::ZERO);
+    if cp.ledger_id != ledger_id {
+        return Err(whole(format!(
+            "checkpoint is for ledger {}, not {ledger_id}",
+            cp.ledger_id
+        )));
+    }
+    if cp.size != chain.size {
+        return Err(whole(format!(
+            "checkpoint states {} entries but {} verified",
+            cp.size, chain.size
+        )));
+    }
+    if cp.head != chain.head {
+        let last = chain.size - 1;
+        return Err(Fault {
+            seq: Some(last),
+            reason: format!(
+                "entry #{last} hashes to {} but the checkpoint's head is {}",
+                chain.head, cp.head
+            ),
+        });
+    }
+    if cp.root != frontier.root() {
+        return Err(whole(format!(
+            "checkpoint root {} differs from the recomputed root {}",
+            cp.root,
+            frontier.root()
+        )));
+    }
+    Ok(cp)
+}
