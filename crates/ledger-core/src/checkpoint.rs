@@ -102,7 +102,10 @@ impl Checkpoint {
         if !sigs.ends_with('\n') {
             return bad("signature lines must end with a newline".into());
         }
-        for line in sigs.lines() {
+        // Every line must be well formed; the note verifies if any line by
+        // this key (name and key id) carries a good signature.
+        let mut found = false;
+        for line in sigs[..sigs.len() - 1].split('\n') {
             let Some(rest) = line.strip_prefix("\u{2014} ") else {
                 return bad(format!(
                     "signature line {line:?} does not start with an em dash"
@@ -111,22 +114,30 @@ impl Checkpoint {
             let Some((line_name, b64)) = rest.split_once(' ') else {
                 return bad(format!("signature line {line:?} has no signature"));
             };
-            let Ok(blob) = B64.decode(b64) else {
-                return bad(format!("signature line for {line_name} is not base64"));
+            let blob = match B64.decode(b64) {
+                Ok(b) if b.len() >= 5 => b,
+                _ => {
+                    return bad(format!(
+                        "signature line for {line_name} is not base64 of a key id and signature"
+                    ));
+                }
             };
             if line_name != name || blob.len() != 68 || blob[..4] != want_id {
                 continue;
             }
+            found = true;
             let mut sig = [0u8; 64];
             sig.copy_from_slice(&blob[4..]);
             let sig = ed25519_dalek::Signature::from_bytes(&Signature(sig).0);
-            return match vk.verify_strict(body.as_bytes(), &sig) {
-                Ok(()) => Ok(checkpoint),
-                Err(_) => bad(format!(
-                    "signature by checkpoint key {} does not verify",
-                    key.fingerprint()
-                )),
-            };
+            if vk.verify_strict(body.as_bytes(), &sig).is_ok() {
+                return Ok(checkpoint);
+            }
+        }
+        if found {
+            return bad(format!(
+                "signature by checkpoint key {} does not verify",
+                key.fingerprint()
+            ));
         }
         bad(format!(
             "no signature by checkpoint key {} ({name})",

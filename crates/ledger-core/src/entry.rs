@@ -129,12 +129,15 @@ impl Chain {
             return fail(format!("expected entry #{} here, found #{seq}", self.size));
         }
         if v.entry.prev != self.head {
-            return fail(format!(
-                "prev is {} but the hash of entry #{} is {}",
-                v.entry.prev,
-                seq.wrapping_sub(1),
-                self.head
-            ));
+            return fail(match seq {
+                0 => format!("genesis must have a zero prev, not {}", v.entry.prev),
+                _ => format!(
+                    "prev is {} but the hash of entry #{} is {}",
+                    v.entry.prev,
+                    seq - 1,
+                    self.head
+                ),
+            });
         }
         let expected_ledger = self.ledger_id.unwrap_or(Hash::ZERO);
         if v.event.ledger != expected_ledger {

@@ -56,6 +56,13 @@ impl PublicKey {
             key: self.to_hex(),
             reason: "not a valid ed25519 point",
         })?;
+        // Some points have a second, non-reduced 32-byte spelling; accept only the canonical one.
+        if key.to_edwards().compress().to_bytes() != self.0 {
+            return Err(Error::BadKey {
+                key: self.to_hex(),
+                reason: "not the canonical encoding of its point",
+            });
+        }
         if key.is_weak() {
             return Err(Error::BadKey {
                 key: self.to_hex(),

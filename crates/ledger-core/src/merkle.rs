@@ -64,7 +64,7 @@ pub fn range_root<N: Nodes>(nodes: &N, start: u64, end: u64) -> Result<Hash, N::
     if n == 0 {
         return Ok(empty_root());
     }
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         return nodes.node(n.trailing_zeros(), start >> n.trailing_zeros());
     }
     let k = split_point(n);
@@ -252,6 +252,9 @@ pub fn verify_consistency(
     if first == 0 {
         if !proof.path.is_empty() {
             return fail("an empty old tree needs an empty path");
+        }
+        if *old_root != empty_root() {
+            return fail("the old root is not the empty tree's root");
         }
         return Ok(());
     }

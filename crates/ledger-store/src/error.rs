@@ -55,6 +55,18 @@ pub enum StoreError {
         /// What the entries say instead.
         found: String,
     },
+    /// The database holds fewer entries than the ledger once acknowledged.
+    #[error(
+        "the database holds {stored} entries but the checkpoint witness records {witnessed}: \
+         entries #{stored} to #{last} were acknowledged and are lost (the database rolled back)",
+        last = witnessed - 1
+    )]
+    RolledBack {
+        /// Entries in the database.
+        stored: u64,
+        /// Entries the witness checkpoint states.
+        witnessed: u64,
+    },
     /// Replaying the stored entries through the admission rules failed.
     #[error("stored entry {seq} is not admissible on replay: {reason}")]
     Replay {

@@ -11,11 +11,21 @@
 //! | `n` + level (1) + index (8) | the 32-byte Merkle node |
 //! | `mhead` | the [`Head`] in the canonical codec |
 //! | `mcheckpoint` | the latest signed checkpoint note, UTF-8 |
+//!
+//! Beside the database, `checkpoint.witness` holds a copy of the latest
+//! checkpoint note, replaced (write, fsync, rename) after each batch is
+//! durable in sled. sled recovers from a damaged log by going back to an
+//! earlier consistent state, silently; the witness makes that visible: a
+//! witness ahead of the database means acknowledged entries were lost, and
+//! the ledger refuses to append (which would fork its history). A witness
+//! behind the database (a crash between the two writes) is harmless.
 
 use std::path::{Path, PathBuf};
 
 use ledger_core::merkle::NewNode;
-use ledger_core::{EntryHash, EventId, Frontier, Hash, KeyPair, Seq, UnixMicros, codec};
+use ledger_core::{
+    Checkpoint, EntryHash, EventId, Frontier, Hash, KeyPair, Seq, UnixMicros, codec,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StoreError};
@@ -64,6 +74,8 @@ pub trait Store: Send + Sync + 'static {
     fn node(&self, level: u32, index: u64) -> Result<Option<Hash>>;
     /// The latest signed checkpoint note.
     fn checkpoint(&self) -> Result<Option<String>>;
+    /// The checkpoint witness kept beside the database, if any.
+    fn witness(&self) -> Result<Option<String>>;
     /// Writes a batch atomically and returns only once it is durable.
     fn append(&self, batch: &Batch) -> Result<()>;
 }
@@ -72,6 +84,7 @@ const HEAD_KEY: &[u8] = b"mhead";
 const CHECKPOINT_KEY: &[u8] = b"mcheckpoint";
 const CHECKPOINT_KEY_FILE: &str = "checkpoint.pem";
 const DB_DIR: &str = "db";
+const WITNESS_FILE: &str = "checkpoint.witness";
 
 /// The sled cache, bounded so that memory does not grow with the ledger.
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
@@ -191,8 +204,44 @@ impl SledStore {
         }
     }
 
-    /// Checks that the head's size and hash match the last stored entry.
+    /// Checks that the database has not rolled back behind the witness.
+    pub fn check_witness(&self) -> Result<()> {
+        let Some(note) = self.witness()? else {
+            return Ok(());
+        };
+        let key = self.checkpoint_key()?.public();
+        let witness = Checkpoint::verify(&note, &key).map_err(|e| StoreError::Damaged {
+            what: WITNESS_FILE.into(),
+            reason: e.to_string(),
+        })?;
+        let stored = self.head()?.size;
+        if witness.size > stored {
+            return Err(StoreError::RolledBack {
+                stored,
+                witnessed: witness.size,
+            });
+        }
+        Ok(())
+    }
+
+    fn write_witness(&self, note: &str) -> Result<()> {
+        let path = self.dir.join(WITNESS_FILE);
+        let tmp = self.dir.join("checkpoint.witness.tmp");
+        let io = |source| StoreError::Io {
+            path: tmp.clone(),
+            source,
+        };
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        std::io::Write::write_all(&mut file, note.as_bytes()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        // A lost rename leaves the older witness, which is never ahead of the database.
+        std::fs::rename(&tmp, &path).map_err(io)
+    }
+
+    /// Checks that the head's size and hash match the last stored entry,
+    /// and that the database has not rolled back behind the witness.
     pub fn check_head(&self) -> Result<()> {
+        self.check_witness()?;
         let head = self.head()?;
         let last = self.last_entry()?;
         let mismatch = |found: String| StoreError::HeadMismatch {
@@ -309,7 +358,21 @@ impl Store for SledStore {
         b.insert(CHECKPOINT_KEY, batch.checkpoint.as_bytes());
         self.tree.apply_batch(b).map_err(|e| self.db_err(e))?;
         self.db.flush().map_err(|e| self.db_err(e))?;
-        Ok(())
+        self.write_witness(&batch.checkpoint)
+    }
+
+    fn witness(&self) -> Result<Option<String>> {
+        let path = self.dir.join(WITNESS_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| StoreError::Damaged {
+                    what: WITNESS_FILE.into(),
+                    reason: "not UTF-8".into(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io { path, source }),
+        }
     }
 }
 

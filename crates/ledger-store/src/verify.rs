@@ -63,6 +63,13 @@ pub fn verify<S: Store + ?Sized, A: Admission>(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, StoreError> {
     let head = store.head()?;
+    let witness = store.witness()?;
+    let witness_size = witness
+        .as_deref()
+        .and_then(|n| n.split_once("\n\n"))
+        .and_then(|(body, _)| Checkpoint::parse_body(&format!("{body}\n")).ok())
+        .map(|cp| cp.size);
+    let mut witness_point = None;
     let mut chain = Chain::default();
     let mut frontier = Frontier::default();
     let mut fault = None;
@@ -98,8 +105,11 @@ pub fn verify<S: Store + ?Sized, A: Admission>(
             let first = chunk[0].0;
             let verified = verify_entries(first, &bytes);
             for ((key, _), v) in chunk.iter().zip(verified) {
-                if let Some(f) = step(&mut chain, &mut frontier, &mut state, *key, v) {
+                if let Some(f) = step(store, &mut chain, &mut frontier, &mut state, *key, v) {
                     return Ok(Some(f));
+                }
+                if Some(chain.size) == witness_size {
+                    witness_point = Some((frontier.root(), chain.head));
                 }
             }
             progress(chain.size, head.size.max(chain.size));
@@ -122,6 +132,11 @@ pub fn verify<S: Store + ?Sized, A: Admission>(
                 head.size, chain.size
             ),
         });
+    }
+    if fault.is_none()
+        && let Some(note) = &witness
+    {
+        fault = check_witness(note, &state, &chain, witness_point).err();
     }
     let mut checkpoint_size = None;
     if fault.is_none() {
@@ -146,8 +161,59 @@ pub fn verify<S: Store + ?Sized, A: Admission>(
     })
 }
 
+/// Checks the witness kept beside the database: signed by the checkpoint
+/// key, not ahead of the entries, and with the root they give at its size.
+fn check_witness<A: Admission>(
+    note: &str,
+    state: &A,
+    chain: &Chain,
+    at_size: Option<(Hash, Hash)>,
+) -> Result<(), Fault> {
+    let whole = |reason: String| Fault { seq: None, reason };
+    let key = state
+        .checkpoint_key()
+        .ok_or_else(|| whole("genesis names no checkpoint key".into()))?;
+    let w =
+        Checkpoint::verify(note, &key).map_err(|e| whole(format!("checkpoint witness: {e}")))?;
+    if w.size > chain.size {
+        return Err(Fault {
+            seq: Some(chain.size),
+            reason: format!(
+                "the checkpoint witness records {} entries but only {} are stored: \
+                 entries #{} to #{} were acknowledged and are lost",
+                w.size,
+                chain.size,
+                chain.size,
+                w.size - 1
+            ),
+        });
+    }
+    if w.size == 0 {
+        return Ok(());
+    }
+    let (root, head) = at_size.unwrap_or_default();
+    if w.head != head {
+        let last = w.size - 1;
+        return Err(Fault {
+            seq: Some(last),
+            reason: format!(
+                "entry #{last} hashes to {head} but the checkpoint witness's head is {}",
+                w.head
+            ),
+        });
+    }
+    if w.root != root {
+        return Err(whole(format!(
+            "the checkpoint witness for {} entries has root {}, which the entries do not give",
+            w.size, w.root
+        )));
+    }
+    Ok(())
+}
+
 /// Checks one stored entry; returns the fault if it has one.
-fn step<A: Admission>(
+fn step<S: Store + ?Sized, A: Admission>(
+    store: &S,
     chain: &mut Chain,
     frontier: &mut Frontier,
     state: &mut A,
@@ -179,6 +245,29 @@ fn step<A: Admission>(
     }
     if let Err(e) = chain.check(&v) {
         return fault(expected, e.to_string());
+    }
+    // Event ids are unique: the index must point at this very entry.
+    match store.seq_of(&v.event.id) {
+        Ok(Some(at)) if at == key => {}
+        Ok(Some(at)) => {
+            return fault(
+                expected,
+                format!(
+                    "entry #{expected}: event {} is also at #{}",
+                    v.event.id, at.0
+                ),
+            );
+        }
+        Ok(None) => {
+            return fault(
+                expected,
+                format!(
+                    "entry #{expected}: event {} is not in the index",
+                    v.event.id
+                ),
+            );
+        }
+        Err(e) => return fault(expected, e.to_string()),
     }
     match state.check(key, &v.event) {
         Ok(effect) => state.apply(key, v.hash, effect),
