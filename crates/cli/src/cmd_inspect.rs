@@ -74,7 +74,7 @@ pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
             .get(&event.author)
             .map(|k| k.member.to_string());
         let what = match Payload::decode(&event.kind, &event.payload) {
-            Ok(p) => summary(&p),
+            Ok(p) => review::describe::payload(&p),
             Err(e) => format!("(undecodable: {e})"),
         };
         rows.push(json!({
@@ -105,18 +105,6 @@ pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
             .join("\n")
     });
     Ok(Verdict::Ok)
-}
-
-fn summary(p: &Payload) -> String {
-    match p {
-        Payload::Genesis(g) => format!(
-            "genesis of {} founded by {}",
-            g.organisation, g.founder.handle
-        ),
-        Payload::Propose(c) => format!("propose: {}", crate::cmd_member::describe(c)),
-        Payload::Approve(id) => format!("approve {id}"),
-        Payload::Rotate(r) => format!("rotate to key {}", r.new_key.fingerprint()),
-    }
 }
 
 pub fn checkpoint(a: CheckpointArgs, out: &Out) -> Result<Verdict> {

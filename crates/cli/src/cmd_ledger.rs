@@ -85,7 +85,9 @@ pub fn init(a: InitArgs, out: &Out) -> Result<Verdict> {
         crate::local::now(),
         &genesis,
     );
-    if let Err(e) = review::LedgerState::new().admit(ledger_core::Seq(0), &probe) {
+    if let Err(e) =
+        review::LedgerState::new().admit(ledger_core::Seq(0), crate::local::now(), &probe)
+    {
         bail!("genesis refused: {e}");
     }
     let store = SledStore::create(&a.ledger.path, &checkpoint_key)?;

@@ -204,11 +204,14 @@ fn submit(
     let mut local = Local::open(&signer.ledger.path)?;
     let payload = build(&local, &key)?;
     let (receipt, effect) = local.append(&key, &payload)?;
-    let Effect::Roster(ops) = &effect;
+    let ops = match &effect {
+        Effect::Roster(ops) => ops.as_slice(),
+        Effect::Review(_) => &[],
+    };
     let applied: Vec<String> = ops
         .iter()
         .filter_map(|op| match op {
-            RosterOp::Apply(c) => Some(describe(c)),
+            RosterOp::Apply(c) => Some(review::describe::roster_change(c)),
             RosterOp::Rotate { member, new, .. } => {
                 Some(format!("{member} now signs with {}", new.fingerprint()))
             }
@@ -248,7 +251,7 @@ fn submit(
             if let Some(p) = pending {
                 s.push_str(&format!(
                     "pending: {} has {} of {} approvals; others approve with `review-ledger member approve --proposal {}`\n",
-                    describe(&p.change),
+                    review::describe::roster_change(&p.change),
                     p.approvals.len(),
                     local.state.roster.roster_quorum(),
                     p.id
@@ -258,36 +261,6 @@ fn submit(
         },
     );
     Ok(Verdict::Ok)
-}
-
-/// One line about a roster change.
-pub fn describe(change: &RosterChange) -> String {
-    match change {
-        RosterChange::Enrol(r) => format!(
-            "enrol {} ({}, {}{}) with key {}",
-            r.handle,
-            r.name,
-            r.role,
-            if r.top_management {
-                ", top management"
-            } else {
-                ""
-            },
-            r.key.fingerprint()
-        ),
-        RosterChange::SetTopManagement {
-            handle,
-            top_management: true,
-        } => format!("make {handle} top management"),
-        RosterChange::SetTopManagement { handle, .. } => {
-            format!("stop {handle} being top management")
-        }
-        RosterChange::Revoke { handle } => format!("revoke the key of {handle}"),
-        RosterChange::Rekey { handle, key } => {
-            format!("give {handle} the key {}", key.fingerprint())
-        }
-        RosterChange::Remove { handle } => format!("remove {handle}"),
-    }
 }
 
 /// The roster rebuilt from the ledger.
@@ -324,7 +297,7 @@ fn list(dir: &LedgerDir, out: &Out) -> Result<Verdict> {
             json!({
                 "proposal": p.id.to_hex(),
                 "seq": p.seq.0,
-                "change": describe(&p.change),
+                "change": review::describe::roster_change(&p.change),
                 "approvals": p.approvals,
                 "needed": roster.roster_quorum(),
             })
@@ -363,7 +336,7 @@ fn list(dir: &LedgerDir, out: &Out) -> Result<Verdict> {
                 s.push_str(&format!(
                     "  pending {}: {} ({} of {} approvals)\n",
                     p.id,
-                    describe(&p.change),
+                    review::describe::roster_change(&p.change),
                     p.approvals.len(),
                     roster.roster_quorum()
                 ));

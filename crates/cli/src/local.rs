@@ -59,13 +59,19 @@ impl Local {
         let seq = Seq(self.state.size);
         let effect = self
             .state
-            .admit(seq, &event)
+            .admit(seq, now(), &event)
             .map_err(|e| anyhow!("refused: {e}"))?;
         let receipt = self
             .ledger
             .append(event.sign(author))
             .map_err(|e| anyhow!("{e}"))?;
-        ledger_core::Admission::apply(&mut self.state, receipt.seq, receipt.hash, effect.clone());
+        ledger_core::Admission::apply(
+            &mut self.state,
+            receipt.seq,
+            receipt.hash,
+            receipt.received,
+            effect.clone(),
+        );
         Ok((receipt, effect))
     }
 

@@ -1,7 +1,7 @@
 //! The seam between the format and the domain: who decides what may be appended.
 
 use crate::event::Event;
-use crate::types::{EntryHash, Seq};
+use crate::types::{EntryHash, Seq, UnixMicros};
 
 /// A state machine over admitted events, implemented by the domain (`review`).
 ///
@@ -15,12 +15,19 @@ pub trait Admission: Send + Sync {
     /// Why an event was refused; names the field, member or event at fault.
     type Rejection: std::error::Error + Send + Sync + 'static;
 
-    /// Decides whether `event` (whose signature has been verified) may become entry `seq`.
-    fn check(&self, seq: Seq, event: &Event) -> Result<Self::Effect, Self::Rejection>;
+    /// Decides whether `event` (whose signature has been verified) may become
+    /// entry `seq`, received by the ledger at `received`.
+    fn check(
+        &self,
+        seq: Seq,
+        received: UnixMicros,
+        event: &Event,
+    ) -> Result<Self::Effect, Self::Rejection>;
 
     /// The key that signs checkpoints, once genesis has named it.
     fn checkpoint_key(&self) -> Option<crate::PublicKey>;
 
-    /// Applies an admitted event, now stored as entry `seq` with hash `hash`.
-    fn apply(&mut self, seq: Seq, hash: EntryHash, effect: Self::Effect);
+    /// Applies an admitted event, now stored as entry `seq` with hash `hash`,
+    /// received at `received`.
+    fn apply(&mut self, seq: Seq, hash: EntryHash, received: UnixMicros, effect: Self::Effect);
 }

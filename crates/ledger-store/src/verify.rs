@@ -269,8 +269,8 @@ fn step<S: Store + ?Sized, A: Admission>(
         }
         Err(e) => return fault(expected, e.to_string()),
     }
-    match state.check(key, &v.event) {
-        Ok(effect) => state.apply(key, v.hash, effect),
+    match state.check(key, v.entry.received, &v.event) {
+        Ok(effect) => state.apply(key, v.hash, v.entry.received, effect),
         Err(e) => {
             return fault(
                 expected,

@@ -41,6 +41,8 @@ pub struct Receipt {
     pub seq: Seq,
     /// The entry's hash.
     pub hash: EntryHash,
+    /// The ledger's receive time of the entry.
+    pub received: UnixMicros,
     /// The signed checkpoint of the batch that holds the entry.
     pub checkpoint: String,
 }
@@ -238,11 +240,14 @@ pub fn replay<S: Store + ?Sized, A: Admission>(
                 event,
             };
             chain.link(&v).map_err(damaged)?;
-            let effect = state.check(seq, &v.event).map_err(|e| StoreError::Replay {
-                seq,
-                reason: e.to_string(),
-            })?;
-            state.apply(seq, v.hash, effect);
+            let effect =
+                state
+                    .check(seq, v.entry.received, &v.event)
+                    .map_err(|e| StoreError::Replay {
+                        seq,
+                        reason: e.to_string(),
+                    })?;
+            state.apply(seq, v.hash, v.entry.received, effect);
         }
     }
     Ok(chain)
@@ -316,6 +321,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
                     let _ = reply.send(Ok(Receipt {
                         seq,
                         hash,
+                        received: now,
                         checkpoint: batch.checkpoint.clone(),
                     }));
                 }
@@ -365,13 +371,13 @@ impl<S: Store, A: Admission> Writer<S, A> {
                 seq,
             });
         }
-        let effect = self
-            .state
-            .check(seq, &event)
-            .map_err(|source| AppendError::Rejected {
-                event: event.id,
-                source,
-            })?;
+        let effect =
+            self.state
+                .check(seq, now, &event)
+                .map_err(|source| AppendError::Rejected {
+                    event: event.id,
+                    source,
+                })?;
         let entry = Entry {
             seq,
             prev: self.chain.head,
@@ -381,7 +387,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
         };
         let bytes = entry.encode();
         let hash = ledger_core::hash_entry_bytes(&bytes);
-        self.state.apply(seq, hash, effect);
+        self.state.apply(seq, hash, now, effect);
         self.chain.push(hash, now);
         let nodes: Vec<NewNode> = self.frontier.push(&hash);
         batch.nodes.extend(nodes);

@@ -24,17 +24,23 @@
 //! });
 //! let event = review::compose(Hash::ZERO, EventId([7; 16]), &founder, UnixMicros(0), &genesis);
 //! let mut state = LedgerState::new();
-//! let effect = state.check(Seq(0), &event).unwrap();
-//! state.apply(Seq(0), Hash([9; 32]), effect);
+//! let effect = state.check(Seq(0), UnixMicros(0), &event).unwrap();
+//! state.apply(Seq(0), Hash([9; 32]), UnixMicros(0), effect);
 //! assert_eq!(state.roster.top_management_count(), 1);
 //! ```
 
+pub mod describe;
 pub mod error;
+pub mod ids;
+pub mod inputs;
 pub mod member;
+pub mod minutes;
 pub mod payload;
 pub mod policy;
+pub mod reviews;
 pub mod roster;
 pub mod state;
+pub mod vocab;
 
 #[cfg(test)]
 mod tests;
@@ -42,9 +48,13 @@ mod tests;
 use ledger_core::{Event, EventId, FORMAT_VERSION, KeyPair, LedgerId, UnixMicros};
 
 pub use error::Rejection;
+pub use ids::{ActionId, Date, ObjectiveId, ReviewId};
+pub use inputs::InputKey;
 pub use member::{MemberId, MemberRecord};
+pub use minutes::Minutes;
 pub use payload::{Genesis, Payload, RosterChange, Rotation, RotationStatement};
 pub use policy::{Policy, Quorum};
+pub use reviews::{ActionRecord, ReviewRecord, Reviews};
 pub use roster::{KeyState, Member, Roster};
 pub use state::{Effect, LedgerState};
 

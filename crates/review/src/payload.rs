@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::Rejection;
 use crate::member::{MemberId, MemberRecord};
 use crate::policy::Policy;
+use crate::vocab::{
+    Act, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision, Input, Objective,
+    Open, Schedule, Sign,
+};
 
 /// The founding entry: who the organisation is and who may act first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,27 +91,123 @@ pub enum Payload {
     Approve(EventId),
     /// `roster.rotate`
     Rotate(Rotation),
+    /// `review.schedule`
+    Schedule(Content<Schedule>),
+    /// `review.circulate`
+    Circulate(Content<Circulate>),
+    /// `review.open`
+    Open(Content<Open>),
+    /// `review.input`
+    Input(Content<Input>),
+    /// `review.action-status`
+    ActionStatus(Content<ActionStatus>),
+    /// `review.decide`
+    Decide(Content<Decision>),
+    /// `review.act`
+    Act(Content<Act>),
+    /// `review.objective-assess`
+    Assess(Content<Assess>),
+    /// `review.objective-set`
+    Objective(Content<Objective>),
+    /// `review.close`
+    Close(Content<Close>),
+    /// `minutes.sign`
+    Sign(Sign),
+    /// `action.update`
+    ActionUpdate(ActionUpdate),
+}
+
+/// Applies `$f` to the inner value of every variant.
+macro_rules! each {
+    ($p:expr, $v:ident => $f:expr) => {
+        match $p {
+            Payload::Genesis($v) => $f,
+            Payload::Propose($v) => $f,
+            Payload::Approve($v) => $f,
+            Payload::Rotate($v) => $f,
+            Payload::Schedule($v) => $f,
+            Payload::Circulate($v) => $f,
+            Payload::Open($v) => $f,
+            Payload::Input($v) => $f,
+            Payload::ActionStatus($v) => $f,
+            Payload::Decide($v) => $f,
+            Payload::Act($v) => $f,
+            Payload::Assess($v) => $f,
+            Payload::Objective($v) => $f,
+            Payload::Close($v) => $f,
+            Payload::Sign($v) => $f,
+            Payload::ActionUpdate($v) => $f,
+        }
+    };
 }
 
 impl Payload {
+    /// Every kind this version knows.
+    pub const KINDS: [&'static str; 16] = [
+        "genesis",
+        "roster.propose",
+        "roster.approve",
+        "roster.rotate",
+        "review.schedule",
+        "review.circulate",
+        "review.open",
+        "review.input",
+        "review.action-status",
+        "review.decide",
+        "review.act",
+        "review.objective-assess",
+        "review.objective-set",
+        "review.close",
+        "minutes.sign",
+        "action.update",
+    ];
+
+    fn index(&self) -> usize {
+        match self {
+            Payload::Genesis(_) => 0,
+            Payload::Propose(_) => 1,
+            Payload::Approve(_) => 2,
+            Payload::Rotate(_) => 3,
+            Payload::Schedule(_) => 4,
+            Payload::Circulate(_) => 5,
+            Payload::Open(_) => 6,
+            Payload::Input(_) => 7,
+            Payload::ActionStatus(_) => 8,
+            Payload::Decide(_) => 9,
+            Payload::Act(_) => 10,
+            Payload::Assess(_) => 11,
+            Payload::Objective(_) => 12,
+            Payload::Close(_) => 13,
+            Payload::Sign(_) => 14,
+            Payload::ActionUpdate(_) => 15,
+        }
+    }
+
     /// The event kind of this payload.
     pub fn kind(&self) -> EventKind {
-        let kind = match self {
-            Payload::Genesis(_) => "genesis",
-            Payload::Propose(_) => "roster.propose",
-            Payload::Approve(_) => "roster.approve",
-            Payload::Rotate(_) => "roster.rotate",
-        };
-        EventKind::new(kind).expect("built-in kinds are valid")
+        EventKind::new(Self::KINDS[self.index()]).expect("built-in kinds are valid")
     }
 
     /// The payload's canonical bytes.
     pub fn encode(&self) -> Vec<u8> {
+        each!(self, p => codec::encode(p))
+    }
+
+    /// The review this event belongs to, if any (the feed's `subject`).
+    pub fn review(&self) -> Option<&crate::ids::ReviewId> {
         match self {
-            Payload::Genesis(p) => codec::encode(p),
-            Payload::Propose(p) => codec::encode(p),
-            Payload::Approve(p) => codec::encode(p),
-            Payload::Rotate(p) => codec::encode(p),
+            Payload::Schedule(c) => Some(&c.review),
+            Payload::Circulate(c) => Some(&c.review),
+            Payload::Open(c) => Some(&c.review),
+            Payload::Input(c) => Some(&c.review),
+            Payload::ActionStatus(c) => Some(&c.review),
+            Payload::Decide(c) => Some(&c.review),
+            Payload::Act(c) => Some(&c.review),
+            Payload::Assess(c) => Some(&c.review),
+            Payload::Objective(c) => Some(&c.review),
+            Payload::Close(c) => Some(&c.review),
+            Payload::Sign(s) => Some(&s.review),
+            _ => None,
         }
     }
 
@@ -117,14 +217,42 @@ impl Payload {
             kind: kind.to_string(),
             reason: e.to_string(),
         };
-        Ok(match kind.as_str() {
-            "genesis" => Payload::Genesis(codec::decode("genesis", bytes).map_err(bad)?),
-            "roster.propose" => {
-                Payload::Propose(codec::decode("roster change", bytes).map_err(bad)?)
-            }
-            "roster.approve" => Payload::Approve(codec::decode("approval", bytes).map_err(bad)?),
-            "roster.rotate" => Payload::Rotate(codec::decode("rotation", bytes).map_err(bad)?),
+        let k: &'static str = Self::KINDS
+            .into_iter()
+            .find(|k| *k == kind.as_str())
+            .ok_or_else(|| Rejection::UnknownKind(kind.to_string()))?;
+        Ok(match k {
+            "genesis" => Payload::Genesis(codec::decode(k, bytes).map_err(bad)?),
+            "roster.propose" => Payload::Propose(codec::decode(k, bytes).map_err(bad)?),
+            "roster.approve" => Payload::Approve(codec::decode(k, bytes).map_err(bad)?),
+            "roster.rotate" => Payload::Rotate(codec::decode(k, bytes).map_err(bad)?),
+            "review.schedule" => Payload::Schedule(codec::decode(k, bytes).map_err(bad)?),
+            "review.circulate" => Payload::Circulate(codec::decode(k, bytes).map_err(bad)?),
+            "review.open" => Payload::Open(codec::decode(k, bytes).map_err(bad)?),
+            "review.input" => Payload::Input(codec::decode(k, bytes).map_err(bad)?),
+            "review.action-status" => Payload::ActionStatus(codec::decode(k, bytes).map_err(bad)?),
+            "review.decide" => Payload::Decide(codec::decode(k, bytes).map_err(bad)?),
+            "review.act" => Payload::Act(codec::decode(k, bytes).map_err(bad)?),
+            "review.objective-assess" => Payload::Assess(codec::decode(k, bytes).map_err(bad)?),
+            "review.objective-set" => Payload::Objective(codec::decode(k, bytes).map_err(bad)?),
+            "review.close" => Payload::Close(codec::decode(k, bytes).map_err(bad)?),
+            "minutes.sign" => Payload::Sign(codec::decode(k, bytes).map_err(bad)?),
+            "action.update" => Payload::ActionUpdate(codec::decode(k, bytes).map_err(bad)?),
             other => return Err(Rejection::UnknownKind(other.to_owned())),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_valid_and_distinct() {
+        let mut seen = std::collections::BTreeSet::new();
+        for k in Payload::KINDS {
+            EventKind::new(k).unwrap();
+            assert!(seen.insert(k), "{k} twice");
+        }
     }
 }

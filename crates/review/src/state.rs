@@ -1,9 +1,10 @@
 //! The admission state machine: one pure function for appending and replaying.
 
-use ledger_core::{Admission, EntryHash, Event, Seq};
+use ledger_core::{Admission, EntryHash, Event, Seq, UnixMicros};
 
 use crate::error::Rejection;
 use crate::payload::Payload;
+use crate::reviews::{Item, ReviewOp, Reviews};
 use crate::roster::{Roster, RosterOp};
 
 /// Everything the rules need to know about the ledger so far.
@@ -11,6 +12,8 @@ use crate::roster::{Roster, RosterOp};
 pub struct LedgerState {
     /// Who may sign.
     pub roster: Roster,
+    /// The reviews, the action log and the objectives.
+    pub reviews: Reviews,
     /// Entries applied so far.
     pub size: u64,
 }
@@ -20,6 +23,8 @@ pub struct LedgerState {
 pub enum Effect {
     /// Roster changes.
     Roster(Vec<RosterOp>),
+    /// A review event.
+    Review(ReviewOp),
 }
 
 impl LedgerState {
@@ -29,7 +34,12 @@ impl LedgerState {
     }
 
     /// Decides whether `event` may be entry `seq`, returning what it changes.
-    pub fn admit(&self, seq: Seq, event: &Event) -> Result<Effect, Rejection> {
+    pub fn admit(
+        &self,
+        seq: Seq,
+        received: UnixMicros,
+        event: &Event,
+    ) -> Result<Effect, Rejection> {
         let payload = Payload::decode(&event.kind, &event.payload)?;
         let roster = &self.roster;
         if !roster.founded() {
@@ -48,13 +58,50 @@ impl LedgerState {
             return Err(Rejection::GenesisAgain { seq });
         }
         let signer = roster.signer(&event.author)?;
-        let ops = match &payload {
-            Payload::Genesis(_) => unreachable!("handled above"),
-            Payload::Propose(change) => roster.check_propose(event.id, signer, change)?,
-            Payload::Approve(id) => roster.check_approve(signer, *id)?,
-            Payload::Rotate(r) => roster.check_rotate(signer, &event.author, r)?,
+        let reviews = &self.reviews;
+        let content = |review, amendment, item| {
+            reviews
+                .check_content(roster, signer, received, review, amendment, item)
+                .map(Effect::Review)
         };
-        Ok(Effect::Roster(ops))
+        match &payload {
+            Payload::Genesis(_) => unreachable!("handled above"),
+            Payload::Propose(change) => Ok(Effect::Roster(
+                roster.check_propose(event.id, signer, change)?,
+            )),
+            Payload::Approve(id) => Ok(Effect::Roster(roster.check_approve(signer, *id)?)),
+            Payload::Rotate(r) => Ok(Effect::Roster(roster.check_rotate(
+                signer,
+                &event.author,
+                r,
+            )?)),
+            Payload::Schedule(c) => Ok(Effect::Review(reviews.check_schedule(roster, signer, c)?)),
+            Payload::Circulate(c) => {
+                content(&c.review, &c.amendment, Item::Circulate(c.body.clone()))
+            }
+            Payload::Open(c) => content(&c.review, &c.amendment, Item::Open(c.body.clone())),
+            Payload::Input(c) => content(&c.review, &c.amendment, Item::Input(c.body.clone())),
+            Payload::ActionStatus(c) => {
+                content(&c.review, &c.amendment, Item::ActionStatus(c.body.clone()))
+            }
+            Payload::Decide(c) => content(&c.review, &c.amendment, Item::Decision(c.body.clone())),
+            Payload::Act(c) => content(&c.review, &c.amendment, Item::Act(c.body.clone())),
+            Payload::Assess(c) => content(&c.review, &c.amendment, Item::Assess(c.body.clone())),
+            Payload::Objective(c) => {
+                content(&c.review, &c.amendment, Item::Objective(c.body.clone()))
+            }
+            Payload::Close(c) => content(&c.review, &c.amendment, Item::Close(c.body.clone())),
+            Payload::Sign(s) => Ok(Effect::Review(reviews.check_sign(
+                signer,
+                &event.author,
+                seq,
+                received,
+                s,
+            )?)),
+            Payload::ActionUpdate(u) => {
+                Ok(Effect::Review(reviews.check_update(roster, signer, u)?))
+            }
+        }
     }
 }
 
@@ -62,20 +109,21 @@ impl Admission for LedgerState {
     type Effect = Effect;
     type Rejection = Rejection;
 
-    fn check(&self, seq: Seq, event: &Event) -> Result<Effect, Rejection> {
-        self.admit(seq, event)
+    fn check(&self, seq: Seq, received: UnixMicros, event: &Event) -> Result<Effect, Rejection> {
+        self.admit(seq, received, event)
     }
 
     fn checkpoint_key(&self) -> Option<ledger_core::PublicKey> {
         self.roster.checkpoint_key
     }
 
-    fn apply(&mut self, seq: Seq, hash: EntryHash, effect: Effect) {
+    fn apply(&mut self, seq: Seq, hash: EntryHash, received: UnixMicros, effect: Effect) {
         if seq == Seq(0) {
             self.roster.ledger_id = Some(hash);
         }
         match effect {
             Effect::Roster(ops) => self.roster.apply(seq, ops),
+            Effect::Review(op) => self.reviews.apply(seq, received, op),
         }
         self.size = seq.0 + 1;
     }

@@ -54,9 +54,15 @@ impl Sim {
         let ledger = self.state.roster.ledger_id.unwrap_or(Hash::ZERO);
         let event = compose(ledger, id, &key(author), UnixMicros(0), &payload);
         let seq = Seq(self.next);
-        let effect = self.state.check(seq, &event)?;
-        self.state
-            .apply(seq, Hash([self.next as u8 + 1; 32]), effect);
+        let effect = self
+            .state
+            .check(seq, UnixMicros(1_764_547_200_000_000), &event)?;
+        self.state.apply(
+            seq,
+            Hash([self.next as u8 + 1; 32]),
+            UnixMicros(1_764_547_200_000_000),
+            effect,
+        );
         self.next += 1;
         Ok(id)
     }

@@ -1,0 +1,223 @@
+//! Identifiers and dates of the review vocabulary.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, de};
+
+use crate::error::Rejection;
+
+fn check_id(what: &str, text: &str, max: usize) -> Result<(), Rejection> {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c);
+    let valid = !text.is_empty()
+        && text.len() <= max
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text.chars().all(ok);
+    if valid {
+        Ok(())
+    } else {
+        Err(Rejection::Field {
+            field: what.to_owned(),
+            reason: format!("{text:?} is not 1 to {max} characters of a-z, 0-9, '-', '_', '.'"),
+        })
+    }
+}
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $max:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks and wraps an id.
+            pub fn new(text: impl Into<String>) -> Result<$name, Rejection> {
+                let text = text.into();
+                check_id($what, &text, $max)?;
+                Ok($name(text))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $name::new(String::deserialize(d)?).map_err(de::Error::custom)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A review's id, chosen when it is scheduled, e.g. `2026-q4`.
+    ReviewId, "review id", 40
+);
+string_id!(
+    /// An action's id, e.g. `2026-q4-a3`; unique across all reviews.
+    ActionId, "action id", 48
+);
+string_id!(
+    /// An objective's id, e.g. `obj-2027-1`; unique across all reviews.
+    ObjectiveId, "objective id", 48
+);
+
+/// A calendar date, `YYYY-MM-DD`, in its one canonical spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(jiff::civil::Date);
+
+impl Date {
+    /// Parses `YYYY-MM-DD`; `field` names the field in the error.
+    pub fn parse(field: &str, text: &str) -> Result<Date, Rejection> {
+        let bad = |reason: String| Rejection::Field {
+            field: field.to_owned(),
+            reason,
+        };
+        let date: jiff::civil::Date = text
+            .parse()
+            .map_err(|e| bad(format!("{text:?} is not a date (YYYY-MM-DD): {e}")))?;
+        if date.to_string() != text {
+            return Err(bad(format!("{text:?} is not written as YYYY-MM-DD")));
+        }
+        Ok(Date(date))
+    }
+
+    /// The date as jiff sees it.
+    pub fn civil(self) -> jiff::civil::Date {
+        self.0
+    }
+
+    /// Wraps a jiff date.
+    pub fn from_civil(date: jiff::civil::Date) -> Date {
+        Date(date)
+    }
+
+    /// The UTC date of a ledger timestamp.
+    pub fn of_micros(t: ledger_core::UnixMicros) -> Option<Date> {
+        let ts = jiff::Timestamp::from_microsecond(t.0).ok()?;
+        Some(Date(ts.to_zoned(jiff::tz::TimeZone::UTC).date()))
+    }
+
+    /// Days from `self` to `later` (negative when `later` is earlier).
+    pub fn days_until(self, later: Date) -> i64 {
+        (later.0 - self.0)
+            .total(jiff::Unit::Day)
+            .map(|d| d as i64)
+            .unwrap_or(0)
+    }
+
+    /// Working days (Monday to Friday) after `self` up to and including
+    /// `later`; zero or negative when `later` is not after `self`. Public
+    /// holidays are not known to the ledger.
+    pub fn working_days_until(self, later: Date) -> i64 {
+        if later <= self {
+            return -(later.working_days_until(self));
+        }
+        let mut n = 0;
+        let mut d = self.0;
+        while d < later.0 {
+            d = d.tomorrow().unwrap_or(later.0);
+            if d.weekday().to_monday_one_offset() <= 5 {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// The date `n` working days before `self`.
+    pub fn working_days_before(self, n: u16) -> Date {
+        let mut d = self.0;
+        let mut left = n;
+        while left > 0 {
+            d = d.yesterday().unwrap_or(d);
+            if d.weekday().to_monday_one_offset() <= 5 {
+                left -= 1;
+            }
+        }
+        Date(d)
+    }
+
+    /// The date `months` calendar months after `self`.
+    pub fn plus_months(self, months: u16) -> Date {
+        Date(
+            self.0
+                .checked_add(jiff::Span::new().months(i64::from(months)))
+                .unwrap_or(self.0),
+        )
+    }
+
+    /// The date `days` after `self` (before, when negative).
+    pub fn plus_days(self, days: i64) -> Date {
+        Date(
+            self.0
+                .checked_add(jiff::Span::new().days(days))
+                .unwrap_or(self.0),
+        )
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Date::parse("date", &text).map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse("d", s).unwrap()
+    }
+
+    #[test]
+    fn dates_parse_only_in_canonical_form() {
+        for bad in [
+            "2026-13-01",
+            "2026-02-30",
+            "26-1-1",
+            "2026-1-01",
+            "yesterday",
+            "",
+        ] {
+            assert!(Date::parse("d", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(d("2026-12-01").to_string(), "2026-12-01");
+    }
+
+    #[test]
+    fn working_days() {
+        let check = |from: &str, to: &str, n: i64| {
+            assert_eq!(d(from).working_days_until(d(to)), n, "{from}..{to}")
+        };
+        // 2026-11-23 is a Monday.
+        check("2026-11-23", "2026-11-30", 5);
+        check("2026-11-27", "2026-11-30", 1);
+        check("2026-11-28", "2026-11-30", 1);
+        check("2026-11-30", "2026-11-30", 0);
+        check("2026-11-30", "2026-11-23", -5);
+        assert_eq!(d("2026-11-30").working_days_before(5), d("2026-11-23"));
+        assert_eq!(d("2026-12-01").working_days_before(1), d("2026-11-30"));
+        assert_eq!(d("2026-01-31").plus_months(1), d("2026-02-28"));
+    }
+}

@@ -1,0 +1,817 @@
+//! Reviews, actions and objectives: the rules that admit review events and
+//! the projections they build.
+//!
+//! Refused, because it cannot be true: an event for an unknown review; an
+//! owner, chair or attendee who is not an enrolled member; a date that does
+//! not parse; a meeting dated after the ledger received it; a minutes
+//! signature whose digest is not that of the minutes at the entry it names,
+//! or by someone who did not attend, or before the meeting closed; content
+//! added to signed minutes without being marked as an amendment. Accepted,
+//! and left to the conformance check: whatever is merely poor.
+
+use std::collections::BTreeMap;
+
+use ledger_core::{Hash, PublicKey, Seq, UnixMicros};
+use serde::Serialize;
+
+use crate::error::Rejection;
+use crate::ids::{ActionId, Date, ObjectiveId, ReviewId};
+use crate::member::{MemberId, check_text};
+use crate::minutes::{Minutes, Recorded};
+use crate::roster::{Member, Roster};
+use crate::vocab::{
+    Act, ActionState, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision,
+    Input, Objective, Open, Schedule, Sign,
+};
+
+/// The longest free text (a summary, a decision), in bytes.
+pub const MAX_LONG_TEXT: usize = 16 * 1024;
+
+/// One signature on a review's minutes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MinutesSignature {
+    /// The signer.
+    pub member: MemberId,
+    /// The key that signed.
+    pub key: PublicKey,
+    /// The signing entry.
+    pub seq: Seq,
+    /// When the ledger received it.
+    pub received: UnixMicros,
+    /// The digest signed.
+    pub digest: Hash,
+    /// The last entry of the minutes it covers.
+    pub covers: Seq,
+}
+
+/// One event that changed a review's minutes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// The entry.
+    pub seq: Seq,
+    /// Its author.
+    pub by: MemberId,
+    /// When the ledger received it.
+    pub received: UnixMicros,
+    /// What it changed, in a few words (e.g. `input risk`).
+    pub what: String,
+    /// The amendment reason, for changes after signing.
+    pub amendment: Option<String>,
+    /// The minutes digest after it.
+    pub digest: Hash,
+}
+
+/// Everything the ledger knows about one review.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewRecord {
+    /// The current minutes.
+    pub minutes: Minutes,
+    /// The review before this one.
+    pub previous: Option<ReviewId>,
+    /// Every change to the minutes, in order.
+    pub changes: Vec<Change>,
+    /// Every signature, in order.
+    pub signatures: Vec<MinutesSignature>,
+}
+
+impl ReviewRecord {
+    /// The last entry that changed the minutes.
+    pub fn content_head(&self) -> Seq {
+        self.changes.last().map(|c| c.seq).unwrap_or_default()
+    }
+
+    /// Whether anyone has signed the minutes.
+    pub fn signed(&self) -> bool {
+        !self.signatures.is_empty()
+    }
+
+    /// Signatures on the current minutes.
+    pub fn current_signatures(&self) -> impl Iterator<Item = &MinutesSignature> {
+        let head = self.content_head();
+        self.signatures.iter().filter(move |s| s.covers == head)
+    }
+}
+
+/// One event in an action's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ActionEvent {
+    /// The entry.
+    pub seq: Seq,
+    /// When the ledger received it.
+    pub received: UnixMicros,
+    /// The review that recorded it, or `None` for an update between reviews.
+    pub review: Option<ReviewId>,
+    /// Who recorded it.
+    pub by: MemberId,
+    /// The status after it.
+    pub status: ActionState,
+    /// What was said.
+    pub note: String,
+}
+
+/// An action across its whole life.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ActionRecord {
+    /// Its id.
+    pub id: ActionId,
+    /// The review that raised it.
+    pub review: ReviewId,
+    /// Its owner now.
+    pub owner: MemberId,
+    /// Its due date now (the revised one when overdue).
+    pub due: Date,
+    /// What is to be done.
+    pub text: String,
+    /// The decision it serves, by number.
+    pub decision: Option<u16>,
+    /// Where it stands.
+    pub status: ActionState,
+    /// Assignment and every status since.
+    pub history: Vec<ActionEvent>,
+}
+
+impl ActionRecord {
+    /// Whether it is past due and not completed on `date`.
+    pub fn overdue_on(&self, date: Date) -> bool {
+        self.status != ActionState::Completed && self.due < date
+    }
+}
+
+/// An objective and its assessments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ObjectiveRecord {
+    /// The review that set it.
+    pub review: ReviewId,
+    /// The objective as set.
+    pub objective: Objective,
+    /// `(review, met, why, entry)` for each assessment.
+    pub assessments: Vec<(ReviewId, bool, String, Seq)>,
+}
+
+/// What a review event changes, as its check decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReviewOp {
+    /// A new review.
+    Schedule {
+        /// Its id.
+        review: ReviewId,
+        /// The plan.
+        schedule: Schedule,
+        /// The review before it.
+        previous: Option<ReviewId>,
+        /// Who scheduled it.
+        by: MemberId,
+    },
+    /// A change to a review's minutes.
+    Content {
+        /// The review.
+        review: ReviewId,
+        /// The author.
+        by: MemberId,
+        /// The amendment reason.
+        amendment: Option<String>,
+        /// The change.
+        item: Item,
+    },
+    /// A signature on minutes.
+    Sign {
+        /// The review.
+        review: ReviewId,
+        /// The signature.
+        signature: MinutesSignature,
+    },
+    /// An action's progress between reviews.
+    Update {
+        /// The update.
+        update: ActionUpdate,
+        /// Its author.
+        by: MemberId,
+    },
+}
+
+/// A change to the minutes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// The agenda pack.
+    Circulate(Circulate),
+    /// The meeting.
+    Open(Open),
+    /// An input.
+    Input(Input),
+    /// An earlier action's status.
+    ActionStatus(ActionStatus),
+    /// A decision.
+    Decision(Decision),
+    /// An action.
+    Act(Act),
+    /// An assessment of an objective.
+    Assess(Assess),
+    /// A new objective.
+    Objective(Objective),
+    /// The close.
+    Close(Close),
+}
+
+impl Item {
+    fn describe(&self) -> String {
+        match self {
+            Item::Circulate(c) => format!("agenda pack ({} documents)", c.documents.len()),
+            Item::Open(o) => format!("meeting held {}", o.held),
+            Item::Input(i) => format!("input {}", i.input),
+            Item::ActionStatus(s) => format!("status of action {}", s.action),
+            Item::Decision(d) => format!("decision ({})", d.kind.key()),
+            Item::Act(a) => format!("action {}", a.action),
+            Item::Assess(a) => format!("assessment of objective {}", a.objective),
+            Item::Objective(o) => format!("objective {}", o.objective),
+            Item::Close(c) => format!("close, next review {}", c.next_review),
+        }
+    }
+}
+
+/// All reviews of a ledger, the action log and the objectives.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reviews {
+    /// Reviews by id.
+    pub reviews: BTreeMap<ReviewId, ReviewRecord>,
+    /// Review ids in the order they were scheduled.
+    pub order: Vec<ReviewId>,
+    /// Every action of every review.
+    pub actions: BTreeMap<ActionId, ActionRecord>,
+    /// Every objective of every review.
+    pub objectives: BTreeMap<ObjectiveId, ObjectiveRecord>,
+}
+
+fn field(field: &str, reason: impl Into<String>) -> Rejection {
+    Rejection::Field {
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn check_long(name: &str, text: &str) -> Result<(), Rejection> {
+    if text.trim().is_empty() {
+        return Err(field(name, "must not be empty"));
+    }
+    if text.len() > MAX_LONG_TEXT {
+        return Err(field(
+            name,
+            format!("{} bytes is over the limit of {MAX_LONG_TEXT}", text.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// An enrolled, not removed member, or why not.
+fn enrolled<'r>(
+    roster: &'r Roster,
+    name: &str,
+    handle: &MemberId,
+) -> Result<&'r Member, Rejection> {
+    match roster.members.get(handle) {
+        Some(m) if !m.removed => Ok(m),
+        _ => Err(field(name, format!("{handle} is not an enrolled member"))),
+    }
+}
+
+impl Reviews {
+    fn review(&self, id: &ReviewId) -> Result<&ReviewRecord, Rejection> {
+        self.reviews
+            .get(id)
+            .ok_or_else(|| field("review", format!("no review {id} has been scheduled")))
+    }
+
+    /// Checks a new review.
+    pub fn check_schedule(
+        &self,
+        roster: &Roster,
+        by: &Member,
+        c: &Content<Schedule>,
+    ) -> Result<ReviewOp, Rejection> {
+        let s = &c.body;
+        if self.reviews.contains_key(&c.review) {
+            return Err(field(
+                "review",
+                format!("review {} is already scheduled", c.review),
+            ));
+        }
+        if c.amendment.is_some() {
+            return Err(field("amendment", "a new review has nothing to amend"));
+        }
+        check_text("schedule.title", &s.title)?;
+        if s.period_start > s.period_end {
+            return Err(field(
+                "schedule.period_end",
+                format!(
+                    "{} is before the period's start {}",
+                    s.period_end, s.period_start
+                ),
+            ));
+        }
+        enrolled(roster, "schedule.chair", &s.chair)?;
+        for m in &s.expected {
+            enrolled(roster, "schedule.expected", m)?;
+        }
+        if let Some(p) = &s.part_of {
+            check_text("schedule.part_of", p)?;
+        }
+        let previous = match &s.previous {
+            Some(p) => {
+                let prev = self.review(p).map_err(|_| {
+                    field(
+                        "schedule.previous",
+                        format!("no review {p} has been scheduled"),
+                    )
+                })?;
+                if prev.minutes.schedule.item.planned >= s.planned {
+                    return Err(field(
+                        "schedule.previous",
+                        format!(
+                            "{p} is planned for {}, not before {}",
+                            prev.minutes.schedule.item.planned, s.planned
+                        ),
+                    ));
+                }
+                Some(p.clone())
+            }
+            None => self
+                .order
+                .iter()
+                .rev()
+                .find(|id| self.reviews[*id].minutes.schedule.item.planned < s.planned)
+                .cloned(),
+        };
+        Ok(ReviewOp::Schedule {
+            review: c.review.clone(),
+            schedule: s.clone(),
+            previous,
+            by: by.handle.clone(),
+        })
+    }
+
+    /// Checks a change to a review's minutes.
+    pub fn check_content(
+        &self,
+        roster: &Roster,
+        by: &Member,
+        received: UnixMicros,
+        review: &ReviewId,
+        amendment: &Option<String>,
+        item: Item,
+    ) -> Result<ReviewOp, Rejection> {
+        let r = self.review(review)?;
+        match (r.signed(), amendment) {
+            (true, None) => {
+                let first = r.signatures[0].seq;
+                return Err(field(
+                    "amendment",
+                    format!(
+                        "the minutes of {review} were signed at {first}; a change now must be marked as an amendment, with a reason"
+                    ),
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(field(
+                    "amendment",
+                    format!(
+                        "the minutes of {review} are not signed yet: there is nothing to amend"
+                    ),
+                ));
+            }
+            (_, Some(reason)) => check_text("amendment", reason)?,
+            _ => {}
+        }
+        let m = &r.minutes;
+        let opened = || match &m.meeting {
+            Some(meeting) => Ok(meeting),
+            None => Err(field(
+                "review",
+                format!(
+                    "the meeting of {review} has not been opened: record it with `review open` first"
+                ),
+            )),
+        };
+        match &item {
+            Item::Circulate(c) => {
+                for d in &c.documents {
+                    check_text("document.title", &d.title)?;
+                    check_text("document.location", &d.location)?;
+                }
+            }
+            Item::Open(o) => {
+                enrolled(roster, "open.chair", &o.chair)?;
+                if o.present.is_empty() {
+                    return Err(field("open.present", "nobody is recorded as present"));
+                }
+                for p in &o.present {
+                    enrolled(roster, "open.present", p)?;
+                }
+                for p in &o.apologies {
+                    enrolled(roster, "open.apologies", p)?;
+                    if o.present.contains(p) {
+                        return Err(field(
+                            "open.apologies",
+                            format!("{p} is recorded both present and absent"),
+                        ));
+                    }
+                }
+                if !o.present.contains(&o.chair) {
+                    return Err(field(
+                        "open.chair",
+                        format!("the chair {} is not among those present", o.chair),
+                    ));
+                }
+                if let Some(today) = Date::of_micros(received)
+                    && o.held > today.plus_days(1)
+                {
+                    return Err(field(
+                        "open.held",
+                        format!(
+                            "{} is after the ledger's date {today}: a meeting is recorded once held",
+                            o.held
+                        ),
+                    ));
+                }
+            }
+            Item::Input(i) => {
+                opened()?;
+                check_long("input.summary", &i.summary)?;
+                for e in &i.evidence {
+                    check_text("evidence.title", &e.title)?;
+                    check_text("evidence.location", &e.location)?;
+                }
+            }
+            Item::ActionStatus(s) => {
+                opened()?;
+                let a = self.actions.get(&s.action).ok_or_else(|| {
+                    field(
+                        "action",
+                        format!("no action {} has been assigned", s.action),
+                    )
+                })?;
+                if &a.review == review {
+                    return Err(field(
+                        "action",
+                        format!(
+                            "{} was raised by this review; record its progress with `action update`",
+                            s.action
+                        ),
+                    ));
+                }
+                if let ActionState::Overdue { owner, .. } = &s.status {
+                    enrolled(roster, "status.owner", owner)?;
+                }
+            }
+            Item::Decision(d) => {
+                opened()?;
+                check_long("decision.text", &d.text)?;
+            }
+            Item::Act(a) => {
+                opened()?;
+                check_long("action.text", &a.text)?;
+                enrolled(roster, "action.owner", &a.owner)?;
+                if let Some(existing) = self.actions.get(&a.action)
+                    && &existing.review != review
+                {
+                    return Err(field(
+                        "action",
+                        format!(
+                            "action id {} belongs to review {}",
+                            a.action, existing.review
+                        ),
+                    ));
+                }
+                if let Some(n) = a.decision
+                    && (n == 0 || n as usize > m.decisions.len())
+                {
+                    return Err(field(
+                        "action.decision",
+                        format!("review {review} has no decision {n}"),
+                    ));
+                }
+            }
+            Item::Assess(a) => {
+                opened()?;
+                check_long("assessment.why", &a.why)?;
+                let o = self.objectives.get(&a.objective).ok_or_else(|| {
+                    field(
+                        "objective",
+                        format!("no objective {} has been set", a.objective),
+                    )
+                })?;
+                if &o.review == review {
+                    return Err(field(
+                        "objective",
+                        format!("{} was set by this review, not an earlier one", a.objective),
+                    ));
+                }
+            }
+            Item::Objective(o) => {
+                opened()?;
+                check_text("objective.text", &o.text)?;
+                check_text("objective.measure", &o.measure)?;
+                check_text("objective.target", &o.target)?;
+                enrolled(roster, "objective.owner", &o.owner)?;
+                if let Some(existing) = self.objectives.get(&o.objective)
+                    && &existing.review != review
+                {
+                    return Err(field(
+                        "objective",
+                        format!(
+                            "objective id {} belongs to review {}",
+                            o.objective, existing.review
+                        ),
+                    ));
+                }
+            }
+            Item::Close(c) => {
+                let meeting = opened()?;
+                if c.next_review <= meeting.item.held {
+                    return Err(field(
+                        "close.next_review",
+                        format!(
+                            "{} is not after the meeting on {}",
+                            c.next_review, meeting.item.held
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(ReviewOp::Content {
+            review: review.clone(),
+            by: by.handle.clone(),
+            amendment: amendment.clone(),
+            item,
+        })
+    }
+
+    /// Checks a signature on minutes.
+    pub fn check_sign(
+        &self,
+        by: &Member,
+        key: &PublicKey,
+        seq: Seq,
+        received: UnixMicros,
+        s: &Sign,
+    ) -> Result<ReviewOp, Rejection> {
+        let r = self.review(&s.review)?;
+        let m = &r.minutes;
+        if m.close.is_none() {
+            return Err(field(
+                "review",
+                format!(
+                    "the meeting of {} is not closed: minutes are signed once complete",
+                    s.review
+                ),
+            ));
+        }
+        if !m.attended(&by.handle) {
+            return Err(field(
+                "signer",
+                format!(
+                    "{} did not attend review {} and cannot sign its minutes",
+                    by.handle, s.review
+                ),
+            ));
+        }
+        let head = r.content_head();
+        if s.covers != head {
+            return Err(field(
+                "covers",
+                format!(
+                    "the minutes of {} last changed at {head}, not {}: fetch them again and re-check before signing",
+                    s.review, s.covers
+                ),
+            ));
+        }
+        let digest = m.digest();
+        if s.digest != digest {
+            return Err(field(
+                "digest",
+                format!(
+                    "{} is not the digest of the minutes of {} at {head} ({digest})",
+                    s.digest, s.review
+                ),
+            ));
+        }
+        if r.current_signatures().any(|x| x.member == by.handle) {
+            return Err(field(
+                "signer",
+                format!("{} has already signed these minutes", by.handle),
+            ));
+        }
+        Ok(ReviewOp::Sign {
+            review: s.review.clone(),
+            signature: MinutesSignature {
+                member: by.handle.clone(),
+                key: *key,
+                seq,
+                received,
+                digest,
+                covers: s.covers,
+            },
+        })
+    }
+
+    /// Checks an action update between reviews.
+    pub fn check_update(
+        &self,
+        roster: &Roster,
+        by: &Member,
+        u: &ActionUpdate,
+    ) -> Result<ReviewOp, Rejection> {
+        if !self.actions.contains_key(&u.action) {
+            return Err(field(
+                "action",
+                format!("no action {} has been assigned", u.action),
+            ));
+        }
+        check_long("update.note", &u.note)?;
+        if let ActionState::Overdue { owner, .. } = &u.status {
+            enrolled(roster, "update.owner", owner)?;
+        }
+        Ok(ReviewOp::Update {
+            update: u.clone(),
+            by: by.handle.clone(),
+        })
+    }
+
+    /// Applies what a check decided, for the event stored at `seq`.
+    pub fn apply(&mut self, seq: Seq, received: UnixMicros, op: ReviewOp) {
+        match op {
+            ReviewOp::Schedule {
+                review,
+                schedule,
+                previous,
+                by,
+            } => {
+                let minutes = Minutes::new(
+                    review.clone(),
+                    Recorded {
+                        seq,
+                        by: by.clone(),
+                        item: schedule,
+                    },
+                );
+                let digest = minutes.digest();
+                self.order.push(review.clone());
+                self.reviews.insert(
+                    review,
+                    ReviewRecord {
+                        minutes,
+                        previous,
+                        changes: vec![Change {
+                            seq,
+                            by,
+                            received,
+                            what: "scheduled".into(),
+                            amendment: None,
+                            digest,
+                        }],
+                        signatures: Vec::new(),
+                    },
+                );
+            }
+            ReviewOp::Content {
+                review,
+                by,
+                amendment,
+                item,
+            } => {
+                let what = item.describe();
+                self.apply_item(seq, received, &review, &by, item);
+                if let Some(r) = self.reviews.get_mut(&review) {
+                    let digest = r.minutes.digest();
+                    r.changes.push(Change {
+                        seq,
+                        by,
+                        received,
+                        what,
+                        amendment,
+                        digest,
+                    });
+                }
+            }
+            ReviewOp::Sign { review, signature } => {
+                if let Some(r) = self.reviews.get_mut(&review) {
+                    r.signatures.push(signature);
+                }
+            }
+            ReviewOp::Update { update, by } => {
+                if let Some(a) = self.actions.get_mut(&update.action) {
+                    set_status(a, &update.status);
+                    a.history.push(ActionEvent {
+                        seq,
+                        received,
+                        review: None,
+                        by,
+                        status: update.status,
+                        note: update.note,
+                    });
+                }
+            }
+        }
+    }
+
+    fn apply_item(
+        &mut self,
+        seq: Seq,
+        received: UnixMicros,
+        review: &ReviewId,
+        by: &MemberId,
+        item: Item,
+    ) {
+        let Some(r) = self.reviews.get_mut(review) else {
+            return;
+        };
+        let m = &mut r.minutes;
+        match item {
+            Item::Circulate(c) => m.pack = Some(recorded(seq, by, c)),
+            Item::Open(o) => m.meeting = Some(recorded(seq, by, o)),
+            Item::Input(i) => {
+                m.inputs.insert(i.input, recorded(seq, by, i));
+            }
+            Item::ActionStatus(s) => {
+                if let Some(a) = self.actions.get_mut(&s.action) {
+                    set_status(a, &s.status);
+                    a.history.push(ActionEvent {
+                        seq,
+                        received,
+                        review: Some(review.clone()),
+                        by: by.clone(),
+                        status: s.status.clone(),
+                        note: s.note.clone(),
+                    });
+                }
+                m.action_statuses
+                    .insert(s.action.clone(), recorded(seq, by, s));
+            }
+            Item::Decision(d) => m.decisions.push(recorded(seq, by, d)),
+            Item::Act(a) => {
+                let history = ActionEvent {
+                    seq,
+                    received,
+                    review: Some(review.clone()),
+                    by: by.clone(),
+                    status: ActionState::Open,
+                    note: format!("assigned: {}", a.text),
+                };
+                let record = self
+                    .actions
+                    .entry(a.action.clone())
+                    .or_insert_with(|| ActionRecord {
+                        id: a.action.clone(),
+                        review: review.clone(),
+                        owner: a.owner.clone(),
+                        due: a.due,
+                        text: a.text.clone(),
+                        decision: a.decision,
+                        status: ActionState::Open,
+                        history: Vec::new(),
+                    });
+                record.owner = a.owner.clone();
+                record.due = a.due;
+                record.text = a.text.clone();
+                record.decision = a.decision;
+                record.history.push(history);
+                m.actions.insert(a.action.clone(), recorded(seq, by, a));
+            }
+            Item::Assess(a) => {
+                if let Some(o) = self.objectives.get_mut(&a.objective) {
+                    o.assessments
+                        .push((review.clone(), a.met, a.why.clone(), seq));
+                }
+                m.assessments
+                    .insert(a.objective.clone(), recorded(seq, by, a));
+            }
+            Item::Objective(o) => {
+                self.objectives.insert(
+                    o.objective.clone(),
+                    ObjectiveRecord {
+                        review: review.clone(),
+                        objective: o.clone(),
+                        assessments: Vec::new(),
+                    },
+                );
+                m.objectives
+                    .insert(o.objective.clone(), recorded(seq, by, o));
+            }
+            Item::Close(c) => m.close = Some(recorded(seq, by, c)),
+        }
+    }
+}
+
+fn recorded<T>(seq: Seq, by: &MemberId, item: T) -> Recorded<T> {
+    Recorded {
+        seq,
+        by: by.clone(),
+        item,
+    }
+}
+
+fn set_status(a: &mut ActionRecord, status: &ActionState) {
+    if let ActionState::Overdue { revised_due, owner } = status {
+        a.due = *revised_due;
+        a.owner = owner.clone();
+    }
+    a.status = status.clone();
+}
