@@ -117,7 +117,10 @@ impl Date {
     /// `later`; zero or negative when `later` is not after `self`. Public
     /// holidays are not known to the ledger.
     pub fn working_days_until(self, later: Date) -> i64 {
-        if later <= self {
+        if later == self {
+            return 0;
+        }
+        if later < self {
             return -(later.working_days_until(self));
         }
         let mut n = 0;
