@@ -37,9 +37,12 @@ pub mod member;
 pub mod minutes;
 pub mod payload;
 pub mod policy;
+pub mod rehearsal;
 pub mod reviews;
 pub mod roster;
 pub mod state;
+pub mod story;
+pub mod view;
 pub mod vocab;
 
 #[cfg(test)]

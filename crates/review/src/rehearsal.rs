@@ -1,0 +1,181 @@
+//! A ledger state driven event by event in memory, with the example
+//! organisation's fixed keys: what tests and benchmarks use to exercise the
+//! rules, the projections and the check without a store. Each event goes
+//! through the same [`LedgerState`] admission a real ledger uses.
+
+use std::collections::BTreeMap;
+
+use ledger_core::{
+    Admission, EntryHash, Event, EventId, Hash, KeyPair, Seq, SignedEvent, UnixMicros,
+};
+
+use crate::error::Rejection;
+use crate::ids::{Date, ReviewId};
+use crate::member::{MemberId, MemberRecord};
+use crate::payload::{Genesis, Payload, RosterChange};
+use crate::policy::Policy;
+use crate::state::LedgerState;
+use crate::story::{ORGANISATION, PEOPLE, Step};
+use crate::vocab::Sign;
+
+/// The in-memory ledger.
+pub struct Rehearsal {
+    /// The state after the last admitted event.
+    pub state: LedgerState,
+    /// Each member's key, by handle.
+    pub keys: BTreeMap<String, KeyPair>,
+    /// Every admitted event, in order, signed.
+    pub events: Vec<SignedEvent>,
+    clock: UnixMicros,
+}
+
+/// The fixed key of the story's member `i`.
+pub fn member_key(i: usize) -> KeyPair {
+    KeyPair::from_seed([0x40 + i as u8; 32])
+}
+
+/// Noon UTC on `date`, as ledger time.
+pub fn noon(date: Date) -> UnixMicros {
+    let ts = date
+        .civil()
+        .at(12, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp().as_microsecond())
+        .unwrap_or(0);
+    UnixMicros(ts)
+}
+
+impl Rehearsal {
+    /// A founded ledger whose clock reads noon on `today`, with every member
+    /// of the story enrolled (the two top managers approving the others).
+    pub fn founded(today: Date) -> Rehearsal {
+        let mut r = Rehearsal {
+            state: LedgerState::new(),
+            keys: PEOPLE
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.0.to_owned(), member_key(i)))
+                .collect(),
+            events: Vec::new(),
+            clock: noon(today),
+        };
+        let record = |i: usize| MemberRecord {
+            handle: MemberId::new(PEOPLE[i].0).expect("valid"),
+            name: PEOPLE[i].1.into(),
+            role: PEOPLE[i].2.into(),
+            top_management: PEOPLE[i].3,
+            key: member_key(i).public(),
+        };
+        let genesis = Payload::Genesis(Genesis {
+            organisation: ORGANISATION.into(),
+            founder: record(0),
+            checkpoint_key: KeyPair::from_seed([0x3f; 32]).public(),
+            policy: Policy::default(),
+        });
+        r.append("ceo", &genesis).expect("genesis");
+        r.append("ceo", &Payload::Propose(RosterChange::Enrol(record(1))))
+            .expect("enrol ops");
+        for i in 2..PEOPLE.len() {
+            let id = r
+                .append("ceo", &Payload::Propose(RosterChange::Enrol(record(i))))
+                .expect("propose");
+            r.append("ops", &Payload::Approve(id)).expect("approve");
+        }
+        r
+    }
+
+    /// Sets the ledger clock.
+    pub fn set_clock(&mut self, t: UnixMicros) {
+        self.clock = t;
+    }
+
+    /// The ledger id.
+    pub fn ledger_id(&self) -> Hash {
+        self.state.roster.ledger_id.unwrap_or(Hash::ZERO)
+    }
+
+    fn event_id(&self) -> EventId {
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&(self.events.len() as u64).to_be_bytes());
+        id[8] = 0xee;
+        EventId(id)
+    }
+
+    /// Signs `payload` as member `by` and offers it; returns the event id when admitted.
+    pub fn append(&mut self, by: &str, payload: &Payload) -> Result<EventId, Rejection> {
+        let key = self
+            .keys
+            .get(by)
+            .unwrap_or_else(|| panic!("no key for {by}"))
+            .clone();
+        let event = crate::compose(self.ledger_id(), self.event_id(), &key, self.clock, payload);
+        self.offer(event.sign(&key))
+    }
+
+    /// Offers a signed event as the next entry.
+    pub fn offer(&mut self, signed: SignedEvent) -> Result<EventId, Rejection> {
+        let event: Event = signed.verify().map_err(|e| Rejection::Field {
+            field: "signature".into(),
+            reason: e.to_string(),
+        })?;
+        let seq = Seq(self.events.len() as u64);
+        let effect = self.state.check(seq, self.clock, &event)?;
+        let mut hash = [0u8; 32];
+        hash[..8].copy_from_slice(&seq.0.to_be_bytes());
+        self.state
+            .apply(seq, EntryHash::from(Hash(hash)), self.clock, effect);
+        self.events.push(signed);
+        self.clock.0 += 1_000_000;
+        Ok(event.id)
+    }
+
+    /// `by` signs the current minutes of `review`.
+    pub fn sign(&mut self, by: &str, review: &ReviewId) -> Result<EventId, Rejection> {
+        let r = self
+            .state
+            .reviews
+            .reviews
+            .get(review)
+            .ok_or_else(|| Rejection::Field {
+                field: "review".into(),
+                reason: format!("no review {review}"),
+            })?;
+        let sign = Sign {
+            review: review.clone(),
+            digest: r.minutes.digest(),
+            covers: r.content_head(),
+        };
+        self.append(by, &Payload::Sign(sign))
+    }
+
+    /// Runs the steps in order, stopping at the first refusal.
+    pub fn run(&mut self, steps: &[Step]) -> Result<(), (usize, Rejection)> {
+        for (i, s) in steps.iter().enumerate() {
+            let result = match s {
+                Step::Append { by, payload } => self.append(by, payload),
+                Step::Sign { by, review } => self.sign(by, review),
+            };
+            result.map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::story;
+
+    #[test]
+    fn the_story_is_admissible_from_start_to_end() {
+        let today = Date::parse("today", "2026-12-01").unwrap();
+        let held = today.plus_days(-5);
+        let mut r = Rehearsal::founded(today);
+        r.run(&story::story(held))
+            .unwrap_or_else(|(i, e)| panic!("step {i}: {e}"));
+        let current = &r.state.reviews.reviews[&story::current_id()];
+        assert_eq!(current.minutes.inputs.len(), 10);
+        assert_eq!(current.current_signatures().count(), 2);
+        assert_eq!(r.state.reviews.actions.len(), 5);
+    }
+}

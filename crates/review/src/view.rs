@@ -1,0 +1,141 @@
+//! What a person needs to read one review: its minutes, with names and
+//! roles resolved from the roster and the signatures laid out. The
+//! renderers, the auditor's report and the JSON output all start here.
+
+use ledger_core::{Hash, Seq, UnixMicros};
+use serde::Serialize;
+
+use crate::error::Rejection;
+use crate::ids::ReviewId;
+use crate::member::MemberId;
+use crate::reviews::ReviewRecord;
+use crate::roster::Roster;
+use crate::state::LedgerState;
+
+/// A member as a reader sees them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Person {
+    /// Handle.
+    pub handle: MemberId,
+    /// Full name (the handle again if the member is unknown).
+    pub name: String,
+    /// Role title.
+    pub role: String,
+    /// Top management now.
+    pub top_management: bool,
+}
+
+impl Person {
+    /// The roster's view of `handle`.
+    pub fn of(roster: &Roster, handle: &MemberId) -> Person {
+        match roster.members.get(handle) {
+            Some(m) => Person {
+                handle: handle.clone(),
+                name: m.name.clone(),
+                role: m.role.clone(),
+                top_management: m.top_management,
+            },
+            None => Person {
+                handle: handle.clone(),
+                name: handle.to_string(),
+                role: String::new(),
+                top_management: false,
+            },
+        }
+    }
+}
+
+/// One signature on the minutes, for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SignatureLine {
+    /// Who signed.
+    pub signer: Person,
+    /// The fingerprint of the key that signed.
+    pub fingerprint: String,
+    /// The signing entry.
+    pub seq: Seq,
+    /// When the ledger received the signature.
+    pub received: UnixMicros,
+    /// The digest signed.
+    pub digest: Hash,
+    /// The last entry of the minutes it covers.
+    pub covers: Seq,
+    /// Whether it signs the minutes as they are now.
+    pub current: bool,
+}
+
+/// One review, ready to render.
+#[derive(Clone, Debug)]
+pub struct MinutesView<'a> {
+    /// The ledger.
+    pub ledger_id: Hash,
+    /// The organisation.
+    pub organisation: &'a str,
+    /// The review.
+    pub record: &'a ReviewRecord,
+    /// The roster, for names and roles.
+    pub roster: &'a Roster,
+    /// The current minutes digest.
+    pub digest: Hash,
+    /// The first and last entries of this review (signatures included).
+    pub seq_range: (Seq, Seq),
+    /// The signatures, in order.
+    pub signatures: Vec<SignatureLine>,
+    /// The ledger checkpoint to print under the minutes, if given.
+    pub checkpoint: Option<String>,
+}
+
+impl<'a> MinutesView<'a> {
+    /// The view of `review` in `state`.
+    pub fn of(
+        state: &'a LedgerState,
+        review: &ReviewId,
+        checkpoint: Option<String>,
+    ) -> Result<MinutesView<'a>, Rejection> {
+        let record = state
+            .reviews
+            .reviews
+            .get(review)
+            .ok_or_else(|| Rejection::Field {
+                field: "review".into(),
+                reason: format!("no review {review} has been scheduled"),
+            })?;
+        let roster = &state.roster;
+        let head = record.content_head();
+        let signatures = record
+            .signatures
+            .iter()
+            .map(|s| SignatureLine {
+                signer: Person::of(roster, &s.member),
+                fingerprint: s.key.fingerprint(),
+                seq: s.seq,
+                received: s.received,
+                digest: s.digest,
+                covers: s.covers,
+                current: s.covers == head,
+            })
+            .collect();
+        let first = record.changes.first().map(|c| c.seq).unwrap_or_default();
+        let last = record
+            .signatures
+            .last()
+            .map(|s| s.seq)
+            .unwrap_or(head)
+            .max(head);
+        Ok(MinutesView {
+            ledger_id: roster.ledger_id.unwrap_or_default(),
+            organisation: &roster.organisation,
+            record,
+            roster,
+            digest: record.minutes.digest(),
+            seq_range: (first, last),
+            signatures,
+            checkpoint,
+        })
+    }
+
+    /// The roster's view of a member.
+    pub fn person(&self, handle: &MemberId) -> Person {
+        Person::of(self.roster, handle)
+    }
+}
