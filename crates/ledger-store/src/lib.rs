@@ -27,5 +27,5 @@ pub mod writer;
 
 pub use error::{Result, StoreError};
 pub use store::{Batch, Head, SledStore, Store, StoreNodes};
-pub use verify::{Fault, Report, verify};
+pub use verify::{Fault, Report, verify, verify_into};
 pub use writer::{AppendError, Clock, Ledger, MAX_BATCH, Receipt, replay, system_clock};

@@ -62,6 +62,17 @@ pub fn verify<S: Store + ?Sized, A: Admission>(
     trust: Option<LedgerId>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, StoreError> {
+    verify_into(store, &mut state, trust, progress)
+}
+
+/// [`verify`], leaving in `state` the admission state after the last entry
+/// that verified, for reports built on the verified entries.
+pub fn verify_into<S: Store + ?Sized, A: Admission>(
+    store: &S,
+    state: &mut A,
+    trust: Option<LedgerId>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, StoreError> {
     let head = store.head()?;
     let witness = store.witness()?;
     let witness_size = witness
@@ -105,7 +116,7 @@ pub fn verify<S: Store + ?Sized, A: Admission>(
             let first = chunk[0].0;
             let verified = verify_entries(first, &bytes);
             for ((key, _), v) in chunk.iter().zip(verified) {
-                if let Some(f) = step(store, &mut chain, &mut frontier, &mut state, *key, v) {
+                if let Some(f) = step(store, &mut chain, &mut frontier, state, *key, v) {
                     return Ok(Some(f));
                 }
                 if Some(chain.size) == witness_size {
@@ -136,11 +147,11 @@ pub fn verify<S: Store + ?Sized, A: Admission>(
     if fault.is_none()
         && let Some(note) = &witness
     {
-        fault = check_witness(note, &state, &chain, witness_point).err();
+        fault = check_witness(note, state, &chain, witness_point).err();
     }
     let mut checkpoint_size = None;
     if fault.is_none() {
-        match check_checkpoint(store, &state, &chain, &frontier) {
+        match check_checkpoint(store, state, &chain, &frontier) {
             Ok(cp) => checkpoint_size = Some(cp.size),
             Err(f) => fault = Some(f),
         }
