@@ -1,0 +1,219 @@
+//! `bench`: the review-ledger benchmark harness.
+//!
+//! Every figure is printed beside a limit measured in the same run: the
+//! rate at which ONE core, with no thread pool, decodes a stored entry,
+//! checks its author's signature with `verify_strict` and computes its
+//! blake3 entry hash (`VerifiedEntry::from_bytes`), over entries of the
+//! same kind the scenario writes. `ratio = per_s / limit_per_s` is the
+//! figure to compare across machines and runs; the raw rates are not.
+//!
+//! Scenarios, each on a fresh ledger in a temporary directory with the real
+//! sled store, the real group-commit writer and the real admission rules:
+//!
+//! - `append`: durable appends from 16 concurrent writer threads
+//!   ([`append`]);
+//! - `verify`: full verification of an N-entry ledger in a child process,
+//!   with that child's peak memory ([`verify`]);
+//! - `append-latency`: one append at a time, its median and p99 beside the
+//!   disk's own write + fsync ([`latency`]);
+//! - `all`: the three in turn, each in a process of its own.
+//!
+//! The targets (reported, never asserted: speed lives here, not in tests)
+//! are a ratio of at least 1.5 for `append`, and of at least 1.7 with a
+//! peak RSS under 100 MiB for `verify`; compare `verify` runs at different
+//! `--entries` to see whether its memory grows with the ledger.
+//!
+//! The benchmark events are `--events enrol`, each proposing a fresh
+//! member (the default for `append` and `append-latency`), or `--events
+//! reaffirm`, each leaving the roster as it is (the default for `verify`,
+//! since a roster of a million members is no real ledger); see [`fixture`].
+//!
+//! ```text
+//! cargo run --release -p bench -- all --entries 20000 --json
+//! cargo run --release -p bench -- verify --entries 1000000 --json
+//! ```
+//!
+//! With `--json` each scenario prints one JSON object on one line of
+//! stdout, with at least `scenario`, `entries`, `per_s`, `limit_per_s`,
+//! `ratio` and `peak_rss_bytes`, and the `events` they used; without it,
+//! a table. Progress goes to stderr.
+
+mod append;
+mod fixture;
+mod latency;
+mod measure;
+mod report;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::fixture::Events;
+use crate::report::Report;
+
+#[derive(Parser)]
+#[command(
+    name = "bench",
+    about = "Benchmarks of the review ledger, each beside the one-core limit"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Durable appends from concurrent writer threads.
+    Append(Common),
+    /// Full verification of a ledger of N entries, in a child process.
+    Verify(Common),
+    /// One append at a time: median and p99 latency beside fsync.
+    AppendLatency(Common),
+    /// All three scenarios in turn, each in a process of its own.
+    All(Common),
+    /// Verifies the ledger in DIR and prints one JSON line (used by `verify`).
+    #[command(hide = true)]
+    VerifyChild {
+        /// The ledger directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// Entries to append or verify (default: 20000 for append, 100000 for
+    /// verify, 2000 for append-latency).
+    #[arg(long)]
+    entries: Option<u64>,
+    /// Concurrent writer threads in `append`.
+    #[arg(long, default_value_t = 16)]
+    threads: usize,
+    /// The benchmark events (default: enrol, but reaffirm for verify).
+    #[arg(long, value_enum)]
+    events: Option<Events>,
+    /// Where to create the temporary ledgers (default: the system temp dir).
+    #[arg(long)]
+    tmp: Option<PathBuf>,
+    /// One JSON object per scenario on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The scenarios that measure something.
+#[derive(Clone, Copy)]
+enum Measure {
+    Append,
+    Verify,
+    AppendLatency,
+}
+
+impl Measure {
+    fn name(self) -> &'static str {
+        match self {
+            Measure::Append => "append",
+            Measure::Verify => "verify",
+            Measure::AppendLatency => "append-latency",
+        }
+    }
+
+    fn run(self, opts: &Options, entries: Option<u64>) -> Result<Report> {
+        match self {
+            Measure::Append => append::run(opts, entries.unwrap_or(append::DEFAULT_ENTRIES)),
+            Measure::Verify => verify::run(opts, entries.unwrap_or(verify::DEFAULT_ENTRIES)),
+            Measure::AppendLatency => {
+                latency::run(opts, entries.unwrap_or(latency::DEFAULT_ENTRIES))
+            }
+        }
+    }
+}
+
+/// What every scenario needs to know about the run.
+pub struct Options {
+    /// Writer threads in `append`.
+    pub threads: usize,
+    /// The benchmark events, when not the scenario's default.
+    pub events: Option<Events>,
+    /// Where temporary ledgers go.
+    pub tmp: Option<PathBuf>,
+    /// The cores available, reported since ratios above 1 depend on them.
+    pub cores: usize,
+}
+
+fn main() -> Result<()> {
+    use Measure::*;
+    let cli = Cli::parse();
+    let (common, which) = match cli.scenario {
+        Scenario::VerifyChild { dir } => return verify::child(&dir),
+        Scenario::Append(c) => (c, Some(Append)),
+        Scenario::Verify(c) => (c, Some(Verify)),
+        Scenario::AppendLatency(c) => (c, Some(AppendLatency)),
+        Scenario::All(c) => (c, None),
+    };
+    if !common.json {
+        println!("{}", Report::header());
+    }
+    let print = |report: &Report| match common.json {
+        true => println!("{}", report.json()),
+        false => println!("{}", report.row()),
+    };
+    match which {
+        Some(scenario) => {
+            let opts = Options {
+                threads: common.threads,
+                events: common.events,
+                tmp: common.tmp.clone(),
+                cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            };
+            print(&scenario.run(&opts, common.entries)?);
+        }
+        // A process each, so that one scenario's memory (freed but kept
+        // by the allocator) does not count in the next one's peak.
+        None => {
+            for scenario in [Append, Verify, AppendLatency] {
+                print(&run_apart(scenario, &common)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one scenario in a child process of this binary and reads its report.
+fn run_apart(scenario: Measure, common: &Common) -> Result<Report> {
+    let exe = std::env::current_exe().context("cannot find the bench executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg(scenario.name())
+        .arg("--json")
+        .arg("--threads")
+        .arg(common.threads.to_string());
+    if let Some(n) = common.entries {
+        cmd.arg("--entries").arg(n.to_string());
+    }
+    if let Some(e) = common.events {
+        cmd.arg("--events").arg(e.name());
+    }
+    if let Some(t) = &common.tmp {
+        cmd.arg("--tmp").arg(t);
+    }
+    let output = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run the {} scenario", scenario.name()))?;
+    if !output.status.success() {
+        bail!(
+            "the {} scenario failed with {}",
+            scenario.name(),
+            output.status
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .last()
+        .context("the scenario printed nothing")?;
+    serde_json::from_str(line).with_context(|| format!("cannot read the report {line:?}"))
+}
