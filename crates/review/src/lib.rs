@@ -29,6 +29,8 @@
 //! assert_eq!(state.roster.top_management_count(), 1);
 //! ```
 
+pub mod audit;
+pub mod conformance;
 pub mod describe;
 pub mod error;
 pub mod ids;
@@ -50,6 +52,8 @@ mod tests;
 
 use ledger_core::{Event, EventId, FORMAT_VERSION, KeyPair, LedgerId, UnixMicros};
 
+pub use audit::ReviewAudit;
+pub use conformance::{Finding, Report, Severity};
 pub use error::Rejection;
 pub use ids::{ActionId, Date, ObjectiveId, ReviewId};
 pub use inputs::InputKey;

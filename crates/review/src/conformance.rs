@@ -1,0 +1,1589 @@
+//! The conformance check: what an auditor checks in one review's minutes,
+//! rule by rule, with thresholds from the ledger's [`Policy`].
+//!
+//! [`check`] runs every rule of `docs/domain.md` ("What an auditor checks")
+//! over the ledger state and returns a [`Report`] of [`Finding`]s. Each
+//! finding names its rule by a stable id, carries a [`Severity`], and says
+//! which entry (`#N`) or field is at fault. A report with no nonconformity
+//! [`passed`](Report::passed); warnings and observations do not fail it.
+//!
+//! | # | id | severity | what it checks |
+//! | --- | --- | --- | --- |
+//! | 1 | `inputs-addressed` | nonconformity | each of the ten Clause 9.3.2 inputs has a summary or an explicit "nothing to report" |
+//! | 2 | `top-management-attended` | nonconformity | a meeting is recorded, top management was present, and the chair is top management |
+//! | 3 | `minutes-signed` | nonconformity | the top-management attendees signed the current minutes (all, or the policy's `minutes_quorum`); every signature's key was enrolled for its signer and neither rotated nor revoked before it signed, and its digest is that of the minutes at the entry it covers. Observation: the quorum is met but some top-management attendees have not signed |
+//! | 4 | `actions-owned-and-dated` | nonconformity | each action of this review has an enrolled owner and a due date after the meeting |
+//! | 5 | `previous-actions-reported` | nonconformity | each action of an earlier review still open at this meeting has a status in this review; one past its due date is recorded overdue with a revised due date after the meeting (and a confirmed owner), or completed |
+//! | 6 | `decisions-recorded` | nonconformity | at least one decision is recorded |
+//! | 7 | `resources-considered` | warning | a decision about resources, or the statement that the ISMS is adequately resourced (a `resources` decision) |
+//! | 8 | `objectives-assessed-and-set` | nonconformity | each objective set by the previous review is assessed here; each objective set here has an enrolled owner and a measure. Observation: no objective is set for the next period |
+//! | 9 | `review-interval` | nonconformity | the meeting was held within `review_interval_months` of the previous review's meeting (or, not yet held, the interval has not passed by the day of the check). Observation: the previous review has no meeting recorded |
+//! | 10 | `agenda-pack-lead-time` | warning | the agenda pack was circulated at least `agenda_lead_working_days` working days before the meeting |
+//! | 11 | `thin-minutes` | warning | per input: the summary is not boilerplate ("discussed and noted", "noted", ...) and has at least `thin_summary_words` words; explicit "nothing to report" statements are exempt |
+//! | 12 | `next-review-scheduled` | nonconformity | the meeting closed with the next review's date. Warning: that date is more than `review_interval_months` after the meeting |
+//! | 13 | `unsigned-changes` | nonconformity | every change to the minutes after their first signature is covered by a later top-management signature |
+//! | 14 | `signed-promptly` | warning | each top-management attendee first signed within `signing_deadline_days` of the meeting (or, unsigned, that many days have not yet passed) |
+//!
+//! Rules that need the meeting (3, 4, 5, 9, 10, 14) say nothing about it
+//! when no meeting is recorded or no top management attended: rule 2
+//! reports that once. Rules 3 and 13 are judged from the same [`audit`]
+//! view the auditor reads: a change counts as signed again once a later
+//! top-management signature covers it, and the current minutes still need
+//! the quorum under rule 3. Top management means top management on the
+//! roster now. That each event's ed25519 signature verifies is the ledger
+//! replay's job (`verify`); rule 3 checks the key that each minutes
+//! signature names against the roster's key history.
+
+use std::collections::BTreeSet;
+
+use ledger_core::Seq;
+use serde::Serialize;
+
+use crate::audit::{self, ReviewAudit};
+use crate::error::Rejection;
+use crate::ids::{Date, ReviewId};
+use crate::inputs::InputKey;
+use crate::member::MemberId;
+use crate::policy::Policy;
+use crate::reviews::ReviewRecord;
+use crate::roster::{KeyState, Roster};
+use crate::state::LedgerState;
+use crate::vocab::{ActionState, DecisionKind};
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A requirement of the standard is not met: the review fails.
+    Nonconformity,
+    /// Poor practice an auditor will question.
+    Warning,
+    /// Worth noting; nothing is wrong yet.
+    Observation,
+}
+
+impl Severity {
+    /// The word used in reports and JSON.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Nonconformity => "nonconformity",
+            Severity::Warning => "warning",
+            Severity::Observation => "observation",
+        }
+    }
+}
+
+/// One conformance rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// The stable id, e.g. `inputs-addressed`.
+    pub id: &'static str,
+    /// The severity of its main finding.
+    pub severity: Severity,
+    /// What it checks, in a few words.
+    pub checks: &'static str,
+}
+
+/// Every rule, in the order of `docs/domain.md`.
+pub const RULES: [Rule; 14] = [
+    Rule {
+        id: INPUTS,
+        severity: Severity::Nonconformity,
+        checks: "every required input is addressed",
+    },
+    Rule {
+        id: ATTENDED,
+        severity: Severity::Nonconformity,
+        checks: "top management attended and chaired",
+    },
+    Rule {
+        id: SIGNED,
+        severity: Severity::Nonconformity,
+        checks: "top management signed the current minutes with valid keys",
+    },
+    Rule {
+        id: ACTIONS,
+        severity: Severity::Nonconformity,
+        checks: "every action has an enrolled owner and a due date after the meeting",
+    },
+    Rule {
+        id: PREVIOUS_ACTIONS,
+        severity: Severity::Nonconformity,
+        checks: "every action left open has a status; overdue ones a revised date",
+    },
+    Rule {
+        id: DECISIONS,
+        severity: Severity::Nonconformity,
+        checks: "at least one decision is recorded",
+    },
+    Rule {
+        id: RESOURCES,
+        severity: Severity::Warning,
+        checks: "resources were considered",
+    },
+    Rule {
+        id: OBJECTIVES,
+        severity: Severity::Nonconformity,
+        checks: "last period's objectives assessed; new ones have owner and measure",
+    },
+    Rule {
+        id: INTERVAL,
+        severity: Severity::Nonconformity,
+        checks: "held within the planned interval of the previous review",
+    },
+    Rule {
+        id: PACK,
+        severity: Severity::Warning,
+        checks: "the agenda pack went out in time",
+    },
+    Rule {
+        id: THIN,
+        severity: Severity::Warning,
+        checks: "input summaries are not thin or boilerplate",
+    },
+    Rule {
+        id: NEXT,
+        severity: Severity::Nonconformity,
+        checks: "the next review is scheduled",
+    },
+    Rule {
+        id: UNSIGNED,
+        severity: Severity::Nonconformity,
+        checks: "nothing changed after signing without new signatures",
+    },
+    Rule {
+        id: PROMPT,
+        severity: Severity::Warning,
+        checks: "the minutes were signed soon after the meeting",
+    },
+];
+
+const INPUTS: &str = "inputs-addressed";
+const ATTENDED: &str = "top-management-attended";
+const SIGNED: &str = "minutes-signed";
+const ACTIONS: &str = "actions-owned-and-dated";
+const PREVIOUS_ACTIONS: &str = "previous-actions-reported";
+const DECISIONS: &str = "decisions-recorded";
+const RESOURCES: &str = "resources-considered";
+const OBJECTIVES: &str = "objectives-assessed-and-set";
+const INTERVAL: &str = "review-interval";
+const PACK: &str = "agenda-pack-lead-time";
+const THIN: &str = "thin-minutes";
+const NEXT: &str = "next-review-scheduled";
+const UNSIGNED: &str = "unsigned-changes";
+const PROMPT: &str = "signed-promptly";
+
+/// Whole summaries that say nothing about what was discussed, compared
+/// lowercased and without trailing punctuation.
+const BOILERPLATE: [&str; 14] = [
+    "discussed and noted",
+    "reviewed and found satisfactory",
+    "reviewed and noted",
+    "noted",
+    "discussed",
+    "reviewed",
+    "no issues",
+    "no issues raised",
+    "no comments",
+    "satisfactory",
+    "as above",
+    "as per report",
+    "see report",
+    "n/a",
+];
+
+/// One thing the check found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The rule's id, e.g. `thin-minutes`.
+    pub rule: &'static str,
+    /// How serious it is.
+    pub severity: Severity,
+    /// What is wrong, naming the entry or field at fault.
+    pub message: String,
+    /// The entry at fault, when there is one.
+    pub seq: Option<Seq>,
+}
+
+/// The conformance of one review. Its JSON also carries `passed`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The review.
+    pub review: ReviewId,
+    /// The day the check was run for (rules 9 and 14 count up to it).
+    pub as_of: Date,
+    /// What was found, in rule order.
+    pub findings: Vec<Finding>,
+}
+
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shape<'a> {
+            review: &'a ReviewId,
+            as_of: Date,
+            passed: bool,
+            findings: &'a [Finding],
+        }
+        Shape {
+            review: &self.review,
+            as_of: self.as_of,
+            passed: self.passed(),
+            findings: &self.findings,
+        }
+        .serialize(s)
+    }
+}
+
+impl Report {
+    /// Whether the review has no nonconformity.
+    pub fn passed(&self) -> bool {
+        !self
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Nonconformity)
+    }
+
+    /// The findings of one rule.
+    pub fn of_rule<'a>(&'a self, rule: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
+        self.findings.iter().filter(move |f| f.rule == rule)
+    }
+
+    /// How many findings have `severity`.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+}
+
+/// The findings collected so far.
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(&mut self, rule: &'static str, severity: Severity, seq: Option<Seq>, message: String) {
+        self.0.push(Finding {
+            rule,
+            severity,
+            message,
+            seq,
+        });
+    }
+}
+
+/// What every rule reads.
+struct Ctx<'a> {
+    state: &'a LedgerState,
+    id: &'a ReviewId,
+    record: &'a ReviewRecord,
+    roster: &'a Roster,
+    policy: &'a Policy,
+    audit: ReviewAudit,
+    today: Date,
+}
+
+impl Ctx<'_> {
+    /// The meeting's date and entry, if a meeting is recorded.
+    fn held(&self) -> Option<(Date, Seq)> {
+        self.record
+            .minutes
+            .meeting
+            .as_ref()
+            .map(|m| (m.item.held, m.seq))
+    }
+
+    /// Whether `handle` is an enrolled member who has not been removed.
+    fn enrolled(&self, handle: &MemberId) -> bool {
+        self.roster.members.get(handle).is_some_and(|m| !m.removed)
+    }
+
+    /// The previous review's record, if there is one.
+    fn previous(&self) -> Option<(&ReviewId, &ReviewRecord)> {
+        let p = self.record.previous.as_ref()?;
+        self.state.reviews.reviews.get(p).map(|r| (p, r))
+    }
+}
+
+/// Runs every conformance rule on `review` as of `today`.
+pub fn check(state: &LedgerState, review: &ReviewId, today: Date) -> Result<Report, Rejection> {
+    let record = state
+        .reviews
+        .reviews
+        .get(review)
+        .ok_or_else(|| Rejection::Field {
+            field: "review".into(),
+            reason: format!("no review {review} has been scheduled"),
+        })?;
+    let ctx = Ctx {
+        state,
+        id: review,
+        record,
+        roster: &state.roster,
+        policy: &state.roster.policy,
+        audit: audit::audit(state, review)?,
+        today,
+    };
+    let mut f = Findings::default();
+    inputs_addressed(&ctx, &mut f);
+    top_management_attended(&ctx, &mut f);
+    minutes_signed(&ctx, &mut f);
+    actions_owned_and_dated(&ctx, &mut f);
+    previous_actions_reported(&ctx, &mut f);
+    decisions_recorded(&ctx, &mut f);
+    resources_considered(&ctx, &mut f);
+    objectives_assessed_and_set(&ctx, &mut f);
+    review_interval(&ctx, &mut f);
+    agenda_pack_lead_time(&ctx, &mut f);
+    thin_minutes(&ctx, &mut f);
+    next_review_scheduled(&ctx, &mut f);
+    unsigned_changes(&ctx, &mut f);
+    signed_promptly(&ctx, &mut f);
+    Ok(Report {
+        review: review.clone(),
+        as_of: today,
+        findings: f.0,
+    })
+}
+
+/// Rule 1.
+fn inputs_addressed(c: &Ctx, f: &mut Findings) {
+    for key in InputKey::ALL {
+        if !c.record.minutes.inputs.contains_key(&key) {
+            f.add(
+                INPUTS,
+                Severity::Nonconformity,
+                None,
+                format!(
+                    "input {key} (clause 9.3.2 {}, the guide's #{}: {}) is not addressed: record a summary or an explicit nothing-to-report statement",
+                    key.clause(),
+                    key.guide_number(),
+                    key.title().to_lowercase()
+                ),
+            );
+        }
+    }
+}
+
+/// Rule 2.
+fn top_management_attended(c: &Ctx, f: &mut Findings) {
+    let Some(meeting) = &c.record.minutes.meeting else {
+        f.add(
+            ATTENDED,
+            Severity::Nonconformity,
+            None,
+            format!(
+                "no meeting of {} is recorded (review.open): without one nothing shows that top management reviewed the ISMS",
+                c.id
+            ),
+        );
+        return;
+    };
+    if c.audit.quorum.attended.is_empty() {
+        f.add(
+            ATTENDED,
+            Severity::Nonconformity,
+            Some(meeting.seq),
+            format!(
+                "the meeting at {} records no top management present (open.present: {}): a review without top management is no review",
+                meeting.seq,
+                handles(&meeting.item.present)
+            ),
+        );
+    }
+    if !audit::is_top_management(c.roster, &meeting.item.chair) {
+        f.add(
+            ATTENDED,
+            Severity::Nonconformity,
+            Some(meeting.seq),
+            format!(
+                "the meeting at {} was chaired by {}, who is not top management (open.chair)",
+                meeting.seq, meeting.item.chair
+            ),
+        );
+    }
+}
+
+/// Rule 3.
+fn minutes_signed(c: &Ctx, f: &mut Findings) {
+    let q = &c.audit.quorum;
+    let missing = q
+        .missing
+        .iter()
+        .map(|p| p.handle.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !q.attended.is_empty() && !q.met {
+        f.add(
+            SIGNED,
+            Severity::Nonconformity,
+            Some(c.audit.content_head),
+            format!(
+                "the current minutes (last changed at {}) are signed by {} of the {} top-management attendees the policy requires; not signed by {missing}",
+                c.audit.content_head,
+                q.signed.len(),
+                q.required
+            ),
+        );
+    } else if q.met && !q.missing.is_empty() {
+        f.add(
+            SIGNED,
+            Severity::Observation,
+            Some(c.audit.content_head),
+            format!(
+                "the quorum of {} signed the current minutes (last changed at {}); top-management attendees not signed: {missing}",
+                q.required, c.audit.content_head
+            ),
+        );
+    }
+    for s in &c.record.signatures {
+        let fp = s.key.fingerprint();
+        let fault = match c.roster.keys.get(&s.key) {
+            None => Some(format!("key {fp} is not enrolled in this ledger")),
+            Some(k) if k.member != s.member => {
+                Some(format!("key {fp} is enrolled for {}", k.member))
+            }
+            Some(k) if k.since > s.seq => Some(format!(
+                "key {fp} was enrolled at {}, after it signed",
+                k.since
+            )),
+            Some(k) => match k.state {
+                KeyState::Rotated(at) if at <= s.seq => Some(format!(
+                    "key {fp} was rotated away at {at}, before it signed"
+                )),
+                KeyState::Revoked(at) if at <= s.seq => {
+                    Some(format!("key {fp} was revoked at {at}, before it signed"))
+                }
+                _ => None,
+            },
+        };
+        let digest_fault = match c.record.changes.iter().find(|ch| ch.seq == s.covers) {
+            Some(ch) if ch.digest == s.digest => None,
+            Some(_) => Some(format!(
+                "its digest {} is not that of the minutes at {}",
+                s.digest, s.covers
+            )),
+            None => Some(format!("{} did not change these minutes", s.covers)),
+        };
+        for reason in fault.into_iter().chain(digest_fault) {
+            f.add(
+                SIGNED,
+                Severity::Nonconformity,
+                Some(s.seq),
+                format!("the signature at {} by {}: {reason}", s.seq, s.member),
+            );
+        }
+    }
+}
+
+/// Rule 4.
+fn actions_owned_and_dated(c: &Ctx, f: &mut Findings) {
+    let held = c.held();
+    for (id, a) in &c.record.minutes.actions {
+        if !c.enrolled(&a.item.owner) {
+            f.add(
+                ACTIONS,
+                Severity::Nonconformity,
+                Some(a.seq),
+                format!(
+                    "action {id} (at {}) is owned by {}, who is not an enrolled member (action.owner)",
+                    a.seq, a.item.owner
+                ),
+            );
+        }
+        if let Some((held, _)) = held
+            && a.item.due <= held
+        {
+            f.add(
+                ACTIONS,
+                Severity::Nonconformity,
+                Some(a.seq),
+                format!(
+                    "action {id} (at {}) is due {}, not after the meeting on {held} (action.due)",
+                    a.seq, a.item.due
+                ),
+            );
+        }
+    }
+}
+
+/// The reviews before `c`'s, nearest first, following `previous`.
+fn earlier_reviews(c: &Ctx) -> BTreeSet<ReviewId> {
+    let mut seen = BTreeSet::new();
+    let mut next = c.record.previous.clone();
+    while let Some(id) = next {
+        if &id == c.id || !seen.insert(id.clone()) {
+            break;
+        }
+        next = c
+            .state
+            .reviews
+            .reviews
+            .get(&id)
+            .and_then(|r| r.previous.clone());
+    }
+    seen
+}
+
+/// Rule 5. An action's status and due date at the meeting are those of its
+/// history up to the meeting's entry, leaving out what this review recorded.
+fn previous_actions_reported(c: &Ctx, f: &mut Findings) {
+    let Some((held, meeting_seq)) = c.held() else {
+        return;
+    };
+    let earlier = earlier_reviews(c);
+    for a in c.state.reviews.actions.values() {
+        if !earlier.contains(&a.review) {
+            continue;
+        }
+        let assigned = c
+            .state
+            .reviews
+            .reviews
+            .get(&a.review)
+            .and_then(|r| r.minutes.actions.get(&a.id));
+        let mut due = assigned.map(|x| x.item.due).unwrap_or(a.due);
+        let mut status = ActionState::Open;
+        for e in &a.history {
+            if e.seq >= meeting_seq || e.review.as_ref() == Some(c.id) {
+                continue;
+            }
+            if let ActionState::Overdue { revised_due, .. } = &e.status {
+                due = *revised_due;
+            }
+            status = e.status.clone();
+        }
+        if status == ActionState::Completed {
+            continue;
+        }
+        let Some(recorded) = c.record.minutes.action_statuses.get(&a.id) else {
+            f.add(
+                PREVIOUS_ACTIONS,
+                Severity::Nonconformity,
+                assigned.map(|x| x.seq),
+                format!(
+                    "action {} of review {}{} was {} at the meeting, but this review records no status for it (review.action-status)",
+                    a.id,
+                    a.review,
+                    assigned
+                        .map(|x| format!(" (assigned at {})", x.seq))
+                        .unwrap_or_default(),
+                    status.label()
+                ),
+            );
+            continue;
+        };
+        match &recorded.item.status {
+            ActionState::Completed => {}
+            ActionState::Overdue { revised_due, owner } => {
+                if *revised_due <= held {
+                    f.add(
+                        PREVIOUS_ACTIONS,
+                        Severity::Nonconformity,
+                        Some(recorded.seq),
+                        format!(
+                            "the status at {} records action {} overdue with a revised due date {revised_due}, not after the meeting on {held} (status.revised_due)",
+                            recorded.seq, a.id
+                        ),
+                    );
+                }
+                if !c.enrolled(owner) {
+                    f.add(
+                        PREVIOUS_ACTIONS,
+                        Severity::Nonconformity,
+                        Some(recorded.seq),
+                        format!(
+                            "the status at {} confirms {owner} as owner of overdue action {}, who is not an enrolled member (status.owner)",
+                            recorded.seq, a.id
+                        ),
+                    );
+                }
+            }
+            other => {
+                if due < held {
+                    f.add(
+                        PREVIOUS_ACTIONS,
+                        Severity::Nonconformity,
+                        Some(recorded.seq),
+                        format!(
+                            "the status at {} records action {} as {}, but it was due {due}, before the meeting on {held}: an overdue action needs a revised due date and a confirmed owner",
+                            recorded.seq,
+                            a.id,
+                            other.label()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Rule 6.
+fn decisions_recorded(c: &Ctx, f: &mut Findings) {
+    let m = &c.record.minutes;
+    if !m.decisions.is_empty() {
+        return;
+    }
+    let message = if m.actions.is_empty() {
+        "the minutes record no decision and no action (review.decide, review.act): a review with no outputs is implausible".to_owned()
+    } else {
+        format!(
+            "the minutes record {} actions but no decision (review.decide)",
+            m.actions.len()
+        )
+    };
+    f.add(DECISIONS, Severity::Nonconformity, None, message);
+}
+
+/// Rule 7.
+fn resources_considered(c: &Ctx, f: &mut Findings) {
+    let m = &c.record.minutes;
+    if m.decisions
+        .iter()
+        .any(|d| d.item.kind == DecisionKind::Resources)
+    {
+        return;
+    }
+    f.add(
+        RESOURCES,
+        Severity::Warning,
+        None,
+        format!(
+            "none of the {} decisions is about resources (decision.kind {}): record the resource needs, or that the ISMS is adequately resourced",
+            m.decisions.len(),
+            DecisionKind::Resources.key()
+        ),
+    );
+}
+
+/// Rule 8.
+fn objectives_assessed_and_set(c: &Ctx, f: &mut Findings) {
+    let m = &c.record.minutes;
+    if let Some((prev_id, prev)) = c.previous() {
+        for (id, o) in &prev.minutes.objectives {
+            if !m.assessments.contains_key(id) {
+                f.add(
+                    OBJECTIVES,
+                    Severity::Nonconformity,
+                    Some(o.seq),
+                    format!(
+                        "objective {id}, set by review {prev_id} at {}, is not assessed: record whether it was met, and why (review.objective-assess)",
+                        o.seq
+                    ),
+                );
+            }
+        }
+    }
+    for (id, o) in &m.objectives {
+        if !c.enrolled(&o.item.owner) {
+            f.add(
+                OBJECTIVES,
+                Severity::Nonconformity,
+                Some(o.seq),
+                format!(
+                    "objective {id} (at {}) is owned by {}, who is not an enrolled member (objective.owner)",
+                    o.seq, o.item.owner
+                ),
+            );
+        }
+        if o.item.measure.trim().is_empty() {
+            f.add(
+                OBJECTIVES,
+                Severity::Nonconformity,
+                Some(o.seq),
+                format!(
+                    "objective {id} (at {}) has no measure (objective.measure)",
+                    o.seq
+                ),
+            );
+        }
+    }
+    if m.objectives.is_empty() {
+        f.add(
+            OBJECTIVES,
+            Severity::Observation,
+            None,
+            "no objective is set for the next period (review.objective-set)".to_owned(),
+        );
+    }
+}
+
+/// Rule 9.
+fn review_interval(c: &Ctx, f: &mut Findings) {
+    let Some((prev_id, prev)) = c.previous() else {
+        return;
+    };
+    let months = c.policy.review_interval_months;
+    let Some(prev_meeting) = &prev.minutes.meeting else {
+        f.add(
+            INTERVAL,
+            Severity::Observation,
+            None,
+            format!(
+                "the previous review {prev_id} has no meeting recorded, so the interval since it cannot be checked"
+            ),
+        );
+        return;
+    };
+    let prev_held = prev_meeting.item.held;
+    let limit = prev_held.plus_months(months);
+    match c.held() {
+        Some((held, seq)) if held > limit => f.add(
+            INTERVAL,
+            Severity::Nonconformity,
+            Some(seq),
+            format!(
+                "the meeting at {seq} was held {held}, more than {months} months after the previous review {prev_id} held {prev_held} (at {}); it was due by {limit}",
+                prev_meeting.seq
+            ),
+        ),
+        Some(_) => {}
+        None if c.today > limit => f.add(
+            INTERVAL,
+            Severity::Nonconformity,
+            None,
+            format!(
+                "review {} has not been held and it is {}, more than {months} months after the previous review {prev_id} held {prev_held}; it was due by {limit}",
+                c.id, c.today
+            ),
+        ),
+        None => {}
+    }
+}
+
+/// Rule 10.
+fn agenda_pack_lead_time(c: &Ctx, f: &mut Findings) {
+    let Some((held, _)) = c.held() else {
+        return;
+    };
+    let lead = i64::from(c.policy.agenda_lead_working_days);
+    let Some(pack) = &c.record.minutes.pack else {
+        f.add(
+            PACK,
+            Severity::Warning,
+            None,
+            "no agenda pack is recorded as circulated (review.circulate)".to_owned(),
+        );
+        return;
+    };
+    let circulated = pack.item.circulated;
+    let days = circulated.working_days_until(held);
+    if days < lead {
+        let when = if days < 0 {
+            format!("{} working days after", -days)
+        } else {
+            format!("{days} working days before")
+        };
+        f.add(
+            PACK,
+            Severity::Warning,
+            Some(pack.seq),
+            format!(
+                "the agenda pack (at {}) was circulated {circulated}, {when} the meeting on {held}; the policy asks for {lead} (circulate.circulated)",
+                pack.seq
+            ),
+        );
+    }
+}
+
+/// A summary lowercased, trimmed of spaces and trailing punctuation.
+fn normalised(summary: &str) -> String {
+    summary
+        .trim()
+        .trim_end_matches(|ch: char| ch.is_ascii_punctuation() && ch != '/')
+        .trim()
+        .to_lowercase()
+}
+
+/// Rule 11.
+fn thin_minutes(c: &Ctx, f: &mut Findings) {
+    let least = usize::from(c.policy.thin_summary_words);
+    for (key, i) in &c.record.minutes.inputs {
+        if i.item.nothing_to_report {
+            continue;
+        }
+        let summary = &i.item.summary;
+        let words = summary.split_whitespace().count();
+        let message = if BOILERPLATE.contains(&normalised(summary).as_str()) {
+            format!(
+                "input {key} (at {}): {summary:?} is boilerplate, not a summary of what was discussed (input.summary)",
+                i.seq
+            )
+        } else if words < least {
+            format!(
+                "input {key} (at {}): the summary has {words} words, under the policy's {least} (input.summary)",
+                i.seq
+            )
+        } else {
+            continue;
+        };
+        f.add(THIN, Severity::Warning, Some(i.seq), message);
+    }
+}
+
+/// Rule 12.
+fn next_review_scheduled(c: &Ctx, f: &mut Findings) {
+    let Some(close) = &c.record.minutes.close else {
+        f.add(
+            NEXT,
+            Severity::Nonconformity,
+            None,
+            "the minutes record no close with the next review's date (review.close)".to_owned(),
+        );
+        return;
+    };
+    let months = c.policy.review_interval_months;
+    if let Some((held, _)) = c.held() {
+        let next = close.item.next_review;
+        if next > held.plus_months(months) {
+            f.add(
+                NEXT,
+                Severity::Warning,
+                Some(close.seq),
+                format!(
+                    "the next review (at {}) is planned for {next}, more than {months} months after the meeting on {held} (close.next_review)",
+                    close.seq
+                ),
+            );
+        }
+    }
+}
+
+/// Rule 13.
+fn unsigned_changes(c: &Ctx, f: &mut Findings) {
+    for ch in &c.audit.changes_after_signing {
+        if ch.signed_again {
+            continue;
+        }
+        f.add(
+            UNSIGNED,
+            Severity::Nonconformity,
+            Some(ch.seq),
+            format!(
+                "the minutes changed at {}, after they were signed ({}, by {}, amendment: {}), and top management has not signed them since",
+                ch.seq,
+                ch.what,
+                ch.by.handle,
+                ch.amendment.as_deref().unwrap_or("(no reason given)")
+            ),
+        );
+    }
+}
+
+/// Rule 14.
+fn signed_promptly(c: &Ctx, f: &mut Findings) {
+    let Some((held, _)) = c.held() else {
+        return;
+    };
+    let deadline = i64::from(c.policy.signing_deadline_days);
+    for p in &c.audit.quorum.attended {
+        let first = c.record.signatures.iter().find(|s| s.member == p.handle);
+        match first {
+            Some(s) => {
+                let Some(on) = Date::of_micros(s.received) else {
+                    continue;
+                };
+                let days = days_between(held, on);
+                if days > deadline {
+                    f.add(
+                        PROMPT,
+                        Severity::Warning,
+                        Some(s.seq),
+                        format!(
+                            "{} first signed at {} on {on}, {days} days after the meeting on {held}; the policy asks for {deadline}",
+                            p.handle, s.seq
+                        ),
+                    );
+                }
+            }
+            None => {
+                let days = days_between(held, c.today);
+                if days > deadline {
+                    f.add(
+                        PROMPT,
+                        Severity::Warning,
+                        None,
+                        format!(
+                            "{} has not signed, {days} days after the meeting on {held}; the policy asks for {deadline}",
+                            p.handle
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Calendar days from `from` to `to`. Not `Date::days_until`, which asks
+/// jiff for a total in days without a reference date and so always gets 0.
+fn days_between(from: Date, to: Date) -> i64 {
+    i64::from((to.civil() - from.civil()).get_days())
+}
+
+fn handles(members: &[MemberId]) -> String {
+    members
+        .iter()
+        .map(MemberId::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Each rule, failing and passing, by editing the example story.
+
+    use super::*;
+    use crate::payload::Payload;
+    use crate::rehearsal::{Rehearsal, noon};
+    use crate::story::{self, Step, current_id};
+    use crate::vocab::{Content, Input};
+
+    /// The day the checks run: five days after the current meeting.
+    pub(crate) fn today() -> Date {
+        Date::parse("today", "2026-12-01").expect("valid")
+    }
+
+    /// The current meeting's date.
+    pub(crate) fn held() -> Date {
+        today().plus_days(-5)
+    }
+
+    /// A summary long enough not to be thin.
+    pub(crate) const RESTATED: &str = "The risk treatment plan status was restated: two treatments are complete and one is delayed to the next quarter with its owner confirmed.";
+
+    /// The story's steps, clock settings and the day of the check.
+    pub(crate) struct Script {
+        pub(crate) steps: Vec<Step>,
+        /// Before step `i`, the ledger clock is set to noon on the date.
+        pub(crate) clocks: Vec<(usize, Date)>,
+        pub(crate) today: Date,
+    }
+
+    fn is_current(step: &Step) -> bool {
+        match step {
+            Step::Append { payload, .. } => payload.review() == Some(&current_id()),
+            Step::Sign { review, .. } => *review == current_id(),
+        }
+    }
+
+    impl Script {
+        /// The clean story.
+        pub(crate) fn story() -> Script {
+            Script {
+                steps: story::story(held()),
+                clocks: Vec::new(),
+                today: today(),
+            }
+        }
+
+        /// Runs the script on a fresh rehearsal; every step must be admitted.
+        pub(crate) fn run(&self) -> Rehearsal {
+            let mut r = Rehearsal::founded(today());
+            for (i, step) in self.steps.iter().enumerate() {
+                if let Some((_, d)) = self.clocks.iter().find(|(at, _)| *at == i) {
+                    r.set_clock(noon(*d));
+                }
+                r.run(std::slice::from_ref(step))
+                    .unwrap_or_else(|(_, e)| panic!("step {i} refused: {e}"));
+            }
+            r
+        }
+
+        /// Removes the current review's events that `pred` picks.
+        pub(crate) fn drop(&mut self, pred: impl Fn(&Payload) -> bool) {
+            let before = self.steps.len();
+            self.steps.retain(|s| {
+                !(is_current(s) && matches!(s, Step::Append { payload, .. } if pred(payload)))
+            });
+            assert!(self.steps.len() < before, "nothing matched to drop");
+        }
+
+        /// Edits the current review's events; `f` says whether it changed one.
+        pub(crate) fn edit(&mut self, mut f: impl FnMut(&mut Payload) -> bool) {
+            let mut n = 0;
+            for s in &mut self.steps {
+                if is_current(s)
+                    && let Step::Append { payload, .. } = s
+                    && f(payload)
+                {
+                    n += 1;
+                }
+            }
+            assert!(n > 0, "nothing matched to edit");
+        }
+
+        /// Edits the current review's record of `key`.
+        pub(crate) fn input(&mut self, key: InputKey, f: impl Fn(&mut Input)) {
+            self.edit(|p| match p {
+                Payload::Input(c) if c.body.input == key => {
+                    f(&mut c.body);
+                    true
+                }
+                _ => false,
+            });
+        }
+
+        /// Removes `by`'s signature on the current review.
+        pub(crate) fn unsign(&mut self, by: &str) {
+            self.steps
+                .retain(|s| !(is_current(s) && matches!(s, Step::Sign { by: b, .. } if *b == by)));
+        }
+
+        /// The current review's signatures are received on `date`.
+        pub(crate) fn sign_on(&mut self, date: Date) {
+            let first = self
+                .steps
+                .iter()
+                .position(|s| is_current(s) && matches!(s, Step::Sign { .. }))
+                .expect("the story signs the current review");
+            self.clocks.push((first, date));
+            self.today = self.today.max(date);
+        }
+
+        /// Appends steps after the story.
+        pub(crate) fn then(&mut self, steps: impl IntoIterator<Item = Step>) {
+            self.steps.extend(steps);
+        }
+    }
+
+    /// An amendment of the current review's risk input, by the ISMS lead.
+    pub(crate) fn amend() -> Step {
+        Step::Append {
+            by: "isms",
+            payload: Payload::Input(Content {
+                review: current_id(),
+                amendment: Some("the risk treatment status was misstated in the draft".into()),
+                body: Input {
+                    input: InputKey::Risk,
+                    summary: RESTATED.into(),
+                    evidence: Vec::new(),
+                    nothing_to_report: false,
+                },
+            }),
+        }
+    }
+
+    /// `by` signs the current minutes.
+    pub(crate) fn sign(by: &'static str) -> Step {
+        Step::Sign {
+            by,
+            review: current_id(),
+        }
+    }
+
+    /// Runs the story as `edit` leaves it and checks the current review:
+    /// `rule` has a finding exactly when `expect_finding`. Every finding
+    /// that names an entry says its number in the message.
+    fn check_rule(rule: &str, edit: impl FnOnce(&mut Script), expect_finding: bool) -> Report {
+        assert!(RULES.iter().any(|r| r.id == rule), "no rule {rule}");
+        let mut script = Script::story();
+        edit(&mut script);
+        let r = script.run();
+        let report = check(&r.state, &current_id(), script.today).expect("the review exists");
+        let found: Vec<&Finding> = report.of_rule(rule).collect();
+        assert_eq!(
+            !found.is_empty(),
+            expect_finding,
+            "{rule}: expected {}a finding, got {:#?}",
+            if expect_finding { "" } else { "no " },
+            report.findings
+        );
+        for f in &report.findings {
+            if let Some(seq) = f.seq {
+                assert!(f.message.contains(&seq.to_string()), "{f:?}");
+            }
+        }
+        report
+    }
+
+    fn severities(report: &Report, rule: &str) -> Vec<Severity> {
+        report.of_rule(rule).map(|f| f.severity).collect()
+    }
+
+    fn clean(_: &mut Script) {}
+
+    #[test]
+    fn days_between_counts_calendar_days() {
+        let d = |s: &str| Date::parse("d", s).unwrap();
+        assert_eq!(days_between(d("2026-11-26"), d("2026-12-27")), 31);
+        assert_eq!(days_between(d("2025-11-26"), d("2026-11-26")), 365);
+        assert_eq!(days_between(d("2026-12-27"), d("2026-11-26")), -31);
+    }
+
+    #[test]
+    fn the_clean_story_passes_every_rule() {
+        let r = Script::story().run();
+        let report = check(&r.state, &current_id(), today()).unwrap();
+        assert!(report.findings.is_empty(), "{:#?}", report.findings);
+        assert!(report.passed());
+        for rule in RULES {
+            check_rule(rule.id, clean, false);
+        }
+    }
+
+    #[test]
+    fn rules_have_distinct_kebab_case_ids() {
+        let mut seen = BTreeSet::new();
+        for rule in RULES {
+            assert!(seen.insert(rule.id), "{} twice", rule.id);
+            assert!(
+                rule.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                rule.id
+            );
+        }
+        assert_eq!(Severity::Nonconformity.label(), "nonconformity");
+        assert_eq!(Severity::Warning.label(), "warning");
+        assert_eq!(Severity::Observation.label(), "observation");
+    }
+
+    #[test]
+    fn an_unknown_review_is_refused() {
+        let r = Script::story().run();
+        let e = check(&r.state, &ReviewId::new("nope").unwrap(), today()).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn inputs_addressed() {
+        let report = check_rule(
+            INPUTS,
+            |s| s.drop(|p| matches!(p, Payload::Input(c) if c.body.input == InputKey::Risk)),
+            true,
+        );
+        assert!(!report.passed());
+        let f: Vec<_> = report.of_rule(INPUTS).collect();
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("input risk (clause 9.3.2 f"),
+            "{}",
+            f[0].message
+        );
+        check_rule(
+            INPUTS,
+            |s| {
+                s.input(InputKey::Risk, |i| {
+                    i.summary = "Nothing to report: no risk changed this period.".into();
+                    i.nothing_to_report = true;
+                })
+            },
+            false,
+        );
+    }
+
+    #[test]
+    fn top_management_attended() {
+        // Run by the ISMS lead with the head of IT; the ISMS lead signs.
+        let report = check_rule(
+            ATTENDED,
+            |s| {
+                s.edit(|p| match p {
+                    Payload::Open(c) => {
+                        c.body.chair = MemberId::new("isms").unwrap();
+                        c.body.present = ["isms", "it"].map(|h| MemberId::new(h).unwrap()).into();
+                        c.body.apologies = ["ceo", "ops", "hr"]
+                            .map(|h| MemberId::new(h).unwrap())
+                            .into();
+                        true
+                    }
+                    _ => false,
+                });
+                s.unsign("ceo");
+                s.unsign("ops");
+                s.then([sign("isms")]);
+            },
+            true,
+        );
+        assert_eq!(
+            report.of_rule(ATTENDED).count(),
+            2,
+            "{:#?}",
+            report.findings
+        );
+        // Top management present, but the ISMS lead chairs.
+        let report = check_rule(
+            ATTENDED,
+            |s| {
+                s.edit(|p| match p {
+                    Payload::Open(c) => {
+                        c.body.chair = MemberId::new("isms").unwrap();
+                        true
+                    }
+                    _ => false,
+                })
+            },
+            true,
+        );
+        assert!(report.findings[0].message.contains("chaired by isms"));
+        check_rule(ATTENDED, clean, false);
+    }
+
+    #[test]
+    fn minutes_signed() {
+        let report = check_rule(SIGNED, |s| s.unsign("ops"), true);
+        assert!(
+            report.findings[0].message.contains("not signed by ops"),
+            "{}",
+            report.findings[0].message
+        );
+        check_rule(SIGNED, |s| s.unsign("ceo"), true);
+        // Re-signed after an amendment by one top manager only.
+        check_rule(SIGNED, |s| s.then([amend(), sign("ceo")]), true);
+        check_rule(
+            SIGNED,
+            |s| s.then([amend(), sign("ceo"), sign("ops")]),
+            false,
+        );
+        check_rule(SIGNED, clean, false);
+    }
+
+    #[test]
+    fn actions_owned_and_dated() {
+        let on_the_day = |s: &mut Script| {
+            s.edit(|p| match p {
+                Payload::Act(c) if c.body.action.as_str() == "cur-a2" => {
+                    c.body.due = held();
+                    true
+                }
+                _ => false,
+            })
+        };
+        let report = check_rule(ACTIONS, on_the_day, true);
+        assert!(report.findings[0].message.contains("action cur-a2"));
+        check_rule(
+            ACTIONS,
+            |s| {
+                s.edit(|p| match p {
+                    Payload::Act(c) if c.body.action.as_str() == "cur-a2" => {
+                        c.body.due = held().plus_days(1);
+                        true
+                    }
+                    _ => false,
+                })
+            },
+            false,
+        );
+        check_rule(ACTIONS, clean, false);
+    }
+
+    fn status_of(action: &'static str) -> impl Fn(&Payload) -> bool {
+        move |p| matches!(p, Payload::ActionStatus(c) if c.body.action.as_str() == action)
+    }
+
+    fn restate(s: &mut Script, action: &'static str, status: ActionState) {
+        s.edit(|p| match p {
+            Payload::ActionStatus(c) if c.body.action.as_str() == action => {
+                c.body.status = status.clone();
+                true
+            }
+            _ => false,
+        })
+    }
+
+    #[test]
+    fn previous_actions_reported() {
+        // prev-a3 had no update: open at the meeting.
+        let report = check_rule(PREVIOUS_ACTIONS, |s| s.drop(status_of("prev-a3")), true);
+        assert!(
+            report.findings[0]
+                .message
+                .contains("action prev-a3 of review mr-prev")
+        );
+        // prev-a2 was in progress at the meeting.
+        check_rule(PREVIOUS_ACTIONS, |s| s.drop(status_of("prev-a2")), true);
+        // prev-a3 was due months ago but is reported in progress, with no revised date.
+        check_rule(
+            PREVIOUS_ACTIONS,
+            |s| restate(s, "prev-a3", ActionState::InProgress),
+            true,
+        );
+        // Overdue, but the revised date is already past.
+        check_rule(
+            PREVIOUS_ACTIONS,
+            |s| {
+                restate(
+                    s,
+                    "prev-a3",
+                    ActionState::Overdue {
+                        revised_due: held(),
+                        owner: MemberId::new("it").unwrap(),
+                    },
+                )
+            },
+            true,
+        );
+        // prev-a1 was completed between the reviews: its status may go unsaid.
+        check_rule(PREVIOUS_ACTIONS, |s| s.drop(status_of("prev-a1")), false);
+        check_rule(PREVIOUS_ACTIONS, clean, false);
+    }
+
+    #[test]
+    fn decisions_recorded() {
+        let report = check_rule(
+            DECISIONS,
+            |s| {
+                s.drop(|p| matches!(p, Payload::Decide(_)));
+                s.edit(|p| match p {
+                    Payload::Act(c) => {
+                        c.body.decision = None;
+                        true
+                    }
+                    _ => false,
+                });
+            },
+            true,
+        );
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.message.contains("2 actions but no decision"))
+        );
+        let report = check_rule(
+            DECISIONS,
+            |s| s.drop(|p| matches!(p, Payload::Decide(_) | Payload::Act(_))),
+            true,
+        );
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.message.contains("implausible"))
+        );
+        check_rule(DECISIONS, clean, false);
+    }
+
+    #[test]
+    fn resources_considered() {
+        let report = check_rule(
+            RESOURCES,
+            |s| {
+                s.edit(|p| match p {
+                    Payload::Decide(c) if c.body.kind == DecisionKind::Resources => {
+                        c.body.kind = DecisionKind::Other;
+                        true
+                    }
+                    _ => false,
+                })
+            },
+            true,
+        );
+        assert_eq!(severities(&report, RESOURCES), [Severity::Warning]);
+        assert!(report.passed());
+        check_rule(RESOURCES, clean, false);
+    }
+
+    #[test]
+    fn objectives_assessed_and_set() {
+        let report = check_rule(
+            OBJECTIVES,
+            |s| {
+                s.drop(
+                    |p| matches!(p, Payload::Assess(c) if c.body.objective.as_str() == "obj-phish"),
+                )
+            },
+            true,
+        );
+        assert!(
+            report.findings[0]
+                .message
+                .contains("objective obj-phish, set by review mr-prev")
+        );
+        assert_eq!(severities(&report, OBJECTIVES), [Severity::Nonconformity]);
+        let report = check_rule(
+            OBJECTIVES,
+            |s| s.drop(|p| matches!(p, Payload::Objective(_))),
+            true,
+        );
+        assert_eq!(severities(&report, OBJECTIVES), [Severity::Observation]);
+        check_rule(OBJECTIVES, clean, false);
+    }
+
+    /// The previous review held `days` before the current one.
+    fn previous_held(days: i64) -> impl FnOnce(&mut Script) {
+        move |s| {
+            s.steps = story::previous_review(held().plus_days(-days));
+            s.steps.extend(story::between_reviews());
+            s.steps.extend(story::current_review(held()));
+        }
+    }
+
+    #[test]
+    fn review_interval() {
+        // 2025-11-25 to 2026-11-26 is a day over twelve months.
+        let report = check_rule(INTERVAL, previous_held(366), true);
+        assert!(report.findings[0].message.contains("more than 12 months"));
+        check_rule(INTERVAL, previous_held(430), true);
+        check_rule(INTERVAL, previous_held(365), false);
+        // Scheduled, not held, and the interval has run out by the day of the check.
+        let scheduled_only = |today: Date| {
+            move |s: &mut Script| {
+                let first = s.steps.iter().position(is_current).unwrap();
+                s.steps.truncate(first + 1);
+                s.today = today;
+            }
+        };
+        check_rule(INTERVAL, scheduled_only(held().plus_days(30)), true);
+        check_rule(INTERVAL, scheduled_only(held()), false);
+        check_rule(INTERVAL, clean, false);
+    }
+
+    fn circulate(s: &mut Script, circulated: Date) {
+        s.edit(|p| match p {
+            Payload::Circulate(c) => {
+                c.body.circulated = circulated;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    #[test]
+    fn agenda_pack_lead_time() {
+        let report = check_rule(PACK, |s| circulate(s, held().working_days_before(4)), true);
+        assert_eq!(severities(&report, PACK), [Severity::Warning]);
+        assert!(report.findings[0].message.contains("4 working days before"));
+        check_rule(PACK, |s| circulate(s, held().plus_days(1)), true);
+        check_rule(
+            PACK,
+            |s| s.drop(|p| matches!(p, Payload::Circulate(_))),
+            true,
+        );
+        check_rule(PACK, |s| circulate(s, held().working_days_before(5)), false);
+        check_rule(PACK, clean, false);
+    }
+
+    fn summary(s: &mut Script, text: &'static str) {
+        s.input(InputKey::Risk, |i| i.summary = text.into());
+    }
+
+    #[test]
+    fn thin_minutes() {
+        for boilerplate in [
+            "Discussed and noted.",
+            "Reviewed and found satisfactory",
+            "Noted",
+            "No issues.",
+        ] {
+            let report = check_rule(THIN, |s| summary(s, boilerplate), true);
+            assert!(
+                report.findings[0].message.contains("boilerplate"),
+                "{boilerplate}"
+            );
+            assert!(report.passed());
+        }
+        let report = check_rule(
+            THIN,
+            |s| {
+                summary(
+                    s,
+                    "Risk register reviewed; two treatments complete, one delayed to next quarter.",
+                )
+            },
+            true,
+        );
+        assert!(
+            report.findings[0]
+                .message
+                .contains("11 words, under the policy's 15")
+        );
+        check_rule(
+            THIN,
+            |s| {
+                s.input(InputKey::Risk, |i| {
+                    i.summary = "No issues.".into();
+                    i.nothing_to_report = true;
+                })
+            },
+            false,
+        );
+        check_rule(THIN, |s| summary(s, RESTATED), false);
+        check_rule(THIN, clean, false);
+    }
+
+    #[test]
+    fn next_review_scheduled() {
+        let report = check_rule(
+            NEXT,
+            |s| {
+                s.drop(|p| matches!(p, Payload::Close(_)));
+                s.unsign("ceo");
+                s.unsign("ops");
+            },
+            true,
+        );
+        assert_eq!(severities(&report, NEXT), [Severity::Nonconformity]);
+        let report = check_rule(
+            NEXT,
+            |s| {
+                s.edit(|p| match p {
+                    Payload::Close(c) => {
+                        c.body.next_review = held().plus_months(14);
+                        true
+                    }
+                    _ => false,
+                })
+            },
+            true,
+        );
+        assert_eq!(severities(&report, NEXT), [Severity::Warning]);
+        check_rule(NEXT, clean, false);
+    }
+
+    #[test]
+    fn unsigned_changes() {
+        let report = check_rule(UNSIGNED, |s| s.then([amend()]), true);
+        let f = &report.findings.iter().find(|f| f.rule == UNSIGNED).unwrap();
+        assert!(
+            f.message
+                .contains("input risk, by isms, amendment: the risk treatment status"),
+            "{}",
+            f.message
+        );
+        // Signed again, then amended again: only the last change is unsigned.
+        let report = check_rule(
+            UNSIGNED,
+            |s| s.then([amend(), sign("ceo"), sign("ops"), amend()]),
+            true,
+        );
+        assert_eq!(report.of_rule(UNSIGNED).count(), 1);
+        // The ISMS lead's signature is not top management's.
+        check_rule(UNSIGNED, |s| s.then([amend(), sign("isms")]), true);
+        check_rule(
+            UNSIGNED,
+            |s| s.then([amend(), sign("ceo"), sign("ops")]),
+            false,
+        );
+        check_rule(UNSIGNED, |s| s.then([amend(), sign("ceo")]), false);
+        check_rule(UNSIGNED, clean, false);
+    }
+
+    #[test]
+    fn signed_promptly() {
+        let report = check_rule(PROMPT, |s| s.sign_on(held().plus_days(31)), true);
+        assert_eq!(
+            severities(&report, PROMPT),
+            [Severity::Warning, Severity::Warning]
+        );
+        assert!(report.passed());
+        check_rule(
+            PROMPT,
+            |s| {
+                s.unsign("ops");
+                s.today = held().plus_days(31);
+            },
+            true,
+        );
+        check_rule(
+            PROMPT,
+            |s| {
+                s.unsign("ops");
+                s.today = held().plus_days(30);
+            },
+            false,
+        );
+        check_rule(PROMPT, |s| s.sign_on(held().plus_days(30)), false);
+        check_rule(PROMPT, clean, false);
+    }
+}
