@@ -29,6 +29,7 @@
 //! assert_eq!(state.roster.top_management_count(), 1);
 //! ```
 
+pub mod agenda;
 pub mod audit;
 pub mod conformance;
 pub mod describe;
@@ -40,6 +41,7 @@ pub mod minutes;
 pub mod payload;
 pub mod policy;
 pub mod rehearsal;
+pub mod render;
 pub mod reviews;
 pub mod roster;
 pub mod state;
