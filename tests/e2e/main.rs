@@ -4,4 +4,5 @@
 mod cli;
 mod crash;
 mod refusals;
+mod review;
 mod tamper;

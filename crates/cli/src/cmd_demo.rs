@@ -1,35 +1,37 @@
-//! `demo`: a small organisation's ledger, built and verified end to end.
+//! `demo`: the example organisation's ledger, end to end. Keys for five
+//! people, the roster, a previous review with actions, their progress
+//! between reviews, and a complete review run along the agenda template and
+//! signed by every top-management attendee; then the minutes, the
+//! conformance check and the auditor's verification.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use ed25519_dalek::SigningKey;
 use ledger_core::KeyPair;
-use ledger_store::{SledStore, keyfile, verify};
+use ledger_store::{SledStore, keyfile, verify, verify_into};
 use rand_core::OsRng;
-use review::{Genesis, LedgerState, MemberId, MemberRecord, Payload, Policy, RosterChange};
+use review::story::{self, ORGANISATION, PEOPLE, Step};
+use review::vocab::Sign;
+use review::{
+    Genesis, LedgerState, MemberId, MemberRecord, Payload, Policy, RosterChange, audit, conformance,
+};
 use serde_json::json;
 
 use crate::Verdict;
+use crate::cmd_minutes::{MinutesFormat, rendered};
+use crate::cmd_review::today;
 use crate::local::Local;
 use crate::out::Out;
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Where to write the keys and the ledger.
+    /// Where to write the keys, the ledger and the minutes.
     #[arg(long, default_value = "demo")]
     pub dir: PathBuf,
 }
-
-/// The example organisation: handle, name, role, top management.
-const PEOPLE: [(&str, &str, &str, bool); 5] = [
-    ("ceo", "Ada Okafor", "Chief Executive", true),
-    ("ops", "Ben Marsh", "Operations Director", true),
-    ("isms", "Chloe Varga", "ISMS Lead", false),
-    ("it", "Dev Patel", "Head of IT", false),
-    ("hr", "Erin Walsh", "Head of HR", false),
-];
 
 fn new_key() -> KeyPair {
     KeyPair::from_signing_key(SigningKey::generate(&mut OsRng))
@@ -38,6 +40,7 @@ fn new_key() -> KeyPair {
 pub fn run(a: DemoArgs, out: &Out) -> Result<Verdict> {
     let ledger_dir = a.dir.join("ledger");
     let keys_dir = a.dir.join("keys");
+    let html = a.dir.join("minutes.html");
     if ledger_dir.exists() {
         let store = SledStore::open_unchecked(&ledger_dir)?;
         let report = verify(&store, LedgerState::new(), None, &mut |_, _| {})?;
@@ -60,7 +63,7 @@ pub fn run(a: DemoArgs, out: &Out) -> Result<Verdict> {
     }
     std::fs::create_dir_all(&keys_dir)
         .with_context(|| format!("cannot create {}", keys_dir.display()))?;
-    let mut keys = Vec::new();
+    let mut keys = BTreeMap::new();
     for (handle, name, _, _) in PEOPLE {
         let key = new_key();
         let path = keys_dir.join(format!("{handle}.pem"));
@@ -69,99 +72,114 @@ pub fn run(a: DemoArgs, out: &Out) -> Result<Verdict> {
             keyfile::public_path(&path),
             format!("{} {name}\n", key.public().to_text()),
         )?;
-        keys.push(key);
+        keys.insert(handle, key);
     }
-    let record = |i: usize, key: &KeyPair| {
+    let record = |i: usize| {
         let (handle, name, role, top) = PEOPLE[i];
         MemberRecord {
             handle: MemberId::new(handle).expect("demo handles are valid"),
             name: name.into(),
             role: role.into(),
             top_management: top,
-            key: key.public(),
+            key: keys[handle].public(),
         }
     };
-    let mut log = Vec::new();
+
+    // The roster: the chief executive founds the ledger and enrols the operations
+    // director alone (one top manager, quorum one); from then on both sign.
     let checkpoint_key = new_key();
     let store = SledStore::create(&ledger_dir, &checkpoint_key)?;
     let mut local = Local::start(store)?;
-    let genesis = Payload::Genesis(Genesis {
-        organisation: "Northwind Analytics Ltd".into(),
-        founder: record(0, &keys[0]),
+    let genesis = Genesis {
+        organisation: ORGANISATION.into(),
+        founder: record(0),
         checkpoint_key: checkpoint_key.public(),
         policy: Policy::default(),
-    });
-    local.append(&keys[0], &genesis)?;
-    log.push("genesis: Northwind Analytics Ltd, founded by ceo (top management)".to_owned());
-    // While the chief executive is the only top manager, one signature enrols.
+    };
+    local.append(&keys["ceo"], &Payload::Genesis(genesis))?;
     local.append(
-        &keys[0],
-        &Payload::Propose(RosterChange::Enrol(record(1, &keys[1]))),
+        &keys["ceo"],
+        &Payload::Propose(RosterChange::Enrol(record(1))),
     )?;
-    log.push("ceo enrolled ops as top management (quorum 1 of 1)".into());
-    // From now on two top managers must sign each roster change.
     for i in 2..PEOPLE.len() {
         let (receipt, _) = local.append(
-            &keys[0],
-            &Payload::Propose(RosterChange::Enrol(record(i, &keys[i]))),
+            &keys["ceo"],
+            &Payload::Propose(RosterChange::Enrol(record(i))),
         )?;
         let proposal = local.event_id(receipt.seq)?;
-        local.append(&keys[1], &Payload::Approve(proposal))?;
-        log.push(format!(
-            "ceo proposed and ops approved {} (quorum 2 of 2)",
-            PEOPLE[i].0
-        ));
+        local.append(&keys["ops"], &Payload::Approve(proposal))?;
     }
-    // The head of IT replaces a laptop key: signed by the old and the new key.
-    let old = keys[3].clone();
-    let new = new_key();
-    let handle = MemberId::new("it").expect("valid");
-    local.append(
-        &old,
-        &review::rotation(local.ledger_id(), &handle, &old, &new),
-    )?;
-    let rotated = keys_dir.join("it-2.pem");
-    keyfile::write_private(&rotated, &new)?;
-    log.push(format!(
-        "it rotated its key to {}",
-        new.public().fingerprint()
-    ));
-    let ledger_id = local.ledger_id();
+    let roster_entries = local.state.size;
+
+    // The reviews, as each member would record and sign them.
+    let held = today().plus_days(-5);
+    let steps = story::story(held);
+    for step in &steps {
+        match step {
+            Step::Append { by, payload } => {
+                local
+                    .append(&keys[by], payload)
+                    .with_context(|| review::describe::payload(payload))?;
+            }
+            Step::Sign { by, review } => {
+                let r = &local.state.reviews.reviews[review];
+                let sign = Sign {
+                    review: review.clone(),
+                    digest: r.minutes.digest(),
+                    covers: r.content_head(),
+                };
+                local.append(&keys[by], &Payload::Sign(sign))?;
+            }
+        }
+    }
     local.ledger.close();
     drop(local);
 
+    // What an auditor does: verify everything, then look at the current review.
     let store = SledStore::open(&ledger_dir)?;
-    let report = verify(&store, LedgerState::new(), Some(ledger_id), &mut |_, _| {})?;
+    let mut state = LedgerState::new();
+    let report = verify_into(&store, &mut state, None, &mut |_, _| {})?;
+    let current = story::current_id();
+    let checkpoint = ledger_store::Store::checkpoint(&store)?;
+    let minutes_text = rendered(&state, checkpoint.clone(), &current, MinutesFormat::Text)?;
+    std::fs::write(
+        &html,
+        rendered(&state, checkpoint, &current, MinutesFormat::Html)?,
+    )
+    .with_context(|| format!("cannot write {}", html.display()))?;
+    let check = conformance::check(&state, &current, today())?;
+    let audit = audit::audit(&state, &current)?;
+    let ok = report.valid() && check.passed() && audit.holds();
     out.emit(
         &json!({
             "ledger": ledger_dir,
             "keys": keys_dir,
-            "ledger_id": ledger_id.to_hex(),
-            "steps": log,
+            "minutes_html": html,
+            "ledger_id": report.ledger_id.map(|h| h.to_hex()),
             "entries": report.entries,
+            "roster_entries": roster_entries,
             "valid": report.valid(),
             "fault": report.fault,
+            "review": current.as_str(),
+            "conformance": check,
+            "audit": audit,
         }),
         || {
-            let mut s = String::from("Northwind Analytics Ltd: a ledger of who may sign its management reviews\n\n");
-            for l in &log {
-                s.push_str(&format!("  - {l}\n"));
-            }
-            s.push_str(&format!(
-                "\nverify: {} entries, {}\nledger id {ledger_id}\n\nwrote {} and {}\ntry: review-ledger member list --ledger {}\n     review-ledger verify --ledger {} --trust {ledger_id}\n",
+            format!(
+                "{ORGANISATION}: {} entries ({} roster, {} for two reviews and the actions between them)\n\n{minutes_text}\n{}\n{}\nledger {}\n\nwrote {}\n      {}\n      {}\ntry:  review-ledger reviews --ledger {}\n      review-ledger verify --ledger {} --review {current}\n",
                 report.entries,
-                if report.valid() { "valid".to_owned() } else { format!("INVALID: {:?}", report.fault) },
+                roster_entries,
+                report.entries - roster_entries,
+                crate::cmd_reports::check_text(&check),
+                audit.to_text(),
+                if report.valid() { format!("valid, ledger id {}", report.ledger_id.unwrap_or_default()) } else { format!("INVALID: {:?}", report.fault) },
                 ledger_dir.display(),
                 keys_dir.display(),
+                html.display(),
                 ledger_dir.display(),
                 ledger_dir.display(),
-            ));
-            s
+            )
         },
     );
-    Ok(if report.valid() {
-        Verdict::Ok
-    } else {
-        Verdict::Failed
-    })
+    Ok(if ok { Verdict::Ok } else { Verdict::Failed })
 }

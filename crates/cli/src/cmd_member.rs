@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use ledger_core::{EventId, KeyPair};
-use ledger_store::{SledStore, keyfile, replay};
+use ledger_store::keyfile;
 use review::roster::RosterOp;
-use review::{Effect, LedgerState, MemberId, MemberRecord, Payload, RosterChange};
+use review::{Effect, MemberId, MemberRecord, Payload, RosterChange};
 use serde_json::{Value, json};
 
 use crate::local::Local;
@@ -263,16 +263,8 @@ fn submit(
     Ok(Verdict::Ok)
 }
 
-/// The roster rebuilt from the ledger.
-pub fn load_state(dir: &LedgerDir) -> Result<LedgerState> {
-    let store = SledStore::open(&dir.path)?;
-    let mut state = LedgerState::new();
-    replay(&store, &mut state).with_context(|| format!("cannot replay {}", dir.path.display()))?;
-    Ok(state)
-}
-
 fn list(dir: &LedgerDir, out: &Out) -> Result<Verdict> {
-    let state = load_state(dir)?;
+    let (_, state) = crate::local::load(&dir.path)?;
     let roster = &state.roster;
     let members: Vec<Value> = roster
         .members

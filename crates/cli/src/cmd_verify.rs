@@ -4,8 +4,8 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ledger_core::Hash;
-use ledger_store::{SledStore, Store, verify};
-use review::LedgerState;
+use ledger_store::{Report, SledStore, Store, verify_into};
+use review::{LedgerState, ReviewId, audit};
 use serde_json::json;
 
 use crate::out::Out;
@@ -18,6 +18,9 @@ pub struct VerifyArgs {
     /// The ledger id you expect (the genesis hash); anything else fails.
     #[arg(long)]
     pub trust: Option<String>,
+    /// Also report on one review: who signed, whether top management did, what changed after.
+    #[arg(long)]
+    pub review: Option<String>,
 }
 
 pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
@@ -37,12 +40,17 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         ProgressStyle::with_template("verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta})")
             .expect("template is valid"),
     );
-    let report = verify(&store, LedgerState::new(), trust, &mut |done, total| {
+    let review = a.review.as_deref().map(ReviewId::new).transpose()?;
+    let mut state = LedgerState::new();
+    let report = verify_into(&store, &mut state, trust, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })?;
     bar.finish_and_clear();
     let valid = report.valid();
+    if let Some(review) = review {
+        return review_report(&state, &review, &report, out);
+    }
     out.emit(
         &json!({
             "ledger_id": report.ledger_id.map(|h| h.to_hex()),
@@ -69,4 +77,47 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         },
     );
     Ok(if valid { Verdict::Ok } else { Verdict::Failed })
+}
+
+/// `verify --review`: the ledger's verdict and the auditor's view of one review.
+fn review_report(
+    state: &LedgerState,
+    review: &ReviewId,
+    report: &Report,
+    out: &Out,
+) -> Result<Verdict> {
+    if !report.valid() {
+        let f = report.fault.clone().expect("invalid reports carry a fault");
+        out.emit(
+            &json!({"ledger_id": report.ledger_id.map(|h| h.to_hex()), "entries": report.entries, "valid": false, "fault": f}),
+            || {
+                format!(
+                    "INVALID{}: {}\nthe review cannot be judged on a ledger that does not verify",
+                    f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
+                    f.reason
+                )
+            },
+        );
+        return Ok(Verdict::Failed);
+    }
+    let audit = audit::audit(state, review)?;
+    let holds = audit.holds();
+    out.emit(
+        &json!({
+            "ledger_id": report.ledger_id.map(|h| h.to_hex()),
+            "entries": report.entries,
+            "valid": true,
+            "review": audit,
+            "holds": holds,
+        }),
+        || {
+            format!(
+                "ledger valid: {} entries, ledger id {}\n{}",
+                report.entries,
+                report.ledger_id.unwrap_or_default(),
+                audit.to_text()
+            )
+        },
+    );
+    Ok(if holds { Verdict::Ok } else { Verdict::Failed })
 }

@@ -86,3 +86,12 @@ impl Local {
         Ok(ledger_core::Event::decode(&entry.event)?.id)
     }
 }
+
+/// Opens a ledger directory for reading and replays it: the store (for
+/// checkpoints and entries) and the state after its last entry.
+pub fn load(dir: &Path) -> Result<(SledStore, LedgerState)> {
+    let store = SledStore::open(dir)?;
+    let mut state = LedgerState::new();
+    replay(&store, &mut state).with_context(|| format!("cannot replay {}", dir.display()))?;
+    Ok((store, state))
+}

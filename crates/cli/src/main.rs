@@ -16,6 +16,9 @@ mod cmd_inspect;
 mod cmd_key;
 mod cmd_ledger;
 mod cmd_member;
+mod cmd_minutes;
+mod cmd_reports;
+mod cmd_review;
 mod cmd_verify;
 mod local;
 mod out;
@@ -59,6 +62,23 @@ enum Command {
     /// Keep the roster of who may sign.
     #[command(subcommand)]
     Member(cmd_member::MemberCommand),
+    /// Record a management review: schedule, pack, meeting, inputs, outputs, close.
+    #[command(subcommand)]
+    Review(cmd_review::ReviewCommand),
+    /// Show or sign a review's minutes.
+    #[command(subcommand)]
+    Minutes(cmd_minutes::MinutesCommand),
+    /// Record an action's progress between reviews.
+    #[command(subcommand)]
+    Action(cmd_review::ActionCommand),
+    /// The action log across all reviews.
+    Actions(cmd_reports::ActionsArgs),
+    /// The agenda of a review: the template, open actions, the pack checklist and deadline.
+    Agenda(cmd_reports::AgendaArgs),
+    /// Run the conformance check on a review (exit 1 on a nonconformity).
+    Check(cmd_reports::CheckArgs),
+    /// List the reviews.
+    Reviews(cmd_reports::ReviewsArgs),
     /// List the entries of the ledger.
     Log(cmd_inspect::LogArgs),
     /// Print the latest signed checkpoint.
@@ -86,6 +106,13 @@ fn main() -> ExitCode {
         Command::Key(c) => cmd_key::run(c, &out),
         Command::Init(a) => cmd_ledger::init(a, &out),
         Command::Member(c) => cmd_member::run(c, &out),
+        Command::Review(c) => cmd_review::run(c, &out),
+        Command::Minutes(c) => cmd_minutes::run(c, &out),
+        Command::Action(c) => cmd_review::run_action(c, &out),
+        Command::Actions(a) => cmd_reports::actions(a, &out),
+        Command::Agenda(a) => cmd_reports::agenda(a, &out),
+        Command::Check(a) => cmd_reports::check(a, &out),
+        Command::Reviews(a) => cmd_reports::reviews(a, &out),
         Command::Log(a) => cmd_inspect::log(a, &out),
         Command::Checkpoint(a) => cmd_inspect::checkpoint(a, &out),
         Command::Prove(a) => cmd_inspect::prove(a, &out),

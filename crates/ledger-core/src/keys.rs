@@ -10,7 +10,7 @@
 use std::fmt;
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 use crate::error::{Error, Result};
 use crate::types::Signature;
@@ -42,9 +42,12 @@ impl Purpose {
 }
 
 /// An ed25519 public key as its 32 bytes. Validity (a canonical point that
-/// is not of small order) is checked where a key is used or enrolled.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// is not of small order) is checked where a key is used or enrolled. In
+/// JSON it is 64 hex digits.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PublicKey(pub [u8; 32]);
+
+crate::types::hex_serde!(PublicKey, 32, "PublicKey");
 
 impl PublicKey {
     /// The prefix of the text form of a public key.

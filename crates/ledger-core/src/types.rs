@@ -6,6 +6,57 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 use crate::error::{Error, Result};
 
+/// Serde for a fixed-size byte newtype: the bytes as a newtype struct for
+/// binary formats (the canonical codec), lowercase hex for human-readable
+/// ones (JSON).
+macro_rules! hex_serde {
+    ($name:ident, $n:literal, $label:literal) => {
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                if s.is_human_readable() {
+                    s.serialize_str(&hex::encode(self.0))
+                } else {
+                    s.serialize_newtype_struct($label, &self.0)
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                if d.is_human_readable() {
+                    let text = String::deserialize(d)?;
+                    let mut out = [0u8; $n];
+                    hex::decode_to_slice(&text, &mut out).map_err(de::Error::custom)?;
+                    Ok($name(out))
+                } else {
+                    struct V;
+                    impl<'de> de::Visitor<'de> for V {
+                        type Value = $name;
+                        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                            f.write_str($label)
+                        }
+                        fn visit_newtype_struct<D: Deserializer<'de>>(
+                            self,
+                            d: D,
+                        ) -> std::result::Result<$name, D::Error> {
+                            <[u8; $n]>::deserialize(d).map($name)
+                        }
+                        fn visit_seq<A: de::SeqAccess<'de>>(
+                            self,
+                            seq: A,
+                        ) -> std::result::Result<$name, A::Error> {
+                            <[u8; $n]>::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                                .map($name)
+                        }
+                    }
+                    d.deserialize_newtype_struct($label, V)
+                }
+            }
+        }
+    };
+}
+pub(crate) use hex_serde;
+
 /// A sequence number: the position of an entry in its ledger, from 0 (genesis).
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -26,8 +77,11 @@ impl fmt::Display for Seq {
 }
 
 /// A 32-byte blake3 digest: an entry hash, a Merkle node or a ledger id.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// In the canonical codec it is its 32 bytes; in JSON, 64 hex digits.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Hash(pub [u8; 32]);
+
+hex_serde!(Hash, 32, "Hash");
 
 impl Hash {
     /// The all-zero hash: the `prev` of genesis and the ledger id inside genesis.
@@ -68,8 +122,11 @@ pub type EntryHash = Hash;
 pub type LedgerId = Hash;
 
 /// A random 16-byte event id chosen by the author. Unique within a ledger.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// In the canonical codec it is its 16 bytes; in JSON, 32 hex digits.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventId(pub [u8; 16]);
+
+hex_serde!(EventId, 16, "EventId");
 
 impl EventId {
     /// Lowercase hex.
@@ -162,6 +219,9 @@ impl fmt::Debug for Signature {
 impl Serialize for Signature {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
+        if s.is_human_readable() {
+            return s.serialize_str(&hex::encode(self.0));
+        }
         let mut t = s.serialize_tuple(64)?;
         for b in &self.0 {
             t.serialize_element(b)?;
@@ -172,6 +232,12 @@ impl Serialize for Signature {
 
 impl<'de> Deserialize<'de> for Signature {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let text = String::deserialize(d)?;
+            let mut out = [0u8; 64];
+            hex::decode_to_slice(&text, &mut out).map_err(de::Error::custom)?;
+            return Ok(Signature(out));
+        }
         struct V;
         impl<'de> de::Visitor<'de> for V {
             type Value = Signature;
@@ -192,5 +258,36 @@ impl<'de> Deserialize<'de> for Signature {
             }
         }
         d.deserialize_tuple(64, V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_newtypes_are_hex_in_json_and_raw_in_the_codec() {
+        let h = Hash([0xab; 32]);
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            format!("\"{}\"", "ab".repeat(32))
+        );
+        assert_eq!(
+            serde_json::from_str::<Hash>(&serde_json::to_string(&h).unwrap()).unwrap(),
+            h
+        );
+        assert_eq!(crate::codec::encode(&h), vec![0xab; 32]);
+        let id = EventId([1; 16]);
+        assert_eq!(
+            crate::codec::decode::<EventId>("id", &crate::codec::encode(&id)).unwrap(),
+            id
+        );
+        let sig = Signature([7; 64]);
+        assert_eq!(
+            serde_json::to_string(&sig).unwrap(),
+            format!("\"{}\"", "07".repeat(64))
+        );
+        assert_eq!(crate::codec::encode(&sig), vec![7; 64]);
+        assert!(serde_json::from_str::<Hash>("\"zz\"").is_err());
     }
 }

@@ -6,6 +6,10 @@ use std::path::Path;
 
 use crate::error::{Result, StoreError};
 
+/// How often a busy lock is tried again before giving up, and the pause between tries.
+const RETRIES: u32 = 10;
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(30);
+
 /// An exclusive advisory lock on `DIR/LOCK`, held until dropped. The file
 /// holds the holder's process id so that a second opener can name it.
 #[derive(Debug)]
@@ -28,7 +32,19 @@ impl DirLock {
             .truncate(false)
             .open(&path)
             .map_err(io)?;
-        match file.try_lock() {
+        // A lock just released can stay held for a moment by a child process
+        // between fork and exec, which shares the open file: retry briefly.
+        let mut attempt = 0;
+        let locked = loop {
+            match file.try_lock() {
+                Err(TryLockError::WouldBlock) if attempt < RETRIES => {
+                    attempt += 1;
+                    std::thread::sleep(RETRY_PAUSE);
+                }
+                other => break other,
+            }
+        };
+        match locked {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();

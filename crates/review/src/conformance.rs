@@ -884,7 +884,7 @@ fn signed_promptly(c: &Ctx, f: &mut Findings) {
                 let Some(on) = Date::of_micros(s.received) else {
                     continue;
                 };
-                let days = days_between(held, on);
+                let days = held.days_until(on);
                 if days > deadline {
                     f.add(
                         PROMPT,
@@ -898,7 +898,7 @@ fn signed_promptly(c: &Ctx, f: &mut Findings) {
                 }
             }
             None => {
-                let days = days_between(held, c.today);
+                let days = held.days_until(c.today);
                 if days > deadline {
                     f.add(
                         PROMPT,
@@ -913,12 +913,6 @@ fn signed_promptly(c: &Ctx, f: &mut Findings) {
             }
         }
     }
-}
-
-/// Calendar days from `from` to `to`. Not `Date::days_until`, which asks
-/// jiff for a total in days without a reference date and so always gets 0.
-fn days_between(from: Date, to: Date) -> i64 {
-    i64::from((to.civil() - from.civil()).get_days())
 }
 
 fn handles(members: &[MemberId]) -> String {
@@ -1102,14 +1096,6 @@ pub(crate) mod tests {
     }
 
     fn clean(_: &mut Script) {}
-
-    #[test]
-    fn days_between_counts_calendar_days() {
-        let d = |s: &str| Date::parse("d", s).unwrap();
-        assert_eq!(days_between(d("2026-11-26"), d("2026-12-27")), 31);
-        assert_eq!(days_between(d("2025-11-26"), d("2026-11-26")), 365);
-        assert_eq!(days_between(d("2026-12-27"), d("2026-11-26")), -31);
-    }
 
     #[test]
     fn the_clean_story_passes_every_rule() {

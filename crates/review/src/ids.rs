@@ -107,10 +107,7 @@ impl Date {
 
     /// Days from `self` to `later` (negative when `later` is earlier).
     pub fn days_until(self, later: Date) -> i64 {
-        (later.0 - self.0)
-            .total(jiff::Unit::Day)
-            .map(|d| d as i64)
-            .unwrap_or(0)
+        i64::from((later.0 - self.0).get_days())
     }
 
     /// Working days (Monday to Friday) after `self` up to and including
@@ -222,5 +219,7 @@ mod tests {
         assert_eq!(d("2026-11-30").working_days_before(5), d("2026-11-23"));
         assert_eq!(d("2026-12-01").working_days_before(1), d("2026-11-30"));
         assert_eq!(d("2026-01-31").plus_months(1), d("2026-02-28"));
+        assert_eq!(d("2025-12-01").days_until(d("2026-12-01")), 365);
+        assert_eq!(d("2026-12-01").days_until(d("2026-11-30")), -1);
     }
 }

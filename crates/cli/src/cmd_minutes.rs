@@ -1,0 +1,188 @@
+//! `minutes show`, `minutes sign`.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use ledger_store::{Store, keyfile, verify};
+use review::render::{self, Format};
+use review::view::MinutesView;
+use review::vocab::Sign;
+use review::{LedgerState, Payload, ReviewId};
+use serde_json::json;
+
+use crate::local::Local;
+use crate::out::Out;
+use crate::{LedgerDir, Verdict};
+
+/// How to print minutes.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MinutesFormat {
+    /// Plain text for a terminal.
+    Text,
+    /// Markdown.
+    Markdown,
+    /// One self-contained HTML file, for printing.
+    Html,
+    /// The minutes projection and its signatures as JSON.
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum MinutesCommand {
+    /// Print the current minutes of a review.
+    Show {
+        #[command(flatten)]
+        ledger: LedgerDir,
+        /// The review.
+        #[arg(long)]
+        review: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: MinutesFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify the ledger, show the minutes and their digest, and sign them.
+    Sign(SignArgs),
+}
+
+#[derive(Args)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub ledger: LedgerDir,
+    /// Your private key.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The review.
+    #[arg(long)]
+    pub review: String,
+    /// Sign without asking.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// The minutes of `review` in `format`, with the store's checkpoint under them.
+pub fn rendered(
+    state: &LedgerState,
+    checkpoint: Option<String>,
+    review: &ReviewId,
+    format: MinutesFormat,
+) -> Result<String> {
+    let view = MinutesView::of(state, review, checkpoint)?;
+    Ok(match format {
+        MinutesFormat::Text => render::minutes(&view, Format::Text),
+        MinutesFormat::Markdown => render::minutes(&view, Format::Markdown),
+        MinutesFormat::Html => render::minutes(&view, Format::Html),
+        MinutesFormat::Json => {
+            let value = json!({
+                "ledger_id": view.ledger_id.to_hex(),
+                "organisation": view.organisation,
+                "review": review.as_str(),
+                "digest": view.digest.to_hex(),
+                "content_head": view.record.content_head().0,
+                "seq_range": [view.seq_range.0.0, view.seq_range.1.0],
+                "minutes": view.record.minutes,
+                "signatures": view.signatures,
+                "changes": view.record.changes,
+                "checkpoint": view.checkpoint,
+            });
+            serde_json::to_string_pretty(&value)? + "\n"
+        }
+    })
+}
+
+pub fn run(cmd: MinutesCommand, out: &Out) -> Result<Verdict> {
+    match cmd {
+        MinutesCommand::Show {
+            ledger,
+            review,
+            format,
+            out: file,
+        } => {
+            let (store, state) = crate::local::load(&ledger.path)?;
+            let review = ReviewId::new(review)?;
+            let format = if out.json {
+                MinutesFormat::Json
+            } else {
+                format
+            };
+            let text = rendered(&state, store.checkpoint()?, &review, format)?;
+            match file {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(Verdict::Ok)
+        }
+        MinutesCommand::Sign(a) => sign(a, out),
+    }
+}
+
+fn sign(a: SignArgs, out: &Out) -> Result<Verdict> {
+    let key = keyfile::read_private(&a.key)?;
+    let review = ReviewId::new(a.review.as_str())?;
+    let mut local = Local::open(&a.ledger.path)?;
+    // Sign only what this machine has verified itself: every entry, every signature, every rule.
+    let report = verify(
+        local.ledger.store().as_ref(),
+        LedgerState::new(),
+        None,
+        &mut |_, _| {},
+    )?;
+    if let Some(f) = report.fault {
+        bail!(
+            "the ledger does not verify{}: {}; not signing",
+            f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
+            f.reason
+        );
+    }
+    let record = local
+        .state
+        .reviews
+        .reviews
+        .get(&review)
+        .with_context(|| format!("no review {review} in this ledger"))?;
+    let sign = Sign {
+        review: review.clone(),
+        digest: record.minutes.digest(),
+        covers: record.content_head(),
+    };
+    if !a.yes {
+        let text = rendered(&local.state, None, &review, MinutesFormat::Text)?;
+        eprintln!("{text}");
+        eprint!(
+            "Sign the minutes of {review} with digest {} (covering entries to {})? [y/N] ",
+            sign.digest, sign.covers
+        );
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            bail!("not signed");
+        }
+    }
+    let (receipt, _) = local.append(&key, &Payload::Sign(sign.clone()))?;
+    out.emit(
+        &json!({
+            "seq": receipt.seq.0,
+            "hash": receipt.hash.to_hex(),
+            "review": review.as_str(),
+            "digest": sign.digest.to_hex(),
+            "covers": sign.covers.0,
+            "checkpoint": receipt.checkpoint,
+        }),
+        || {
+            format!(
+                "signed the minutes of {review} (digest {}) as entry {}",
+                sign.digest, receipt.seq
+            )
+        },
+    );
+    Ok(Verdict::Ok)
+}

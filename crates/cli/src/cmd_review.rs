@@ -1,0 +1,586 @@
+//! `review schedule|circulate|open|input|action-status|decide|act|objective|close`
+//! and `action update`: what attendees record about a review.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use ledger_core::Hash;
+use ledger_store::keyfile;
+use review::vocab::{
+    Act, ActionState, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision,
+    DecisionKind, Document, Evidence, Input, Objective, Open, Schedule,
+};
+use review::{ActionId, Date, InputKey, MemberId, ObjectiveId, Payload, ReviewId};
+use serde_json::json;
+
+use crate::local::{Local, now};
+use crate::out::Out;
+use crate::{LedgerDir, Verdict};
+
+/// Who signs, where, and whether the event amends signed minutes.
+#[derive(Args)]
+pub struct Author {
+    #[command(flatten)]
+    pub ledger: LedgerDir,
+    /// The private key of the member recording this.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The review.
+    #[arg(long)]
+    pub review: String,
+    /// Amend minutes already signed, for this reason.
+    #[arg(long, value_name = "REASON")]
+    pub amend: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ReviewCommand {
+    /// Plan a review: title, date, period covered, chair, expected attendees.
+    Schedule {
+        #[command(flatten)]
+        author: Author,
+        /// E.g. "Annual ISMS management review 2026".
+        #[arg(long)]
+        title: String,
+        /// The planned meeting date (YYYY-MM-DD).
+        #[arg(long)]
+        planned: String,
+        /// First day of the period covered.
+        #[arg(long)]
+        period_start: String,
+        /// Last day of the period covered.
+        #[arg(long)]
+        period_end: String,
+        /// Who will chair (a handle).
+        #[arg(long)]
+        chair: String,
+        /// Expected attendees (handles, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        expected: Vec<String>,
+        /// The previous review (default: the latest one planned before this).
+        #[arg(long)]
+        previous: Option<String>,
+        /// The wider meeting this review is part of, e.g. "Board meeting, March".
+        #[arg(long)]
+        part_of: Option<String>,
+    },
+    /// Record that the agenda pack went out; `--doc FILE` stores each file's blake3 digest.
+    Circulate {
+        #[command(flatten)]
+        author: Author,
+        /// A document of the pack (repeat for each).
+        #[arg(long = "doc", required = true)]
+        docs: Vec<PathBuf>,
+        /// The date it was sent (default: today).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Record the meeting: date, chair, who was present, apologies.
+    Open {
+        #[command(flatten)]
+        author: Author,
+        /// The meeting date.
+        #[arg(long)]
+        held: String,
+        /// Who chaired.
+        #[arg(long)]
+        chair: String,
+        /// Who was present (handles, comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        present: Vec<String>,
+        /// Who sent apologies.
+        #[arg(long, value_delimiter = ',')]
+        apologies: Vec<String>,
+    },
+    /// Record what was considered for one required input.
+    Input {
+        #[command(flatten)]
+        author: Author,
+        /// The input: a key such as `risk` or its clause, such as `f`.
+        #[arg(long)]
+        input: String,
+        /// What was discussed.
+        #[arg(long, required_unless_present = "nothing_to_report")]
+        summary: Option<String>,
+        /// Evidence as TITLE=LOCATION (repeat for each).
+        #[arg(long)]
+        evidence: Vec<String>,
+        /// Evidence files: title and digest taken from the file.
+        #[arg(long)]
+        evidence_file: Vec<PathBuf>,
+        /// State explicitly that there is nothing to report (the summary, if given, says why).
+        #[arg(long)]
+        nothing_to_report: bool,
+    },
+    /// Record the status of an earlier review's action.
+    ActionStatus {
+        #[command(flatten)]
+        author: Author,
+        #[command(flatten)]
+        status: StatusArgs,
+    },
+    /// Record a decision.
+    Decide {
+        #[command(flatten)]
+        author: Author,
+        /// improvement, isms-change, resources or other.
+        #[arg(long, value_parser = parse_kind)]
+        kind: DecisionKind,
+        /// The decision.
+        #[arg(long)]
+        text: String,
+        /// The inputs it answers (keys or clauses, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        inputs: Vec<String>,
+    },
+    /// Assign an action with an owner and a due date.
+    Act {
+        #[command(flatten)]
+        author: Author,
+        /// The action's id (default: <review>-a<n>).
+        #[arg(long)]
+        action: Option<String>,
+        /// The owner (a handle).
+        #[arg(long)]
+        owner: String,
+        /// The due date.
+        #[arg(long)]
+        due: String,
+        /// What is to be done.
+        #[arg(long)]
+        text: String,
+        /// The number of the decision it serves.
+        #[arg(long)]
+        decision: Option<u16>,
+    },
+    /// Set an objective for the next period, or `--assess` one from the last.
+    Objective {
+        #[command(flatten)]
+        author: Author,
+        /// The objective's id.
+        #[arg(long)]
+        objective: String,
+        /// Assess last period's objective: `met` or `not-met`.
+        #[arg(long, value_parser = ["met", "not-met"], conflicts_with_all = ["text", "owner", "measure", "target", "due"])]
+        assess: Option<String>,
+        /// Why it was met or not (with --assess).
+        #[arg(long, requires = "assess")]
+        why: Option<String>,
+        /// What the objective is.
+        #[arg(long, required_unless_present = "assess")]
+        text: Option<String>,
+        /// Who owns it.
+        #[arg(long, required_unless_present = "assess")]
+        owner: Option<String>,
+        /// How it is measured.
+        #[arg(long, required_unless_present = "assess")]
+        measure: Option<String>,
+        /// The target.
+        #[arg(long, required_unless_present = "assess")]
+        target: Option<String>,
+        /// When it is due.
+        #[arg(long, required_unless_present = "assess")]
+        due: Option<String>,
+    },
+    /// Close the meeting with the date of the next review.
+    Close {
+        #[command(flatten)]
+        author: Author,
+        /// The next review's date.
+        #[arg(long)]
+        next_review: String,
+    },
+}
+
+/// An action's status, as `review action-status` and `action update` take it.
+#[derive(Args)]
+pub struct StatusArgs {
+    /// The action.
+    #[arg(long)]
+    pub action: String,
+    /// completed, in-progress, open or overdue.
+    #[arg(long, value_parser = ["completed", "in-progress", "open", "overdue"])]
+    pub status: String,
+    /// With `overdue`: the revised due date.
+    #[arg(long, required_if_eq("status", "overdue"))]
+    pub revised_due: Option<String>,
+    /// With `overdue`: the owner who confirmed it.
+    #[arg(long, required_if_eq("status", "overdue"))]
+    pub owner: Option<String>,
+    /// What was said.
+    #[arg(long)]
+    pub note: String,
+}
+
+impl StatusArgs {
+    fn state(&self) -> Result<ActionState> {
+        Ok(match self.status.as_str() {
+            "completed" => ActionState::Completed,
+            "in-progress" => ActionState::InProgress,
+            "open" => ActionState::Open,
+            _ => ActionState::Overdue {
+                revised_due: date(
+                    "--revised-due",
+                    self.revised_due
+                        .as_deref()
+                        .context("--revised-due is required")?,
+                )?,
+                owner: member(self.owner.as_deref().context("--owner is required")?)?,
+            },
+        })
+    }
+}
+
+#[derive(Subcommand)]
+pub enum ActionCommand {
+    /// Record an action's progress between reviews.
+    Update {
+        #[command(flatten)]
+        ledger: LedgerDir,
+        /// The private key of the member recording this.
+        #[arg(long)]
+        key: PathBuf,
+        #[command(flatten)]
+        status: StatusArgs,
+    },
+}
+
+fn parse_kind(s: &str) -> Result<DecisionKind, String> {
+    [
+        DecisionKind::ContinualImprovement,
+        DecisionKind::IsmsChange,
+        DecisionKind::Resources,
+        DecisionKind::Other,
+    ]
+    .into_iter()
+    .find(|k| k.key() == s)
+    .ok_or_else(|| format!("{s:?} is not improvement, isms-change, resources or other"))
+}
+
+fn date(flag: &str, text: &str) -> Result<Date> {
+    Ok(Date::parse(flag, text)?)
+}
+
+fn member(h: &str) -> Result<MemberId> {
+    Ok(MemberId::new(h)?)
+}
+
+fn members(hs: &[String]) -> Result<Vec<MemberId>> {
+    hs.iter().map(|h| member(h)).collect()
+}
+
+/// Today's UTC date on this machine.
+pub fn today() -> Date {
+    Date::of_micros(now()).expect("the system clock is within jiff's range")
+}
+
+/// The blake3 digest of a file's bytes.
+pub fn file_digest(path: &std::path::Path) -> Result<Hash> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Hash(*blake3::hash(&bytes).as_bytes()))
+}
+
+fn file_title(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn content<T>(a: &Author, body: T) -> Result<Content<T>> {
+    Ok(Content {
+        review: ReviewId::new(a.review.as_str())?,
+        amendment: a.amend.clone(),
+        body,
+    })
+}
+
+pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
+    match cmd {
+        ReviewCommand::Schedule {
+            author,
+            title,
+            planned,
+            period_start,
+            period_end,
+            chair,
+            expected,
+            previous,
+            part_of,
+        } => {
+            let body = Schedule {
+                title,
+                planned: date("--planned", &planned)?,
+                period_start: date("--period-start", &period_start)?,
+                period_end: date("--period-end", &period_end)?,
+                chair: member(&chair)?,
+                expected: members(&expected)?,
+                previous: previous.map(ReviewId::new).transpose()?,
+                part_of,
+            };
+            submit(&author, |a| Ok(Payload::Schedule(content(a, body)?)), out)
+        }
+        ReviewCommand::Circulate {
+            author,
+            docs,
+            date: sent,
+        } => {
+            let mut documents = Vec::new();
+            for path in &docs {
+                let location = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                documents.push(Document {
+                    title: file_title(path),
+                    location: location.display().to_string(),
+                    digest: file_digest(path)?,
+                });
+            }
+            let circulated = match sent {
+                Some(d) => date("--date", &d)?,
+                None => today(),
+            };
+            submit(
+                &author,
+                |a| {
+                    Ok(Payload::Circulate(content(
+                        a,
+                        Circulate {
+                            circulated,
+                            documents,
+                        },
+                    )?))
+                },
+                out,
+            )
+        }
+        ReviewCommand::Open {
+            author,
+            held,
+            chair,
+            present,
+            apologies,
+        } => {
+            let body = Open {
+                held: date("--held", &held)?,
+                chair: member(&chair)?,
+                present: members(&present)?,
+                apologies: members(&apologies)?,
+            };
+            submit(&author, |a| Ok(Payload::Open(content(a, body)?)), out)
+        }
+        ReviewCommand::Input {
+            author,
+            input,
+            summary,
+            evidence,
+            evidence_file,
+            nothing_to_report,
+        } => {
+            let mut refs = Vec::new();
+            for e in &evidence {
+                let Some((title, location)) = e.split_once('=') else {
+                    bail!("--evidence {e:?} should be TITLE=LOCATION");
+                };
+                refs.push(Evidence {
+                    title: title.into(),
+                    location: location.into(),
+                    digest: None,
+                });
+            }
+            for path in &evidence_file {
+                refs.push(Evidence {
+                    title: file_title(path),
+                    location: path.display().to_string(),
+                    digest: Some(file_digest(path)?),
+                });
+            }
+            let summary = match (summary, nothing_to_report) {
+                (Some(s), _) => s,
+                (None, _) => "Nothing to report for this input in the period covered.".into(),
+            };
+            let body = Input {
+                input: InputKey::parse(&input)?,
+                summary,
+                evidence: refs,
+                nothing_to_report,
+            };
+            submit(&author, |a| Ok(Payload::Input(content(a, body)?)), out)
+        }
+        ReviewCommand::ActionStatus { author, status } => {
+            let body = ActionStatus {
+                action: ActionId::new(status.action.as_str())?,
+                status: status.state()?,
+                note: status.note,
+            };
+            submit(
+                &author,
+                |a| Ok(Payload::ActionStatus(content(a, body)?)),
+                out,
+            )
+        }
+        ReviewCommand::Decide {
+            author,
+            kind,
+            text,
+            inputs,
+        } => {
+            let inputs = inputs
+                .iter()
+                .map(|i| InputKey::parse(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            submit(
+                &author,
+                |a| {
+                    Ok(Payload::Decide(content(
+                        a,
+                        Decision { kind, text, inputs },
+                    )?))
+                },
+                out,
+            )
+        }
+        ReviewCommand::Act {
+            author,
+            action,
+            owner,
+            due,
+            text,
+            decision,
+        } => {
+            let owner = member(&owner)?;
+            let due = date("--due", &due)?;
+            submit(
+                &author,
+                |a| {
+                    let id = match &action {
+                        Some(id) => ActionId::new(id.as_str())?,
+                        None => next_action_id(a)?,
+                    };
+                    Ok(Payload::Act(content(
+                        a,
+                        Act {
+                            action: id,
+                            owner,
+                            due,
+                            text,
+                            decision,
+                        },
+                    )?))
+                },
+                out,
+            )
+        }
+        ReviewCommand::Objective {
+            author,
+            objective,
+            assess,
+            why,
+            text,
+            owner,
+            measure,
+            target,
+            due,
+        } => {
+            let objective = ObjectiveId::new(objective)?;
+            let payload = match assess {
+                Some(verdict) => {
+                    let why = why.context("--why is required with --assess")?;
+                    Payload::Assess(content(
+                        &author,
+                        Assess {
+                            objective,
+                            met: verdict == "met",
+                            why,
+                        },
+                    )?)
+                }
+                None => Payload::Objective(content(
+                    &author,
+                    Objective {
+                        objective,
+                        text: text.unwrap_or_default(),
+                        owner: member(owner.as_deref().unwrap_or_default())?,
+                        measure: measure.unwrap_or_default(),
+                        target: target.unwrap_or_default(),
+                        due: date("--due", due.as_deref().unwrap_or_default())?,
+                    },
+                )?),
+            };
+            submit(&author, |_| Ok(payload), out)
+        }
+        ReviewCommand::Close {
+            author,
+            next_review,
+        } => {
+            let body = Close {
+                next_review: date("--next-review", &next_review)?,
+            };
+            submit(&author, |a| Ok(Payload::Close(content(a, body)?)), out)
+        }
+    }
+}
+
+/// The next free `<review>-a<n>`, counting the review's actions so far.
+fn next_action_id(a: &Author) -> Result<ActionId> {
+    let (_, state) = crate::local::load(&a.ledger.path)?;
+    let mut n = state
+        .reviews
+        .actions
+        .values()
+        .filter(|r| r.review.as_str() == a.review)
+        .count()
+        + 1;
+    loop {
+        let id = ActionId::new(format!("{}-a{n}", a.review))?;
+        if !state.reviews.actions.contains_key(&id) {
+            return Ok(id);
+        }
+        n += 1;
+    }
+}
+
+pub fn run_action(cmd: ActionCommand, out: &Out) -> Result<Verdict> {
+    let ActionCommand::Update {
+        ledger,
+        key,
+        status,
+    } = cmd;
+    let update = ActionUpdate {
+        action: ActionId::new(status.action.as_str())?,
+        status: status.state()?,
+        note: status.note,
+    };
+    append(&ledger, &key, &Payload::ActionUpdate(update), out)
+}
+
+fn submit(
+    a: &Author,
+    build: impl FnOnce(&Author) -> Result<Payload>,
+    out: &Out,
+) -> Result<Verdict> {
+    let payload = build(a)?;
+    append(&a.ledger, &a.key, &payload, out)
+}
+
+/// Signs and appends `payload` with the key in `key`, and reports the entry.
+pub fn append(
+    ledger: &LedgerDir,
+    key: &std::path::Path,
+    payload: &Payload,
+    out: &Out,
+) -> Result<Verdict> {
+    let key = keyfile::read_private(key)?;
+    let mut local = Local::open(&ledger.path)?;
+    let (receipt, _) = local.append(&key, payload)?;
+    let what = review::describe::payload(payload);
+    out.emit(
+        &json!({
+            "seq": receipt.seq.0,
+            "hash": receipt.hash.to_hex(),
+            "kind": payload.kind().as_str(),
+            "summary": what,
+            "checkpoint": receipt.checkpoint,
+        }),
+        || format!("appended entry {}: {what}", receipt.seq),
+    );
+    Ok(Verdict::Ok)
+}

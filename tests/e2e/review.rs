@@ -1,0 +1,709 @@
+//! A management review through the real binary, from scheduling to signed
+//! minutes, then an amendment that the auditor's view and the check report
+//! until top management signs again.
+
+use std::path::{Path, PathBuf};
+
+use e2e::run;
+use review::Date;
+use serde_json::Value;
+
+/// Runs the binary and expects exit code `code`; returns stdout as JSON when it is JSON.
+fn rl(args: &[&str], code: i32) -> (Value, String) {
+    let (got, stdout, stderr) = run(args).unwrap();
+    assert_eq!(got, code, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stdout + &stderr,
+    )
+}
+
+struct Org {
+    dir: PathBuf,
+}
+
+impl Org {
+    fn key(&self, who: &str) -> String {
+        self.dir
+            .join(format!("{who}.pem"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn ledger(&self) -> String {
+        self.dir.join("ledger").to_str().unwrap().to_owned()
+    }
+
+    /// `review-ledger <args> --ledger L --key K` as member `who`.
+    fn by(&self, who: &str, args: &[&str], code: i32) -> (Value, String) {
+        let (l, k) = (self.ledger(), self.key(who));
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--ledger", &l, "--key", &k]);
+        rl(&all, code)
+    }
+
+    fn read(&self, args: &[&str], code: i32) -> (Value, String) {
+        let l = self.ledger();
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--json", "--ledger", &l]);
+        rl(&all, code)
+    }
+}
+
+fn date(d: Date) -> String {
+    d.to_string()
+}
+
+/// Keys and a roster: ceo and ops are top management; isms, it and hr are not.
+fn organisation(dir: &Path) -> Org {
+    let org = Org {
+        dir: dir.to_owned(),
+    };
+    for who in ["ceo", "ops", "isms", "it", "hr"] {
+        rl(&["key", "new", "--out", &org.key(who)], 0);
+    }
+    let l = org.ledger();
+    rl(
+        &[
+            "init",
+            "--ledger",
+            &l,
+            "--org",
+            "Northwind",
+            "--key",
+            &org.key("ceo"),
+            "--id",
+            "ceo",
+            "--name",
+            "Ada Okafor",
+            "--role",
+            "Chief Executive",
+        ],
+        0,
+    );
+    let add = |who: &str, name: &str, role: &str, top: bool| {
+        let pubkey = format!("{}.pub", org.key(who));
+        let mut args = vec![
+            "member",
+            "add",
+            "--json",
+            "--id",
+            who,
+            "--name",
+            name,
+            "--role",
+            role,
+            "--public-key",
+            &pubkey,
+        ];
+        if top {
+            args.push("--top-management");
+        }
+        let (v, _) = org.by("ceo", &args, 0);
+        if let Some(p) = v["pending"]["proposal"].as_str() {
+            org.by("ops", &["member", "approve", "--proposal", p], 0);
+        }
+    };
+    add("ops", "Ben Marsh", "Operations Director", true);
+    add("isms", "Chloe Varga", "ISMS Lead", false);
+    add("it", "Dev Patel", "Head of IT", false);
+    add("hr", "Erin Walsh", "Head of HR", false);
+    org
+}
+
+const INPUTS: [&str; 10] = [
+    "previous-actions",
+    "context-changes",
+    "interested-party-needs",
+    "nonconformities",
+    "monitoring",
+    "audit-results",
+    "objectives",
+    "interested-party-feedback",
+    "risk",
+    "improvement",
+];
+
+/// Runs one review: schedule, pack, meeting, every input, outputs, close, both signatures.
+fn hold(
+    org: &Org,
+    review: &str,
+    held: Date,
+    previous: Option<&str>,
+    statuses: &[(&str, &str)],
+    pack: &[PathBuf],
+) {
+    let planned = date(held);
+    let mut schedule = vec![
+        "review",
+        "schedule",
+        "--review",
+        review,
+        "--title",
+        "Annual ISMS management review",
+        "--planned",
+        &planned,
+        "--period-start",
+        "2025-01-01",
+        "--period-end",
+        "2025-12-31",
+        "--chair",
+        "ceo",
+        "--expected",
+        "ceo,ops,isms,it,hr",
+    ];
+    if let Some(p) = previous {
+        schedule.extend(["--previous", p]);
+    }
+    org.by("isms", &schedule, 0);
+    let sent = date(held.working_days_before(6));
+    let mut circulate = vec!["review", "circulate", "--review", review, "--date", &sent];
+    let docs: Vec<String> = pack
+        .iter()
+        .map(|p| p.to_str().unwrap().to_owned())
+        .collect();
+    for d in &docs {
+        circulate.extend(["--doc", d]);
+    }
+    org.by("isms", &circulate, 0);
+    org.by(
+        "isms",
+        &[
+            "review",
+            "open",
+            "--review",
+            review,
+            "--held",
+            &planned,
+            "--chair",
+            "ceo",
+            "--present",
+            "ceo,ops,isms,it",
+            "--apologies",
+            "hr",
+        ],
+        0,
+    );
+    for (action, status) in statuses {
+        let mut args = vec![
+            "review",
+            "action-status",
+            "--review",
+            review,
+            "--action",
+            action,
+            "--status",
+            status,
+            "--note",
+            "Reported by the owner at the meeting.",
+        ];
+        let revised = date(held.plus_months(2));
+        if *status == "overdue" {
+            args.extend(["--revised-due", &revised, "--owner", "it"]);
+        }
+        org.by("isms", &args, 0);
+    }
+    if let Some(p) = previous {
+        org.by(
+            "isms",
+            &[
+                "review",
+                "objective",
+                "--review",
+                review,
+                "--objective",
+                &format!("{p}-o1"),
+                "--assess",
+                "met",
+                "--why",
+                "The median time to patch was five days against a target of seven.",
+            ],
+            0,
+        );
+    }
+    for key in INPUTS {
+        let summary = format!(
+            "The {key} input was presented with its trend over the period, challenged by the chair and accepted with follow-up actions where needed."
+        );
+        org.by(
+            "isms",
+            &[
+                "review",
+                "input",
+                "--review",
+                review,
+                "--input",
+                key,
+                "--summary",
+                &summary,
+                "--evidence",
+                "Report=https://docs.example/isms",
+            ],
+            0,
+        );
+    }
+    org.by(
+        "isms",
+        &[
+            "review",
+            "decide",
+            "--review",
+            review,
+            "--kind",
+            "resources",
+            "--text",
+            "The ISMS is adequately resourced for the coming year.",
+            "--inputs",
+            "monitoring,risk",
+        ],
+        0,
+    );
+    org.by(
+        "isms",
+        &[
+            "review",
+            "decide",
+            "--review",
+            review,
+            "--kind",
+            "improvement",
+            "--text",
+            "Automate quarterly access reviews.",
+            "--inputs",
+            "g",
+        ],
+        0,
+    );
+    let (a, _) = org.by(
+        "isms",
+        &[
+            "review",
+            "act",
+            "--json",
+            "--review",
+            review,
+            "--owner",
+            "it",
+            "--due",
+            &date(held.plus_months(3)),
+            "--text",
+            "Automate access reviews on all production systems.",
+            "--decision",
+            "2",
+        ],
+        0,
+    );
+    assert!(
+        a["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{review}-a1")),
+        "{a}"
+    );
+    org.by(
+        "isms",
+        &[
+            "review",
+            "act",
+            "--review",
+            review,
+            "--owner",
+            "hr",
+            "--due",
+            &date(held.plus_months(4)),
+            "--text",
+            "Run phishing training for two departments.",
+        ],
+        0,
+    );
+    org.by(
+        "isms",
+        &[
+            "review",
+            "objective",
+            "--review",
+            review,
+            "--objective",
+            &format!("{review}-o1"),
+            "--text",
+            "Patch critical vulnerabilities quickly",
+            "--owner",
+            "it",
+            "--measure",
+            "Median days to patch",
+            "--target",
+            "7 days",
+            "--due",
+            &date(held.plus_months(12)),
+        ],
+        0,
+    );
+    org.by(
+        "isms",
+        &[
+            "review",
+            "close",
+            "--review",
+            review,
+            "--next-review",
+            &date(held.plus_months(12)),
+        ],
+        0,
+    );
+    for who in ["ceo", "ops"] {
+        org.by(who, &["minutes", "sign", "--review", review, "--yes"], 0);
+    }
+}
+
+#[test]
+fn a_review_from_schedule_to_signed_minutes_and_an_amendment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = organisation(tmp.path());
+    let today = Date::of_micros(ledger_store::system_clock()()).unwrap();
+    let pack: Vec<PathBuf> = [
+        "performance-report.pdf",
+        "audit-summary.pdf",
+        "risk-register.xlsx",
+    ]
+    .iter()
+    .map(|n| {
+        let p = tmp.path().join(n);
+        std::fs::write(&p, format!("contents of {n}")).unwrap();
+        p
+    })
+    .collect();
+
+    // Last year's review, then progress on its actions between reviews.
+    hold(&org, "mr-2025", today.plus_days(-360), None, &[], &pack);
+    org.by(
+        "it",
+        &[
+            "action",
+            "update",
+            "--action",
+            "mr-2025-a1",
+            "--status",
+            "in-progress",
+            "--note",
+            "Half of the systems are automated.",
+        ],
+        0,
+    );
+    // A status for an action that does not exist is refused, naming it.
+    let (_, text) = org.by(
+        "it",
+        &[
+            "action",
+            "update",
+            "--action",
+            "nope",
+            "--status",
+            "completed",
+            "--note",
+            "x",
+        ],
+        2,
+    );
+    assert!(text.contains("no action nope"), "{text}");
+
+    // This year's review reports on last year's actions.
+    hold(
+        &org,
+        "mr-2026",
+        today.plus_days(-5),
+        Some("mr-2025"),
+        &[("mr-2025-a1", "completed"), ("mr-2025-a2", "overdue")],
+        &pack,
+    );
+
+    let (reviews, _) = org.read(&["reviews"], 0);
+    let ids: Vec<&str> = reviews
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["mr-2025", "mr-2026"]);
+    assert_eq!(reviews[1]["status"], "signed");
+
+    // The action log across reviews, with an overdue one moved to its revised date.
+    let (actions, _) = org.read(&["actions"], 0);
+    let find = |id: &str| {
+        actions["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert!(
+        find("mr-2025-a1")["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("completed")
+    );
+    assert!(
+        find("mr-2025-a2")["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("overdue")
+    );
+    assert_eq!(
+        find("mr-2025-a2")["due"].as_str().unwrap(),
+        date(today.plus_days(-5).plus_months(2))
+    );
+    assert_eq!(find("mr-2026-a1")["owner"], "it");
+
+    // The check finds no nonconformity.
+    let (check, text) = org.read(&["check", "--review", "mr-2026"], 0);
+    assert_eq!(check["review"], "mr-2026", "{text}");
+
+    // The pack's documents carry their blake3 digests.
+    let (minutes, _) = org.read(&["minutes", "show", "--review", "mr-2026"], 0);
+    let docs = minutes["minutes"]["pack"]["item"]["documents"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let expected = blake3::hash(b"contents of audit-summary.pdf")
+        .to_hex()
+        .to_string();
+    assert!(
+        docs.iter()
+            .any(|d| d["digest"].as_str() == Some(expected.as_str())),
+        "{docs:?}"
+    );
+    let html = tmp.path().join("minutes.html");
+    org.read(
+        &[
+            "minutes",
+            "show",
+            "--review",
+            "mr-2026",
+            "--format",
+            "html",
+            "--out",
+            html.to_str().unwrap(),
+        ],
+        0,
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("Ada Okafor") && page.contains("Ben Marsh"),
+        "signers are named in the HTML"
+    );
+
+    // The auditor's view: both top managers signed, nothing changed after.
+    let (v, _) = org.read(&["verify", "--review", "mr-2026"], 0);
+    assert_eq!(v["holds"], true, "{v}");
+
+    // Content added after signing without an amendment reason is refused.
+    let (_, text) = org.by(
+        "isms",
+        &[
+            "review",
+            "input",
+            "--review",
+            "mr-2026",
+            "--input",
+            "risk",
+            "--summary",
+            "Changed later.",
+        ],
+        2,
+    );
+    assert!(text.contains("must be marked as an amendment"), "{text}");
+    // An amendment is accepted; the auditor sees what changed, where and by whom; the check flags it.
+    let (amend, _) = org.by("isms", &["review", "input", "--json", "--review", "mr-2026", "--input", "risk", "--amend",
+        "Risk treatment figures corrected after the meeting", "--summary",
+        "The risk treatment plan is 80 percent complete, not 90 as first minuted; two treatments slipped to next quarter."], 0);
+    let amended_at = amend["seq"].as_u64().unwrap();
+    let (v, text) = org.read(&["verify", "--review", "mr-2026"], 1);
+    assert_eq!(v["holds"], false, "{text}");
+    let report = v["review"].to_string();
+    assert!(
+        report.contains(&amended_at.to_string()) && report.contains("isms"),
+        "{report}"
+    );
+    let (check, _) = org.read(&["check", "--review", "mr-2026"], 1);
+    let rules: Vec<&str> = check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.iter().any(|r| r.contains("unsigned-changes")),
+        "{rules:?}"
+    );
+    // A signature on the old digest is refused; fresh signatures by both restore the verdict.
+    for who in ["ceo", "ops"] {
+        org.by(who, &["minutes", "sign", "--review", "mr-2026", "--yes"], 0);
+    }
+    let (v, _) = org.read(&["verify", "--review", "mr-2026"], 0);
+    assert_eq!(v["holds"], true, "{v}");
+    let (check, _) = org.read(&["check", "--review", "mr-2026"], 0);
+    let rules: Vec<&str> = check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        !rules.iter().any(|r| r.contains("unsigned-changes")),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn refusals_of_review_events_name_the_fault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = organisation(tmp.path());
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "isms",
+            &[
+                "review",
+                "open",
+                "--review",
+                "nope",
+                "--held",
+                "2026-01-05",
+                "--chair",
+                "ceo",
+                "--present",
+                "ceo",
+            ],
+            "no review nope",
+        ),
+        (
+            "isms",
+            &[
+                "review",
+                "schedule",
+                "--review",
+                "r1",
+                "--title",
+                "T",
+                "--planned",
+                "2026-13-01",
+                "--period-start",
+                "2026-01-01",
+                "--period-end",
+                "2026-12-31",
+                "--chair",
+                "ceo",
+                "--expected",
+                "ceo",
+            ],
+            "not a date",
+        ),
+        (
+            "isms",
+            &[
+                "review",
+                "schedule",
+                "--review",
+                "r1",
+                "--title",
+                "T",
+                "--planned",
+                "2026-01-20",
+                "--period-start",
+                "2025-01-01",
+                "--period-end",
+                "2025-12-31",
+                "--chair",
+                "zed",
+                "--expected",
+                "ceo",
+            ],
+            "zed is not an enrolled member",
+        ),
+    ];
+    for (who, args, expected) in cases {
+        let (_, text) = org.by(who, args, 2);
+        assert!(text.contains(expected), "{args:?}: {text}");
+    }
+    org.by(
+        "isms",
+        &[
+            "review",
+            "schedule",
+            "--review",
+            "r1",
+            "--title",
+            "T",
+            "--planned",
+            "2026-01-20",
+            "--period-start",
+            "2025-01-01",
+            "--period-end",
+            "2025-12-31",
+            "--chair",
+            "ceo",
+            "--expected",
+            "ceo,ops",
+        ],
+        0,
+    );
+    org.by(
+        "isms",
+        &[
+            "review",
+            "open",
+            "--review",
+            "r1",
+            "--held",
+            "2026-01-20",
+            "--chair",
+            "ceo",
+            "--present",
+            "ceo,isms",
+        ],
+        0,
+    );
+    let (_, text) = org.by(
+        "isms",
+        &[
+            "review",
+            "act",
+            "--review",
+            "r1",
+            "--owner",
+            "ghost",
+            "--due",
+            "2026-03-01",
+            "--text",
+            "x",
+        ],
+        2,
+    );
+    assert!(text.contains("ghost is not an enrolled member"), "{text}");
+    org.by(
+        "isms",
+        &[
+            "review",
+            "close",
+            "--review",
+            "r1",
+            "--next-review",
+            "2027-01-20",
+        ],
+        0,
+    );
+    // ops did not attend: their signature is refused.
+    let (_, text) = org.by("ops", &["minutes", "sign", "--review", "r1", "--yes"], 2);
+    assert!(text.contains("did not attend"), "{text}");
+    let (entries, _) = org.read(&["log"], 0);
+    let before = entries.as_array().unwrap().len();
+    rl(&["verify", "--ledger", &org.ledger()], 0);
+    let (entries, _) = org.read(&["log"], 0);
+    assert_eq!(
+        entries.as_array().unwrap().len(),
+        before,
+        "refusals appended nothing"
+    );
+}
