@@ -224,3 +224,40 @@ fn transport_bytes_are_checked_before_anything_else() {
     check(&[0xff; 16], "cannot decode");
     assert_eq!(SignedEvent::decode(&bytes).unwrap(), org.genesis());
 }
+
+#[test]
+fn concurrent_copies_of_one_event_are_admitted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = Org::new(1);
+    let (ledger, id) = org.found(dir.path()).unwrap();
+    let ledger = std::sync::Arc::new(ledger);
+    // Many rounds, each racing copies of one event, so that copies land in
+    // the same batch and in consecutive batches still being written.
+    for round in 0..20u8 {
+        let event = enrol(&org, id, 0, 1000 + u64::from(round), 100 + round);
+        let results: Vec<_> = (0..8)
+            .map(|_| {
+                let (ledger, event) = (ledger.clone(), event.clone());
+                std::thread::spawn(move || ledger.append(event).map(|r| r.seq))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        let admitted = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(admitted, 1, "round {round}: {results:?}");
+        for r in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(
+                r.to_string().contains("already in the ledger"),
+                "round {round}: {r}"
+            );
+        }
+    }
+    let ledger = std::sync::Arc::into_inner(ledger).unwrap();
+    ledger.close();
+    drop(ledger);
+    let store = SledStore::open(dir.path()).unwrap();
+    let report = verify(&store, LedgerState::new(), Some(id), &mut |_, _| {}).unwrap();
+    assert!(report.valid(), "{:?}", report.fault);
+    assert_eq!(report.entries, 1 + 20);
+}

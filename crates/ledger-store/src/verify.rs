@@ -9,9 +9,8 @@
 
 use std::sync::mpsc;
 
-use ledger_core::{
-    Admission, Chain, Checkpoint, Frontier, Hash, LedgerId, Seq, VerifiedEntry, verify_entries,
-};
+use ledger_core::{Admission, Chain, Checkpoint, Frontier, Hash, LedgerId, Seq, VerifiedEntry};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::StoreError;
@@ -85,17 +84,19 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
     let mut frontier = Frontier::default();
     let mut fault = None;
 
-    // Read the next chunk on another thread while this one verifies.
+    // A second thread reads each chunk and checks its entries on all cores
+    // (decoding, signatures, hashes, the event-id index), while this thread
+    // runs the checks that need order: the chain, the rules, the tree.
     let fault_found = std::thread::scope(|scope| -> Result<Option<Fault>, StoreError> {
-        let (tx, rx) = mpsc::sync_channel::<Result<Vec<(Seq, Vec<u8>)>, StoreError>>(2);
+        let (tx, rx) = mpsc::sync_channel::<Result<Vec<Checked>, StoreError>>(2);
         scope.spawn(move || {
             let mut next = Seq(0);
             loop {
-                let chunk = store.range(next, CHUNK);
+                let chunk = store.range(next, CHUNK).map(|c| check_chunk(store, c));
                 let done = match &chunk {
                     Ok(c) => match c.last() {
-                        Some((last, _)) => {
-                            next = last.next();
+                        Some(last) => {
+                            next = last.key.next();
                             false
                         }
                         None => true,
@@ -112,11 +113,8 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
             if chunk.is_empty() {
                 break;
             }
-            let bytes: Vec<Vec<u8>> = chunk.iter().map(|(_, b)| b.clone()).collect();
-            let first = chunk[0].0;
-            let verified = verify_entries(first, &bytes);
-            for ((key, _), v) in chunk.iter().zip(verified) {
-                if let Some(f) = step(store, &mut chain, &mut frontier, state, *key, v) {
+            for checked in chunk {
+                if let Some(f) = step(&mut chain, &mut frontier, state, checked) {
                     return Ok(Some(f));
                 }
                 if Some(chain.size) == witness_size {
@@ -222,74 +220,87 @@ fn check_witness<A: Admission>(
     Ok(())
 }
 
-/// Checks one stored entry; returns the fault if it has one.
-fn step<S: Store + ?Sized, A: Admission>(
-    store: &S,
+/// One stored entry after the checks that need no order.
+struct Checked {
+    /// The key it is stored under.
+    key: Seq,
+    /// The decoded, signature-checked entry, or why not.
+    entry: Result<VerifiedEntry, String>,
+    /// Why the event-id index does not point at this entry, if it does not.
+    index_fault: Option<String>,
+}
+
+/// Decodes, verifies and looks up a chunk of stored entries on all cores.
+fn check_chunk<S: Store + ?Sized>(store: &S, chunk: Vec<(Seq, Vec<u8>)>) -> Vec<Checked> {
+    chunk
+        .into_par_iter()
+        .map(|(key, bytes)| {
+            let entry = VerifiedEntry::from_bytes(&bytes).map_err(|e| e.at(key.0).to_string());
+            // Event ids are unique: the index must point at this very entry.
+            let index_fault = entry.as_ref().ok().and_then(|v| {
+                let id = v.event.id;
+                match store.seq_of(&id) {
+                    Ok(Some(at)) if at == key => None,
+                    Ok(Some(at)) => {
+                        Some(format!("entry #{}: event {id} is also at #{}", key.0, at.0))
+                    }
+                    Ok(None) => Some(format!("entry #{}: event {id} is not in the index", key.0)),
+                    Err(e) => Some(e.to_string()),
+                }
+            });
+            Checked {
+                key,
+                entry,
+                index_fault,
+            }
+        })
+        .collect()
+}
+
+/// Checks one stored entry in order; returns the fault if it has one.
+fn step<A: Admission>(
     chain: &mut Chain,
     frontier: &mut Frontier,
     state: &mut A,
-    key: Seq,
-    v: ledger_core::Result<VerifiedEntry>,
+    checked: Checked,
 ) -> Option<Fault> {
     let expected = chain.size;
-    let fault = |seq: u64, reason: String| {
+    let key = checked.key;
+    let fault = |reason: String| {
         Some(Fault {
-            seq: Some(seq),
+            seq: Some(expected),
             reason,
         })
     };
     if key.0 != expected {
-        return fault(
-            expected,
-            format!("entry #{expected} is missing (next stored is #{})", key.0),
-        );
+        return fault(format!(
+            "entry #{expected} is missing (next stored is #{})",
+            key.0
+        ));
     }
-    let v = match v {
+    let v = match checked.entry {
         Ok(v) => v,
-        Err(e) => return fault(expected, e.to_string()),
+        Err(e) => return fault(e),
     };
     if v.entry.seq != key {
-        return fault(
-            expected,
-            format!("entry stored as #{} says it is #{}", key.0, v.entry.seq.0),
-        );
+        return fault(format!(
+            "entry stored as #{} says it is #{}",
+            key.0, v.entry.seq.0
+        ));
     }
     if let Err(e) = chain.check(&v) {
-        return fault(expected, e.to_string());
+        return fault(e.to_string());
     }
-    // Event ids are unique: the index must point at this very entry.
-    match store.seq_of(&v.event.id) {
-        Ok(Some(at)) if at == key => {}
-        Ok(Some(at)) => {
-            return fault(
-                expected,
-                format!(
-                    "entry #{expected}: event {} is also at #{}",
-                    v.event.id, at.0
-                ),
-            );
-        }
-        Ok(None) => {
-            return fault(
-                expected,
-                format!(
-                    "entry #{expected}: event {} is not in the index",
-                    v.event.id
-                ),
-            );
-        }
-        Err(e) => return fault(expected, e.to_string()),
+    if let Some(reason) = checked.index_fault {
+        return fault(reason);
     }
     match state.check(key, v.entry.received, &v.event) {
         Ok(effect) => state.apply(key, v.hash, v.entry.received, effect),
         Err(e) => {
-            return fault(
-                expected,
-                format!(
-                    "entry #{expected}: event {} is not admissible: {e}",
-                    v.event.id
-                ),
-            );
+            return fault(format!(
+                "entry #{expected}: event {} is not admissible: {e}",
+                v.event.id
+            ));
         }
     }
     chain.push(v.hash, v.entry.received);

@@ -3,14 +3,16 @@
 //! [`Ledger::append`] queues a signed event and blocks until it is durable
 //! or refused. The writer thread takes everything queued (up to
 //! [`MAX_BATCH`]), verifies the signatures on all cores, then, in order,
-//! refuses duplicates and events for another ledger, runs the admission
-//! rules, chains the survivors, writes them with their Merkle nodes, head
-//! and a fresh checkpoint in one atomic sled batch, flushes, and only then
-//! answers every caller.
+//! refuses duplicates (stored, in this batch, or in a batch still being
+//! written) and events for another ledger, runs the admission rules, and
+//! chains the survivors. The committer thread writes each prepared batch
+//! with its Merkle nodes, head and a fresh checkpoint in one atomic sled
+//! batch, flushes, and only then answers every caller in it. The two
+//! threads form a pipeline: batch N is flushed while batch N + 1 is verified.
 //!
 //! The admission state is private to the writer: nothing outside it can
-//! see an effect before it is durable. If a write fails, the writer stops
-//! (its in-memory state may be ahead of the disk) and every later append
+//! see an effect before it is durable. If a write fails, the ledger stops
+//! (the writer's state may be ahead of the disk) and every later append
 //! is refused until the ledger is reopened.
 
 use std::collections::HashSet;
@@ -153,7 +155,8 @@ impl<S: Store, A: Admission + 'static> Ledger<S, A> {
             frontier: head.frontier,
             key: checkpoint_key,
             clock,
-            failed: None,
+            in_flight: Arc::default(),
+            failed: Arc::default(),
         };
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -260,11 +263,88 @@ struct Writer<S: Store, A: Admission> {
     frontier: ledger_core::Frontier,
     key: KeyPair,
     clock: Clock,
-    failed: Option<String>,
+    /// Event ids of batches handed to the committer and not yet durable.
+    in_flight: Arc<Mutex<HashSet<EventId>>>,
+    /// Set once a write failed: the writer's state may be ahead of the disk.
+    failed: Arc<Mutex<Option<String>>>,
+}
+
+/// A batch ready to write, with the callers to answer once it is durable.
+struct Prepared<R: std::error::Error + 'static> {
+    batch: Batch,
+    accepted: Vec<(Reply<R>, Seq, EntryHash)>,
+    received: UnixMicros,
+}
+
+/// Writes prepared batches in order, flushes, and only then answers.
+struct Committer<S: Store> {
+    store: Arc<S>,
+    in_flight: Arc<Mutex<HashSet<EventId>>>,
+    failed: Arc<Mutex<Option<String>>>,
+}
+
+impl<S: Store> Committer<S> {
+    fn run<R: std::error::Error + 'static>(self, rx: Receiver<Prepared<R>>) {
+        for p in rx {
+            let failed = self.failed.lock().ok().and_then(|f| f.clone());
+            let result = match failed {
+                Some(why) => Err(why),
+                None => self
+                    .store
+                    .append(&p.batch)
+                    .map_err(|e| format!("{e}; reopen the ledger")),
+            };
+            if let Ok(mut f) = self.in_flight.lock() {
+                for (_, id, _) in &p.batch.entries {
+                    f.remove(id);
+                }
+            }
+            match result {
+                Ok(()) => {
+                    for (reply, seq, hash) in p.accepted {
+                        let _ = reply.send(Ok(Receipt {
+                            seq,
+                            hash,
+                            received: p.received,
+                            checkpoint: p.batch.checkpoint.clone(),
+                        }));
+                    }
+                }
+                Err(why) => {
+                    if let Ok(mut f) = self.failed.lock() {
+                        f.get_or_insert(why.clone());
+                    }
+                    for (reply, _, _) in p.accepted {
+                        let _ = reply.send(Err(AppendError::Store(why.clone())));
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl<S: Store, A: Admission> Writer<S, A> {
     fn run(mut self, rx: Receiver<Request<A::Rejection>>) {
+        // Batch N is written and flushed on the committer thread while this
+        // thread verifies and admits batch N + 1.
+        let (to_committer, from_writer) = mpsc::sync_channel::<Prepared<A::Rejection>>(1);
+        let committer = Committer {
+            store: self.store.clone(),
+            in_flight: self.in_flight.clone(),
+            failed: self.failed.clone(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("ledger-committer".into())
+            .spawn(move || committer.run(from_writer));
+        let Ok(handle) = handle else {
+            self.fail("cannot start the committer thread".into());
+            for r in rx {
+                let _ = r.reply.send(Err(AppendError::Store(
+                    "cannot start the committer thread".into(),
+                )));
+            }
+            return;
+        };
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -273,16 +353,37 @@ impl<S: Store, A: Admission> Writer<S, A> {
                     Err(_) => break,
                 }
             }
-            self.commit(batch);
+            if let Some(prepared) = self.prepare(batch)
+                && let Err(mpsc::SendError(p)) = to_committer.send(prepared)
+            {
+                for (reply, _, _) in p.accepted {
+                    let _ = reply.send(Err(AppendError::Store(
+                        "ledger committer has stopped".into(),
+                    )));
+                }
+            }
+        }
+        drop(to_committer);
+        let _ = handle.join();
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failed.lock().ok().and_then(|f| f.clone())
+    }
+
+    fn fail(&self, why: String) {
+        if let Ok(mut f) = self.failed.lock() {
+            f.get_or_insert(why);
         }
     }
 
-    fn commit(&mut self, requests: Vec<Request<A::Rejection>>) {
-        if let Some(why) = &self.failed {
+    /// Verifies, admits and chains a batch; `None` when nothing in it was admitted.
+    fn prepare(&mut self, requests: Vec<Request<A::Rejection>>) -> Option<Prepared<A::Rejection>> {
+        if let Some(why) = self.failure() {
             for r in requests {
                 let _ = r.reply.send(Err(AppendError::Store(why.clone())));
             }
-            return;
+            return None;
         }
         let verified: Vec<_> = requests.par_iter().map(|r| r.signed.verify()).collect();
         let mut batch = Batch::default();
@@ -299,7 +400,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
             }
         }
         if accepted.is_empty() {
-            return;
+            return None;
         }
         let checkpoint = Checkpoint {
             ledger_id: self.chain.ledger_id.unwrap_or(Hash::ZERO),
@@ -315,25 +416,14 @@ impl<S: Store, A: Admission> Writer<S, A> {
             received: now,
             frontier: self.frontier.clone(),
         };
-        match self.store.append(&batch) {
-            Ok(()) => {
-                for (reply, seq, hash) in accepted {
-                    let _ = reply.send(Ok(Receipt {
-                        seq,
-                        hash,
-                        received: now,
-                        checkpoint: batch.checkpoint.clone(),
-                    }));
-                }
-            }
-            Err(e) => {
-                let why = format!("{e}; reopen the ledger");
-                for (reply, _, _) in accepted {
-                    let _ = reply.send(Err(AppendError::Store(why.clone())));
-                }
-                self.failed = Some(why);
-            }
+        if let Ok(mut f) = self.in_flight.lock() {
+            f.extend(ids);
         }
+        Some(Prepared {
+            batch,
+            accepted,
+            received: now,
+        })
     }
 
     /// Admits one event into the batch being built, or says why not.
@@ -365,7 +455,12 @@ impl<S: Store, A: Admission> Writer<S, A> {
                 seq: first,
             });
         }
-        if ids.contains(&event.id) {
+        let in_flight = self
+            .in_flight
+            .lock()
+            .map(|f| f.contains(&event.id))
+            .unwrap_or(false);
+        if ids.contains(&event.id) || in_flight {
             return Err(AppendError::Duplicate {
                 event: event.id,
                 seq,

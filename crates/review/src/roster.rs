@@ -128,6 +128,9 @@ pub struct Roster {
     pub keys: HashMap<PublicKey, KeyRecord>,
     /// Changes waiting for their quorum, by proposing event id.
     pub pending: BTreeMap<EventId, Pending>,
+    /// How many members are top management now, kept as members change so
+    /// that quorum checks do not walk the roster.
+    top_count: usize,
 }
 
 impl Roster {
@@ -164,10 +167,14 @@ impl Roster {
 
     /// The number of current top-management members.
     pub fn top_management_count(&self) -> usize {
-        self.members
-            .values()
-            .filter(|m| m.top_management && !m.removed)
-            .count()
+        debug_assert_eq!(
+            self.top_count,
+            self.members
+                .values()
+                .filter(|m| m.top_management && !m.removed)
+                .count()
+        );
+        self.top_count
     }
 
     /// Approvals a roster change needs now.
@@ -439,6 +446,7 @@ impl Roster {
     }
 
     fn enrol(&mut self, seq: Seq, r: MemberRecord) {
+        self.top_count += usize::from(r.top_management);
         self.keys.insert(
             r.key,
             KeyRecord {
@@ -477,8 +485,15 @@ impl Roster {
                 handle,
                 top_management,
             } => {
-                if let Some(m) = self.members.get_mut(&handle) {
+                if let Some(m) = self.members.get_mut(&handle)
+                    && m.top_management != top_management
+                {
                     m.top_management = top_management;
+                    if top_management {
+                        self.top_count += 1;
+                    } else {
+                        self.top_count -= 1;
+                    }
                 }
             }
             RosterChange::Revoke { handle } => self.revoke_key(seq, &handle),
@@ -498,6 +513,9 @@ impl Roster {
             RosterChange::Remove { handle } => {
                 self.revoke_key(seq, &handle);
                 if let Some(m) = self.members.get_mut(&handle) {
+                    if m.top_management {
+                        self.top_count -= 1;
+                    }
                     m.removed = true;
                     m.top_management = false;
                 }
