@@ -33,6 +33,10 @@ use crate::store::{Batch, Head, Store};
 /// The most events committed in one batch.
 pub const MAX_BATCH: usize = 4096;
 
+/// How many prepared batches may wait for the committer, which writes
+/// everything waiting with one flush.
+const PIPELINE: usize = 64;
+
 /// How many appends may wait for the writer before callers block.
 const QUEUE: usize = 16 * 1024;
 
@@ -285,39 +289,56 @@ struct Committer<S: Store> {
 
 impl<S: Store> Committer<S> {
     fn run<R: std::error::Error + 'static>(self, rx: Receiver<Prepared<R>>) {
-        for p in rx {
-            let failed = self.failed.lock().ok().and_then(|f| f.clone());
-            let result = match failed {
-                Some(why) => Err(why),
-                None => self
-                    .store
-                    .append(&p.batch)
-                    .map_err(|e| format!("{e}; reopen the ledger")),
-            };
-            if let Ok(mut f) = self.in_flight.lock() {
-                for (_, id, _) in &p.batch.entries {
-                    f.remove(id);
-                }
+        while let Ok(first) = rx.recv() {
+            // Everything prepared while the last flush ran goes out in one write and one flush.
+            let mut group = vec![first];
+            while let Ok(p) = rx.try_recv() {
+                group.push(p);
             }
-            match result {
-                Ok(()) => {
-                    for (reply, seq, hash) in p.accepted {
-                        let _ = reply.send(Ok(Receipt {
-                            seq,
-                            hash,
-                            received: p.received,
-                            checkpoint: p.batch.checkpoint.clone(),
-                        }));
-                    }
-                }
-                Err(why) => {
-                    if let Ok(mut f) = self.failed.lock() {
-                        f.get_or_insert(why.clone());
-                    }
-                    for (reply, _, _) in p.accepted {
-                        let _ = reply.send(Err(AppendError::Store(why.clone())));
-                    }
-                }
+            self.commit(group);
+        }
+    }
+
+    fn commit<R: std::error::Error + 'static>(&self, group: Vec<Prepared<R>>) {
+        let last = group.len() - 1;
+        let mut merged = Batch::default();
+        for (i, p) in group.iter().enumerate() {
+            merged.entries.extend(p.batch.entries.iter().cloned());
+            merged.nodes.extend(p.batch.nodes.iter().copied());
+            if i == last {
+                merged.head = p.batch.head.clone();
+                merged.checkpoint = p.batch.checkpoint.clone();
+            }
+        }
+        let failed = self.failed.lock().ok().and_then(|f| f.clone());
+        let result = match failed {
+            Some(why) => Err(why),
+            None => self
+                .store
+                .append(&merged)
+                .map_err(|e| format!("{e}; reopen the ledger")),
+        };
+        if let Ok(mut f) = self.in_flight.lock() {
+            for (_, id, _) in &merged.entries {
+                f.remove(id);
+            }
+        }
+        if let Err(why) = &result
+            && let Ok(mut f) = self.failed.lock()
+        {
+            f.get_or_insert(why.clone());
+        }
+        for p in group {
+            for (reply, seq, hash) in p.accepted {
+                let _ = reply.send(match &result {
+                    Ok(()) => Ok(Receipt {
+                        seq,
+                        hash,
+                        received: p.received,
+                        checkpoint: merged.checkpoint.clone(),
+                    }),
+                    Err(why) => Err(AppendError::Store(why.clone())),
+                });
             }
         }
     }
@@ -327,7 +348,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
     fn run(mut self, rx: Receiver<Request<A::Rejection>>) {
         // Batch N is written and flushed on the committer thread while this
         // thread verifies and admits batch N + 1.
-        let (to_committer, from_writer) = mpsc::sync_channel::<Prepared<A::Rejection>>(1);
+        let (to_committer, from_writer) = mpsc::sync_channel::<Prepared<A::Rejection>>(PIPELINE);
         let committer = Committer {
             store: self.store.clone(),
             in_flight: self.in_flight.clone(),
