@@ -691,7 +691,14 @@ impl Reviews {
                     });
                 }
             }
-            ReviewOp::Sign { review, signature } => {
+            ReviewOp::Sign {
+                review,
+                mut signature,
+            } => {
+                // The entry and the ledger's time are those of the stored entry,
+                // whatever the check was told.
+                signature.seq = seq;
+                signature.received = received;
                 if let Some(r) = self.reviews.get_mut(&review) {
                     r.signatures.push(signature);
                 }
