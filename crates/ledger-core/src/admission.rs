@@ -27,6 +27,12 @@ pub trait Admission: Send + Sync {
     /// The key that signs checkpoints, once genesis has named it.
     fn checkpoint_key(&self) -> Option<crate::PublicKey>;
 
+    /// The root of the domain's subject map, which checkpoints commit to
+    /// (see `docs/FORMAT.md`); `None` when the domain keeps none.
+    fn subjects(&self) -> Option<crate::Hash> {
+        None
+    }
+
     /// Applies an admitted event, now stored as entry `seq` with hash `hash`,
     /// received at `received`.
     fn apply(&mut self, seq: Seq, hash: EntryHash, received: UnixMicros, effect: Self::Effect);

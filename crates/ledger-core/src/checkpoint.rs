@@ -7,6 +7,7 @@
 //! <Merkle root, base64>\n
 //! head <hash of the last entry, 64 hex>\n
 //! time <ledger clock, microseconds since the Unix epoch, decimal>\n
+//! [subjects <root of the subject map, 64 hex>\n]
 //! \n
 //! — <key name> <base64(key id (4 bytes) || ed25519 signature (64 bytes))>\n
 //! ```
@@ -42,6 +43,9 @@ pub struct Checkpoint {
     pub head: Hash,
     /// The ledger's clock when it signed.
     pub time: UnixMicros,
+    /// The root of the domain's subject map (each review's and the roster's
+    /// latest entry, see `docs/FORMAT.md`), when the domain keeps one.
+    pub subjects: Option<Hash>,
 }
 
 /// The C2SP key id of an ed25519 note key.
@@ -62,14 +66,18 @@ impl Checkpoint {
 
     /// The note text that is signed.
     pub fn body(&self) -> String {
-        format!(
+        let mut body = format!(
             "{}\n{}\n{}\nhead {}\ntime {}\n",
             self.origin(),
             self.size,
             B64.encode(self.root.0),
             self.head,
             self.time.0
-        )
+        );
+        if let Some(subjects) = self.subjects {
+            body.push_str(&format!("subjects {subjects}\n"));
+        }
+        body
     }
 
     /// The signed note.
@@ -153,8 +161,17 @@ impl Checkpoint {
             .unwrap_or(body)
             .split('\n')
             .collect();
-        let [origin, size, root, head, time] = lines[..] else {
-            return bad(format!("expected 5 text lines, found {}", lines.len()));
+        let (origin, size, root, head, time, subjects) = match lines[..] {
+            [origin, size, root, head, time] => (origin, size, root, head, time, None),
+            [origin, size, root, head, time, subjects] => {
+                (origin, size, root, head, time, Some(subjects))
+            }
+            _ => return bad(format!("expected 5 or 6 text lines, found {}", lines.len())),
+        };
+        let subjects = match subjects.map(|l| l.strip_prefix("subjects ")) {
+            None => None,
+            Some(Some(hex)) => Some(Hash::from_hex("checkpoint subjects", hex)?),
+            Some(None) => return bad("the sixth line should be `subjects <hex>`".into()),
         };
         let Some(id) = origin.strip_prefix(ORIGIN_PREFIX) else {
             return bad(format!(
@@ -184,6 +201,7 @@ impl Checkpoint {
             root,
             head,
             time,
+            subjects,
         };
         if cp.body() != body {
             return bad("text is not in canonical form".into());
@@ -203,6 +221,7 @@ mod tests {
             root: Hash([4; 32]),
             head: Hash([5; 32]),
             time: UnixMicros(1_700_000_000_000_000),
+            subjects: None,
         }
     }
 
@@ -219,6 +238,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("does not verify"), "{err}");
+        let with = Checkpoint {
+            subjects: Some(Hash([6; 32])),
+            ..sample()
+        };
+        let note = with.sign(&key);
+        assert!(note.contains("\nsubjects 0606"));
+        assert_eq!(Checkpoint::verify(&note, &key.public()).unwrap(), with);
+        let note = sample().sign(&key);
         for broken in [
             "",
             "x\n\n",

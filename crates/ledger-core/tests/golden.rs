@@ -183,6 +183,7 @@ fn checkpoint_at(entries: &[Entry], tree_roots: &[Hash], size: usize) -> Checkpo
         root: tree_roots[size],
         head: entries[size - 1].hash(),
         time: UnixMicros(received(size - 1).0 + 1_000_000),
+        subjects: None,
     }
 }
 

@@ -353,5 +353,17 @@ fn check_checkpoint<S: Store + ?Sized, A: Admission>(
             frontier.root()
         )));
     }
+    if cp.subjects != state.subjects() {
+        return Err(whole(format!(
+            "checkpoint commits to subject map {} but the entries give {}",
+            cp.subjects
+                .map(|h| h.to_hex())
+                .unwrap_or_else(|| "none".into()),
+            state
+                .subjects()
+                .map(|h| h.to_hex())
+                .unwrap_or_else(|| "none".into())
+        )));
+    }
     Ok(cp)
 }

@@ -429,6 +429,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
             root: self.frontier.root(),
             head: self.chain.head,
             time: now,
+            subjects: self.state.subjects(),
         };
         batch.checkpoint = checkpoint.sign(&self.key);
         batch.head = Head {

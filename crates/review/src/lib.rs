@@ -46,6 +46,7 @@ pub mod reviews;
 pub mod roster;
 pub mod state;
 pub mod story;
+pub mod subjects;
 pub mod view;
 pub mod vocab;
 

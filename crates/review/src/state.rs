@@ -6,6 +6,7 @@ use crate::error::Rejection;
 use crate::payload::Payload;
 use crate::reviews::{Item, ReviewOp, Reviews};
 use crate::roster::{Roster, RosterOp};
+use crate::subjects::{Subject, Subjects};
 
 /// Everything the rules need to know about the ledger so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -14,6 +15,8 @@ pub struct LedgerState {
     pub roster: Roster,
     /// The reviews, the action log and the objectives.
     pub reviews: Reviews,
+    /// Each subject's chain of entries, committed to in checkpoints.
+    pub subjects: Subjects,
     /// Entries applied so far.
     pub size: u64,
 }
@@ -105,6 +108,25 @@ impl LedgerState {
     }
 }
 
+impl LedgerState {
+    /// The subject of an admitted event: the roster, or the review it is
+    /// about (for an action update, the review that raised the action).
+    pub fn subject_of(&self, effect: &Effect) -> Subject {
+        match effect {
+            Effect::Roster(_) => Subject::Roster,
+            Effect::Review(ReviewOp::Schedule { review, .. })
+            | Effect::Review(ReviewOp::Content { review, .. })
+            | Effect::Review(ReviewOp::Sign { review, .. }) => Subject::Review(review.clone()),
+            Effect::Review(ReviewOp::Update { update, .. }) => self
+                .reviews
+                .actions
+                .get(&update.action)
+                .map(|a| Subject::Review(a.review.clone()))
+                .unwrap_or(Subject::Roster),
+        }
+    }
+}
+
 impl Admission for LedgerState {
     type Effect = Effect;
     type Rejection = Rejection;
@@ -117,10 +139,16 @@ impl Admission for LedgerState {
         self.roster.checkpoint_key
     }
 
+    fn subjects(&self) -> Option<ledger_core::Hash> {
+        Some(self.subjects.root())
+    }
+
     fn apply(&mut self, seq: Seq, hash: EntryHash, received: UnixMicros, effect: Effect) {
         if seq == Seq(0) {
             self.roster.ledger_id = Some(hash);
         }
+        let subject = self.subject_of(&effect);
+        self.subjects.push(subject, seq, &hash);
         match effect {
             Effect::Roster(ops) => self.roster.apply(seq, ops),
             Effect::Review(op) => self.reviews.apply(seq, received, op),
