@@ -11,6 +11,7 @@
 //! review-ledger verify --ledger ./ledger
 //! ```
 
+mod cmd_bundle;
 mod cmd_demo;
 mod cmd_inspect;
 mod cmd_key;
@@ -87,6 +88,10 @@ enum Command {
     Prove(cmd_inspect::ProveArgs),
     /// Replay and verify every entry: chain, signatures, rules, checkpoint.
     Verify(cmd_verify::VerifyArgs),
+    /// Write one review's evidence bundle for offline verification.
+    Export(cmd_bundle::ExportArgs),
+    /// Verify an evidence bundle offline: signatures, proofs, completeness, rules.
+    VerifyBundle(cmd_bundle::VerifyBundleArgs),
     /// Build a small example organisation's ledger and verify it.
     Demo(cmd_demo::DemoArgs),
 }
@@ -117,6 +122,8 @@ fn main() -> ExitCode {
         Command::Checkpoint(a) => cmd_inspect::checkpoint(a, &out),
         Command::Prove(a) => cmd_inspect::prove(a, &out),
         Command::Verify(a) => cmd_verify::run(a, &out),
+        Command::Export(a) => cmd_bundle::export(a, &out),
+        Command::VerifyBundle(a) => cmd_bundle::verify_bundle(a, &out),
         Command::Demo(a) => cmd_demo::run(a, &out),
     };
     match result {

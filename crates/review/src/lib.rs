@@ -31,6 +31,7 @@
 
 pub mod agenda;
 pub mod audit;
+pub mod bundle;
 pub mod conformance;
 pub mod describe;
 pub mod error;

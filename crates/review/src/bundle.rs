@@ -1,0 +1,421 @@
+//! Evidence bundles: one file that lets an auditor verify a review offline,
+//! without the organisation's server or its ledger directory.
+//!
+//! A bundle holds the genesis entry, every roster entry, every entry of the
+//! audited review and of each review it reports on (through action statuses
+//! and objective assessments, followed back as far as they go), each with
+//! its inclusion proof against one signed checkpoint; the proofs of those
+//! subjects' tips in the checkpoint's subject map ([`crate::subjects`]),
+//! which show that nothing of them was left out; the checkpoint; and the
+//! minutes as rendered when exported. Entries of other reviews are not in it.
+//!
+//! File layout: the 24 bytes `review-ledger bundle v1\n`, then [`Bundle`] in
+//! the canonical codec. [`verify`] checks every signature and proof,
+//! replays the admission rules over the entries, and builds the auditor's
+//! report; it never trusts the rendered minutes inside.
+
+use std::collections::BTreeSet;
+
+use ledger_core::merkle::{InclusionProof, verify_inclusion};
+use ledger_core::{Admission, Checkpoint, Hash, LedgerId, Seq, UnixMicros, VerifiedEntry, codec};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{ReviewAudit, audit};
+use crate::conformance::{Report as Conformance, check};
+use crate::ids::{Date, ReviewId};
+use crate::state::LedgerState;
+use crate::subjects::{Subject, SubjectProof};
+
+/// The first bytes of every bundle file.
+pub const MAGIC: &[u8; 24] = b"review-ledger bundle v1\n";
+
+/// The bundle format version inside.
+pub const BUNDLE_VERSION: u16 = 1;
+
+/// One entry with its inclusion proof against the bundle's checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleEntry {
+    /// The canonical entry bytes.
+    pub entry: Vec<u8>,
+    /// The RFC 9162 inclusion path of the entry (its index is its sequence
+    /// number, the tree size is the checkpoint's).
+    pub proof: Vec<Hash>,
+}
+
+/// Everything an offline auditor needs for one review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// [`BUNDLE_VERSION`].
+    pub version: u16,
+    /// The ledger the entries come from.
+    pub ledger_id: LedgerId,
+    /// The audited review.
+    pub review: ReviewId,
+    /// The signed checkpoint every proof is against.
+    pub checkpoint: String,
+    /// The entries, in ascending sequence order, genesis first.
+    pub entries: Vec<BundleEntry>,
+    /// The tip of every subject whose entries are included, proved in the
+    /// checkpoint's subject map.
+    pub subjects: Vec<SubjectProof>,
+    /// The minutes as rendered at export (informative; never verified).
+    pub minutes_html: String,
+}
+
+/// Why a bundle does not verify. Each names the part at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    /// Not a bundle, or a version this verifier does not read.
+    #[error("not a review-ledger bundle: {0}")]
+    Format(String),
+    /// The bundle is for another ledger than the trusted one.
+    #[error("the bundle is for ledger {found}, not the trusted {trusted}")]
+    WrongLedger {
+        /// The ledger the bundle names.
+        found: LedgerId,
+        /// The ledger the auditor trusts.
+        trusted: LedgerId,
+    },
+    /// The checkpoint is malformed, badly signed or for another ledger.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// One entry is damaged, badly signed, out of order or not proved.
+    #[error("entry #{seq}: {reason}")]
+    Entry {
+        /// The entry.
+        seq: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A subject's entries do not match its committed tip.
+    #[error("{subject}: {reason}")]
+    Subject {
+        /// The roster or the review.
+        subject: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// What an offline verification established.
+#[derive(Clone, Debug, Serialize)]
+pub struct BundleReport {
+    /// The ledger.
+    pub ledger_id: LedgerId,
+    /// The checkpoint's size.
+    pub checkpoint_size: u64,
+    /// Entries in the bundle.
+    pub entries: usize,
+    /// Who signed, whether top management did, what changed after.
+    pub audit: ReviewAudit,
+    /// The conformance check.
+    pub conformance: Conformance,
+}
+
+impl BundleReport {
+    /// Whether the minutes hold and no nonconformity was found.
+    pub fn holds(&self) -> bool {
+        self.audit.holds() && self.conformance.passed()
+    }
+}
+
+fn describe(subject: &Subject) -> String {
+    match subject {
+        Subject::Roster => "the roster".into(),
+        Subject::Review(r) => format!("review {r}"),
+    }
+}
+
+impl Bundle {
+    /// The bundle file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        [MAGIC.as_slice(), &codec::encode(self)].concat()
+    }
+
+    /// Reads a bundle file, refusing anything but a canonical version-1 bundle.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Bundle, BundleError> {
+        let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
+            BundleError::Format("the file does not start with `review-ledger bundle v1`".into())
+        })?;
+        let bundle: Bundle =
+            codec::decode("bundle", body).map_err(|e| BundleError::Format(e.to_string()))?;
+        if bundle.version != BUNDLE_VERSION {
+            return Err(BundleError::Format(format!(
+                "version {} is not the supported {BUNDLE_VERSION}",
+                bundle.version
+            )));
+        }
+        Ok(bundle)
+    }
+}
+
+/// Verifies a bundle against the trusted ledger id, replays the rules over
+/// its entries and returns the auditor's report with the replayed state.
+pub fn verify(
+    bundle: &Bundle,
+    trusted: LedgerId,
+    today: Date,
+) -> Result<(BundleReport, LedgerState), BundleError> {
+    if bundle.ledger_id != trusted {
+        return Err(BundleError::WrongLedger {
+            found: bundle.ledger_id,
+            trusted,
+        });
+    }
+    let entry_err = |seq: u64, reason: String| BundleError::Entry { seq, reason };
+    let mut state = LedgerState::new();
+    let mut checkpoint: Option<Checkpoint> = None;
+    let mut last: Option<(Seq, Hash, UnixMicros)> = None;
+    let mut ids = BTreeSet::new();
+    let mut included = BTreeSet::new();
+    for (i, be) in bundle.entries.iter().enumerate() {
+        let v = VerifiedEntry::from_bytes(&be.entry)
+            .map_err(|e| entry_err(i as u64, format!("bundle entry {i}: {e}")))?;
+        let seq = v.entry.seq;
+        if i == 0 {
+            if seq != Seq(0) || v.hash != trusted {
+                return Err(entry_err(
+                    seq.0,
+                    "the first entry must be the genesis whose hash is the ledger id".into(),
+                ));
+            }
+        } else if let Some((prev_seq, prev_hash, prev_received)) = last {
+            if seq <= prev_seq {
+                return Err(entry_err(
+                    seq.0,
+                    format!("comes after #{} in the bundle", prev_seq.0),
+                ));
+            }
+            if seq.0 == prev_seq.0 + 1 && v.entry.prev != prev_hash {
+                return Err(entry_err(
+                    seq.0,
+                    format!("does not link to entry #{}", prev_seq.0),
+                ));
+            }
+            if v.entry.received < prev_received {
+                return Err(entry_err(seq.0, "received before an earlier entry".into()));
+            }
+        }
+        let expected_ledger = if seq == Seq(0) { Hash::ZERO } else { trusted };
+        if v.event.ledger != expected_ledger {
+            return Err(entry_err(
+                seq.0,
+                format!("event {} is for ledger {}", v.event.id, v.event.ledger),
+            ));
+        }
+        if !ids.insert(v.event.id) {
+            return Err(entry_err(
+                seq.0,
+                format!("event {} appears twice", v.event.id),
+            ));
+        }
+        let effect = state
+            .check(seq, v.entry.received, &v.event)
+            .map_err(|e| entry_err(seq.0, format!("not admissible: {e}")))?;
+        included.insert(state.subject_of(&effect));
+        state.apply(seq, v.hash, v.entry.received, effect);
+        // Genesis names the checkpoint key: the checkpoint can be checked from here on.
+        let cp = match &checkpoint {
+            Some(cp) => cp.clone(),
+            None => {
+                let key = state.roster.checkpoint_key.ok_or_else(|| {
+                    BundleError::Checkpoint("genesis names no checkpoint key".into())
+                })?;
+                let cp = Checkpoint::verify(&bundle.checkpoint, &key)
+                    .map_err(|e| BundleError::Checkpoint(e.to_string()))?;
+                if cp.ledger_id != trusted {
+                    return Err(BundleError::Checkpoint(format!(
+                        "it is for ledger {}",
+                        cp.ledger_id
+                    )));
+                }
+                checkpoint = Some(cp.clone());
+                cp
+            }
+        };
+        if seq.0 >= cp.size {
+            return Err(entry_err(
+                seq.0,
+                format!("is beyond the checkpoint's {} entries", cp.size),
+            ));
+        }
+        let proof = InclusionProof {
+            index: seq.0,
+            size: cp.size,
+            path: be.proof.clone(),
+        };
+        verify_inclusion(&v.hash, &proof, &cp.root).map_err(|e| entry_err(seq.0, e.to_string()))?;
+        last = Some((seq, v.hash, v.entry.received));
+    }
+    let cp = checkpoint.ok_or_else(|| BundleError::Format("the bundle holds no entries".into()))?;
+    let root = cp.subjects.ok_or_else(|| {
+        BundleError::Checkpoint(
+            "it commits to no subject map, so completeness cannot be shown".into(),
+        )
+    })?;
+    // Completeness: every included subject's entries are all there.
+    let needed: BTreeSet<Subject> = included
+        .iter()
+        .cloned()
+        .chain([Subject::Roster, Subject::Review(bundle.review.clone())])
+        .collect();
+    for subject in &needed {
+        let name = describe(subject);
+        let proof = bundle
+            .subjects
+            .iter()
+            .find(|p| &p.subject == subject)
+            .ok_or_else(|| BundleError::Subject {
+                subject: name.clone(),
+                reason: "has entries in the bundle but no proof of its tip".into(),
+            })?;
+        proof.verify(&root).map_err(|e| BundleError::Subject {
+            subject: name.clone(),
+            reason: format!("its tip is not in the checkpoint's subject map: {e}"),
+        })?;
+        let have = state.subjects.tips.get(subject);
+        if have != Some(&proof.tip) {
+            let count = have.map(|t| t.count).unwrap_or(0);
+            return Err(BundleError::Subject {
+                subject: name,
+                reason: format!(
+                    "the checkpoint commits to {} entries but the bundle's {count} give another chain: entries are missing or changed",
+                    proof.tip.count
+                ),
+            });
+        }
+    }
+    let audit = audit(&state, &bundle.review).map_err(|e| BundleError::Subject {
+        subject: describe(&Subject::Review(bundle.review.clone())),
+        reason: e.to_string(),
+    })?;
+    let conformance = check(&state, &bundle.review, today).map_err(|e| BundleError::Subject {
+        subject: describe(&Subject::Review(bundle.review.clone())),
+        reason: e.to_string(),
+    })?;
+    let report = BundleReport {
+        ledger_id: trusted,
+        checkpoint_size: cp.size,
+        entries: bundle.entries.len(),
+        audit,
+        conformance,
+    };
+    Ok((report, state))
+}
+
+/// The subjects an audit of `review` needs: the roster, the review, and
+/// every review it reports on, followed back through theirs.
+pub fn needed_subjects(state: &LedgerState, review: &ReviewId) -> BTreeSet<Subject> {
+    let mut out = BTreeSet::from([Subject::Roster]);
+    let mut todo = vec![review.clone()];
+    while let Some(r) = todo.pop() {
+        if !out.insert(Subject::Review(r.clone())) {
+            continue;
+        }
+        let Some(record) = state.reviews.reviews.get(&r) else {
+            continue;
+        };
+        let m = &record.minutes;
+        let actions = m
+            .action_statuses
+            .keys()
+            .filter_map(|a| state.reviews.actions.get(a))
+            .map(|a| a.review.clone());
+        let objectives = m
+            .assessments
+            .keys()
+            .filter_map(|o| state.reviews.objectives.get(o))
+            .map(|o| o.review.clone());
+        todo.extend(actions.chain(objectives).chain(record.previous.clone()));
+    }
+    out
+}
+
+/// Assembles the bundle of `review` from a ledger whose replayed state is
+/// `state`, whose entry `seq` has subject `subjects[seq]`, and whose latest
+/// checkpoint is `note` (for the ledger's whole length). `entry` reads a
+/// stored entry and `nodes` gives the Merkle tree's nodes; the caller does
+/// the I/O.
+pub fn assemble<N: ledger_core::Nodes, E>(
+    state: &LedgerState,
+    subjects: &[Subject],
+    review: &ReviewId,
+    note: String,
+    minutes_html: String,
+    entry: &dyn Fn(Seq) -> Result<Vec<u8>, E>,
+    nodes: &N,
+) -> Result<Bundle, E>
+where
+    E: From<N::Error> + From<ledger_core::Error>,
+{
+    let size = subjects.len() as u64;
+    let needed = needed_subjects(state, review);
+    let mut entries = Vec::new();
+    for (seq, subject) in subjects.iter().enumerate() {
+        if !needed.contains(subject) {
+            continue;
+        }
+        let seq = Seq(seq as u64);
+        let proof = ledger_core::merkle::prove_inclusion(nodes, seq.0, size)?;
+        entries.push(BundleEntry {
+            entry: entry(seq)?,
+            proof: proof.path,
+        });
+    }
+    let subjects = needed
+        .iter()
+        .filter_map(|s| state.subjects.prove(s))
+        .collect();
+    Ok(Bundle {
+        version: BUNDLE_VERSION,
+        ledger_id: state.roster.ledger_id.unwrap_or_default(),
+        review: review.clone(),
+        checkpoint: note,
+        entries,
+        subjects,
+        minutes_html,
+    })
+}
+
+/// A [`LedgerState`] that also records the subject of every entry it
+/// applies, as [`assemble`] needs. Replay a store through it.
+#[derive(Clone, Debug, Default)]
+pub struct SubjectLog {
+    /// The state.
+    pub state: LedgerState,
+    /// The subject of entry `i`.
+    pub subjects: Vec<Subject>,
+}
+
+impl Admission for SubjectLog {
+    type Effect = crate::state::Effect;
+    type Rejection = crate::error::Rejection;
+
+    fn check(
+        &self,
+        seq: Seq,
+        received: UnixMicros,
+        event: &ledger_core::Event,
+    ) -> Result<Self::Effect, Self::Rejection> {
+        self.state.check(seq, received, event)
+    }
+
+    fn checkpoint_key(&self) -> Option<ledger_core::PublicKey> {
+        self.state.checkpoint_key()
+    }
+
+    fn subjects(&self) -> Option<Hash> {
+        self.state.subjects()
+    }
+
+    fn apply(
+        &mut self,
+        seq: Seq,
+        hash: ledger_core::EntryHash,
+        received: UnixMicros,
+        effect: Self::Effect,
+    ) {
+        self.subjects.push(self.state.subject_of(&effect));
+        self.state.apply(seq, hash, received, effect);
+    }
+}

@@ -1,0 +1,569 @@
+//! The conformance suite of evidence bundles, `tests/vectors/bundles/`.
+//!
+//! A ledger is built through the real store and writer from fixed keys,
+//! a fixed clock and fixed event ids, so its bundles are the same bytes on
+//! every run. Each case is a bundle file and the verdict an offline
+//! verifier must reach (`manifest.json`); the files are compared with what
+//! this test builds (`UPDATE_GOLDEN=1` rewrites them) and then verified by
+//! the real binary, as an auditor would.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use e2e::run;
+use ledger_core::{Admission, Checkpoint, EventId, Hash, KeyPair, LedgerId, Seq, UnixMicros};
+use ledger_store::{Ledger, SledStore, Store, StoreNodes, replay};
+use review::bundle::{self, Bundle, SubjectLog};
+use review::rehearsal::{member_key, noon};
+use review::story::{self, ORGANISATION, PEOPLE, Step};
+use review::vocab::{Close, Content, Input, Open, Schedule, Sign};
+use review::{
+    Date, Genesis, InputKey, LedgerState, MemberId, MemberRecord, Payload, Policy, ReviewId,
+    RosterChange,
+};
+use serde_json::{Value, json};
+
+fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/bundles")
+}
+
+fn d(s: &str) -> Date {
+    Date::parse("date", s).unwrap()
+}
+
+/// A ledger appended to in a fixed order with fixed ids and clock.
+struct Fixed {
+    ledger: Ledger<SledStore, LedgerState>,
+    state: LedgerState,
+    n: u64,
+    tag: u8,
+    checkpoints: Vec<String>,
+}
+
+impl Fixed {
+    fn new(dir: &Path, tag: u8) -> Fixed {
+        let checkpoint = KeyPair::from_seed([0x3f; 32]);
+        let store = SledStore::create(dir, &checkpoint).unwrap();
+        // One second per read of the clock, from noon on 2026-11-30 (ledger `tag` starts later).
+        let t = Arc::new(AtomicI64::new(
+            noon(d("2026-11-30")).0 + i64::from(tag) * 1_000_000_000,
+        ));
+        let clock = Box::new(move || UnixMicros(t.fetch_add(1_000_000, Ordering::SeqCst)));
+        let ledger = Ledger::start(store, LedgerState::new(), checkpoint, clock).unwrap();
+        Fixed {
+            ledger,
+            state: LedgerState::new(),
+            n: 0,
+            tag,
+            checkpoints: Vec::new(),
+        }
+    }
+
+    fn key(by: &str) -> KeyPair {
+        member_key(PEOPLE.iter().position(|p| p.0 == by).unwrap())
+    }
+
+    fn append(&mut self, by: &str, payload: &Payload) {
+        let mut id = [self.tag; 16];
+        id[8..].copy_from_slice(&self.n.to_be_bytes());
+        self.n += 1;
+        let key = Fixed::key(by);
+        let ledger_id = self.state.roster.ledger_id.unwrap_or(Hash::ZERO);
+        let event = review::compose(ledger_id, EventId(id), &key, UnixMicros(0), payload);
+        let receipt = self
+            .ledger
+            .append(event.sign(&key))
+            .unwrap_or_else(|e| panic!("{}: {e}", review::describe::payload(payload)));
+        let effect = self
+            .state
+            .check(receipt.seq, receipt.received, &event)
+            .unwrap();
+        self.state
+            .apply(receipt.seq, receipt.hash, receipt.received, effect);
+        self.checkpoints.push(receipt.checkpoint);
+    }
+
+    fn sign(&mut self, by: &str, review: &ReviewId) {
+        let r = &self.state.reviews.reviews[review];
+        let sign = Sign {
+            review: review.clone(),
+            digest: r.minutes.digest(),
+            covers: r.content_head(),
+        };
+        self.append(by, &Payload::Sign(sign));
+    }
+
+    fn run(&mut self, steps: &[Step]) {
+        for s in steps {
+            match s {
+                Step::Append { by, payload } => self.append(by, payload),
+                Step::Sign { by, review } => self.sign(by, review),
+            }
+        }
+    }
+
+    fn found(&mut self) {
+        let record = |i: usize| MemberRecord {
+            handle: MemberId::new(PEOPLE[i].0).unwrap(),
+            name: PEOPLE[i].1.into(),
+            role: PEOPLE[i].2.into(),
+            top_management: PEOPLE[i].3,
+            key: member_key(i).public(),
+        };
+        self.append(
+            "ceo",
+            &Payload::Genesis(Genesis {
+                organisation: ORGANISATION.into(),
+                founder: record(0),
+                checkpoint_key: KeyPair::from_seed([0x3f; 32]).public(),
+                policy: Policy::default(),
+            }),
+        );
+        self.append("ceo", &Payload::Propose(RosterChange::Enrol(record(1))));
+        for i in 2..PEOPLE.len() {
+            let proposal = {
+                let mut id = [self.tag; 16];
+                id[8..].copy_from_slice(&self.n.to_be_bytes());
+                EventId(id)
+            };
+            self.append("ceo", &Payload::Propose(RosterChange::Enrol(record(i))));
+            self.append("ops", &Payload::Approve(proposal));
+        }
+    }
+
+    /// A small review that only the ISMS lead signs: attended, but not top management.
+    fn solo_review(&mut self, id: &str) {
+        let r = ReviewId::new(id).unwrap();
+        let c = |body| Content {
+            review: r.clone(),
+            amendment: None,
+            body,
+        };
+        let m = |h: &str| MemberId::new(h).unwrap();
+        self.append(
+            "isms",
+            &Payload::Schedule(Content {
+                review: r.clone(),
+                amendment: None,
+                body: Schedule {
+                    title: "Extraordinary review after an incident".into(),
+                    planned: d("2026-11-27"),
+                    period_start: d("2026-11-01"),
+                    period_end: d("2026-11-26"),
+                    chair: m("isms"),
+                    expected: vec![m("isms"), m("it")],
+                    previous: None,
+                    part_of: None,
+                },
+            }),
+        );
+        self.append(
+            "isms",
+            &Payload::Open(c(Open {
+                held: d("2026-11-27"),
+                chair: m("isms"),
+                present: vec![m("isms"), m("it")],
+                apologies: vec![],
+            })),
+        );
+        self.append("isms", &Payload::Input(Content { review: r.clone(), amendment: None, body: Input {
+            input: InputKey::Nonconformities, summary: "One incident and its corrective action were reviewed in detail with the head of IT.".into(),
+            evidence: vec![], nothing_to_report: false,
+        }}));
+        self.append(
+            "isms",
+            &Payload::Close(Content {
+                review: r.clone(),
+                amendment: None,
+                body: Close {
+                    next_review: d("2027-11-26"),
+                },
+            }),
+        );
+        self.sign("isms", &r);
+    }
+
+    /// The bundle of `review` as `export` writes it.
+    fn bundle(&self, review: &str) -> Bundle {
+        let store = self.ledger.store();
+        let mut log = SubjectLog::default();
+        replay(store.as_ref(), &mut log).unwrap();
+        let note = store.checkpoint().unwrap().unwrap();
+        let read = |seq: Seq| -> Result<Vec<u8>, ledger_store::StoreError> {
+            Ok(store.entry(seq)?.unwrap())
+        };
+        let review = ReviewId::new(review).unwrap();
+        bundle::assemble(
+            &log.state,
+            &log.subjects,
+            &review,
+            note,
+            String::new(),
+            &read,
+            &StoreNodes(store.as_ref()),
+        )
+        .unwrap()
+    }
+}
+
+/// The main ledger: the story's two reviews, an amendment to the current
+/// one signed again by both top managers, and an unrelated solo review.
+fn main_ledger(dir: &Path) -> Fixed {
+    let mut f = Fixed::new(dir, 1);
+    f.found();
+    f.run(&story::story(d("2026-11-26")));
+    let current = story::current_id();
+    f.append("isms", &Payload::Input(Content {
+        review: current.clone(),
+        amendment: Some("Risk treatment figures corrected after the meeting".into()),
+        body: Input {
+            input: InputKey::Risk,
+            summary: "The risk treatment plan is 80 percent complete, not 90 as first minuted; two treatments slipped to the next quarter.".into(),
+            evidence: vec![],
+            nothing_to_report: false,
+        },
+    }));
+    f.sign("ceo", &current);
+    f.sign("ops", &current);
+    f.solo_review("mr-solo");
+    f
+}
+
+fn entry_kind(e: &bundle::BundleEntry) -> (Seq, String, Option<ReviewId>) {
+    let entry = ledger_core::Entry::decode(&e.entry).unwrap();
+    let event = ledger_core::Event::decode(&entry.event).unwrap();
+    let review = review::Payload::decode(&event.kind, &event.payload)
+        .unwrap()
+        .review()
+        .cloned();
+    (entry.seq, event.kind.to_string(), review)
+}
+
+fn position(b: &Bundle, kind: &str, review: &str) -> usize {
+    b.entries
+        .iter()
+        .position(|e| {
+            let (_, k, r) = entry_kind(e);
+            k == kind && r.map(|r| r.to_string()).as_deref() == Some(review)
+        })
+        .unwrap_or_else(|| panic!("no {kind} of {review} in the bundle"))
+}
+
+fn last_position(b: &Bundle, kind: &str, review: &str) -> usize {
+    b.entries
+        .iter()
+        .rposition(|e| {
+            let (_, k, r) = entry_kind(e);
+            k == kind && r.map(|r| r.to_string()).as_deref() == Some(review)
+        })
+        .unwrap()
+}
+
+/// A case: file name, bundle bytes, expected verdict, what the fault names.
+type Case = (&'static str, Vec<u8>, &'static str, &'static str);
+
+/// Every case, and the ledger id they are verified against.
+fn cases(tmp: &Path) -> (LedgerId, Vec<Case>) {
+    let main = main_ledger(&tmp.join("main"));
+    let ledger_id = main.state.roster.ledger_id.unwrap();
+    let valid = main.bundle("mr-current");
+    let mut out = vec![("valid.bundle", valid.to_bytes(), "holds", "")];
+    let mutate = |f: &dyn Fn(&mut Bundle)| {
+        let mut b = valid.clone();
+        f(&mut b);
+        b.to_bytes()
+    };
+    out.push((
+        "modified-summary.bundle",
+        mutate(&|b| {
+            let i = position(b, "review.input", "mr-current");
+            let bytes = &mut b.entries[i].entry;
+            let at = bytes.len() - 120;
+            bytes[at] ^= 0x20;
+        }),
+        "invalid",
+        "entry #",
+    ));
+    out.push((
+        "removed-input.bundle",
+        mutate(&|b| {
+            let i = position(b, "review.input", "mr-current");
+            b.entries.remove(i);
+        }),
+        "invalid",
+        "not admissible",
+    ));
+    let other = main.bundle("mr-solo");
+    out.push((
+        "swapped-signature.bundle",
+        mutate(&|b| {
+            // The current review's last signature replaced by the solo review's, proof and all.
+            let i = last_position(b, "minutes.sign", "mr-current");
+            let j = position(&other, "minutes.sign", "mr-solo");
+            b.entries.remove(i);
+            b.entries.push(other.entries[j].clone());
+        }),
+        "invalid",
+        "",
+    ));
+    out.push((
+        "amendment-left-out.bundle",
+        mutate(&|b| {
+            // The amendment and the two signatures after it: what is left replays
+            // cleanly and would show minutes signed and unchanged.
+            let i = b
+                .entries
+                .iter()
+                .rposition(|e| {
+                    entry_kind(e).1 == "review.input"
+                        && entry_kind(e).2 == Some(story::current_id())
+                })
+                .unwrap();
+            b.entries.drain(i..i + 3);
+        }),
+        "invalid",
+        "entries are missing or changed",
+    ));
+    out.push((
+        "last-signature-left-out.bundle",
+        mutate(&|b| {
+            let i = last_position(b, "minutes.sign", "mr-current");
+            b.entries.remove(i);
+        }),
+        "invalid",
+        "entries are missing or changed",
+    ));
+    out.push((
+        "other-checkpoint.bundle",
+        mutate(&|b| {
+            b.checkpoint = main.checkpoints[main.checkpoints.len() - 3].clone();
+        }),
+        "invalid",
+        "",
+    ));
+    out.push((
+        "wrong-checkpoint-key.bundle",
+        mutate(&|b| {
+            let body = b.checkpoint.split_once("\n\n").unwrap().0.to_owned() + "\n";
+            let cp = Checkpoint::parse_body(&body).unwrap();
+            b.checkpoint = cp.sign(&KeyPair::from_seed([0x66; 32]));
+        }),
+        "invalid",
+        "checkpoint",
+    ));
+    out.push((
+        "truncated-proof.bundle",
+        mutate(&|b| {
+            let i = position(b, "review.decide", "mr-current");
+            b.entries[i].proof.pop();
+        }),
+        "invalid",
+        "inclusion proof",
+    ));
+    let mut garbage = valid.to_bytes();
+    garbage.extend_from_slice(b"\x00junk");
+    out.push((
+        "trailing-garbage.bundle",
+        garbage,
+        "invalid",
+        "trailing bytes",
+    ));
+    out.push((
+        "non-top-management-signer.bundle",
+        other.to_bytes(),
+        "valid",
+        "",
+    ));
+    let second = {
+        let mut f = Fixed::new(&tmp.join("second"), 2);
+        f.found();
+        f.run(&story::story(d("2026-11-26")));
+        f.bundle("mr-current")
+    };
+    out.push((
+        "other-ledger.bundle",
+        second.to_bytes(),
+        "invalid",
+        "not the trusted",
+    ));
+    out.push((
+        "revoked-key-signature.bundle",
+        forged_revocation(&main).to_bytes(),
+        "invalid",
+        "was revoked at #",
+    ));
+    main.ledger.close();
+    (ledger_id, out)
+}
+
+/// What a hostile operator holding the checkpoint key could build: the
+/// main ledger's history rewritten so that the operations director's
+/// genuine revocation of their own key comes just before their signature
+/// on the current minutes, re-chained, re-proved and re-signed. Only the
+/// rules, replayed by the verifier, can refuse it.
+fn forged_revocation(main: &Fixed) -> Bundle {
+    use ledger_core::{Entry, MemoryTree};
+    use review::subjects::{Subject, Subjects};
+    let store = main.ledger.store();
+    let mut log = SubjectLog::default();
+    replay(store.as_ref(), &mut log).unwrap();
+    let stored: Vec<Entry> = (0..log.subjects.len() as u64)
+        .map(|i| Entry::decode(&store.entry(Seq(i)).unwrap().unwrap()).unwrap())
+        .collect();
+    let ops = Fixed::key("ops");
+    let ops_sign = stored
+        .iter()
+        .position(|e| {
+            let ev = ledger_core::Event::decode(&e.event).unwrap();
+            ev.author == ops.public() && ev.kind.as_str() == "minutes.sign" && {
+                let p = Payload::decode(&ev.kind, &ev.payload).unwrap();
+                p.review() == Some(&story::current_id())
+            }
+        })
+        .unwrap();
+    let revoke = review::compose(
+        main.state.roster.ledger_id.unwrap(),
+        EventId([0xfe; 16]),
+        &ops,
+        UnixMicros(0),
+        &Payload::Propose(RosterChange::Revoke {
+            handle: MemberId::new("ops").unwrap(),
+        }),
+    )
+    .sign(&ops);
+    let mut events: Vec<(ledger_core::SignedEvent, UnixMicros, Subject)> = stored
+        .iter()
+        .zip(&log.subjects)
+        .map(|(e, s)| (e.signed_event(), e.received, s.clone()))
+        .collect();
+    events.insert(
+        ops_sign,
+        (revoke, stored[ops_sign].received, Subject::Roster),
+    );
+    let (mut prev, mut tree, mut subjects, mut entries) = (
+        Hash::ZERO,
+        MemoryTree::default(),
+        Subjects::default(),
+        Vec::new(),
+    );
+    for (seq, (signed, received, subject)) in events.into_iter().enumerate() {
+        let entry = Entry {
+            seq: Seq(seq as u64),
+            prev,
+            received,
+            event: signed.event,
+            signature: signed.signature,
+        };
+        prev = entry.hash();
+        tree.push(&prev);
+        subjects.push(subject.clone(), entry.seq, &prev);
+        entries.push((entry, subject));
+    }
+    let last = &entries.last().unwrap().0;
+    let cp = Checkpoint {
+        ledger_id: entries[0].0.hash(),
+        size: tree.size(),
+        root: tree.root(),
+        head: last.hash(),
+        time: last.received,
+        subjects: Some(subjects.root()),
+    };
+    let needed = [
+        Subject::Roster,
+        Subject::Review(story::previous_id()),
+        Subject::Review(story::current_id()),
+    ];
+    Bundle {
+        version: bundle::BUNDLE_VERSION,
+        ledger_id: cp.ledger_id,
+        review: story::current_id(),
+        checkpoint: cp.sign(&KeyPair::from_seed([0x3f; 32])),
+        entries: entries
+            .iter()
+            .filter(|(_, s)| needed.contains(s))
+            .map(|(e, _)| bundle::BundleEntry {
+                entry: e.encode(),
+                proof: ledger_core::merkle::prove_inclusion(&tree, e.seq.0, tree.size())
+                    .unwrap()
+                    .path,
+            })
+            .collect(),
+        subjects: needed.iter().map(|s| subjects.prove(s).unwrap()).collect(),
+        minutes_html: String::new(),
+    }
+}
+
+#[test]
+fn the_bundle_suite_gives_every_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ledger_id, cases) = cases(tmp.path());
+    let dir = vectors();
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let manifest = json!({
+        "trust": ledger_id.to_hex(),
+        "verify_as_of": "2026-12-01",
+        "cases": cases.iter().map(|(file, _, expect, fault)| json!({"file": file, "expect": expect, "fault_mentions": fault})).collect::<Vec<_>>(),
+    });
+    if update {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, bytes, _, _) in &cases {
+            std::fs::write(dir.join(file), bytes).unwrap();
+        }
+        std::fs::write(
+            dir.join("manifest.json"),
+            serde_json::to_string_pretty(&manifest).unwrap() + "\n",
+        )
+        .unwrap();
+    }
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        stored, manifest,
+        "manifest.json differs: a changed bundle vector is a format break (UPDATE_GOLDEN=1 rewrites)"
+    );
+    for (file, bytes, expect, fault) in &cases {
+        let path = dir.join(file);
+        let on_disk = std::fs::read(&path).unwrap();
+        assert!(
+            on_disk == *bytes,
+            "{file} differs from what the ledger builds: a changed bundle vector is a format break"
+        );
+        let (code, stdout, stderr) = run(&[
+            "verify-bundle",
+            path.to_str().unwrap(),
+            "--trust",
+            &ledger_id.to_hex(),
+            "--json",
+        ])
+        .unwrap();
+        assert!(!stderr.contains("panicked"), "{file}: {stderr}");
+        let v: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        match *expect {
+            "holds" => assert_eq!(
+                (code, v["holds"].as_bool()),
+                (0, Some(true)),
+                "{file}: {stdout}{stderr}"
+            ),
+            "valid" => {
+                assert_eq!(
+                    (code, v["valid"].as_bool(), v["holds"].as_bool()),
+                    (1, Some(true), Some(false)),
+                    "{file}: {stdout}"
+                )
+            }
+            _ => {
+                assert_eq!(
+                    (code, v["valid"].as_bool()),
+                    (1, Some(false)),
+                    "{file}: {stdout}{stderr}"
+                );
+                let why = v["fault"].as_str().unwrap_or_default();
+                assert!(
+                    why.contains(fault),
+                    "{file}: {why:?} should mention {fault:?}"
+                );
+            }
+        }
+    }
+}
