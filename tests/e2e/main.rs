@@ -7,3 +7,4 @@ mod crash;
 mod refusals;
 mod review;
 mod tamper;
+mod trust;

@@ -9,6 +9,7 @@ use review::{LedgerState, ReviewId, audit};
 use serde_json::json;
 
 use crate::out::Out;
+use crate::trusted;
 use crate::{LedgerDir, Verdict};
 
 #[derive(Args)]
@@ -21,6 +22,10 @@ pub struct VerifyArgs {
     /// Also report on one review: who signed, whether top management did, what changed after.
     #[arg(long)]
     pub review: Option<String>,
+    /// The auditor's trusted state file (with --trust): the last checkpoint
+    /// verified per ledger, which the new one must extend.
+    #[arg(long)]
+    pub state: Option<std::path::PathBuf>,
 }
 
 pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
@@ -47,6 +52,18 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         bar.set_position(done);
     })?;
     bar.finish_and_clear();
+    let mut report = report;
+    let mut trusted = json!(null);
+    if report.valid() && trust.is_some() {
+        let path = a.state.clone().unwrap_or_else(trusted::default_path);
+        match check_trusted(&store, &state, &path)? {
+            Ok(outcome) => trusted = json!({"state": path, "outcome": outcome}),
+            Err(reason) => {
+                trusted = json!({"state": path, "outcome": "rewritten"});
+                report.fault = Some(ledger_store::Fault { seq: None, reason });
+            }
+        }
+    }
     let valid = report.valid();
     if let Some(review) = review {
         return review_report(&state, &review, &report, out);
@@ -59,6 +76,7 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
             "root": report.root.to_hex(),
             "head": report.head.to_hex(),
             "checkpoint_size": report.checkpoint_size,
+            "trusted_state": trusted,
             "fault": report.fault,
         }),
         || match &report.fault {
@@ -120,4 +138,31 @@ fn review_report(
         },
     );
     Ok(if holds { Verdict::Ok } else { Verdict::Failed })
+}
+
+/// Checks the ledger's verified checkpoint against the trusted state and records it.
+fn check_trusted(
+    store: &SledStore,
+    state: &LedgerState,
+    path: &std::path::Path,
+) -> Result<Result<trusted::Outcome, String>> {
+    let note = store
+        .checkpoint()?
+        .ok_or_else(|| anyhow::anyhow!("no checkpoint is stored"))?;
+    let key = state
+        .roster
+        .checkpoint_key
+        .ok_or_else(|| anyhow::anyhow!("the ledger has no genesis"))?;
+    let cp = ledger_core::Checkpoint::verify(&note, &key)?;
+    let mut kept = trusted::TrustedState::load(path)?;
+    let nodes = ledger_store::StoreNodes(store);
+    let outcome = trusted::advance(&mut kept, &note, &cp, |old| {
+        Ok(ledger_core::merkle::prove_consistency(
+            &nodes, old, cp.size,
+        )?)
+    })?;
+    if outcome.is_ok() {
+        kept.save(path)?;
+    }
+    Ok(outcome)
 }

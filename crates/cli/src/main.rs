@@ -23,6 +23,7 @@ mod cmd_review;
 mod cmd_verify;
 mod local;
 mod out;
+mod trusted;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
