@@ -567,3 +567,61 @@ fn the_bundle_suite_gives_every_verdict() {
         }
     }
 }
+
+#[test]
+fn damaged_and_hostile_bundles_are_refused_with_a_message() {
+    let valid = std::fs::read(vectors().join("valid.bundle")).unwrap();
+    let trust = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(vectors().join("manifest.json")).unwrap(),
+    )
+    .unwrap()["trust"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let magic = bundle::MAGIC.len();
+    let mut huge_length = valid.clone();
+    // The checkpoint's length field (after version, ledger id and the review id string).
+    let at = magic + 2 + 32 + 8 + "mr-current".len();
+    huge_length[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    let mut wrong_version = valid.clone();
+    wrong_version[magic] = 2;
+    let mut wrong_magic = valid.clone();
+    wrong_magic[0] = b'R';
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", vec![], "not a review-ledger bundle"),
+        ("magic only", bundle::MAGIC.to_vec(), "cannot decode"),
+        (
+            "truncated in the middle",
+            valid[..valid.len() / 2].to_vec(),
+            "cannot decode",
+        ),
+        (
+            "truncated by one byte",
+            valid[..valid.len() - 1].to_vec(),
+            "cannot decode",
+        ),
+        ("huge length field", huge_length, "cannot decode"),
+        ("wrong version", wrong_version, "version 2"),
+        ("wrong magic", wrong_magic, "does not start with"),
+        (
+            "random bytes",
+            (0..4096u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+                .collect(),
+            "not a review-ledger bundle",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, bytes, expected) in cases {
+        let path = tmp.path().join("b");
+        std::fs::write(&path, bytes).unwrap();
+        let (code, stdout, stderr) =
+            run(&["verify-bundle", path.to_str().unwrap(), "--trust", &trust]).unwrap();
+        assert_eq!(code, 1, "{name}: {stdout}{stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        assert!(
+            stdout.contains(expected),
+            "{name}: {stdout:?} should mention {expected:?}"
+        );
+    }
+}
