@@ -3,21 +3,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use e2e::run;
+use e2e::{rl, run};
 use ledger_core::merkle::{ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion};
 use ledger_core::{Checkpoint, Hash, PublicKey};
 use serde_json::Value;
-
-/// Runs the binary, expecting exit code `code`; returns stdout parsed as JSON when it is JSON.
-fn rl(args: &[&str], code: i32) -> (Value, String) {
-    let (got, stdout, stderr) = run(args).unwrap();
-    assert_eq!(got, code, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (
-        serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        stdout + &stderr,
-    )
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

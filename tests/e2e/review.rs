@@ -4,20 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::run;
+use e2e::rl;
 use review::Date;
 use serde_json::Value;
-
-/// Runs the binary and expects exit code `code`; returns stdout as JSON when it is JSON.
-fn rl(args: &[&str], code: i32) -> (Value, String) {
-    let (got, stdout, stderr) = run(args).unwrap();
-    assert_eq!(got, code, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (
-        serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        stdout + &stderr,
-    )
-}
 
 struct Org {
     dir: PathBuf,

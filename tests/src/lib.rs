@@ -167,3 +167,15 @@ pub fn run(args: &[&str]) -> Result<(i32, String, String)> {
         String::from_utf8_lossy(&stderr).into_owned(),
     ))
 }
+
+/// Runs the binary, expecting exit code `code` and no panic; returns stdout
+/// parsed as JSON (`Null` when it is not JSON) and all it printed.
+pub fn rl(args: &[&str], code: i32) -> (serde_json::Value, String) {
+    let (got, stdout, stderr) = run(args).unwrap();
+    assert_eq!(got, code, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (
+        serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null),
+        stdout + &stderr,
+    )
+}

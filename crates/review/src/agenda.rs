@@ -252,14 +252,7 @@ pub fn title_matches(title: &str, prefixes: &[&str]) -> bool {
 
 /// The agenda of `review`.
 pub fn agenda(state: &LedgerState, review: &ReviewId) -> Result<Agenda, Rejection> {
-    let record = state
-        .reviews
-        .reviews
-        .get(review)
-        .ok_or_else(|| Rejection::Field {
-            field: "review".into(),
-            reason: format!("no review {review} has been scheduled"),
-        })?;
+    let record = state.reviews.review(review)?;
     let roster = &state.roster;
     let s = &record.minutes.schedule.item;
     let items: Vec<AgendaItem> = TEMPLATE

@@ -308,14 +308,7 @@ impl Ctx<'_> {
 
 /// Runs every conformance rule on `review` as of `today`.
 pub fn check(state: &LedgerState, review: &ReviewId, today: Date) -> Result<Report, Rejection> {
-    let record = state
-        .reviews
-        .reviews
-        .get(review)
-        .ok_or_else(|| Rejection::Field {
-            field: "review".into(),
-            reason: format!("no review {review} has been scheduled"),
-        })?;
+    let record = state.reviews.review(review)?;
     let ctx = Ctx {
         state,
         id: review,

@@ -274,7 +274,8 @@ fn enrolled<'r>(
 }
 
 impl Reviews {
-    fn review(&self, id: &ReviewId) -> Result<&ReviewRecord, Rejection> {
+    /// The review `id`, or a refusal that names it.
+    pub fn review(&self, id: &ReviewId) -> Result<&ReviewRecord, Rejection> {
         self.reviews
             .get(id)
             .ok_or_else(|| field("review", format!("no review {id} has been scheduled")))

@@ -92,14 +92,7 @@ impl<'a> MinutesView<'a> {
         review: &ReviewId,
         checkpoint: Option<String>,
     ) -> Result<MinutesView<'a>, Rejection> {
-        let record = state
-            .reviews
-            .reviews
-            .get(review)
-            .ok_or_else(|| Rejection::Field {
-                field: "review".into(),
-                reason: format!("no review {review} has been scheduled"),
-            })?;
+        let record = state.reviews.review(review)?;
         let roster = &state.roster;
         let head = record.content_head();
         let signatures = record
