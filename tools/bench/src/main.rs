@@ -4,8 +4,10 @@
 //! rate at which ONE core, with no thread pool, decodes a stored entry,
 //! checks its author's signature with `verify_strict` and computes its
 //! blake3 entry hash (`VerifiedEntry::from_bytes`), over entries of the
-//! same kind the scenario writes. `ratio = per_s / limit_per_s` is the
-//! figure to compare across machines and runs; the raw rates are not.
+//! same kind the scenario writes. `rebuild` and `check` say in
+//! `limit_kind` that theirs is decoding alone (`Entry::decode`,
+//! `Event::decode`, `Payload::decode`). `ratio = per_s / limit_per_s` is
+//! the figure to compare across machines and runs; the raw rates are not.
 //!
 //! Scenarios, each on a fresh ledger in a temporary directory with the real
 //! sled store, the real group-commit writer and the real admission rules:
@@ -16,21 +18,31 @@
 //!   with that child's peak memory ([`verify`]);
 //! - `append-latency`: one append at a time, its median and p99 beside the
 //!   disk's own write + fsync ([`latency`]);
-//! - `all`: the three in turn, each in a process of its own.
+//! - `rebuild`: every projection (roster, reviews and their minutes, the
+//!   action log, the objectives) rebuilt by replaying a ledger of N review
+//!   events into a fresh `LedgerState`, in a child process ([`rebuild`]);
+//! - `check`: the conformance check over `--reviews` reviews (1,000 by
+//!   default) built in memory, in reviews per second ([`check`]);
+//! - `all`: the five in turn, each in a process of its own.
 //!
 //! The targets (reported, never asserted: speed lives here, not in tests)
-//! are a ratio of at least 1.5 for `append`, and of at least 1.7 with a
-//! peak RSS under 100 MiB for `verify`; compare `verify` runs at different
-//! `--entries` to see whether its memory grows with the ledger.
+//! are a ratio of at least 1.5 for `append`, of at least 1.7 with a peak
+//! RSS under 100 MiB for `verify`, and of at least 0.5 for `rebuild`;
+//! compare `verify` runs at different `--entries` to see whether its
+//! memory grows with the ledger. `check` has no target beyond reporting
+//! its rate.
 //!
 //! The benchmark events are `--events enrol`, each proposing a fresh
 //! member (the default for `append` and `append-latency`), or `--events
 //! reaffirm`, each leaving the roster as it is (the default for `verify`,
 //! since a roster of a million members is no real ledger); see [`fixture`].
+//! `rebuild` and `check` write story-like reviews instead ([`meetings`]).
 //!
 //! ```text
 //! cargo run --release -p bench -- all --entries 20000 --json
 //! cargo run --release -p bench -- verify --entries 1000000 --json
+//! cargo run --release -p bench -- rebuild --entries 1000000 --json
+//! cargo run --release -p bench -- check --reviews 1000 --json
 //! ```
 //!
 //! With `--json` each scenario prints one JSON object on one line of
@@ -39,9 +51,12 @@
 //! a table. Progress goes to stderr.
 
 mod append;
+mod check;
 mod fixture;
 mod latency;
 mod measure;
+mod meetings;
+mod rebuild;
 mod report;
 mod verify;
 
@@ -72,7 +87,11 @@ enum Scenario {
     Verify(Common),
     /// One append at a time: median and p99 latency beside fsync.
     AppendLatency(Common),
-    /// All three scenarios in turn, each in a process of its own.
+    /// Every projection rebuilt from a ledger of N review events, in a child process.
+    Rebuild(Common),
+    /// The conformance check over many reviews, in reviews per second.
+    Check(Common),
+    /// All five scenarios in turn, each in a process of its own.
     All(Common),
     /// Verifies the ledger in DIR and prints one JSON line (used by `verify`).
     #[command(hide = true)]
@@ -81,18 +100,34 @@ enum Scenario {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Rebuilds the projections of the ledger in DIR, or measures the
+    /// decode limit over it, and prints one JSON line (used by `rebuild`).
+    #[command(hide = true)]
+    RebuildChild {
+        /// The ledger directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Measure the decode limit over its entries instead.
+        #[arg(long)]
+        limit: bool,
+    },
 }
 
 #[derive(Args)]
 struct Common {
     /// Entries to append or verify (default: 20000 for append, 100000 for
-    /// verify, 2000 for append-latency).
+    /// verify, 2000 for append-latency), or review events to rebuild from
+    /// (default 100000); not used by check.
     #[arg(long)]
     entries: Option<u64>,
+    /// Reviews to check in `check` (default: 1000).
+    #[arg(long)]
+    reviews: Option<u64>,
     /// Concurrent writer threads in `append`.
     #[arg(long, default_value_t = 16)]
     threads: usize,
-    /// The benchmark events (default: enrol, but reaffirm for verify).
+    /// The benchmark events (default: enrol, but reaffirm for verify; rebuild
+    /// and check write reviews and take none).
     #[arg(long, value_enum)]
     events: Option<Events>,
     /// Where to create the temporary ledgers (default: the system temp dir).
@@ -109,6 +144,8 @@ enum Measure {
     Append,
     Verify,
     AppendLatency,
+    Rebuild,
+    Check,
 }
 
 impl Measure {
@@ -117,6 +154,8 @@ impl Measure {
             Measure::Append => "append",
             Measure::Verify => "verify",
             Measure::AppendLatency => "append-latency",
+            Measure::Rebuild => "rebuild",
+            Measure::Check => "check",
         }
     }
 
@@ -126,6 +165,13 @@ impl Measure {
             Measure::Verify => verify::run(opts, entries.unwrap_or(verify::DEFAULT_ENTRIES)),
             Measure::AppendLatency => {
                 latency::run(opts, entries.unwrap_or(latency::DEFAULT_ENTRIES))
+            }
+            Measure::Rebuild => rebuild::run(opts, entries.unwrap_or(rebuild::DEFAULT_ENTRIES)),
+            Measure::Check => {
+                if entries.is_some() {
+                    bail!("check counts reviews, not entries: give --reviews N");
+                }
+                check::run(opts, opts.reviews.unwrap_or(check::DEFAULT_REVIEWS))
             }
         }
     }
@@ -139,6 +185,8 @@ pub struct Options {
     pub events: Option<Events>,
     /// Where temporary ledgers go.
     pub tmp: Option<PathBuf>,
+    /// Reviews in `check`, when not its default.
+    pub reviews: Option<u64>,
     /// The cores available, reported since ratios above 1 depend on them.
     pub cores: usize,
 }
@@ -148,9 +196,12 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let (common, which) = match cli.scenario {
         Scenario::VerifyChild { dir } => return verify::child(&dir),
+        Scenario::RebuildChild { dir, limit } => return rebuild::child(&dir, limit),
         Scenario::Append(c) => (c, Some(Append)),
         Scenario::Verify(c) => (c, Some(Verify)),
         Scenario::AppendLatency(c) => (c, Some(AppendLatency)),
+        Scenario::Rebuild(c) => (c, Some(Rebuild)),
+        Scenario::Check(c) => (c, Some(Check)),
         Scenario::All(c) => (c, None),
     };
     if !common.json {
@@ -166,6 +217,7 @@ fn main() -> Result<()> {
                 threads: common.threads,
                 events: common.events,
                 tmp: common.tmp.clone(),
+                reviews: common.reviews,
                 cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             };
             print(&scenario.run(&opts, common.entries)?);
@@ -173,7 +225,7 @@ fn main() -> Result<()> {
         // A process each, so that one scenario's memory (freed but kept
         // by the allocator) does not count in the next one's peak.
         None => {
-            for scenario in [Append, Verify, AppendLatency] {
+            for scenario in [Append, Verify, AppendLatency, Rebuild, Check] {
                 print(&run_apart(scenario, &common)?);
             }
         }
@@ -189,8 +241,15 @@ fn run_apart(scenario: Measure, common: &Common) -> Result<Report> {
         .arg("--json")
         .arg("--threads")
         .arg(common.threads.to_string());
-    if let Some(n) = common.entries {
-        cmd.arg("--entries").arg(n.to_string());
+    match (scenario, common.entries, common.reviews) {
+        (Measure::Check, _, Some(n)) => {
+            cmd.arg("--reviews").arg(n.to_string());
+        }
+        (Measure::Check, _, None) => {}
+        (_, Some(n), _) => {
+            cmd.arg("--entries").arg(n.to_string());
+        }
+        (_, None, _) => {}
     }
     if let Some(e) = common.events {
         cmd.arg("--events").arg(e.name());

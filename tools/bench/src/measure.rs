@@ -1,5 +1,6 @@
-//! The yardsticks every figure is set beside: the one-core limit, peak
-//! memory, the disk's own fsync time, and latency statistics.
+//! The yardsticks every figure is set beside: the one-core limits (verify
+//! and hash, or decode alone), peak memory, the disk's own fsync time, and
+//! latency statistics.
 
 use std::fs::File;
 use std::io::Write;
@@ -7,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use ledger_core::VerifiedEntry;
+use ledger_core::{Entry, Event, VerifiedEntry};
 
 /// Rounds of the limit measurement; the fastest one counts.
 const LIMIT_ROUNDS: usize = 5;
@@ -39,6 +40,23 @@ pub fn limit_per_s(sample: &[Vec<u8>]) -> Result<f64> {
         best = best.max(done as f64 / start.elapsed().as_secs_f64());
     }
     Ok(best)
+}
+
+/// Seconds that one core takes to decode every entry of `entries` with the
+/// canonical codec and nothing else: `Entry::decode`, `Event::decode` of the
+/// event it carries and `review::Payload::decode` of that event's payload.
+/// No signature check, no hash, no admission: the least any rebuild of the
+/// projections from stored entries must do.
+pub fn decode_secs(entries: &[Vec<u8>]) -> Result<f64> {
+    let start = Instant::now();
+    for bytes in entries {
+        let entry = Entry::decode(bytes).context("a stored entry does not decode")?;
+        let event = Event::decode(&entry.event).context("a stored event does not decode")?;
+        let payload = review::Payload::decode(&event.kind, &event.payload)
+            .map_err(|e| anyhow::anyhow!("a stored payload does not decode: {e}"))?;
+        std::hint::black_box((entry, event, payload));
+    }
+    Ok(start.elapsed().as_secs_f64())
 }
 
 /// This process's peak resident set (`VmHWM`), in bytes.

@@ -10,11 +10,12 @@ use serde_json::{Map, Value};
 pub struct Report {
     /// The scenario's name.
     pub scenario: String,
-    /// Entries appended or verified.
+    /// Entries appended, verified or replayed (reviews, for `check`).
     pub entries: u64,
-    /// Entries per second.
+    /// Entries (for `check`, reviews) per second.
     pub per_s: f64,
-    /// Entries per second one core can verify and hash.
+    /// Entries per second one core can verify and hash (or, where the
+    /// report's `limit_kind` says so, another one-core limit).
     pub limit_per_s: f64,
     /// `per_s / limit_per_s`.
     pub ratio: f64,

@@ -213,7 +213,7 @@ pub fn child(dir: &Path) -> Result<()> {
 }
 
 /// Bytes of the files under `dir`, for scale; 0 where unreadable.
-fn disk_usage(dir: &Path) -> u64 {
+pub fn disk_usage(dir: &Path) -> u64 {
     let mut total = 0;
     let mut stack: Vec<PathBuf> = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
