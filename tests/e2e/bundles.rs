@@ -611,6 +611,17 @@ fn damaged_and_hostile_bundles_are_refused_with_a_message() {
             "not a review-ledger bundle",
         ),
     ];
+    // Inputs the fuzzer found panicking once, kept as regressions (with and without the magic).
+    let mut cases = cases;
+    for e in std::fs::read_dir(vectors().join("fuzz")).unwrap() {
+        let raw = std::fs::read(e.unwrap().path()).unwrap();
+        cases.push(("fuzz regression", raw.clone(), ""));
+        cases.push((
+            "fuzz regression",
+            [bundle::MAGIC.as_slice(), &raw].concat(),
+            "",
+        ));
+    }
     let tmp = tempfile::tempdir().unwrap();
     for (name, bytes, expected) in cases {
         let path = tmp.path().join("b");

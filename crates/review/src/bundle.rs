@@ -209,42 +209,32 @@ pub fn verify(
                 format!("event {} appears twice", v.event.id),
             ));
         }
+        // Prove the entry before replaying it (genesis first names the key
+        // that signs the checkpoint, so its proof comes right after it).
+        if let Some(cp) = &checkpoint {
+            prove_entry(cp, seq, &v.hash, &be.proof)?;
+        }
         let effect = state
             .check(seq, v.entry.received, &v.event)
             .map_err(|e| entry_err(seq.0, format!("not admissible: {e}")))?;
         included.insert(state.subject_of(&effect));
         state.apply(seq, v.hash, v.entry.received, effect);
-        // Genesis names the checkpoint key: the checkpoint can be checked from here on.
-        let cp = match &checkpoint {
-            Some(cp) => cp.clone(),
-            None => {
-                let key = state.roster.checkpoint_key.ok_or_else(|| {
-                    BundleError::Checkpoint("genesis names no checkpoint key".into())
-                })?;
-                let cp = Checkpoint::verify(&bundle.checkpoint, &key)
-                    .map_err(|e| BundleError::Checkpoint(e.to_string()))?;
-                if cp.ledger_id != trusted {
-                    return Err(BundleError::Checkpoint(format!(
-                        "it is for ledger {}",
-                        cp.ledger_id
-                    )));
-                }
-                checkpoint = Some(cp.clone());
-                cp
+        if checkpoint.is_none() {
+            let key = state
+                .roster
+                .checkpoint_key
+                .ok_or_else(|| BundleError::Checkpoint("genesis names no checkpoint key".into()))?;
+            let cp = Checkpoint::verify(&bundle.checkpoint, &key)
+                .map_err(|e| BundleError::Checkpoint(e.to_string()))?;
+            if cp.ledger_id != trusted {
+                return Err(BundleError::Checkpoint(format!(
+                    "it is for ledger {}",
+                    cp.ledger_id
+                )));
             }
-        };
-        if seq.0 >= cp.size {
-            return Err(entry_err(
-                seq.0,
-                format!("is beyond the checkpoint's {} entries", cp.size),
-            ));
+            prove_entry(&cp, seq, &v.hash, &be.proof)?;
+            checkpoint = Some(cp);
         }
-        let proof = InclusionProof {
-            index: seq.0,
-            size: cp.size,
-            path: be.proof.clone(),
-        };
-        verify_inclusion(&v.hash, &proof, &cp.root).map_err(|e| entry_err(seq.0, e.to_string()))?;
         last = Some((seq, v.hash, v.entry.received));
     }
     let cp = checkpoint.ok_or_else(|| BundleError::Format("the bundle holds no entries".into()))?;
@@ -301,6 +291,23 @@ pub fn verify(
         conformance,
     };
     Ok((report, state))
+}
+
+/// Checks that entry `seq` with hash `hash` is in the checkpoint's tree.
+fn prove_entry(cp: &Checkpoint, seq: Seq, hash: &Hash, path: &[Hash]) -> Result<(), BundleError> {
+    let fault = |reason: String| BundleError::Entry { seq: seq.0, reason };
+    if seq.0 >= cp.size {
+        return Err(fault(format!(
+            "is beyond the checkpoint's {} entries",
+            cp.size
+        )));
+    }
+    let proof = InclusionProof {
+        index: seq.0,
+        size: cp.size,
+        path: path.to_vec(),
+    };
+    verify_inclusion(hash, &proof, &cp.root).map_err(|e| fault(e.to_string()))
 }
 
 /// The subjects an audit of `review` needs: the roster, the review, and

@@ -153,6 +153,6 @@ impl Admission for LedgerState {
             Effect::Roster(ops) => self.roster.apply(seq, ops),
             Effect::Review(op) => self.reviews.apply(seq, received, op),
         }
-        self.size = seq.0 + 1;
+        self.size = seq.0.saturating_add(1);
     }
 }
