@@ -21,6 +21,7 @@ pub struct Entry {
     /// The ledger's clock when it admitted the entry; never decreases.
     pub received: UnixMicros,
     /// The canonical event bytes exactly as the author signed them.
+    #[serde(with = "serde_bytes")]
     pub event: Vec<u8>,
     /// The author's signature over the event.
     pub signature: Signature,

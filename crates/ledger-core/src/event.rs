@@ -30,6 +30,7 @@ pub struct Event {
     /// What kind of event this is; it selects how `payload` is decoded.
     pub kind: EventKind,
     /// The typed payload, in the canonical codec.
+    #[serde(with = "serde_bytes")]
     pub payload: Vec<u8>,
 }
 
@@ -76,6 +77,7 @@ impl Event {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedEvent {
     /// The canonical bytes of an [`Event`].
+    #[serde(with = "serde_bytes")]
     pub event: Vec<u8>,
     /// ed25519 over `"review-ledger/v1 event\0" || event`.
     pub signature: Signature,

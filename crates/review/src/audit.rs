@@ -84,7 +84,7 @@ pub struct ChangeAfterSigning {
     /// The amendment reason given.
     pub amendment: Option<String>,
     /// The minutes digest after it.
-    pub digest: Hash,
+    pub digest: Option<Hash>,
     /// The later top-management signatures that cover it, by entry.
     pub signed_again_at: Vec<Seq>,
     /// Whether top management signed the minutes again since.

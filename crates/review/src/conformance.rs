@@ -452,7 +452,7 @@ fn minutes_signed(c: &Ctx, f: &mut Findings) {
             },
         };
         let digest_fault = match c.record.changes.iter().find(|ch| ch.seq == s.covers) {
-            Some(ch) if ch.digest == s.digest => None,
+            Some(ch) if ch.digest == Some(s.digest) => None,
             Some(_) => Some(format!(
                 "its digest {} is not that of the minutes at {}",
                 s.digest, s.covers
@@ -525,11 +525,14 @@ fn previous_actions_reported(c: &Ctx, f: &mut Findings) {
     let Some((held, meeting_seq)) = c.held() else {
         return;
     };
+    // The actions each earlier review raised, rather than every action of the ledger.
     let earlier = earlier_reviews(c);
-    for a in c.state.reviews.actions.values() {
-        if !earlier.contains(&a.review) {
-            continue;
-        }
+    let actions = earlier
+        .iter()
+        .filter_map(|r| c.state.reviews.reviews.get(r))
+        .flat_map(|r| r.minutes.actions.keys())
+        .filter_map(|id| c.state.reviews.actions.get(id));
+    for a in actions {
         let assigned = c
             .state
             .reviews

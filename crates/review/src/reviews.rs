@@ -57,8 +57,10 @@ pub struct Change {
     pub what: String,
     /// The amendment reason, for changes after signing.
     pub amendment: Option<String>,
-    /// The minutes digest after it.
-    pub digest: Hash,
+    /// The minutes digest after it, kept once the minutes have been signed
+    /// (before that no one has signed a version it could differ from, and
+    /// digesting every change would dominate a replay).
+    pub digest: Option<Hash>,
 }
 
 /// Everything the ledger knows about one review.
@@ -653,7 +655,6 @@ impl Reviews {
                         item: schedule,
                     },
                 );
-                let digest = minutes.digest();
                 self.order.push(review.clone());
                 self.reviews.insert(
                     review,
@@ -666,7 +667,7 @@ impl Reviews {
                             received,
                             what: "scheduled".into(),
                             amendment: None,
-                            digest,
+                            digest: None,
                         }],
                         signatures: Vec::new(),
                     },
@@ -681,7 +682,7 @@ impl Reviews {
                 let what = item.describe();
                 self.apply_item(seq, received, &review, &by, item);
                 if let Some(r) = self.reviews.get_mut(&review) {
-                    let digest = r.minutes.digest();
+                    let digest = r.signed().then(|| r.minutes.digest());
                     r.changes.push(Change {
                         seq,
                         by,
@@ -701,6 +702,15 @@ impl Reviews {
                 signature.seq = seq;
                 signature.received = received;
                 if let Some(r) = self.reviews.get_mut(&review) {
+                    // The check proved the digest of the version it covers.
+                    if let Some(c) = r
+                        .changes
+                        .iter_mut()
+                        .rev()
+                        .find(|c| c.seq == signature.covers)
+                    {
+                        c.digest.get_or_insert(signature.digest);
+                    }
                     r.signatures.push(signature);
                 }
             }
