@@ -1,0 +1,179 @@
+//! The ledgers a server hosts, and who may read them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ledger_core::Hash;
+use tokio::sync::watch;
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+
+use crate::convert;
+use crate::error::ServiceError;
+use crate::host::Hosted;
+
+/// What a call needs from its bearer token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Entries, the feed, checkpoints, proofs and projections.
+    Reader,
+    /// Everything a reader may, and the whole-ledger verification.
+    Auditor,
+}
+
+/// What a call is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// An append: authorised by the event's signature and the admission rules alone.
+    Write,
+    /// A read that needs at least this role when tokens are on.
+    Read(Role),
+}
+
+/// The bearer tokens of a server, kept as blake3 hashes only.
+///
+/// The file has one token a line: `<blake3 hex of the token> <reader|auditor> <ledger id hex|*>`.
+/// Blank lines and lines starting with `#` are ignored.
+#[derive(Clone, Debug, Default)]
+pub struct Tokens {
+    grants: HashMap<Hash, Vec<(Role, Option<Hash>)>>,
+}
+
+/// The context string of token hashes.
+pub const TOKEN_CONTEXT: &str = "review-ledger/v1 bearer token";
+
+impl Tokens {
+    /// The stored form of a token: blake3 in derive-key mode, so that a
+    /// token hash is useless as any other kind of hash.
+    pub fn hash(token: &str) -> Hash {
+        Hash(blake3::derive_key(TOKEN_CONTEXT, token.as_bytes()))
+    }
+
+    /// Parses a token file.
+    pub fn parse(path: &Path, text: &str) -> Result<Tokens, ServiceError> {
+        let mut grants: HashMap<Hash, Vec<(Role, Option<Hash>)>> = HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = |reason: String| ServiceError::Tokens {
+                path: path.to_owned(),
+                line: i + 1,
+                reason,
+            };
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [hash, role, ledger] = fields[..] else {
+                return Err(bad(format!(
+                    "expected `<token hash> <reader|auditor> <ledger id|*>`, found {} fields",
+                    fields.len()
+                )));
+            };
+            let hash = Hash::from_hex("token hash", hash).map_err(|e| bad(e.to_string()))?;
+            let role = match role {
+                "reader" => Role::Reader,
+                "auditor" => Role::Auditor,
+                other => return Err(bad(format!("role `{other}` is not reader or auditor"))),
+            };
+            let ledger = match ledger {
+                "*" => None,
+                id => Some(Hash::from_hex("ledger id", id).map_err(|e| bad(e.to_string()))?),
+            };
+            grants.entry(hash).or_default().push((role, ledger));
+        }
+        Ok(Tokens { grants })
+    }
+
+    /// Checks the `authorization: Bearer <token>` header for `need` on `ledger`.
+    fn check(&self, meta: &MetadataMap, ledger: &Hash, need: Role) -> Result<(), Status> {
+        let header = meta
+            .get("authorization")
+            .ok_or_else(|| Status::unauthenticated("this server needs a bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                Status::unauthenticated("authorization header is not `Bearer <token>`")
+            })?;
+        let grants = self
+            .grants
+            .get(&Tokens::hash(token))
+            .ok_or_else(|| Status::unauthenticated("unknown bearer token"))?;
+        let best = grants
+            .iter()
+            .filter(|(_, l)| l.is_none_or(|l| &l == ledger))
+            .map(|(r, _)| *r)
+            .max()
+            .ok_or_else(|| {
+                Status::permission_denied(format!("the token grants nothing on ledger {ledger}"))
+            })?;
+        if best < need {
+            return Err(Status::permission_denied(format!(
+                "the token is a {best:?} token on ledger {ledger}; this call needs {need:?}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Every hosted ledger, by id.
+pub struct Hosts {
+    ledgers: HashMap<Hash, Arc<Hosted>>,
+    tokens: Option<Tokens>,
+    stop: watch::Sender<bool>,
+}
+
+impl Hosts {
+    /// Opens every directory; two directories may not hold the same ledger.
+    pub fn open(dirs: &[PathBuf], tokens: Option<Tokens>) -> Result<Hosts, ServiceError> {
+        let mut ledgers: HashMap<Hash, Arc<Hosted>> = HashMap::new();
+        for dir in dirs {
+            let hosted = Hosted::open(dir)?;
+            if let Some(first) = ledgers.get(&hosted.id) {
+                return Err(ServiceError::SameLedger {
+                    id: hosted.id.to_hex(),
+                    first: first.dir.clone(),
+                    second: dir.clone(),
+                });
+            }
+            ledgers.insert(hosted.id, Arc::new(hosted));
+        }
+        let (stop, _) = watch::channel(false);
+        Ok(Hosts {
+            ledgers,
+            tokens,
+            stop,
+        })
+    }
+
+    /// The hosted ledgers.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Hosted>> {
+        self.ledgers.values()
+    }
+
+    /// Finds the ledger a call names and checks the caller may make it.
+    /// The token is checked first, so that a caller without one learns
+    /// nothing about which ledgers exist.
+    pub fn get(&self, meta: &MetadataMap, id: &str, access: Access) -> Result<Arc<Hosted>, Status> {
+        let id = convert::ledger_id(id)?;
+        if let (Some(tokens), Access::Read(role)) = (&self.tokens, access) {
+            tokens.check(meta, &id, role)?;
+        }
+        self.ledgers
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| Status::not_found(format!("no ledger {id} on this server")))
+    }
+
+    /// A receiver that turns true when the server begins to stop.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Tells feeds to end.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+}

@@ -1,0 +1,380 @@
+//! `reviewledger.v1.LedgerService`: appends, reads, the feed, checkpoints, proofs.
+
+use std::sync::Arc;
+
+use ledger_core::merkle::{prove_consistency, prove_inclusion, range_root};
+use ledger_core::{Checkpoint, Seq};
+use ledger_store::{Store, StoreNodes};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::error::{append_status, store_status};
+use crate::host::Hosted;
+use crate::hosts::{Access, Hosts, Role};
+use crate::pb::ledger_service_server::LedgerService;
+use crate::{convert, limits, pb};
+
+/// Runs blocking work (sled, the writer) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::internal(format!("blocking worker failed: {e}")))?
+}
+
+/// The ledger service over the hosted ledgers.
+pub struct LedgerApi {
+    hosts: Arc<Hosts>,
+}
+
+impl LedgerApi {
+    /// The service for `hosts`.
+    pub fn new(hosts: Arc<Hosts>) -> LedgerApi {
+        LedgerApi { hosts }
+    }
+}
+
+/// The latest acknowledged checkpoint, parsed and verified under the
+/// checkpoint key that genesis names.
+fn checkpoint(host: &Hosted) -> Result<(String, Checkpoint), Status> {
+    let note = host.checkpoint();
+    let key = host
+        .state()
+        .roster
+        .checkpoint_key
+        .ok_or_else(|| Status::internal(format!("ledger {} names no checkpoint key", host.id)))?;
+    let cp = Checkpoint::verify(&note, &key)
+        .map_err(|e| Status::data_loss(format!("stored checkpoint of {}: {e}", host.id)))?;
+    Ok((note, cp))
+}
+
+/// Entries `[start, start + limit)` below the shown size, within the byte budget.
+fn read(host: &Hosted, start: u64, limit: usize) -> Result<Vec<pb::StoredEntry>, Status> {
+    let size = host.size();
+    if start >= size {
+        return Ok(Vec::new());
+    }
+    let limit = limit.min((size - start) as usize);
+    let chunk = host
+        .store()
+        .range(Seq(start), limit)
+        .map_err(|e| store_status("reading entries", e))?;
+    let mut out = Vec::with_capacity(chunk.len());
+    let mut bytes = 0usize;
+    for (seq, entry) in chunk {
+        bytes += entry.len();
+        if bytes > limits::READ_BYTES && !out.is_empty() {
+            break;
+        }
+        out.push(convert::stored_entry(seq, entry)?);
+    }
+    Ok(out)
+}
+
+#[tonic::async_trait]
+impl LedgerService for LedgerApi {
+    async fn append(
+        &self,
+        request: Request<pb::AppendRequest>,
+    ) -> Result<Response<pb::AppendResponse>, Status> {
+        let host = self
+            .hosts
+            .get(request.metadata(), &request.get_ref().ledger_id, Access::Write)?;
+        let signed = convert::signed_event(request.into_inner().event)?;
+        // Once handed to the writer the append completes durably even if
+        // the client goes away.
+        let receipt = blocking(move || host.append(signed).map_err(append_status)).await?;
+        Ok(Response::new(convert::receipt(&receipt)))
+    }
+
+    async fn append_stream(
+        &self,
+        request: Request<Streaming<pb::AppendRequest>>,
+    ) -> Result<Response<pb::AppendStreamResponse>, Status> {
+        let meta = request.metadata().clone();
+        let mut stream = request.into_inner();
+        let mut receipts = Vec::new();
+        let mut index = 0usize;
+        while let Some(item) = stream.message().await? {
+            let refused = |s: Status, appended: usize| {
+                Status::new(
+                    s.code(),
+                    format!(
+                        "event #{index} of the stream: {}; the {appended} events before it were appended",
+                        s.message()
+                    ),
+                )
+            };
+            let n = receipts.len();
+            let host = self
+                .hosts
+                .get(&meta, &item.ledger_id, Access::Write)
+                .map_err(|s| refused(s, n))?;
+            let signed = convert::signed_event(item.event).map_err(|s| refused(s, n))?;
+            let receipt = blocking(move || host.append(signed).map_err(append_status))
+                .await
+                .map_err(|s| refused(s, n))?;
+            receipts.push(convert::receipt(&receipt));
+            index += 1;
+        }
+        Ok(Response::new(pb::AppendStreamResponse { receipts }))
+    }
+
+    async fn read_range(
+        &self,
+        request: Request<pb::ReadRangeRequest>,
+    ) -> Result<Response<pb::ReadRangeResponse>, Status> {
+        let r = request.get_ref();
+        let host = self
+            .hosts
+            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
+        let (start, limit) = (r.start, r.limit);
+        let limit = match limit as usize {
+            0 => limits::READ_ENTRIES,
+            n => n.min(limits::READ_ENTRIES),
+        };
+        blocking(move || {
+            let size = host.size();
+            if start > size {
+                return Err(Status::not_found(format!(
+                    "entry #{start} is beyond the ledger's {size} entries"
+                )));
+            }
+            let entries = read(&host, start, limit)?;
+            Ok(Response::new(pb::ReadRangeResponse { entries, size }))
+        })
+        .await
+    }
+
+    async fn get_by_event_id(
+        &self,
+        request: Request<pb::GetByEventIdRequest>,
+    ) -> Result<Response<pb::StoredEntry>, Status> {
+        let r = request.get_ref();
+        let host = self
+            .hosts
+            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
+        let id = convert::event_id(&r.event_id)?;
+        blocking(move || {
+            let missing = || Status::not_found(format!("no event {id} in ledger {}", host.id));
+            let seq = host
+                .store()
+                .seq_of(&id)
+                .map_err(|e| store_status("event index", e))?
+                .filter(|s| s.0 < host.size())
+                .ok_or_else(missing)?;
+            let bytes = host
+                .store()
+                .entry(seq)
+                .map_err(|e| store_status("reading entries", e))?
+                .ok_or_else(missing)?;
+            Ok(Response::new(convert::stored_entry(seq, bytes)?))
+        })
+        .await
+    }
+
+    async fn read_review(
+        &self,
+        request: Request<pb::ReadReviewRequest>,
+    ) -> Result<Response<pb::ReadRangeResponse>, Status> {
+        let r = request.get_ref();
+        let host = self
+            .hosts
+            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
+        let review = convert::review_id(&r.review)?;
+        blocking(move || {
+            let size = host.size();
+            if !host.state().reviews.reviews.contains_key(&review) {
+                return Err(Status::not_found(format!(
+                    "no review {review} in ledger {}",
+                    host.id
+                )));
+            }
+            let mut entries = Vec::new();
+            let mut next = 0;
+            while next < size {
+                let chunk = read(&host, next, limits::READ_ENTRIES)?;
+                let Some(last) = chunk.last() else { break };
+                next = last.seq + 1;
+                entries.extend(chunk.into_iter().filter(|e| {
+                    e.event
+                        .as_ref()
+                        .is_some_and(|ev| ev.review == review.as_str())
+                }));
+            }
+            Ok(Response::new(pb::ReadRangeResponse { entries, size }))
+        })
+        .await
+    }
+
+    type FeedStream = ReceiverStream<Result<pb::FeedMessage, Status>>;
+
+    async fn feed(
+        &self,
+        request: Request<pb::FeedRequest>,
+    ) -> Result<Response<Self::FeedStream>, Status> {
+        let r = request.get_ref();
+        let host = self
+            .hosts
+            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
+        let from = r.from;
+        let size = host.size();
+        if from > size {
+            return Err(Status::not_found(format!(
+                "cursor {from} is beyond the ledger's {size} entries"
+            )));
+        }
+        let (tx, rx) = mpsc::channel(limits::FEED_BUFFER);
+        let stopping = self.hosts.stopping();
+        tokio::spawn(follow(host, from, tx, stopping));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn get_checkpoint(
+        &self,
+        request: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::CheckpointResponse>, Status> {
+        let host = self.hosts.get(
+            request.metadata(),
+            &request.get_ref().ledger_id,
+            Access::Read(Role::Reader),
+        )?;
+        let (note, cp) = checkpoint(&host)?;
+        Ok(Response::new(pb::CheckpointResponse {
+            note,
+            size: cp.size,
+            root: cp.root.0.to_vec(),
+            head: cp.head.0.to_vec(),
+            time_micros: cp.time.0,
+        }))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::InclusionProofResponse>, Status> {
+        let r = request.get_ref();
+        let host = self
+            .hosts
+            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
+        let (seq, tree_size) = (r.seq, r.tree_size);
+        blocking(move || {
+            let (_, cp) = checkpoint(&host)?;
+            let size = if tree_size == 0 { cp.size } else { tree_size };
+            if size > cp.size {
+                return Err(Status::not_found(format!(
+                    "tree size {size} is beyond the latest checkpoint's {} entries",
+                    cp.size
+                )));
+            }
+            if seq >= size {
+                return Err(Status::not_found(format!(
+                    "entry #{seq} is not in the tree of {size} entries"
+                )));
+            }
+            let store = host.store();
+            let nodes = StoreNodes(store);
+            let bytes = store
+                .entry(Seq(seq))
+                .map_err(|e| store_status("reading entries", e))?
+                .ok_or_else(|| Status::data_loss(format!("entry #{seq} is missing")))?;
+            let proof =
+                prove_inclusion(&nodes, seq, size).map_err(|e| store_status("proving", e))?;
+            let root = range_root(&nodes, 0, size).map_err(|e| store_status("proving", e))?;
+            Ok(Response::new(pb::InclusionProofResponse {
+                seq,
+                tree_size: size,
+                entry_hash: ledger_core::hash_entry_bytes(&bytes).0.to_vec(),
+                path: proof.path.iter().map(|h| h.0.to_vec()).collect(),
+                root: root.0.to_vec(),
+            }))
+        })
+        .await
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::ConsistencyProofResponse>, Status> {
+        let r = request.get_ref();
+        let host = self
+            .hosts
+            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
+        let (old, new) = (r.old_size, r.new_size);
+        blocking(move || {
+            let (_, cp) = checkpoint(&host)?;
+            let new = if new == 0 { cp.size } else { new };
+            if new > cp.size {
+                return Err(Status::not_found(format!(
+                    "tree size {new} is beyond the latest checkpoint's {} entries",
+                    cp.size
+                )));
+            }
+            if old > new {
+                return Err(Status::invalid_argument(format!(
+                    "old_size {old} is larger than new_size {new}"
+                )));
+            }
+            let nodes = StoreNodes(host.store());
+            let proof =
+                prove_consistency(&nodes, old, new).map_err(|e| store_status("proving", e))?;
+            let old_root = range_root(&nodes, 0, old).map_err(|e| store_status("proving", e))?;
+            let new_root = range_root(&nodes, 0, new).map_err(|e| store_status("proving", e))?;
+            Ok(Response::new(pb::ConsistencyProofResponse {
+                old_size: old,
+                new_size: new,
+                path: proof.path.iter().map(|h| h.0.to_vec()).collect(),
+                old_root: old_root.0.to_vec(),
+                new_root: new_root.0.to_vec(),
+            }))
+        })
+        .await
+    }
+}
+
+/// One feed subscriber: reads from the store in chunks up to the applied
+/// size, then waits for it to grow. The size is only a wake-up; every entry
+/// comes from the store, so a slow subscriber holds back nobody but itself
+/// and loses nothing. Ends when the client goes away or the server stops.
+async fn follow(
+    host: Arc<Hosted>,
+    mut cursor: u64,
+    tx: mpsc::Sender<Result<pb::FeedMessage, Status>>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut applied = host.subscribe();
+    loop {
+        if *stopping.borrow() {
+            return;
+        }
+        let size = *applied.borrow_and_update();
+        while cursor < size {
+            let h = host.clone();
+            let start = cursor;
+            let chunk = blocking(move || read(&h, start, limits::FEED_CHUNK)).await;
+            let chunk = match chunk {
+                Ok(c) if !c.is_empty() => c,
+                Ok(_) => break,
+                Err(status) => {
+                    let _ = tx.send(Err(status)).await;
+                    return;
+                }
+            };
+            for e in chunk {
+                cursor = e.seq + 1;
+                let message = convert::feed_message(&host.id, e);
+                tokio::select! {
+                    sent = tx.send(Ok(message)) => if sent.is_err() { return },
+                    _ = stopping.wait_for(|s| *s) => return,
+                }
+            }
+        }
+        tokio::select! {
+            changed = applied.changed() => if changed.is_err() { return },
+            _ = stopping.wait_for(|s| *s) => return,
+            _ = tx.closed() => return,
+        }
+    }
+}

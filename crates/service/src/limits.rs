@@ -1,0 +1,27 @@
+//! The limits the server enforces, in one place (documented in docs/SERVICE.md).
+
+/// The largest request message accepted: one signed event is at most
+/// 65 KiB + 1 KiB ([`ledger_core::SignedEvent::MAX_LEN`]), plus framing.
+pub const MAX_REQUEST: usize = 128 * 1024;
+
+/// The largest response message sent: reads stop adding entries past
+/// [`READ_BYTES`], and one entry is at most 65 KiB + 1,152 B.
+pub const MAX_RESPONSE: usize = 8 * 1024 * 1024;
+
+/// A `ReadRange` returns at most this many entries.
+pub const READ_ENTRIES: usize = 1024;
+
+/// A read stops adding entries once it holds this many bytes of entries.
+pub const READ_BYTES: usize = 4 * 1024 * 1024;
+
+/// The feed reads the store this many entries at a time.
+pub const FEED_CHUNK: usize = 256;
+
+/// Feed messages buffered per subscriber before it is read from the store again.
+pub const FEED_BUFFER: usize = 256;
+
+/// HTTP/2 streams (concurrent calls, feeds included) per connection.
+pub const STREAMS_PER_CONNECTION: u32 = 128;
+
+/// Calls served at once per connection; more wait.
+pub const CALLS_PER_CONNECTION: usize = 128;

@@ -1,0 +1,335 @@
+//! `reviewledger.v1.ReviewService`: the projections, computed by `review`.
+
+use std::sync::Arc;
+
+use ledger_store::verify_into;
+use review::render::{self, Format};
+use review::view::MinutesView;
+use review::{LedgerState, ReviewId, audit, conformance};
+use serde_json::json;
+use tonic::{Request, Response, Status};
+
+use crate::error::store_status;
+use crate::host::Hosted;
+use crate::hosts::{Access, Hosts, Role};
+use crate::ledger_api::blocking;
+use crate::pb::review_service_server::ReviewService;
+use crate::{convert, pb};
+
+/// The review service over the hosted ledgers.
+pub struct ReviewApi {
+    hosts: Arc<Hosts>,
+}
+
+impl ReviewApi {
+    /// The service for `hosts`.
+    pub fn new(hosts: Arc<Hosts>) -> ReviewApi {
+        ReviewApi { hosts }
+    }
+}
+
+/// Refuses a review the ledger does not have, as NOT_FOUND.
+fn known(host: &Hosted, state: &LedgerState, review: &ReviewId) -> Result<(), Status> {
+    if state.reviews.reviews.contains_key(review) {
+        Ok(())
+    } else {
+        Err(Status::not_found(format!(
+            "no review {review} in ledger {}",
+            host.id
+        )))
+    }
+}
+
+/// A domain refusal on a read names a field the caller gave.
+fn domain(e: review::Rejection) -> Status {
+    Status::invalid_argument(e.to_string())
+}
+
+fn json_text(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+#[tonic::async_trait]
+impl ReviewService for ReviewApi {
+    async fn list_reviews(
+        &self,
+        request: Request<pb::ListReviewsRequest>,
+    ) -> Result<Response<pb::ListReviewsResponse>, Status> {
+        let host = self.hosts.get(
+            request.metadata(),
+            &request.get_ref().ledger_id,
+            Access::Read(Role::Reader),
+        )?;
+        blocking(move || {
+            let state = host.state();
+            let reviews = state
+                .reviews
+                .order
+                .iter()
+                .map(|id| {
+                    let r = &state.reviews.reviews[id];
+                    let m = &r.minutes;
+                    let status = if r.signed() {
+                        "signed"
+                    } else if m.close.is_some() {
+                        "closed"
+                    } else if m.meeting.is_some() {
+                        "held"
+                    } else if m.pack.is_some() {
+                        "circulated"
+                    } else {
+                        "scheduled"
+                    };
+                    pb::ReviewSummary {
+                        id: id.as_str().to_owned(),
+                        title: m.schedule.item.title.clone(),
+                        planned: m.schedule.item.planned.to_string(),
+                        held: m
+                            .meeting
+                            .as_ref()
+                            .map(|x| x.item.held.to_string())
+                            .unwrap_or_default(),
+                        status: status.into(),
+                        inputs: m.inputs.len() as u32,
+                        decisions: m.decisions.len() as u32,
+                        actions: m.actions.len() as u32,
+                        signatures: r.current_signatures().count() as u32,
+                        digest: m.digest().to_hex(),
+                    }
+                })
+                .collect();
+            Ok(Response::new(pb::ListReviewsResponse { reviews }))
+        })
+        .await
+    }
+
+    async fn get_minutes(
+        &self,
+        request: Request<pb::GetMinutesRequest>,
+    ) -> Result<Response<pb::GetMinutesResponse>, Status> {
+        let r = request.get_ref();
+        let host = self
+            .hosts
+            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
+        let review = convert::review_id(&r.review)?;
+        let format = match pb::MinutesFormat::try_from(r.format) {
+            Ok(pb::MinutesFormat::Unspecified) => None,
+            Ok(pb::MinutesFormat::Text) => Some(Format::Text),
+            Ok(pb::MinutesFormat::Markdown) => Some(Format::Markdown),
+            Ok(pb::MinutesFormat::Html) => Some(Format::Html),
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "format: {} is not a MinutesFormat",
+                    r.format
+                )));
+            }
+        };
+        blocking(move || {
+            let checkpoint = host.checkpoint();
+            let state = host.state();
+            known(&host, &state, &review)?;
+            let view = MinutesView::of(&state, &review, Some(checkpoint.clone())).map_err(domain)?;
+            let minutes_json = json!({
+                "ledger_id": view.ledger_id.to_hex(),
+                "organisation": view.organisation,
+                "review": review.as_str(),
+                "digest": view.digest.to_hex(),
+                "content_head": view.record.content_head().0,
+                "seq_range": [view.seq_range.0.0, view.seq_range.1.0],
+                "minutes": view.record.minutes,
+                "signatures": view.signatures,
+                "changes": view.record.changes,
+                "checkpoint": view.checkpoint,
+            });
+            let signatures = view
+                .signatures
+                .iter()
+                .map(|s| pb::MinutesSignature {
+                    member: s.signer.handle.as_str().to_owned(),
+                    name: s.signer.name.clone(),
+                    fingerprint: s.fingerprint.clone(),
+                    seq: s.seq.0,
+                    digest: s.digest.to_hex(),
+                    covers: s.covers.0,
+                    current: s.current,
+                })
+                .collect();
+            Ok(Response::new(pb::GetMinutesResponse {
+                review: review.as_str().to_owned(),
+                digest: view.digest.to_hex(),
+                content_head: view.record.content_head().0,
+                first_seq: view.seq_range.0.0,
+                last_seq: view.seq_range.1.0,
+                signatures,
+                minutes_json: minutes_json.to_string(),
+                rendered: format.map(|f| render::minutes(&view, f)).unwrap_or_default(),
+                checkpoint,
+            }))
+        })
+        .await
+    }
+
+    async fn list_actions(
+        &self,
+        request: Request<pb::ListActionsRequest>,
+    ) -> Result<Response<pb::ListActionsResponse>, Status> {
+        let r = request.get_ref();
+        let host = self
+            .hosts
+            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
+        let date = convert::date("as_of", &r.as_of)?;
+        let only = if r.review.is_empty() {
+            None
+        } else {
+            Some(convert::review_id(&r.review)?)
+        };
+        blocking(move || {
+            let state = host.state();
+            if let Some(o) = &only {
+                known(&host, &state, o)?;
+            }
+            let actions = state
+                .reviews
+                .actions
+                .values()
+                .filter(|a| only.as_ref().is_none_or(|o| &a.review == o))
+                .map(|a| pb::Action {
+                    id: a.id.as_str().to_owned(),
+                    review: a.review.as_str().to_owned(),
+                    owner: a.owner.as_str().to_owned(),
+                    owner_name: state
+                        .roster
+                        .members
+                        .get(&a.owner)
+                        .map(|m| m.name.clone())
+                        .unwrap_or_else(|| a.owner.to_string()),
+                    due: a.due.to_string(),
+                    status: review::describe::action_state(&a.status),
+                    overdue: a.overdue_on(date),
+                    text: a.text.clone(),
+                    record_json: json_text(a),
+                })
+                .collect();
+            Ok(Response::new(pb::ListActionsResponse {
+                as_of: date.to_string(),
+                actions,
+            }))
+        })
+        .await
+    }
+
+    async fn list_objectives(
+        &self,
+        request: Request<pb::ListObjectivesRequest>,
+    ) -> Result<Response<pb::ListObjectivesResponse>, Status> {
+        let host = self.hosts.get(
+            request.metadata(),
+            &request.get_ref().ledger_id,
+            Access::Read(Role::Reader),
+        )?;
+        blocking(move || {
+            let state = host.state();
+            let objectives = state
+                .reviews
+                .objectives
+                .iter()
+                .map(|(id, o)| pb::Objective {
+                    id: id.as_str().to_owned(),
+                    review: o.review.as_str().to_owned(),
+                    text: o.objective.text.clone(),
+                    owner: o.objective.owner.as_str().to_owned(),
+                    due: o.objective.due.to_string(),
+                    record_json: json_text(o),
+                })
+                .collect();
+            Ok(Response::new(pb::ListObjectivesResponse { objectives }))
+        })
+        .await
+    }
+
+    async fn check(
+        &self,
+        request: Request<pb::CheckRequest>,
+    ) -> Result<Response<pb::CheckResponse>, Status> {
+        let r = request.get_ref();
+        let host = self
+            .hosts
+            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
+        let review = convert::review_id(&r.review)?;
+        let date = convert::date("as_of", &r.as_of)?;
+        blocking(move || {
+            let state = host.state();
+            known(&host, &state, &review)?;
+            let report = conformance::check(&state, &review, date).map_err(domain)?;
+            Ok(Response::new(pb::CheckResponse {
+                review: report.review.as_str().to_owned(),
+                as_of: report.as_of.to_string(),
+                passed: report.passed(),
+                findings: report
+                    .findings
+                    .iter()
+                    .map(|f| pb::Finding {
+                        rule: f.rule.to_owned(),
+                        severity: f.severity.label().to_owned(),
+                        message: f.message.clone(),
+                        seq: f.seq.map(|s| s.0),
+                    })
+                    .collect(),
+            }))
+        })
+        .await
+    }
+
+    async fn verify_review(
+        &self,
+        request: Request<pb::VerifyReviewRequest>,
+    ) -> Result<Response<pb::VerifyReviewResponse>, Status> {
+        let r = request.get_ref();
+        let host = self
+            .hosts
+            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Auditor))?;
+        let review = convert::review_id(&r.review)?;
+        blocking(move || {
+            known(&host, &host.state(), &review)?;
+            // Verify a snapshot, not the live store: appends made while the
+            // replay runs would otherwise look like a head that moved.
+            let snapshot = host
+                .snapshot()
+                .map_err(|e| store_status("snapshot", e))?;
+            let mut state = LedgerState::new();
+            let report = verify_into(&snapshot, &mut state, Some(host.id), &mut |_, _| {})
+                .map_err(|e| store_status("verifying", e))?;
+            let fault = report.fault.clone();
+            let mut response = pb::VerifyReviewResponse {
+                valid: report.valid(),
+                entries: report.entries,
+                fault: fault.as_ref().map(|f| f.reason.clone()).unwrap_or_default(),
+                fault_seq: fault.as_ref().and_then(|f| f.seq),
+                holds: false,
+                report_json: String::new(),
+            };
+            if report.valid() {
+                let audit = audit::audit(&state, &review).map_err(domain)?;
+                response.holds = audit.holds();
+                response.report_json = json!({
+                    "ledger_id": report.ledger_id.map(|h| h.to_hex()),
+                    "entries": report.entries,
+                    "valid": true,
+                    "review": audit,
+                    "holds": response.holds,
+                })
+                .to_string();
+            } else {
+                response.report_json = json!({
+                    "ledger_id": report.ledger_id.map(|h| h.to_hex()),
+                    "entries": report.entries,
+                    "valid": false,
+                    "fault": fault,
+                })
+                .to_string();
+            }
+            Ok(Response::new(response))
+        })
+        .await
+    }
+}
