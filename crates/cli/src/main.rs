@@ -13,6 +13,7 @@
 
 mod cmd_bundle;
 mod cmd_demo;
+mod cmd_feed;
 mod cmd_inspect;
 mod cmd_key;
 mod cmd_ledger;
@@ -20,6 +21,7 @@ mod cmd_member;
 mod cmd_minutes;
 mod cmd_reports;
 mod cmd_review;
+mod cmd_serve;
 mod cmd_verify;
 mod local;
 mod out;
@@ -95,6 +97,10 @@ enum Command {
     VerifyBundle(cmd_bundle::VerifyBundleArgs),
     /// Build a small example organisation's ledger and verify it.
     Demo(cmd_demo::DemoArgs),
+    /// Serve ledgers over gRPC (appends, reads, the live feed, projections).
+    Serve(cmd_serve::ServeArgs),
+    /// Follow a ledger on a server: one JSON object per entry, live.
+    Feed(cmd_feed::FeedArgs),
 }
 
 /// What a command concluded, beyond what it printed.
@@ -126,6 +132,8 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd_bundle::export(a, &out),
         Command::VerifyBundle(a) => cmd_bundle::verify_bundle(a, &out),
         Command::Demo(a) => cmd_demo::run(a, &out),
+        Command::Serve(a) => cmd_serve::run(a, &out),
+        Command::Feed(a) => cmd_feed::run(a),
     };
     match result {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,

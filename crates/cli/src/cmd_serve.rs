@@ -1,0 +1,96 @@
+//! `serve`: the gRPC server over one or more ledger directories.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use service::{Hosts, Tokens, server};
+use tonic::transport::Identity;
+
+use crate::Verdict;
+use crate::out::Out;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// A ledger directory to host; repeat for several ledgers.
+    #[arg(long = "ledger", required = true)]
+    pub ledgers: Vec<PathBuf>,
+    /// The address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:7327")]
+    pub listen: SocketAddr,
+    /// Bearer tokens for reads: `<blake3 hex> <reader|auditor> <ledger id|*>` per line.
+    #[arg(long)]
+    pub tokens: Option<PathBuf>,
+    /// The server's TLS certificate chain (PEM).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The server's TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Listen beyond loopback without TLS.
+    #[arg(long)]
+    pub allow_plaintext: bool,
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => Some(Identity::from_pem(read(cert)?, read(key)?)),
+        _ => None,
+    };
+    server::check_listen(a.listen, tls.is_some(), a.allow_plaintext)?;
+    let tokens = match &a.tokens {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Some(Tokens::parse(path, &text)?)
+        }
+        None => None,
+    };
+    let hosts = Arc::new(Hosts::open(&a.ledgers, tokens)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        let addr = listener.local_addr()?;
+        let ledgers: Vec<_> = hosts
+            .all()
+            .map(|h| serde_json::json!({"ledger_id": h.id.to_hex(), "dir": h.dir}))
+            .collect();
+        // The first line on stdout is the bound address, for scripts and tests.
+        out.emit(
+            &serde_json::json!({"listening": addr.to_string(), "tls": tls.is_some(), "ledgers": ledgers}),
+            || {
+                let mut s = format!("listening on {addr}\n");
+                for h in hosts.all() {
+                    s.push_str(&format!("ledger {} at {}\n", h.id, h.dir.display()));
+                }
+                s
+            },
+        );
+        std::io::stdout().flush()?;
+        server::serve(hosts, listener, tls, shutdown_signal()).await?;
+        eprintln!("stopped");
+        Ok(Verdict::Ok)
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
