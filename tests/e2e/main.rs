@@ -6,5 +6,6 @@ mod cli;
 mod crash;
 mod refusals;
 mod review;
+mod service;
 mod tamper;
 mod trust;

@@ -1,0 +1,544 @@
+//! The gRPC service end to end: the real `review-ledger serve` binary on
+//! 127.0.0.1 (port 0, the bound address read from its stdout), real sled on
+//! disk, and real tonic clients: the generated one and `review-ledger feed`.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Lines};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use e2e::{Org, event_id};
+use ledger_core::merkle::{verify_consistency, verify_inclusion};
+use ledger_core::{Hash, KeyPair, LedgerId, SignedEvent, UnixMicros};
+use review::{MemberRecord, Payload, RosterChange};
+use service::pb;
+use service::pb::ledger_service_client::LedgerServiceClient;
+use service::pb::review_service_client::ReviewServiceClient;
+use tonic::Code;
+use tonic::transport::Channel;
+
+/// A running `review-ledger serve`, stopped with SIGTERM when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    _out: Lines<BufReader<ChildStdout>>,
+}
+
+impl Server {
+    fn start(dirs: &[&Path], listen: &str, extra: &[&str]) -> Server {
+        let mut cmd = Command::new(e2e::binary());
+        cmd.arg("serve").args(["--listen", listen]);
+        for d in dirs {
+            cmd.arg("--ledger").arg(d);
+        }
+        let mut child = cmd
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("review-ledger serve starts");
+        let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = out
+            .next()
+            .expect("serve prints its address")
+            .expect("stdout reads");
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        Server {
+            child,
+            addr,
+            _out: out,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    async fn ledger(&self) -> LedgerServiceClient<Channel> {
+        LedgerServiceClient::connect(self.url()).await.unwrap()
+    }
+
+    async fn review(&self) -> ReviewServiceClient<Channel> {
+        ReviewServiceClient::connect(self.url()).await.unwrap()
+    }
+
+    /// SIGTERM, then the exit status: graceful shutdown exits 0.
+    fn stop(mut self) -> std::process::ExitStatus {
+        terminate(&self.child);
+        let status = self.child.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        terminate(&self.child);
+        let _ = self.child.wait();
+    }
+}
+
+fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+/// A founded ledger of three members, its writer closed so the server can open it.
+fn founded(dir: &Path) -> (Org, LedgerId) {
+    let org = Org::new(3);
+    let (ledger, id) = org.found(dir).unwrap();
+    ledger.close();
+    drop(ledger);
+    (org, id)
+}
+
+/// A valid roster proposal by member 0, event number `n`, enrolling a fresh key.
+fn enrol(org: &Org, id: LedgerId, n: u64) -> SignedEvent {
+    enrol_by(org, id, 0, n)
+}
+
+fn enrol_by(org: &Org, id: LedgerId, who: usize, n: u64) -> SignedEvent {
+    let mut seed = [0x3cu8; 32];
+    seed[..8].copy_from_slice(&n.to_le_bytes());
+    let record = MemberRecord {
+        handle: review::MemberId::new(format!("n{n}")).unwrap(),
+        name: format!("New Member {n}"),
+        role: "Analyst".into(),
+        top_management: false,
+        key: KeyPair::from_seed(seed).public(),
+    };
+    org.sign(id, who, n, &Payload::Propose(RosterChange::Enrol(record)))
+}
+
+fn request(id: &LedgerId, e: &SignedEvent) -> pb::AppendRequest {
+    pb::AppendRequest {
+        ledger_id: id.to_hex(),
+        event: Some(service::convert::signed_event_pb(e)),
+    }
+}
+
+async fn size(client: &mut LedgerServiceClient<Channel>, id: &LedgerId) -> u64 {
+    client
+        .get_checkpoint(pb::GetCheckpointRequest {
+            ledger_id: id.to_hex(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .size
+}
+
+fn verify_dir(dir: &Path) {
+    let (code, out, err) = e2e::run(&["verify", "--ledger", dir.to_str().unwrap()]).unwrap();
+    assert_eq!(code, 0, "verify failed: {out}{err}");
+}
+
+fn hash(bytes: &[u8]) -> Hash {
+    Hash(bytes.try_into().expect("32-byte hash"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_read_and_prove_over_grpc() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let (org, id) = founded(&dir);
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let mut client = server.ledger().await;
+    let before = size(&mut client, &id).await;
+
+    let event = enrol(&org, id, 1000);
+    let receipt = client
+        .append(request(&id, &event))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(receipt.seq, before);
+    assert!(receipt.checkpoint.contains(&format!("\n{}\n", before + 1)));
+
+    let read = client
+        .read_range(pb::ReadRangeRequest {
+            ledger_id: id.to_hex(),
+            start: 0,
+            limit: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.size, before + 1);
+    assert_eq!(read.entries.len() as u64, before + 1);
+    let last = read.entries.last().unwrap();
+    assert_eq!(last.entry_hash, receipt.entry_hash);
+    assert_eq!(
+        ledger_core::hash_entry_bytes(&last.entry).0.to_vec(),
+        last.entry_hash,
+        "the raw bytes hash to the stated entry hash"
+    );
+    let decoded = last.event.as_ref().unwrap();
+    assert_eq!(decoded.kind, "roster.propose");
+    assert_eq!(decoded.event_id, event_id(1000).to_hex());
+
+    let by_id = client
+        .get_by_event_id(pb::GetByEventIdRequest {
+            ledger_id: id.to_hex(),
+            event_id: event_id(1000).to_hex(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_id.seq, receipt.seq);
+
+    let proof = client
+        .get_inclusion_proof(pb::GetInclusionProofRequest {
+            ledger_id: id.to_hex(),
+            seq: 1,
+            tree_size: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let path: Vec<Hash> = proof.path.iter().map(|h| hash(h)).collect();
+    verify_inclusion(
+        &hash(&proof.entry_hash),
+        &ledger_core::InclusionProof {
+            index: 1,
+            size: proof.tree_size,
+            path,
+        },
+        &hash(&proof.root),
+    )
+    .expect("inclusion proof verifies");
+    let cons = client
+        .get_consistency_proof(pb::GetConsistencyProofRequest {
+            ledger_id: id.to_hex(),
+            old_size: 2,
+            new_size: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    verify_consistency(
+        &ledger_core::ConsistencyProof {
+            old_size: 2,
+            new_size: cons.new_size,
+            path: cons.path.iter().map(|h| hash(h)).collect(),
+        },
+        &hash(&cons.old_root),
+        &hash(&cons.new_root),
+    )
+    .expect("consistency proof verifies");
+
+    // The projections follow the append: the pending proposal is visible,
+    // and a whole-ledger verification through the server holds.
+    let reviews = server
+        .review()
+        .await
+        .list_reviews(pb::ListReviewsRequest {
+            ledger_id: id.to_hex(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(reviews.reviews.is_empty());
+
+    assert!(server.stop().success(), "graceful shutdown exits 0");
+    verify_dir(&dir);
+}
+
+/// One refused call: what to send, the code and a phrase of the message.
+struct Case {
+    name: &'static str,
+    code: Code,
+    phrase: &'static str,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_code_and_nothing_appended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let (org, id) = founded(&dir);
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let mut client = server.ledger().await;
+    let stored = enrol(&org, id, 1000);
+    client.append(request(&id, &stored)).await.unwrap();
+    let before = size(&mut client, &id).await;
+
+    let mut bad_sig = enrol(&org, id, 1001);
+    bad_sig.signature.0[7] ^= 1;
+    let stranger = KeyPair::from_seed([99; 32]);
+    let unknown_key = review::compose(
+        id,
+        event_id(1002),
+        &stranger,
+        UnixMicros(0),
+        &Payload::Approve(event_id(1)),
+    )
+    .sign(&stranger);
+    let other_ledger = enrol(&org, Hash([9; 32]), 1003);
+    let not_top = enrol_by(&org, id, 2, 1004);
+    let mut garbage = enrol(&org, id, 1005);
+    garbage.event.truncate(garbage.event.len() - 3);
+
+    let appends: Vec<(Case, pb::AppendRequest)> = vec![
+        (
+            Case { name: "bad signature", code: Code::PermissionDenied, phrase: "does not verify" },
+            request(&id, &bad_sig),
+        ),
+        (
+            Case { name: "unknown key", code: Code::PermissionDenied, phrase: "is not enrolled" },
+            request(&id, &unknown_key),
+        ),
+        (
+            Case { name: "rule violation", code: Code::FailedPrecondition, phrase: "m2 is not top management" },
+            request(&id, &not_top),
+        ),
+        (
+            Case { name: "duplicate event id", code: Code::AlreadyExists, phrase: "already in the ledger at #" },
+            request(&id, &stored),
+        ),
+        (
+            Case { name: "event for another ledger", code: Code::InvalidArgument, phrase: "is for ledger 0909" },
+            request(&id, &other_ledger),
+        ),
+        (
+            Case { name: "truncated event", code: Code::InvalidArgument, phrase: "cannot decode" },
+            request(&id, &garbage),
+        ),
+        (
+            Case { name: "short signature", code: Code::InvalidArgument, phrase: "event.signature: 63 bytes" },
+            pb::AppendRequest {
+                ledger_id: id.to_hex(),
+                event: Some(pb::SignedEvent { event: stored.event.clone(), signature: vec![0; 63] }),
+            },
+        ),
+        (
+            Case { name: "missing event", code: Code::InvalidArgument, phrase: "event: missing" },
+            pb::AppendRequest { ledger_id: id.to_hex(), event: None },
+        ),
+        (
+            Case { name: "oversized event", code: Code::InvalidArgument, phrase: "over the limit" },
+            pb::AppendRequest {
+                ledger_id: id.to_hex(),
+                event: Some(pb::SignedEvent { event: vec![0; 70 * 1024], signature: vec![0; 64] }),
+            },
+        ),
+        (
+            Case { name: "ledger id not hex", code: Code::InvalidArgument, phrase: "ledger_id" },
+            pb::AppendRequest { ledger_id: "zz".into(), event: Some(service::convert::signed_event_pb(&bad_sig)) },
+        ),
+        (
+            Case { name: "unknown ledger", code: Code::NotFound, phrase: "no ledger 0707" },
+            pb::AppendRequest { ledger_id: Hash([7; 32]).to_hex(), event: Some(service::convert::signed_event_pb(&stored)) },
+        ),
+    ];
+    for (case, req) in appends {
+        let status = client.append(req).await.expect_err(case.name);
+        check(&case, &status);
+    }
+
+    // The reads' refusals.
+    let status = client
+        .get_by_event_id(pb::GetByEventIdRequest { ledger_id: id.to_hex(), event_id: event_id(4242).to_hex() })
+        .await
+        .unwrap_err();
+    check(&Case { name: "unknown event id", code: Code::NotFound, phrase: "no event" }, &status);
+    let status = client
+        .read_range(pb::ReadRangeRequest { ledger_id: id.to_hex(), start: before + 5, limit: 1 })
+        .await
+        .unwrap_err();
+    check(&Case { name: "sequence beyond the end", code: Code::NotFound, phrase: "beyond the ledger" }, &status);
+    let status = client
+        .get_inclusion_proof(pb::GetInclusionProofRequest { ledger_id: id.to_hex(), seq: before, tree_size: 0 })
+        .await
+        .unwrap_err();
+    check(&Case { name: "proof of an entry beyond the tree", code: Code::NotFound, phrase: "not in the tree" }, &status);
+    let status = server
+        .review()
+        .await
+        .get_minutes(pb::GetMinutesRequest { ledger_id: id.to_hex(), review: "mr-none".into(), format: 0 })
+        .await
+        .unwrap_err();
+    check(&Case { name: "unknown review", code: Code::NotFound, phrase: "no review mr-none" }, &status);
+
+    // A stream stops at its first refused event and names it.
+    let events = vec![request(&id, &enrol(&org, id, 1100)), request(&id, &bad_sig), request(&id, &enrol(&org, id, 1101))];
+    let status = client
+        .append_stream(tokio_stream::iter(events))
+        .await
+        .unwrap_err();
+    check(&Case { name: "stream with a bad event", code: Code::PermissionDenied, phrase: "event #1 of the stream" }, &status);
+
+    assert_eq!(size(&mut client, &id).await, before + 1, "only the stream's first event was appended");
+    assert!(server.stop().success());
+    verify_dir(&dir);
+}
+
+fn check(case: &Case, status: &tonic::Status) {
+    assert_eq!(status.code(), case.code, "{}: {status:?}", case.name);
+    assert!(
+        status.message().contains(case.phrase),
+        "{}: {:?} should mention {:?}",
+        case.name,
+        status.message(),
+        case.phrase
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_concurrent_clients_lose_nothing() {
+    const CLIENTS: u64 = 16;
+    const EACH: u64 = 20;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let (org, id) = founded(&dir);
+    let org = std::sync::Arc::new(org);
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let before = size(&mut server.ledger().await, &id).await;
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let url = server.url();
+        let org = org.clone();
+        tasks.push(tokio::spawn(async move {
+            // Each client has its own connection.
+            let mut client = LedgerServiceClient::connect(url).await.unwrap();
+            let mut seqs = Vec::new();
+            for i in 0..EACH {
+                let e = enrol(&org, id, 10_000 + c * 1000 + i);
+                seqs.push(client.append(request(&id, &e)).await.unwrap().into_inner().seq);
+            }
+            seqs
+        }));
+    }
+    let mut seqs = BTreeSet::new();
+    for t in tasks {
+        for s in t.await.unwrap() {
+            assert!(seqs.insert(s), "sequence {s} acknowledged twice");
+        }
+    }
+    let expected: BTreeSet<u64> = (before..before + CLIENTS * EACH).collect();
+    assert_eq!(seqs, expected, "every append has its own place, no gap");
+    let mut client = server.ledger().await;
+    assert_eq!(size(&mut client, &id).await, before + CLIENTS * EACH);
+    for c in 0..CLIENTS {
+        for i in 0..EACH {
+            client
+                .get_by_event_id(pb::GetByEventIdRequest {
+                    ledger_id: id.to_hex(),
+                    event_id: event_id(10_000 + c * 1000 + i).to_hex(),
+                })
+                .await
+                .unwrap();
+        }
+    }
+    assert!(server.stop().success());
+    verify_dir(&dir);
+}
+
+/// Reads `n` feed messages, checking order and the raw bytes against the stated hash.
+async fn take(stream: &mut tonic::Streaming<pb::FeedMessage>, from: u64, n: u64) -> Vec<pb::FeedMessage> {
+    let mut out = Vec::new();
+    for want in from..from + n {
+        let m = stream.message().await.unwrap().expect("the feed goes on");
+        let e = m.entry.as_ref().unwrap();
+        assert_eq!(e.seq, want, "feed order");
+        assert_eq!(m.sequence, want.to_string());
+        assert_eq!(ledger_core::hash_entry_bytes(&e.entry).0.to_vec(), e.entry_hash);
+        out.push(m);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_catches_up_then_tails_live() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let (org, id) = founded(&dir);
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let mut client = server.ledger().await;
+    let before = size(&mut client, &id).await;
+    let open = |from| pb::FeedRequest { ledger_id: id.to_hex(), from };
+    let mut a = client.feed(open(0)).await.unwrap().into_inner();
+    let mut b = server.ledger().await.feed(open(1)).await.unwrap().into_inner();
+
+    let caught_up = take(&mut a, 0, before).await;
+    assert_eq!(caught_up[0].r#type, "org.reviewledger.v1.genesis");
+    assert_eq!(caught_up[0].source, format!("review-ledger:{}", id.to_hex()));
+    assert_eq!(caught_up[0].id, event_id(0).to_hex());
+    take(&mut b, 1, before - 1).await;
+
+    // Live: both subscribers get each new entry, and only once.
+    for n in 0..5 {
+        client.append(request(&id, &enrol(&org, id, 2000 + n))).await.unwrap();
+    }
+    let live = take(&mut a, before, 5).await;
+    take(&mut b, before, 5).await;
+    let e = live[0].entry.as_ref().unwrap().event.as_ref().unwrap();
+    assert_eq!(e.kind, "roster.propose");
+    assert_eq!(e.event_id, event_id(2000).to_hex());
+    assert!(e.payload_json.contains("New Member 2000"));
+
+    // Stopping the server ends the feeds cleanly.
+    let status = server.stop();
+    assert!(status.success());
+    assert!(a.message().await.map(|m| m.is_none()).unwrap_or(true));
+}
+
+#[test]
+fn cli_feed_resumes_across_a_server_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let (org, id) = founded(&dir);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let addr = server.addr.clone();
+    let mut feed = Command::new(e2e::binary())
+        .args(["feed", "--server", &server.url(), "--ledger-id", &id.to_hex()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(feed.stdout.take().unwrap()).lines();
+    let append = |url: String, from: u64, n: u64| {
+        runtime.block_on(async {
+            let mut client = LedgerServiceClient::connect(url).await.unwrap();
+            for k in from..from + n {
+                client.append(request(&id, &enrol(&org, id, k))).await.unwrap();
+            }
+        })
+    };
+    append(server.url(), 3000, 3);
+    let mut seen = Vec::new();
+    let mut read = |n: usize, seen: &mut Vec<u64>| {
+        for _ in 0..n {
+            let line = lines.next().expect("feed still running").unwrap();
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            seen.push(v["seq"].as_u64().unwrap());
+        }
+    };
+    // The founded ledger has 4 entries; 3 more were appended.
+    read(7, &mut seen);
+    assert!(server.stop().success(), "the server stops with a feed open");
+
+    // Same address again: the consumer reconnects from its next sequence number.
+    let server = Server::start(&[&dir], &addr, &[]);
+    append(server.url(), 3100, 4);
+    read(4, &mut seen);
+    assert_eq!(seen, (0..11).collect::<Vec<u64>>(), "no gap and no duplicate");
+    let _ = Command::new("kill").args(["-TERM", &feed.id().to_string()]).status();
+    let _ = feed.wait();
+    drop(server);
+    verify_dir(&dir);
+}
+
+#[test]
+fn plaintext_beyond_loopback_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    founded(&dir);
+    let d = dir.to_str().unwrap();
+    let (code, _, err) = e2e::run(&["serve", "--ledger", d, "--listen", "0.0.0.0:0"]).unwrap();
+    assert_eq!(code, 2);
+    assert!(err.contains("without TLS"), "{err}");
+}
