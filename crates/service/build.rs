@@ -17,10 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(&files, [&root])?;
     // The encoded descriptor set feeds the reflection service.
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(
-        out.join("reviewledger_descriptor.bin"),
-        fds.encode_to_vec(),
-    )?;
+    std::fs::write(out.join("reviewledger_descriptor.bin"), fds.encode_to_vec())?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -284,54 +284,113 @@ async fn every_error_code_and_nothing_appended() {
 
     let appends: Vec<(Case, pb::AppendRequest)> = vec![
         (
-            Case { name: "bad signature", code: Code::PermissionDenied, phrase: "does not verify" },
+            Case {
+                name: "bad signature",
+                code: Code::PermissionDenied,
+                phrase: "does not verify",
+            },
             request(&id, &bad_sig),
         ),
         (
-            Case { name: "unknown key", code: Code::PermissionDenied, phrase: "is not enrolled" },
+            Case {
+                name: "unknown key",
+                code: Code::PermissionDenied,
+                phrase: "is not enrolled",
+            },
             request(&id, &unknown_key),
         ),
         (
-            Case { name: "rule violation", code: Code::FailedPrecondition, phrase: "m2 is not top management" },
+            Case {
+                name: "rule violation",
+                code: Code::FailedPrecondition,
+                phrase: "m2 is not top management",
+            },
             request(&id, &not_top),
         ),
         (
-            Case { name: "duplicate event id", code: Code::AlreadyExists, phrase: "already in the ledger at #" },
+            Case {
+                name: "duplicate event id",
+                code: Code::AlreadyExists,
+                phrase: "already in the ledger at #",
+            },
             request(&id, &stored),
         ),
         (
-            Case { name: "event for another ledger", code: Code::InvalidArgument, phrase: "is for ledger 0909" },
+            Case {
+                name: "event for another ledger",
+                code: Code::InvalidArgument,
+                phrase: "is for ledger 0909",
+            },
             request(&id, &other_ledger),
         ),
         (
-            Case { name: "truncated event", code: Code::InvalidArgument, phrase: "cannot decode" },
+            Case {
+                name: "truncated event",
+                code: Code::InvalidArgument,
+                phrase: "cannot decode",
+            },
             request(&id, &garbage),
         ),
         (
-            Case { name: "short signature", code: Code::InvalidArgument, phrase: "event.signature: 63 bytes" },
+            Case {
+                name: "short signature",
+                code: Code::InvalidArgument,
+                phrase: "event.signature: 63 bytes",
+            },
             pb::AppendRequest {
                 ledger_id: id.to_hex(),
-                event: Some(pb::SignedEvent { event: stored.event.clone(), signature: vec![0; 63] }),
+                event: Some(pb::SignedEvent {
+                    event: stored.event.clone(),
+                    signature: vec![0; 63],
+                }),
             },
         ),
         (
-            Case { name: "missing event", code: Code::InvalidArgument, phrase: "event: missing" },
-            pb::AppendRequest { ledger_id: id.to_hex(), event: None },
-        ),
-        (
-            Case { name: "oversized event", code: Code::InvalidArgument, phrase: "over the limit" },
+            Case {
+                name: "missing event",
+                code: Code::InvalidArgument,
+                phrase: "event: missing",
+            },
             pb::AppendRequest {
                 ledger_id: id.to_hex(),
-                event: Some(pb::SignedEvent { event: vec![0; 70 * 1024], signature: vec![0; 64] }),
+                event: None,
             },
         ),
         (
-            Case { name: "ledger id not hex", code: Code::InvalidArgument, phrase: "ledger_id" },
-            pb::AppendRequest { ledger_id: "zz".into(), event: Some(service::convert::signed_event_pb(&bad_sig)) },
+            Case {
+                name: "oversized event",
+                code: Code::InvalidArgument,
+                phrase: "over the limit",
+            },
+            pb::AppendRequest {
+                ledger_id: id.to_hex(),
+                event: Some(pb::SignedEvent {
+                    event: vec![0; 70 * 1024],
+                    signature: vec![0; 64],
+                }),
+            },
         ),
         (
-            Case { name: "unknown ledger", code: Code::NotFound, phrase: "no ledger 0707" },
-            pb::AppendRequest { ledger_id: Hash([7; 32]).to_hex(), event: Some(service::convert::signed_event_pb(&stored)) },
+            Case {
+                name: "ledger id not hex",
+                code: Code::InvalidArgument,
+                phrase: "ledger_id",
+            },
+            pb::AppendRequest {
+                ledger_id: "zz".into(),
+                event: Some(service::convert::signed_event_pb(&bad_sig)),
+            },
+        ),
+        (
+            Case {
+                name: "unknown ledger",
+                code: Code::NotFound,
+                phrase: "no ledger 0707",
+            },
+            pb::AppendRequest {
+                ledger_id: Hash([7; 32]).to_hex(),
+                event: Some(service::convert::signed_event_pb(&stored)),
+            },
         ),
     ];
     for (case, req) in appends {
@@ -341,37 +400,95 @@ async fn every_error_code_and_nothing_appended() {
 
     // The reads' refusals.
     let status = client
-        .get_by_event_id(pb::GetByEventIdRequest { ledger_id: id.to_hex(), event_id: event_id(4242).to_hex() })
+        .get_by_event_id(pb::GetByEventIdRequest {
+            ledger_id: id.to_hex(),
+            event_id: event_id(4242).to_hex(),
+        })
         .await
         .unwrap_err();
-    check(&Case { name: "unknown event id", code: Code::NotFound, phrase: "no event" }, &status);
+    check(
+        &Case {
+            name: "unknown event id",
+            code: Code::NotFound,
+            phrase: "no event",
+        },
+        &status,
+    );
     let status = client
-        .read_range(pb::ReadRangeRequest { ledger_id: id.to_hex(), start: before + 5, limit: 1 })
+        .read_range(pb::ReadRangeRequest {
+            ledger_id: id.to_hex(),
+            start: before + 5,
+            limit: 1,
+        })
         .await
         .unwrap_err();
-    check(&Case { name: "sequence beyond the end", code: Code::NotFound, phrase: "beyond the ledger" }, &status);
+    check(
+        &Case {
+            name: "sequence beyond the end",
+            code: Code::NotFound,
+            phrase: "beyond the ledger",
+        },
+        &status,
+    );
     let status = client
-        .get_inclusion_proof(pb::GetInclusionProofRequest { ledger_id: id.to_hex(), seq: before, tree_size: 0 })
+        .get_inclusion_proof(pb::GetInclusionProofRequest {
+            ledger_id: id.to_hex(),
+            seq: before,
+            tree_size: 0,
+        })
         .await
         .unwrap_err();
-    check(&Case { name: "proof of an entry beyond the tree", code: Code::NotFound, phrase: "not in the tree" }, &status);
+    check(
+        &Case {
+            name: "proof of an entry beyond the tree",
+            code: Code::NotFound,
+            phrase: "not in the tree",
+        },
+        &status,
+    );
     let status = server
         .review()
         .await
-        .get_minutes(pb::GetMinutesRequest { ledger_id: id.to_hex(), review: "mr-none".into(), format: 0 })
+        .get_minutes(pb::GetMinutesRequest {
+            ledger_id: id.to_hex(),
+            review: "mr-none".into(),
+            format: 0,
+        })
         .await
         .unwrap_err();
-    check(&Case { name: "unknown review", code: Code::NotFound, phrase: "no review mr-none" }, &status);
+    check(
+        &Case {
+            name: "unknown review",
+            code: Code::NotFound,
+            phrase: "no review mr-none",
+        },
+        &status,
+    );
 
     // A stream stops at its first refused event and names it.
-    let events = vec![request(&id, &enrol(&org, id, 1100)), request(&id, &bad_sig), request(&id, &enrol(&org, id, 1101))];
+    let events = vec![
+        request(&id, &enrol(&org, id, 1100)),
+        request(&id, &bad_sig),
+        request(&id, &enrol(&org, id, 1101)),
+    ];
     let status = client
         .append_stream(tokio_stream::iter(events))
         .await
         .unwrap_err();
-    check(&Case { name: "stream with a bad event", code: Code::PermissionDenied, phrase: "event #1 of the stream" }, &status);
+    check(
+        &Case {
+            name: "stream with a bad event",
+            code: Code::PermissionDenied,
+            phrase: "event #1 of the stream",
+        },
+        &status,
+    );
 
-    assert_eq!(size(&mut client, &id).await, before + 1, "only the stream's first event was appended");
+    assert_eq!(
+        size(&mut client, &id).await,
+        before + 1,
+        "only the stream's first event was appended"
+    );
     assert!(server.stop().success());
     verify_dir(&dir);
 }
@@ -407,7 +524,14 @@ async fn sixteen_concurrent_clients_lose_nothing() {
             let mut seqs = Vec::new();
             for i in 0..EACH {
                 let e = enrol(&org, id, 10_000 + c * 1000 + i);
-                seqs.push(client.append(request(&id, &e)).await.unwrap().into_inner().seq);
+                seqs.push(
+                    client
+                        .append(request(&id, &e))
+                        .await
+                        .unwrap()
+                        .into_inner()
+                        .seq,
+                );
             }
             seqs
         }));
@@ -438,14 +562,21 @@ async fn sixteen_concurrent_clients_lose_nothing() {
 }
 
 /// Reads `n` feed messages, checking order and the raw bytes against the stated hash.
-async fn take(stream: &mut tonic::Streaming<pb::FeedMessage>, from: u64, n: u64) -> Vec<pb::FeedMessage> {
+async fn take(
+    stream: &mut tonic::Streaming<pb::FeedMessage>,
+    from: u64,
+    n: u64,
+) -> Vec<pb::FeedMessage> {
     let mut out = Vec::new();
     for want in from..from + n {
         let m = stream.message().await.unwrap().expect("the feed goes on");
         let e = m.entry.as_ref().unwrap();
         assert_eq!(e.seq, want, "feed order");
         assert_eq!(m.sequence, want.to_string());
-        assert_eq!(ledger_core::hash_entry_bytes(&e.entry).0.to_vec(), e.entry_hash);
+        assert_eq!(
+            ledger_core::hash_entry_bytes(&e.entry).0.to_vec(),
+            e.entry_hash
+        );
         out.push(m);
     }
     out
@@ -459,19 +590,34 @@ async fn feed_catches_up_then_tails_live() {
     let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
     let mut client = server.ledger().await;
     let before = size(&mut client, &id).await;
-    let open = |from| pb::FeedRequest { ledger_id: id.to_hex(), from };
+    let open = |from| pb::FeedRequest {
+        ledger_id: id.to_hex(),
+        from,
+    };
     let mut a = client.feed(open(0)).await.unwrap().into_inner();
-    let mut b = server.ledger().await.feed(open(1)).await.unwrap().into_inner();
+    let mut b = server
+        .ledger()
+        .await
+        .feed(open(1))
+        .await
+        .unwrap()
+        .into_inner();
 
     let caught_up = take(&mut a, 0, before).await;
     assert_eq!(caught_up[0].r#type, "org.reviewledger.v1.genesis");
-    assert_eq!(caught_up[0].source, format!("review-ledger:{}", id.to_hex()));
+    assert_eq!(
+        caught_up[0].source,
+        format!("review-ledger:{}", id.to_hex())
+    );
     assert_eq!(caught_up[0].id, event_id(0).to_hex());
     take(&mut b, 1, before - 1).await;
 
     // Live: both subscribers get each new entry, and only once.
     for n in 0..5 {
-        client.append(request(&id, &enrol(&org, id, 2000 + n))).await.unwrap();
+        client
+            .append(request(&id, &enrol(&org, id, 2000 + n)))
+            .await
+            .unwrap();
     }
     let live = take(&mut a, before, 5).await;
     take(&mut b, before, 5).await;
@@ -495,7 +641,13 @@ fn cli_feed_resumes_across_a_server_restart() {
     let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
     let addr = server.addr.clone();
     let mut feed = Command::new(e2e::binary())
-        .args(["feed", "--server", &server.url(), "--ledger-id", &id.to_hex()])
+        .args([
+            "feed",
+            "--server",
+            &server.url(),
+            "--ledger-id",
+            &id.to_hex(),
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -504,7 +656,10 @@ fn cli_feed_resumes_across_a_server_restart() {
         runtime.block_on(async {
             let mut client = LedgerServiceClient::connect(url).await.unwrap();
             for k in from..from + n {
-                client.append(request(&id, &enrol(&org, id, k))).await.unwrap();
+                client
+                    .append(request(&id, &enrol(&org, id, k)))
+                    .await
+                    .unwrap();
             }
         })
     };
@@ -525,8 +680,14 @@ fn cli_feed_resumes_across_a_server_restart() {
     let server = Server::start(&[&dir], &addr, &[]);
     append(server.url(), 3100, 4);
     read(4, &mut seen);
-    assert_eq!(seen, (0..11).collect::<Vec<u64>>(), "no gap and no duplicate");
-    let _ = Command::new("kill").args(["-TERM", &feed.id().to_string()]).status();
+    assert_eq!(
+        seen,
+        (0..11).collect::<Vec<u64>>(),
+        "no gap and no duplicate"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &feed.id().to_string()])
+        .status();
     let _ = feed.wait();
     drop(server);
     verify_dir(&dir);

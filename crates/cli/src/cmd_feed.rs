@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use serde_json::{Value, json};
 use service::pb;
 use service::pb::ledger_service_client::LedgerServiceClient;
-use serde_json::{Value, json};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::Verdict;
@@ -33,8 +33,7 @@ impl ServerArgs {
         let mut endpoint = Endpoint::from_shared(self.server.clone())
             .with_context(|| format!("--server {} is not a URL", self.server))?;
         if let Some(ca) = &self.ca_cert {
-            let pem =
-                std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+            let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
             endpoint = endpoint
                 .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
         }
@@ -162,7 +161,10 @@ async fn follow(a: FeedArgs) -> Result<Verdict> {
         };
         if let Err(status) = result {
             use tonic::Code;
-            if !matches!(status.code(), Code::Unavailable | Code::Unknown | Code::Cancelled) {
+            if !matches!(
+                status.code(),
+                Code::Unavailable | Code::Unknown | Code::Cancelled
+            ) {
                 bail!("feed refused: {}: {}", status.code(), status.message());
             }
         }

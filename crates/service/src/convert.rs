@@ -111,7 +111,9 @@ pub fn stored_entry(seq: Seq, bytes: Vec<u8>) -> Result<pb::StoredEntry, Status>
     let hash = ledger_core::hash_entry_bytes(&bytes);
     let (review, payload_json, summary) = match Payload::decode(&event.kind, &event.payload) {
         Ok(p) => (
-            p.review().map(|r| r.as_str().to_owned()).unwrap_or_default(),
+            p.review()
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_default(),
             payload_json(&p).to_string(),
             review::describe::payload(&p),
         ),

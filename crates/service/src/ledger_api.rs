@@ -40,11 +40,10 @@ impl LedgerApi {
 /// checkpoint key that genesis names.
 fn checkpoint(host: &Hosted) -> Result<(String, Checkpoint), Status> {
     let note = host.checkpoint();
-    let key = host
-        .state()
-        .roster
-        .checkpoint_key
-        .ok_or_else(|| Status::internal(format!("ledger {} names no checkpoint key", host.id)))?;
+    let key =
+        host.state().roster.checkpoint_key.ok_or_else(|| {
+            Status::internal(format!("ledger {} names no checkpoint key", host.id))
+        })?;
     let cp = Checkpoint::verify(&note, &key)
         .map_err(|e| Status::data_loss(format!("stored checkpoint of {}: {e}", host.id)))?;
     Ok((note, cp))
@@ -79,9 +78,11 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::AppendRequest>,
     ) -> Result<Response<pb::AppendResponse>, Status> {
-        let host = self
-            .hosts
-            .get(request.metadata(), &request.get_ref().ledger_id, Access::Write)?;
+        let host = self.hosts.get(
+            request.metadata(),
+            &request.get_ref().ledger_id,
+            Access::Write,
+        )?;
         let signed = convert::signed_event(request.into_inner().event)?;
         // Once handed to the writer the append completes durably even if
         // the client goes away.

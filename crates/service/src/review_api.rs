@@ -128,7 +128,8 @@ impl ReviewService for ReviewApi {
             let checkpoint = host.checkpoint();
             let state = host.state();
             known(&host, &state, &review)?;
-            let view = MinutesView::of(&state, &review, Some(checkpoint.clone())).map_err(domain)?;
+            let view =
+                MinutesView::of(&state, &review, Some(checkpoint.clone())).map_err(domain)?;
             let minutes_json = json!({
                 "ledger_id": view.ledger_id.to_hex(),
                 "organisation": view.organisation,
@@ -162,7 +163,9 @@ impl ReviewService for ReviewApi {
                 last_seq: view.seq_range.1.0,
                 signatures,
                 minutes_json: minutes_json.to_string(),
-                rendered: format.map(|f| render::minutes(&view, f)).unwrap_or_default(),
+                rendered: format
+                    .map(|f| render::minutes(&view, f))
+                    .unwrap_or_default(),
                 checkpoint,
             }))
         })
@@ -285,17 +288,17 @@ impl ReviewService for ReviewApi {
         request: Request<pb::VerifyReviewRequest>,
     ) -> Result<Response<pb::VerifyReviewResponse>, Status> {
         let r = request.get_ref();
-        let host = self
-            .hosts
-            .get(request.metadata(), &r.ledger_id, Access::Read(Role::Auditor))?;
+        let host = self.hosts.get(
+            request.metadata(),
+            &r.ledger_id,
+            Access::Read(Role::Auditor),
+        )?;
         let review = convert::review_id(&r.review)?;
         blocking(move || {
             known(&host, &host.state(), &review)?;
             // Verify a snapshot, not the live store: appends made while the
             // replay runs would otherwise look like a head that moved.
-            let snapshot = host
-                .snapshot()
-                .map_err(|e| store_status("snapshot", e))?;
+            let snapshot = host.snapshot().map_err(|e| store_status("snapshot", e))?;
             let mut state = LedgerState::new();
             let report = verify_into(&snapshot, &mut state, Some(host.id), &mut |_, _| {})
                 .map_err(|e| store_status("verifying", e))?;

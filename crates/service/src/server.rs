@@ -22,7 +22,11 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/reviewledger_descriptor.bin"));
 
 /// Refuses to listen beyond loopback in plaintext unless told to.
-pub fn check_listen(addr: SocketAddr, tls: bool, allow_plaintext: bool) -> Result<(), ServiceError> {
+pub fn check_listen(
+    addr: SocketAddr,
+    tls: bool,
+    allow_plaintext: bool,
+) -> Result<(), ServiceError> {
     if tls || allow_plaintext || addr.ip().is_loopback() {
         Ok(())
     } else {
@@ -40,12 +44,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<LedgerServiceServer<LedgerApi>>()
-        .await;
-    health
-        .set_serving::<ReviewServiceServer<ReviewApi>>()
-        .await;
+    health.set_serving::<LedgerServiceServer<LedgerApi>>().await;
+    health.set_serving::<ReviewServiceServer<ReviewApi>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
