@@ -703,3 +703,161 @@ fn plaintext_beyond_loopback_is_refused() {
     assert_eq!(code, 2);
     assert!(err.contains("without TLS"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_required_and_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let (org, id) = founded(&dir);
+    let tokens = tmp.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!(
+            "# hashes only\n{} reader {}\n{} auditor *\n{} reader {}\n",
+            service::Tokens::hash("read-me"),
+            id.to_hex(),
+            service::Tokens::hash("audit-me"),
+            service::Tokens::hash("elsewhere"),
+            Hash([5; 32]).to_hex(),
+        ),
+    )
+    .unwrap();
+    assert!(
+        !std::fs::read_to_string(&tokens)
+            .unwrap()
+            .contains("read-me"),
+        "the file holds no token in the clear"
+    );
+    let server = Server::start(
+        &[&dir],
+        "127.0.0.1:0",
+        &["--tokens", tokens.to_str().unwrap()],
+    );
+    let mut client = server.ledger().await;
+    let read = |token: Option<&str>| {
+        let mut r = tonic::Request::new(pb::ReadRangeRequest {
+            ledger_id: id.to_hex(),
+            start: 0,
+            limit: 1,
+        });
+        if let Some(t) = token {
+            r.metadata_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        }
+        r
+    };
+    let cases = [
+        (None, Some(Code::Unauthenticated), "needs a bearer token"),
+        (
+            Some("wrong"),
+            Some(Code::Unauthenticated),
+            "unknown bearer token",
+        ),
+        (
+            Some("elsewhere"),
+            Some(Code::PermissionDenied),
+            "grants nothing on ledger",
+        ),
+        (Some("read-me"), None, ""),
+        (Some("audit-me"), None, ""),
+    ];
+    for (token, code, phrase) in cases {
+        match (client.read_range(read(token)).await, code) {
+            (Ok(r), None) => assert_eq!(r.into_inner().entries.len(), 1),
+            (Err(s), Some(code)) => check(
+                &Case {
+                    name: "token",
+                    code,
+                    phrase,
+                },
+                &s,
+            ),
+            (other, _) => panic!("{token:?}: unexpected {other:?}"),
+        }
+    }
+    // A reader may not run the auditor's whole-ledger verification.
+    let mut review = server.review().await;
+    let mut verify = tonic::Request::new(pb::VerifyReviewRequest {
+        ledger_id: id.to_hex(),
+        review: "mr-none".into(),
+    });
+    verify
+        .metadata_mut()
+        .insert("authorization", "Bearer read-me".parse().unwrap());
+    let status = review.verify_review(verify).await.unwrap_err();
+    check(
+        &Case {
+            name: "reader verifies",
+            code: Code::PermissionDenied,
+            phrase: "needs Auditor",
+        },
+        &status,
+    );
+    // Appends need no token: the signature authorises them.
+    client
+        .append(request(&id, &enrol(&org, id, 5000)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_generated_certificate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let (_, id) = founded(&dir);
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let server = Server::start(
+        &[&dir],
+        "127.0.0.1:0",
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(ck.cert.pem()))
+        .domain_name("localhost");
+    let channel = tonic::transport::Endpoint::from_shared(format!("https://{}", server.addr))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = LedgerServiceClient::new(channel);
+    assert!(size(&mut client, &id).await > 0);
+    // A plaintext client gets nowhere.
+    let plain = LedgerServiceClient::connect(server.url()).await;
+    let refused = match plain {
+        Err(_) => true,
+        Ok(mut c) => c
+            .get_checkpoint(pb::GetCheckpointRequest {
+                ledger_id: id.to_hex(),
+            })
+            .await
+            .is_err(),
+    };
+    assert!(refused, "plaintext must not reach a TLS server");
+    // The CLI's feed speaks TLS with --ca-cert.
+    let (code, out, err) = e2e::run(&[
+        "feed",
+        "--server",
+        &format!(
+            "https://localhost:{}",
+            server.addr.rsplit(':').next().unwrap()
+        ),
+        "--ca-cert",
+        cert.to_str().unwrap(),
+        "--ledger-id",
+        &id.to_hex(),
+        "--no-follow",
+    ])
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count() as u64, size(&mut client, &id).await);
+}
