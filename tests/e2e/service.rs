@@ -37,20 +37,23 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("review-ledger serve starts");
-        let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = out
+        let out = BufReader::new(child.stdout.take().unwrap()).lines();
+        // Built before the first line is read, so that a failure stops the child.
+        let mut server = Server {
+            child,
+            addr: String::new(),
+            _out: out,
+        };
+        let first = server
+            ._out
             .next()
             .expect("serve prints its address")
             .expect("stdout reads");
-        let addr = first
+        server.addr = first
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .to_owned();
-        Server {
-            child,
-            addr,
-            _out: out,
-        }
+        server
     }
 
     fn url(&self) -> String {
@@ -860,4 +863,129 @@ async fn tls_with_a_generated_certificate() {
     .unwrap();
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count() as u64, size(&mut client, &id).await);
+}
+
+/// The projections over gRPC are the CLI's own answers on the same ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projections_match_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    let (code, _, err) = e2e::run(&["demo", "--dir", demo.to_str().unwrap()]).unwrap();
+    assert_eq!(code, 0, "{err}");
+    let dir = demo.join("ledger");
+    let d = dir.to_str().unwrap();
+    let cli = |args: &[&str]| -> serde_json::Value {
+        let (_, out, err) = e2e::run(args).unwrap();
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}{err}"))
+    };
+    let reviews = cli(&["reviews", "--ledger", d, "--json"]);
+    let first = reviews[0]["id"].as_str().unwrap().to_owned();
+    let actions = cli(&["actions", "--ledger", d, "--as-of", "2026-01-15", "--json"]);
+    let checked = cli(&[
+        "check",
+        "--ledger",
+        d,
+        "--review",
+        &first,
+        "--as-of",
+        "2026-01-15",
+        "--json",
+    ]);
+    let verified = cli(&["verify", "--ledger", d, "--review", &first, "--json"]);
+    let (_, markdown, _) = e2e::run(&[
+        "minutes", "show", "--ledger", d, "--review", &first, "--format", "markdown",
+    ])
+    .unwrap();
+
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let id = verified["ledger_id"].as_str().unwrap().to_owned();
+    let mut client = server.review().await;
+    let list = client
+        .list_reviews(pb::ListReviewsRequest {
+            ledger_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<&str> = list.reviews.iter().map(|r| r.id.as_str()).collect();
+    let want: Vec<&str> = reviews
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, want);
+    assert_eq!(
+        list.reviews[0].digest,
+        reviews[0]["digest"].as_str().unwrap()
+    );
+
+    let minutes = client
+        .get_minutes(pb::GetMinutesRequest {
+            ledger_id: id.clone(),
+            review: first.clone(),
+            format: pb::MinutesFormat::Markdown as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        minutes.rendered.trim_end(),
+        markdown.trim_end(),
+        "same Markdown as the CLI"
+    );
+    assert_eq!(minutes.digest, reviews[0]["digest"].as_str().unwrap());
+    assert!(!minutes.signatures.is_empty());
+
+    let acts = client
+        .list_actions(pb::ListActionsRequest {
+            ledger_id: id.clone(),
+            as_of: "2026-01-15".into(),
+            review: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let want = actions["actions"].as_array().unwrap();
+    assert_eq!(acts.actions.len(), want.len());
+    for (got, want) in acts.actions.iter().zip(want) {
+        assert_eq!(got.id, want["id"].as_str().unwrap());
+        assert_eq!(
+            got.overdue,
+            want["overdue"].as_bool().unwrap(),
+            "{}",
+            got.id
+        );
+    }
+
+    let check = client
+        .check(pb::CheckRequest {
+            ledger_id: id.clone(),
+            review: first.clone(),
+            as_of: "2026-01-15".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(check.passed, checked["passed"].as_bool().unwrap());
+    assert_eq!(
+        check.findings.len(),
+        checked["findings"].as_array().unwrap().len()
+    );
+
+    let verify = client
+        .verify_review(pb::VerifyReviewRequest {
+            ledger_id: id.clone(),
+            review: first.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(verify.valid, "{}", verify.fault);
+    assert_eq!(verify.holds, verified["holds"].as_bool().unwrap());
+    let report: serde_json::Value = serde_json::from_str(&verify.report_json).unwrap();
+    assert_eq!(
+        report["review"], verified["review"],
+        "the same audit as `verify --review`"
+    );
 }

@@ -67,17 +67,17 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
             .all()
             .map(|h| serde_json::json!({"ledger_id": h.id.to_hex(), "dir": h.dir}))
             .collect();
-        // The first line on stdout is the bound address, for scripts and tests.
-        out.emit(
-            &serde_json::json!({"listening": addr.to_string(), "tls": tls.is_some(), "ledgers": ledgers}),
-            || {
-                let mut s = format!("listening on {addr}\n");
-                for h in hosts.all() {
-                    s.push_str(&format!("ledger {} at {}\n", h.id, h.dir.display()));
-                }
-                s
-            },
-        );
+        // The first line on stdout is the bound address, for scripts and
+        // tests: `listening on ADDR`, or one JSON object with `--json`.
+        if out.json {
+            let v = serde_json::json!({"listening": addr.to_string(), "tls": tls.is_some(), "ledgers": ledgers});
+            println!("{v}");
+        } else {
+            println!("listening on {addr}");
+            for h in hosts.all() {
+                println!("ledger {} at {}", h.id, h.dir.display());
+            }
+        }
         std::io::stdout().flush()?;
         server::serve(hosts, listener, tls, shutdown_signal()).await?;
         eprintln!("stopped");
