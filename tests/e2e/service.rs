@@ -18,14 +18,14 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 /// A running `review-ledger serve`, stopped with SIGTERM when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     addr: String,
     _out: Lines<BufReader<ChildStdout>>,
 }
 
 impl Server {
-    fn start(dirs: &[&Path], listen: &str, extra: &[&str]) -> Server {
+    pub(crate) fn start(dirs: &[&Path], listen: &str, extra: &[&str]) -> Server {
         let mut cmd = Command::new(e2e::binary());
         cmd.arg("serve").args(["--listen", listen]);
         for d in dirs {
@@ -56,7 +56,7 @@ impl Server {
         server
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
@@ -69,7 +69,7 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status: graceful shutdown exits 0.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         terminate(&self.child);
         let status = self.child.wait().unwrap();
         std::mem::forget(self);

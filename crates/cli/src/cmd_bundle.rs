@@ -2,14 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
-use ledger_core::{Hash, Seq};
-use ledger_store::{SledStore, Store, StoreNodes, replay};
+use ledger_core::Hash;
+use ledger_store::SledStore;
 use review::ReviewId;
-use review::bundle::{self, Bundle, SubjectLog};
+use review::bundle::{self, Bundle};
 use review::render::{self, Format};
-use review::subjects::Subject;
 use review::view::MinutesView;
 use serde_json::json;
 
@@ -21,6 +20,8 @@ use crate::{LedgerDir, Verdict};
 pub struct ExportArgs {
     #[command(flatten)]
     pub ledger: LedgerDir,
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
     /// The review to export.
     #[arg(long)]
     pub review: String,
@@ -41,86 +42,43 @@ pub struct VerifyBundleArgs {
     pub html: Option<PathBuf>,
 }
 
-/// The store's Merkle nodes, with errors as `anyhow` errors.
-struct AnyhowNodes<'a>(&'a SledStore);
-
-impl ledger_core::Nodes for AnyhowNodes<'_> {
-    type Error = anyhow::Error;
-    fn node(&self, level: u32, index: u64) -> Result<Hash> {
-        Ok(ledger_core::Nodes::node(&StoreNodes(self.0), level, index)?)
-    }
-}
-
 pub fn export(a: ExportArgs, out: &Out) -> Result<Verdict> {
-    let store = SledStore::open(&a.ledger.path)?;
-    let mut t = SubjectLog::default();
-    replay(&store, &mut t)?;
-    let review = ReviewId::new(a.review)?;
-    if !t.state.reviews.reviews.contains_key(&review) {
-        bail!("no review {review} in {}", a.ledger.path.display());
-    }
-    let note = store
-        .checkpoint()?
-        .context("the ledger has no checkpoint")?;
-    let key = t
-        .state
-        .roster
-        .checkpoint_key
-        .context("the ledger has no genesis")?;
-    let cp = ledger_core::Checkpoint::verify(&note, &key)?;
-    if cp.size != t.subjects.len() as u64 {
-        bail!(
-            "the checkpoint states {} entries but {} are stored",
-            cp.size,
-            t.subjects.len()
-        );
-    }
-    let view = MinutesView::of(&t.state, &review, Some(note.clone()))?;
-    let html = render::minutes(&view, Format::Html);
-    let read = |seq: Seq| -> Result<Vec<u8>> {
-        store
-            .entry(seq)?
-            .with_context(|| format!("entry {seq} is missing"))
+    let bytes = match a.remote.client()? {
+        Some(mut client) => client.bundle(&a.review)?,
+        None => {
+            let store = SledStore::open(&a.ledger.path)?;
+            service::export::bundle(&store, &ReviewId::new(a.review.as_str())?)?.to_bytes()
+        }
     };
-    let bundle = bundle::assemble(
-        &t.state,
-        &t.subjects,
-        &review,
-        note,
-        html,
-        &read,
-        &AnyhowNodes(&store),
-    )?;
-    let needed = bundle::needed_subjects(&t.state, &review);
-    let bytes = bundle.to_bytes();
+    // Read back what is written, as any reader of the file would.
+    let bundle = Bundle::from_bytes(&bytes)?;
     std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
-    let reviews: Vec<String> = needed
+    let reviews: Vec<String> = bundle
+        .subjects
         .iter()
-        .filter_map(|s| match s {
-            Subject::Review(r) => Some(r.to_string()),
-            Subject::Roster => None,
+        .filter_map(|p| match &p.subject {
+            review::subjects::Subject::Review(r) => Some(r.to_string()),
+            review::subjects::Subject::Roster => None,
         })
         .collect();
     out.emit(
         &json!({
             "bundle": a.out,
             "bytes": bytes.len(),
-            "ledger_id": cp.ledger_id.to_hex(),
-            "review": review.as_str(),
+            "ledger_id": bundle.ledger_id.to_hex(),
+            "review": bundle.review.as_str(),
             "entries": bundle.entries.len(),
             "reviews": reviews,
-            "checkpoint_size": cp.size,
         }),
         || {
             format!(
-                "wrote {} ({} bytes): {} entries of the roster and reviews {} against checkpoint of {} entries\nverify offline: review-ledger verify-bundle {} --trust {}",
+                "wrote {} ({} bytes): {} entries of the roster and reviews {}\nverify offline: review-ledger verify-bundle {} --trust {}",
                 a.out.display(),
                 bytes.len(),
                 bundle.entries.len(),
                 reviews.join(", "),
-                cp.size,
                 a.out.display(),
-                cp.ledger_id
+                bundle.ledger_id
             )
         },
     );

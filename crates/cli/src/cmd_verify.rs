@@ -26,6 +26,8 @@ pub struct VerifyArgs {
     /// verified per ledger, which the new one must extend.
     #[arg(long)]
     pub state: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
 }
 
 pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
@@ -34,6 +36,11 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         .as_deref()
         .map(|t| Hash::from_hex("--trust", t))
         .transpose()?;
+    if let Some(client) = a.remote.client()? {
+        let trust =
+            trust.ok_or_else(|| anyhow::anyhow!("--trust LEDGER_ID is required with --server"))?;
+        return remote(client, trust, &a, out);
+    }
     let store = SledStore::open_unchecked(&a.ledger.path)?;
     let total = store.head().map(|h| h.size).unwrap_or(0);
     let bar = if out.json {
@@ -165,4 +172,71 @@ fn check_trusted(
         kept.save(path)?;
     }
     Ok(outcome)
+}
+
+/// `verify --server`: the server's checkpoint must verify under the key its
+/// genesis (pinned by `--trust`) names and extend the one the auditor kept;
+/// with `--review`, the review's bundle is fetched and verified as offline.
+fn remote(
+    mut client: crate::remote::Client,
+    trust: Hash,
+    a: &VerifyArgs,
+    out: &Out,
+) -> Result<Verdict> {
+    let (note, cp) = client.checkpoint(trust)?;
+    let path = a.state.clone().unwrap_or_else(trusted::default_path);
+    let mut kept = trusted::TrustedState::load(&path)?;
+    let outcome = trusted::advance(&mut kept, &note, &cp, |old| {
+        client.consistency(old, cp.size)
+    })?;
+    let mut fault = outcome.as_ref().err().cloned();
+    if fault.is_none() {
+        kept.save(&path)?;
+    }
+    let mut review_json = json!(null);
+    let mut holds = true;
+    if let (None, Some(review)) = (&fault, &a.review) {
+        let bytes = client.bundle(review)?;
+        match review::bundle::Bundle::from_bytes(&bytes)
+            .and_then(|b| review::bundle::verify(&b, trust, crate::cmd_review::today()))
+        {
+            Ok((report, _)) => {
+                holds = report.holds();
+                review_json = serde_json::to_value(&report)?;
+            }
+            Err(e) => fault = Some(format!("the server's bundle of {review}: {e}")),
+        }
+    }
+    let valid = fault.is_none();
+    out.emit(
+        &json!({
+            "ledger_id": trust.to_hex(),
+            "server": client.args.server,
+            "entries": cp.size,
+            "valid": valid,
+            "holds": valid && holds,
+            "fault": fault,
+            "trusted_state": {"state": path, "outcome": outcome.as_ref().ok()},
+            "review": review_json,
+        }),
+        || match &fault {
+            Some(f) => format!("INVALID: {f}"),
+            None => {
+                let mut s = format!(
+                    "the server's checkpoint of {} entries verifies under ledger {trust} and extends what you verified before ({:?})",
+                    cp.size,
+                    outcome.as_ref().ok()
+                );
+                if !review_json.is_null() {
+                    s.push_str(&format!("\n{}", if holds { "the review holds" } else { "the review does NOT hold" }));
+                }
+                s
+            }
+        },
+    );
+    Ok(if valid && holds {
+        Verdict::Ok
+    } else {
+        Verdict::Failed
+    })
 }

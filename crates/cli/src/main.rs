@@ -25,6 +25,7 @@ mod cmd_serve;
 mod cmd_verify;
 mod local;
 mod out;
+mod remote;
 mod trusted;
 
 use std::path::PathBuf;

@@ -70,12 +70,15 @@ pub enum AppendError<R: std::error::Error + 'static> {
         expected: Hash,
     },
     /// An entry with this event id exists already.
-    #[error("event {event} is already in the ledger at {seq}")]
+    #[error("event {event} is already in the ledger{}", match seq {
+        Some(seq) => format!(" at {seq}"),
+        None => " (appended moments ago, not yet durable)".to_owned(),
+    })]
     Duplicate {
         /// The event.
         event: EventId,
-        /// Where the first copy is, or `None` when it is earlier in the same batch.
-        seq: Seq,
+        /// Where the stored copy is, or `None` when the copy is still being written.
+        seq: Option<Seq>,
     },
     /// The admission rules refused it.
     #[error("event {event} refused: {source}")]
@@ -474,7 +477,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
         if let Some(first) = stored {
             return Err(AppendError::Duplicate {
                 event: event.id,
-                seq: first,
+                seq: Some(first),
             });
         }
         let in_flight = self
@@ -485,7 +488,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
         if ids.contains(&event.id) || in_flight {
             return Err(AppendError::Duplicate {
                 event: event.id,
-                seq,
+                seq: None,
             });
         }
         let effect =

@@ -31,6 +31,7 @@
 
 pub mod convert;
 pub mod error;
+pub mod export;
 pub mod host;
 pub mod hosts;
 pub mod ledger_api;

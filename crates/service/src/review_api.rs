@@ -335,4 +335,35 @@ impl ReviewService for ReviewApi {
         })
         .await
     }
+
+    async fn get_bundle(
+        &self,
+        request: Request<pb::GetBundleRequest>,
+    ) -> Result<Response<pb::GetBundleResponse>, Status> {
+        let r = request.get_ref();
+        let host = self.hosts.get(
+            request.metadata(),
+            &r.ledger_id,
+            Access::Read(Role::Auditor),
+        )?;
+        let review = convert::review_id(&r.review)?;
+        blocking(move || {
+            known(&host, &host.state(), &review)?;
+            // A snapshot, so that the checkpoint and the entries agree.
+            let snapshot = host.snapshot().map_err(|e| store_status("snapshot", e))?;
+            let bundle = crate::export::bundle(&snapshot, &review).map_err(|e| match e {
+                crate::export::ExportError::Store(e) => store_status("exporting", e),
+                other => Status::internal(other.to_string()),
+            })?;
+            let checkpoint_size = ledger_store::Store::head(&snapshot)
+                .map(|h| h.size)
+                .map_err(|e| store_status("snapshot", e))?;
+            Ok(Response::new(pb::GetBundleResponse {
+                entries: bundle.entries.len() as u32,
+                bundle: bundle.to_bytes(),
+                checkpoint_size,
+            }))
+        })
+        .await
+    }
 }

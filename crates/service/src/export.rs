@@ -1,0 +1,75 @@
+//! Evidence bundles from any store: what `review-ledger export` writes and
+//! what `GetBundle` returns, built the same way.
+
+use ledger_core::{Checkpoint, Hash, Seq};
+use ledger_store::{Store, StoreError, StoreNodes, replay};
+use review::bundle::{self, Bundle, SubjectLog};
+use review::render::{self, Format};
+use review::view::MinutesView;
+use review::{Rejection, ReviewId};
+
+/// Why a bundle could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The review is unknown, or a stored entry is not admissible on replay.
+    #[error(transparent)]
+    Domain(#[from] Rejection),
+    /// The stored checkpoint does not verify or does not cover the entries.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+}
+
+impl From<ledger_core::Error> for ExportError {
+    fn from(e: ledger_core::Error) -> Self {
+        ExportError::Store(StoreError::Format(e))
+    }
+}
+
+/// The bundle of `review`, against the store's latest checkpoint. The store
+/// must not change while this runs (hand it a snapshot of a live ledger).
+pub fn bundle<S: Store + ?Sized>(store: &S, review: &ReviewId) -> Result<Bundle, ExportError> {
+    let mut log = SubjectLog::default();
+    replay(store, &mut log)?;
+    log.state.reviews.review(review)?;
+    let note = store
+        .checkpoint()?
+        .ok_or_else(|| ExportError::Checkpoint("the ledger has no checkpoint".into()))?;
+    let key = log
+        .state
+        .roster
+        .checkpoint_key
+        .ok_or_else(|| ExportError::Checkpoint("the ledger has no genesis".into()))?;
+    let cp = Checkpoint::verify(&note, &key).map_err(|e| ExportError::Checkpoint(e.to_string()))?;
+    if cp.size != log.subjects.len() as u64 {
+        return Err(ExportError::Checkpoint(format!(
+            "it states {} entries but {} are stored",
+            cp.size,
+            log.subjects.len()
+        )));
+    }
+    let view = MinutesView::of(&log.state, review, Some(note.clone()))?;
+    let html = render::minutes(&view, Format::Html);
+    let read = |seq: Seq| -> Result<Vec<u8>, ExportError> {
+        store.entry(seq)?.ok_or_else(|| {
+            ExportError::Store(StoreError::Damaged {
+                what: format!("entry {seq}"),
+                reason: "missing".into(),
+            })
+        })
+    };
+    let nodes = Nodes(StoreNodes(store));
+    bundle::assemble(&log.state, &log.subjects, review, note, html, &read, &nodes)
+}
+
+/// The store's Merkle nodes with this module's error.
+struct Nodes<'a, S: Store + ?Sized>(StoreNodes<'a, S>);
+
+impl<S: Store + ?Sized> ledger_core::Nodes for Nodes<'_, S> {
+    type Error = ExportError;
+    fn node(&self, level: u32, index: u64) -> Result<Hash, ExportError> {
+        Ok(ledger_core::Nodes::node(&self.0, level, index)?)
+    }
+}
