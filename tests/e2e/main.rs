@@ -5,6 +5,7 @@ mod bundles;
 mod cli;
 mod crash;
 mod refusals;
+mod remote;
 mod remote_audit;
 mod review;
 mod service;

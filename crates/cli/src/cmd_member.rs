@@ -4,21 +4,22 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use ledger_core::{EventId, KeyPair};
+use ledger_core::{EventId, Hash, KeyPair};
 use ledger_store::keyfile;
 use review::roster::RosterOp;
-use review::{Effect, MemberId, MemberRecord, Payload, RosterChange};
+use review::{Effect, LedgerState, MemberId, MemberRecord, Payload, RosterChange};
 use serde_json::{Value, json};
 
-use crate::local::Local;
+use crate::Verdict;
+use crate::hosted::Place;
 use crate::out::Out;
-use crate::{LedgerDir, Verdict};
+use crate::target::{Appended, Target};
 
 #[derive(Args)]
 pub struct Signer {
     #[command(flatten)]
-    pub ledger: LedgerDir,
-    /// The private key of the member signing this change.
+    pub ledger: Place,
+    /// The private key of the member signing this change (it never leaves this machine).
     #[arg(long)]
     pub key: PathBuf,
 }
@@ -107,7 +108,7 @@ pub enum MemberCommand {
     /// List the members, their keys and pending changes.
     List {
         #[command(flatten)]
-        ledger: LedgerDir,
+        ledger: Place,
     },
 }
 
@@ -141,10 +142,10 @@ pub fn run(cmd: MemberCommand, out: &Out) -> Result<Verdict> {
             let new = keyfile::read_private(&new_key)?;
             submit(
                 &signer,
-                |local, old| {
-                    let member = local.state.roster.signer(&old.public())?;
+                |state, old| {
+                    let member = state.roster.signer(&old.public())?;
                     Ok(review::rotation(
-                        local.ledger_id(),
+                        state.roster.ledger_id.unwrap_or(Hash::ZERO),
                         &member.handle,
                         old,
                         &new,
@@ -197,13 +198,17 @@ pub fn run(cmd: MemberCommand, out: &Out) -> Result<Verdict> {
 /// Appends the payload that `build` makes and says what it did.
 fn submit(
     signer: &Signer,
-    build: impl FnOnce(&Local, &KeyPair) -> Result<Payload>,
+    build: impl FnOnce(&LedgerState, &KeyPair) -> Result<Payload>,
     out: &Out,
 ) -> Result<Verdict> {
     let key = keyfile::read_private(&signer.key)?;
-    let mut local = Local::open(&signer.ledger.path)?;
-    let payload = build(&local, &key)?;
-    let (receipt, effect) = local.append(&key, &payload)?;
+    let mut target = Target::open(&signer.ledger)?;
+    let payload = build(target.state()?, &key)?;
+    let Appended {
+        receipt,
+        event_id,
+        effect,
+    } = target.append(&key, &payload)?;
     let ops = match &effect {
         Effect::Roster(ops) => ops.as_slice(),
         Effect::Review(_) => &[],
@@ -218,21 +223,21 @@ fn submit(
             _ => None,
         })
         .collect();
-    let event_id = local.event_id(receipt.seq)?;
-    let pending = local
-        .state
+    // Remote: read back from the server, verified, with everyone's appends.
+    let state = target.state()?;
+    let pending = state
         .roster
         .pending
         .get(&event_id)
         .or_else(|| match payload {
-            Payload::Approve(id) => local.state.roster.pending.get(&id),
+            Payload::Approve(id) => state.roster.pending.get(&id),
             _ => None,
         });
     let pending_json = pending.map(|p| {
         json!({
             "proposal": p.id.to_hex(),
             "approvals": p.approvals,
-            "needed": local.state.roster.roster_quorum(),
+            "needed": state.roster.roster_quorum(),
         })
     });
     out.emit(
@@ -253,7 +258,7 @@ fn submit(
                     "pending: {} has {} of {} approvals; others approve with `review-ledger member approve --proposal {}`\n",
                     review::describe::roster_change(&p.change),
                     p.approvals.len(),
-                    local.state.roster.roster_quorum(),
+                    state.roster.roster_quorum(),
                     p.id
                 ));
             }
@@ -263,8 +268,8 @@ fn submit(
     Ok(Verdict::Ok)
 }
 
-fn list(dir: &LedgerDir, out: &Out) -> Result<Verdict> {
-    let (_, state) = crate::local::load(&dir.path)?;
+fn list(place: &Place, out: &Out) -> Result<Verdict> {
+    let (state, _) = crate::target::read_state(place)?;
     let roster = &state.roster;
     let members: Vec<Value> = roster
         .members

@@ -5,16 +5,18 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use ledger_store::{Store, keyfile, verify};
+use ledger_store::{Store, keyfile};
 use review::render::{self, Format};
 use review::view::MinutesView;
 use review::vocab::Sign;
 use review::{LedgerState, Payload, ReviewId};
 use serde_json::json;
+use service::pb;
 
-use crate::local::Local;
+use crate::Verdict;
+use crate::hosted::{Hosted, Place};
 use crate::out::Out;
-use crate::{LedgerDir, Verdict};
+use crate::target::Target;
 
 /// How to print minutes.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -34,7 +36,7 @@ pub enum MinutesCommand {
     /// Print the current minutes of a review.
     Show {
         #[command(flatten)]
-        ledger: LedgerDir,
+        ledger: Place,
         /// The review.
         #[arg(long)]
         review: String,
@@ -52,8 +54,8 @@ pub enum MinutesCommand {
 #[derive(Args)]
 pub struct SignArgs {
     #[command(flatten)]
-    pub ledger: LedgerDir,
-    /// Your private key.
+    pub ledger: Place,
+    /// Your private key (it never leaves this machine).
     #[arg(long)]
     pub key: PathBuf,
     /// The review.
@@ -102,14 +104,19 @@ pub fn run(cmd: MinutesCommand, out: &Out) -> Result<Verdict> {
             format,
             out: file,
         } => {
-            let (store, state) = crate::local::load(&ledger.path)?;
             let review = ReviewId::new(review)?;
             let format = if out.json {
                 MinutesFormat::Json
             } else {
                 format
             };
-            let text = rendered(&state, store.checkpoint()?, &review, format)?;
+            let text = match Hosted::of(&ledger)? {
+                Some(mut remote) => rendered_remote(&mut remote, &review, format)?,
+                None => {
+                    let (store, state) = crate::local::load(&ledger.path)?;
+                    rendered(&state, store.checkpoint()?, &review, format)?
+                }
+            };
             match file {
                 Some(path) => {
                     std::fs::write(&path, text)
@@ -124,26 +131,46 @@ pub fn run(cmd: MinutesCommand, out: &Out) -> Result<Verdict> {
     }
 }
 
+/// The minutes as the server renders them (`ReviewService.GetMinutes`).
+fn rendered_remote(
+    remote: &mut Hosted,
+    review: &ReviewId,
+    format: MinutesFormat,
+) -> Result<String> {
+    let format_pb = match format {
+        MinutesFormat::Text => pb::MinutesFormat::Text,
+        MinutesFormat::Markdown => pb::MinutesFormat::Markdown,
+        MinutesFormat::Html => pb::MinutesFormat::Html,
+        MinutesFormat::Json => pb::MinutesFormat::Unspecified,
+    };
+    let message = pb::GetMinutesRequest {
+        ledger_id: remote.id_hex(),
+        review: review.as_str().to_owned(),
+        format: format_pb as i32,
+    };
+    let m = remote.review_call("GetMinutes", message, async |c, r| c.get_minutes(r).await)?;
+    Ok(match format {
+        MinutesFormat::Json => {
+            let value: serde_json::Value = serde_json::from_str(&m.minutes_json)
+                .context("the server's minutes_json is not JSON")?;
+            serde_json::to_string_pretty(&value)? + "\n"
+        }
+        _ => m.rendered,
+    })
+}
+
 fn sign(a: SignArgs, out: &Out) -> Result<Verdict> {
     let key = keyfile::read_private(&a.key)?;
     let review = ReviewId::new(a.review.as_str())?;
-    let mut local = Local::open(&a.ledger.path)?;
-    // Sign only what this machine has verified itself: every entry, every signature, every rule.
-    let report = verify(
-        local.ledger.store().as_ref(),
-        LedgerState::new(),
-        None,
-        &mut |_, _| {},
-    )?;
-    if let Some(f) = report.fault {
-        bail!(
-            "the ledger does not verify{}: {}; not signing",
-            f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
-            f.reason
-        );
-    }
-    let record = local
-        .state
+    let mut target = Target::open(&a.ledger)?;
+    // Sign only what this machine has verified itself: every entry, every
+    // signature, every rule, the Merkle root against the signed checkpoint.
+    // Remote: the entries are fetched and verified here, and the digest is
+    // computed here from them; nothing the server says about the minutes is used.
+    let state = target
+        .verified_state()
+        .map_err(|e| e.context("not signing"))?;
+    let record = state
         .reviews
         .reviews
         .get(&review)
@@ -154,7 +181,7 @@ fn sign(a: SignArgs, out: &Out) -> Result<Verdict> {
         covers: record.content_head(),
     };
     if !a.yes {
-        let text = rendered(&local.state, None, &review, MinutesFormat::Text)?;
+        let text = rendered(state, None, &review, MinutesFormat::Text)?;
         eprintln!("{text}");
         eprint!(
             "Sign the minutes of {review} with digest {} (covering entries to {})? [y/N] ",
@@ -167,7 +194,7 @@ fn sign(a: SignArgs, out: &Out) -> Result<Verdict> {
             bail!("not signed");
         }
     }
-    let (receipt, _) = local.append(&key, &Payload::Sign(sign.clone()))?;
+    let receipt = target.append(&key, &Payload::Sign(sign.clone()))?.receipt;
     out.emit(
         &json!({
             "seq": receipt.seq.0,

@@ -1,25 +1,27 @@
 //! `reviews`, `actions`, `agenda`, `check`: what the ISMS team and auditors read.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use review::render::Format;
-use review::{Date, ReviewId, conformance};
+use review::{Date, LedgerState, ReviewId, conformance};
 use serde_json::{Value, json};
+use service::pb;
 
+use crate::Verdict;
 use crate::cmd_review::today;
+use crate::hosted::{Hosted, Place};
 use crate::out::Out;
-use crate::{LedgerDir, Verdict};
 
 #[derive(Args)]
 pub struct ReviewsArgs {
     #[command(flatten)]
-    pub ledger: LedgerDir,
+    pub ledger: Place,
 }
 
 #[derive(Args)]
 pub struct ActionsArgs {
     #[command(flatten)]
-    pub ledger: LedgerDir,
+    pub ledger: Place,
     /// Report overdue as of this date (default: today).
     #[arg(long)]
     pub as_of: Option<String>,
@@ -40,7 +42,7 @@ pub enum TextFormat {
 #[derive(Args)]
 pub struct AgendaArgs {
     #[command(flatten)]
-    pub ledger: LedgerDir,
+    pub ledger: Place,
     /// The review.
     #[arg(long)]
     pub review: String,
@@ -52,7 +54,7 @@ pub struct AgendaArgs {
 #[derive(Args)]
 pub struct CheckArgs {
     #[command(flatten)]
-    pub ledger: LedgerDir,
+    pub ledger: Place,
     /// The review.
     #[arg(long)]
     pub review: String,
@@ -69,8 +71,60 @@ fn as_of(flag: &Option<String>) -> Result<Date> {
 }
 
 pub fn reviews(a: ReviewsArgs, out: &Out) -> Result<Verdict> {
-    let (_, state) = crate::local::load(&a.ledger.path)?;
-    let rows: Vec<Value> = state
+    let rows: Vec<Value> = match Hosted::of(&a.ledger)? {
+        Some(mut remote) => {
+            let message = pb::ListReviewsRequest {
+                ledger_id: remote.id_hex(),
+            };
+            let list =
+                remote.review_call("ListReviews", message, async |c, r| c.list_reviews(r).await)?;
+            list.reviews
+                .into_iter()
+                .map(|r| {
+                    json!({
+                        "id": r.id,
+                        "title": r.title,
+                        "planned": r.planned,
+                        "held": (!r.held.is_empty()).then_some(r.held),
+                        "status": r.status,
+                        "inputs": r.inputs,
+                        "decisions": r.decisions,
+                        "actions": r.actions,
+                        "signatures": r.signatures,
+                        "digest": r.digest,
+                    })
+                })
+                .collect()
+        }
+        None => {
+            let (_, state) = crate::local::load(&a.ledger.path)?;
+            review_rows(&state)
+        }
+    };
+    out.emit(&Value::Array(rows.clone()), || {
+        rows.iter()
+            .map(|r| {
+                format!(
+                    "{:<14} {:<10} {:<11} {} inputs, {} decisions, {} actions, {} signatures  {}",
+                    r["id"].as_str().unwrap_or(""),
+                    r["held"].as_str().or(r["planned"].as_str()).unwrap_or(""),
+                    r["status"].as_str().unwrap_or(""),
+                    r["inputs"],
+                    r["decisions"],
+                    r["actions"],
+                    r["signatures"],
+                    r["title"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(Verdict::Ok)
+}
+
+/// One JSON row per review, in the order scheduled.
+fn review_rows(state: &LedgerState) -> Vec<Value> {
+    state
         .reviews
         .order
         .iter()
@@ -101,37 +155,74 @@ pub fn reviews(a: ReviewsArgs, out: &Out) -> Result<Verdict> {
                 "digest": m.digest().to_hex(),
             })
         })
-        .collect();
-    out.emit(&Value::Array(rows.clone()), || {
-        rows.iter()
-            .map(|r| {
-                format!(
-                    "{:<14} {:<10} {:<11} {} inputs, {} decisions, {} actions, {} signatures  {}",
-                    r["id"].as_str().unwrap_or(""),
-                    r["held"].as_str().or(r["planned"].as_str()).unwrap_or(""),
-                    r["status"].as_str().unwrap_or(""),
-                    r["inputs"],
-                    r["decisions"],
-                    r["actions"],
-                    r["signatures"],
-                    r["title"].as_str().unwrap_or("")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        .collect()
+}
+
+pub fn actions(a: ActionsArgs, out: &Out) -> Result<Verdict> {
+    let (date, rows): (String, Vec<Value>) = match Hosted::of(&a.ledger)? {
+        Some(mut remote) => {
+            let message = pb::ListActionsRequest {
+                ledger_id: remote.id_hex(),
+                as_of: a.as_of.clone().unwrap_or_else(|| today().to_string()),
+                review: a.review.clone().unwrap_or_default(),
+            };
+            let list =
+                remote.review_call("ListActions", message, async |c, r| c.list_actions(r).await)?;
+            let rows = list
+                .actions
+                .into_iter()
+                .map(|r| {
+                    let record: Value = serde_json::from_str(&r.record_json)
+                        .with_context(|| format!("action {}: record_json is not JSON", r.id))?;
+                    Ok(json!({
+                        "id": r.id,
+                        "review": r.review,
+                        "owner": r.owner,
+                        "owner_name": r.owner_name,
+                        "due": r.due,
+                        "status": r.status,
+                        "overdue": r.overdue,
+                        "text": r.text,
+                        "decision": record["decision"],
+                        "history": record["history"],
+                    }))
+                })
+                .collect::<Result<_>>()?;
+            (list.as_of, rows)
+        }
+        None => {
+            let (_, state) = crate::local::load(&a.ledger.path)?;
+            let date = as_of(&a.as_of)?;
+            let only = a.review.map(ReviewId::new).transpose()?;
+            (date.to_string(), action_rows(&state, date, only.as_ref()))
+        }
+    };
+    out.emit(&json!({"as_of": date, "actions": rows}), || {
+        let mut s = format!("action log as of {date}\n");
+        for r in &rows {
+            s.push_str(&format!(
+                "{:<14} {:<12} {:<18} due {}{}  {}  [{}]\n",
+                r["id"].as_str().unwrap_or(""),
+                r["review"].as_str().unwrap_or(""),
+                r["owner_name"].as_str().unwrap_or(""),
+                r["due"].as_str().unwrap_or(""),
+                if r["overdue"] == true { " OVERDUE" } else { "" },
+                r["text"].as_str().unwrap_or(""),
+                r["status"].as_str().unwrap_or(""),
+            ));
+        }
+        s
     });
     Ok(Verdict::Ok)
 }
 
-pub fn actions(a: ActionsArgs, out: &Out) -> Result<Verdict> {
-    let (_, state) = crate::local::load(&a.ledger.path)?;
-    let date = as_of(&a.as_of)?;
-    let only = a.review.map(ReviewId::new).transpose()?;
-    let rows: Vec<Value> = state
+/// One JSON row per action, by id, judged as of `date`.
+pub fn action_rows(state: &LedgerState, date: Date, only: Option<&ReviewId>) -> Vec<Value> {
+    state
         .reviews
         .actions
         .values()
-        .filter(|r| only.as_ref().is_none_or(|o| &r.review == o))
+        .filter(|r| only.is_none_or(|o| &r.review == o))
         .map(|r| {
             let owner = state
                 .roster
@@ -152,28 +243,13 @@ pub fn actions(a: ActionsArgs, out: &Out) -> Result<Verdict> {
                 "history": r.history,
             })
         })
-        .collect();
-    out.emit(&json!({"as_of": date.to_string(), "actions": rows}), || {
-        let mut s = format!("action log as of {date}\n");
-        for r in &rows {
-            s.push_str(&format!(
-                "{:<14} {:<12} {:<18} due {}{}  {}  [{}]\n",
-                r["id"].as_str().unwrap_or(""),
-                r["review"].as_str().unwrap_or(""),
-                r["owner_name"].as_str().unwrap_or(""),
-                r["due"].as_str().unwrap_or(""),
-                if r["overdue"] == true { " OVERDUE" } else { "" },
-                r["text"].as_str().unwrap_or(""),
-                r["status"].as_str().unwrap_or(""),
-            ));
-        }
-        s
-    });
-    Ok(Verdict::Ok)
+        .collect()
 }
 
 pub fn agenda(a: AgendaArgs, out: &Out) -> Result<Verdict> {
-    let (_, state) = crate::local::load(&a.ledger.path)?;
+    // The service has no agenda call: remote, it is computed here from the
+    // server's entries, verified.
+    let (state, _) = crate::target::read_state(&a.ledger)?;
     let agenda = review::agenda::agenda(&state, &ReviewId::new(a.review)?)?;
     let format = match a.format {
         TextFormat::Text => Format::Text,
@@ -186,11 +262,35 @@ pub fn agenda(a: AgendaArgs, out: &Out) -> Result<Verdict> {
 }
 
 pub fn check(a: CheckArgs, out: &Out) -> Result<Verdict> {
-    let (_, state) = crate::local::load(&a.ledger.path)?;
-    let review = ReviewId::new(a.review)?;
-    let report = conformance::check(&state, &review, as_of(&a.as_of)?)?;
-    out.emit(&serde_json::to_value(&report)?, || check_text(&report));
-    Ok(if report.passed() {
+    let report: Value = match Hosted::of(&a.ledger)? {
+        Some(mut remote) => {
+            let message = pb::CheckRequest {
+                ledger_id: remote.id_hex(),
+                review: a.review.clone(),
+                as_of: a.as_of.clone().unwrap_or_else(|| today().to_string()),
+            };
+            let r = remote.review_call("Check", message, async |c, r| c.check(r).await)?;
+            json!({
+                "review": r.review,
+                "as_of": r.as_of,
+                "passed": r.passed,
+                "findings": r.findings.iter().map(|f| json!({
+                    "rule": f.rule,
+                    "severity": f.severity,
+                    "message": f.message,
+                    "seq": f.seq,
+                })).collect::<Vec<_>>(),
+            })
+        }
+        None => {
+            let (_, state) = crate::local::load(&a.ledger.path)?;
+            let review = ReviewId::new(a.review)?;
+            let report = conformance::check(&state, &review, as_of(&a.as_of)?)?;
+            serde_json::to_value(&report)?
+        }
+    };
+    out.emit(&report, || check_text_json(&report));
+    Ok(if report["passed"] == true {
         Verdict::Ok
     } else {
         Verdict::Failed
@@ -199,24 +299,31 @@ pub fn check(a: CheckArgs, out: &Out) -> Result<Verdict> {
 
 /// The conformance report for people.
 pub fn check_text(report: &conformance::Report) -> String {
+    check_text_json(&serde_json::to_value(report).unwrap_or_default())
+}
+
+/// The conformance report for people, from its JSON (the same in both modes).
+pub fn check_text_json(report: &Value) -> String {
+    let passed = report["passed"] == true;
     let mut s = format!(
         "conformance of {}: {}\n",
-        report.review,
-        if report.passed() {
+        report["review"].as_str().unwrap_or(""),
+        if passed {
             "no nonconformity"
         } else {
             "NONCONFORMITY"
         }
     );
-    if report.findings.is_empty() {
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    if findings.is_empty() {
         s.push_str("  every rule holds\n");
     }
-    for f in &report.findings {
+    for f in &findings {
         s.push_str(&format!(
             "  {:<13} {:<28} {}\n",
-            format!("{:?}", f.severity).to_lowercase(),
-            f.rule,
-            f.message
+            f["severity"].as_str().unwrap_or(""),
+            f["rule"].as_str().unwrap_or(""),
+            f["message"].as_str().unwrap_or("")
         ));
     }
     s

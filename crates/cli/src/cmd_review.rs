@@ -5,25 +5,27 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use ledger_core::Hash;
+use ledger_core::{Hash, KeyPair};
 use ledger_store::keyfile;
 use review::vocab::{
     Act, ActionState, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision,
     DecisionKind, Document, Evidence, Input, Objective, Open, Schedule,
 };
-use review::{ActionId, Date, InputKey, MemberId, ObjectiveId, Payload, ReviewId};
+use review::{ActionId, Date, InputKey, LedgerState, MemberId, ObjectiveId, Payload, ReviewId};
 use serde_json::json;
 
-use crate::local::{Local, now};
+use crate::Verdict;
+use crate::hosted::Place;
+use crate::local::now;
 use crate::out::Out;
-use crate::{LedgerDir, Verdict};
+use crate::target::Target;
 
 /// Who signs, where, and whether the event amends signed minutes.
 #[derive(Args)]
 pub struct Author {
     #[command(flatten)]
-    pub ledger: LedgerDir,
-    /// The private key of the member recording this.
+    pub ledger: Place,
+    /// The private key of the member recording this (it never leaves this machine).
     #[arg(long)]
     pub key: PathBuf,
     /// The review.
@@ -237,7 +239,7 @@ pub enum ActionCommand {
     /// Record an action's progress between reviews.
     Update {
         #[command(flatten)]
-        ledger: LedgerDir,
+        ledger: Place,
         /// The private key of the member recording this.
         #[arg(long)]
         key: PathBuf,
@@ -318,7 +320,11 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
                 previous: previous.map(ReviewId::new).transpose()?,
                 part_of,
             };
-            submit(&author, |a| Ok(Payload::Schedule(content(a, body)?)), out)
+            submit(
+                &author,
+                |a, _| Ok(Payload::Schedule(content(a, body)?)),
+                out,
+            )
         }
         ReviewCommand::Circulate {
             author,
@@ -340,7 +346,7 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
             };
             submit(
                 &author,
-                |a| {
+                |a, _| {
                     Ok(Payload::Circulate(content(
                         a,
                         Circulate {
@@ -365,7 +371,7 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
                 present: members(&present)?,
                 apologies: members(&apologies)?,
             };
-            submit(&author, |a| Ok(Payload::Open(content(a, body)?)), out)
+            submit(&author, |a, _| Ok(Payload::Open(content(a, body)?)), out)
         }
         ReviewCommand::Input {
             author,
@@ -403,7 +409,7 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
                 evidence: refs,
                 nothing_to_report,
             };
-            submit(&author, |a| Ok(Payload::Input(content(a, body)?)), out)
+            submit(&author, |a, _| Ok(Payload::Input(content(a, body)?)), out)
         }
         ReviewCommand::ActionStatus { author, status } => {
             let body = ActionStatus {
@@ -413,7 +419,7 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
             };
             submit(
                 &author,
-                |a| Ok(Payload::ActionStatus(content(a, body)?)),
+                |a, _| Ok(Payload::ActionStatus(content(a, body)?)),
                 out,
             )
         }
@@ -429,7 +435,7 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
                 .collect::<Result<Vec<_>, _>>()?;
             submit(
                 &author,
-                |a| {
+                |a, _| {
                     Ok(Payload::Decide(content(
                         a,
                         Decision { kind, text, inputs },
@@ -450,10 +456,10 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
             let due = date("--due", &due)?;
             submit(
                 &author,
-                |a| {
+                |a, state| {
                     let id = match &action {
                         Some(id) => ActionId::new(id.as_str())?,
-                        None => next_action_id(a)?,
+                        None => next_action_id(a, state)?,
                     };
                     Ok(Payload::Act(content(
                         a,
@@ -505,7 +511,7 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
                     },
                 )?),
             };
-            submit(&author, |_| Ok(payload), out)
+            submit(&author, |_, _| Ok(payload), out)
         }
         ReviewCommand::Close {
             author,
@@ -514,14 +520,13 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
             let body = Close {
                 next_review: date("--next-review", &next_review)?,
             };
-            submit(&author, |a| Ok(Payload::Close(content(a, body)?)), out)
+            submit(&author, |a, _| Ok(Payload::Close(content(a, body)?)), out)
         }
     }
 }
 
 /// The next free `<review>-a<n>`, counting the review's actions so far.
-fn next_action_id(a: &Author) -> Result<ActionId> {
-    let (_, state) = crate::local::load(&a.ledger.path)?;
+fn next_action_id(a: &Author, state: &LedgerState) -> Result<ActionId> {
     let mut n = state
         .reviews
         .actions
@@ -549,28 +554,25 @@ pub fn run_action(cmd: ActionCommand, out: &Out) -> Result<Verdict> {
         status: status.state()?,
         note: status.note,
     };
-    append(&ledger, &key, &Payload::ActionUpdate(update), out)
+    let key = keyfile::read_private(&key)?;
+    let mut target = Target::open(&ledger)?;
+    append(&mut target, &key, &Payload::ActionUpdate(update), out)
 }
 
 fn submit(
     a: &Author,
-    build: impl FnOnce(&Author) -> Result<Payload>,
+    build: impl FnOnce(&Author, &LedgerState) -> Result<Payload>,
     out: &Out,
 ) -> Result<Verdict> {
-    let payload = build(a)?;
-    append(&a.ledger, &a.key, &payload, out)
+    let key = keyfile::read_private(&a.key)?;
+    let mut target = Target::open(&a.ledger)?;
+    let payload = build(a, target.state()?)?;
+    append(&mut target, &key, &payload, out)
 }
 
-/// Signs and appends `payload` with the key in `key`, and reports the entry.
-pub fn append(
-    ledger: &LedgerDir,
-    key: &std::path::Path,
-    payload: &Payload,
-    out: &Out,
-) -> Result<Verdict> {
-    let key = keyfile::read_private(key)?;
-    let mut local = Local::open(&ledger.path)?;
-    let (receipt, _) = local.append(&key, payload)?;
+/// Signs and appends `payload` with `key`, and reports the entry.
+pub fn append(target: &mut Target, key: &KeyPair, payload: &Payload, out: &Out) -> Result<Verdict> {
+    let receipt = target.append(key, payload)?.receipt;
     let what = review::describe::payload(payload);
     out.emit(
         &json!({

@@ -59,6 +59,10 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // Installed before the address is printed: a SIGTERM sent as soon as
+        // a script or test reads it must stop the server gracefully, not
+        // kill it with the default action.
+        let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -79,18 +83,21 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
             }
         }
         std::io::stdout().flush()?;
-        server::serve(hosts, listener, tls, shutdown_signal()).await?;
+        server::serve(hosts, listener, tls, shutdown).await?;
         eprintln!("stopped");
         Ok(Verdict::Ok)
     })
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler installs");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+/// Installs the SIGINT and SIGTERM handlers now; the future resolves on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
 }

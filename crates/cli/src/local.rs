@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
-use ledger_core::{EventId, Hash, KeyPair, LedgerId, Seq, UnixMicros};
+use ledger_core::{EventId, Hash, KeyPair, Seq, SignedEvent, UnixMicros};
 use ledger_store::{Ledger, Receipt, SledStore, Store, replay, system_clock};
 use rand_core::{OsRng, RngCore};
 use review::{Effect, LedgerState, Payload};
@@ -46,32 +46,13 @@ impl Local {
         Ok(Local { state, ledger })
     }
 
-    /// The ledger id (zeros before genesis).
-    pub fn ledger_id(&self) -> LedgerId {
-        self.state.roster.ledger_id.unwrap_or(Hash::ZERO)
-    }
-
     /// Signs `payload` with `author`, appends it durably and returns the
     /// receipt and what it changed. The admission rules run here first, for
     /// an early error, and again in the writer, which decides.
     pub fn append(&mut self, author: &KeyPair, payload: &Payload) -> Result<(Receipt, Effect)> {
-        let event = review::compose(self.ledger_id(), new_event_id(), author, now(), payload);
-        let seq = Seq(self.state.size);
-        let effect = self
-            .state
-            .admit(seq, now(), &event)
-            .map_err(|e| anyhow!("refused: {e}"))?;
-        let receipt = self
-            .ledger
-            .append(event.sign(author))
-            .map_err(|e| anyhow!("{e}"))?;
-        ledger_core::Admission::apply(
-            &mut self.state,
-            receipt.seq,
-            receipt.hash,
-            receipt.received,
-            effect.clone(),
-        );
+        let (_, signed, effect) = prepare(&self.state, author, payload)?;
+        let receipt = self.ledger.append(signed).map_err(|e| anyhow!("{e}"))?;
+        record(&mut self.state, &receipt, effect.clone());
         Ok((receipt, effect))
     }
 
@@ -85,6 +66,28 @@ impl Local {
         let entry = ledger_core::Entry::decode(&bytes)?;
         Ok(ledger_core::Event::decode(&entry.event)?.id)
     }
+}
+
+/// Builds and signs the event carrying `payload` for the ledger `state`
+/// describes, and runs the admission rules on it for an early, local error
+/// (the ledger's writer decides). One code path for both modes: only the
+/// delivery of the signed event differs.
+pub fn prepare(
+    state: &LedgerState,
+    author: &KeyPair,
+    payload: &Payload,
+) -> Result<(EventId, SignedEvent, Effect)> {
+    let ledger_id = state.roster.ledger_id.unwrap_or(Hash::ZERO);
+    let event = review::compose(ledger_id, new_event_id(), author, now(), payload);
+    let effect = state
+        .admit(Seq(state.size), now(), &event)
+        .map_err(|e| anyhow!("refused: {e}"))?;
+    Ok((event.id, event.sign(author), effect))
+}
+
+/// Applies an appended event's effect to `state`, as the writer did.
+pub fn record(state: &mut LedgerState, receipt: &Receipt, effect: Effect) {
+    ledger_core::Admission::apply(state, receipt.seq, receipt.hash, receipt.received, effect);
 }
 
 /// Opens a ledger directory for reading and replays it: the store (for

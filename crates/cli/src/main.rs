@@ -22,10 +22,13 @@ mod cmd_minutes;
 mod cmd_reports;
 mod cmd_review;
 mod cmd_serve;
+mod cmd_token;
 mod cmd_verify;
+mod hosted;
 mod local;
 mod out;
 mod remote;
+mod target;
 mod trusted;
 
 use std::path::PathBuf;
@@ -102,6 +105,9 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// Follow a ledger on a server: one JSON object per entry, live.
     Feed(cmd_feed::FeedArgs),
+    /// Mint bearer tokens for a server's `--tokens` file.
+    #[command(subcommand)]
+    Token(cmd_token::TokenCommand),
 }
 
 /// What a command concluded, beyond what it printed.
@@ -135,6 +141,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd_demo::run(a, &out),
         Command::Serve(a) => cmd_serve::run(a, &out),
         Command::Feed(a) => cmd_feed::run(a),
+        Command::Token(c) => cmd_token::run(c, &out),
     };
     match result {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,

@@ -1,0 +1,353 @@
+//! Hosted mode for appending and reading: a ledger hosted by `review-ledger serve`, reached over gRPC.
+//!
+//! The server is trusted for nothing it says about the ledger's content.
+//! [`Hosted::replay`] fetches every entry up to the server's latest
+//! checkpoint and runs the auditor's own verification over them
+//! (`ledger_store::verify_into`: canonical decoding, `verify_strict`
+//! signatures, chain links, entry hashes, the admission rules, and the
+//! recomputed Merkle root, head and subject map against the checkpoint,
+//! whose signature is checked under the key genesis names, for the ledger id
+//! the user pinned). The state it leaves is what events are built from and
+//! what `minutes sign` signs. Only signed events leave this machine; keys
+//! never do.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use ledger_core::{Entry, Event, EventId, Frontier, Hash, LedgerId, Seq, SignedEvent, UnixMicros};
+use ledger_store::{Batch, Head, Receipt, Store, StoreError, verify_into};
+use review::LedgerState;
+use service::pb;
+use service::pb::ledger_service_client::LedgerServiceClient;
+use service::pb::review_service_client::ReviewServiceClient;
+use tonic::transport::Channel;
+
+use crate::cmd_feed::ServerArgs;
+
+/// Where a command's ledger is: a local directory, or a ledger on a server.
+#[derive(Args, Clone, Debug)]
+pub struct Place {
+    /// The ledger directory (local mode).
+    #[arg(long = "ledger", env = "REVIEW_LEDGER_DIR", default_value = "ledger")]
+    pub path: PathBuf,
+    /// Talk to this server instead of a ledger directory (remote mode; it
+    /// takes precedence over --ledger), e.g. `http://127.0.0.1:7327`.
+    /// Events are still built and signed on this machine.
+    #[arg(long, env = "REVIEW_LEDGER_SERVER")]
+    pub server: Option<String>,
+    /// With --server: the hosted ledger's id (64 hex digits).
+    #[arg(long, env = "REVIEW_LEDGER_ID")]
+    pub ledger_id: Option<String>,
+    /// With --server: the bearer token for reads, when the server requires one.
+    #[arg(long, env = "REVIEW_LEDGER_TOKEN")]
+    pub token: Option<String>,
+    /// With --server: the CA certificate (PEM) that signed the server's certificate.
+    #[arg(long)]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl Place {
+    /// The server and ledger id, when this is remote mode.
+    pub fn remote(&self) -> Result<Option<(ServerArgs, LedgerId)>> {
+        let Some(server) = &self.server else {
+            return Ok(None);
+        };
+        let id = self
+            .ledger_id
+            .as_deref()
+            .context("--server needs --ledger-id (the hosted ledger's id, 64 hex digits)")?;
+        let id = Hash::from_hex("--ledger-id", id)?;
+        Ok(Some((
+            ServerArgs {
+                server: server.clone(),
+                token: self.token.clone(),
+                ca_cert: self.ca_cert.clone(),
+            },
+            id,
+        )))
+    }
+}
+
+/// A gRPC status as an error that names the server, the call and the code.
+fn refused(server: &str, call: &str, s: tonic::Status) -> anyhow::Error {
+    anyhow!(
+        "{server} refused {call}: {:?}: {}",
+        s.code(),
+        if s.message().is_empty() {
+            "no message"
+        } else {
+            s.message()
+        }
+    )
+}
+
+/// The ledger's entries and checkpoint, verified on this machine.
+pub struct Verified {
+    /// The state after the last verified entry.
+    pub state: LedgerState,
+    /// The checkpoint note they were verified against.
+    pub checkpoint: String,
+}
+
+/// One ledger on one server, with a runtime to call it from synchronous code.
+pub struct Hosted {
+    runtime: tokio::runtime::Runtime,
+    server: ServerArgs,
+    /// The ledger id the user pinned.
+    pub ledger_id: LedgerId,
+    ledger: LedgerServiceClient<Channel>,
+    review: ReviewServiceClient<Channel>,
+}
+
+impl Hosted {
+    /// A client for ledger `ledger_id` on `server` (connects on first call).
+    pub fn connect(server: ServerArgs, ledger_id: LedgerId) -> Result<Hosted> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let channel = {
+            let _entered = runtime.enter();
+            server.channel()?
+        };
+        Ok(Hosted {
+            runtime,
+            ledger: LedgerServiceClient::new(channel.clone())
+                .max_decoding_message_size(service::limits::MAX_RESPONSE),
+            review: ReviewServiceClient::new(channel)
+                .max_decoding_message_size(service::limits::MAX_RESPONSE),
+            server,
+            ledger_id,
+        })
+    }
+
+    /// Opens the ledger a `Place` names, if it names a server.
+    pub fn of(place: &Place) -> Result<Option<Hosted>> {
+        place
+            .remote()?
+            .map(|(server, id)| Hosted::connect(server, id))
+            .transpose()
+    }
+
+    /// The ledger id in hex, as requests carry it.
+    pub fn id_hex(&self) -> String {
+        self.ledger_id.to_hex()
+    }
+
+    /// Runs one call of the review service.
+    pub fn review_call<T, R>(
+        &mut self,
+        call: &str,
+        message: T,
+        f: impl AsyncFnOnce(
+            &mut ReviewServiceClient<Channel>,
+            tonic::Request<T>,
+        ) -> Result<tonic::Response<R>, tonic::Status>,
+    ) -> Result<R> {
+        let request = self.server.request(message)?;
+        let client = &mut self.review;
+        let result = self.runtime.block_on(f(client, request));
+        result
+            .map(tonic::Response::into_inner)
+            .map_err(|s| refused(&self.server.server, call, s))
+    }
+
+    /// Runs one call of the ledger service.
+    fn ledger_call<T, R>(
+        &mut self,
+        call: &str,
+        message: T,
+        f: impl AsyncFnOnce(
+            &mut LedgerServiceClient<Channel>,
+            tonic::Request<T>,
+        ) -> Result<tonic::Response<R>, tonic::Status>,
+    ) -> Result<R> {
+        let request = self.server.request(message)?;
+        let client = &mut self.ledger;
+        let result = self.runtime.block_on(f(client, request));
+        result
+            .map(tonic::Response::into_inner)
+            .map_err(|s| refused(&self.server.server, call, s))
+    }
+
+    /// Sends one signed event; returns once the server has it durable.
+    pub fn append(&mut self, signed: &SignedEvent) -> Result<Receipt> {
+        let message = pb::AppendRequest {
+            ledger_id: self.id_hex(),
+            event: Some(service::convert::signed_event_pb(signed)),
+        };
+        let r = self.ledger_call("the event", message, async |c, r| c.append(r).await)?;
+        let hash: [u8; 32] = r.entry_hash.as_slice().try_into().map_err(|_| {
+            anyhow!(
+                "the server's receipt has a {}-byte entry hash",
+                r.entry_hash.len()
+            )
+        })?;
+        Ok(Receipt {
+            seq: Seq(r.seq),
+            hash: Hash(hash),
+            received: UnixMicros(r.received_micros),
+            checkpoint: r.checkpoint,
+        })
+    }
+
+    /// The server's latest checkpoint note (not yet verified).
+    pub fn checkpoint(&mut self) -> Result<String> {
+        let message = pb::GetCheckpointRequest {
+            ledger_id: self.id_hex(),
+        };
+        Ok(self
+            .ledger_call("GetCheckpoint", message, async |c, r| {
+                c.get_checkpoint(r).await
+            })?
+            .note)
+    }
+
+    /// Fetches every entry up to the latest checkpoint and verifies them
+    /// here, exactly as `review-ledger verify` verifies a directory. Refuses
+    /// anything that does not verify, naming the entry at fault.
+    pub fn replay(&mut self) -> Result<Verified> {
+        let note = self.checkpoint()?;
+        // The size the note states; the note itself is verified below, with
+        // the entries, under the checkpoint key that genesis names.
+        let size = note
+            .split_once("\n\n")
+            .and_then(|(body, _)| ledger_core::Checkpoint::parse_body(&format!("{body}\n")).ok())
+            .map(|cp| cp.size)
+            .with_context(|| format!("{}: the checkpoint does not parse", self.server.server))?;
+        let mut entries: Vec<Vec<u8>> = Vec::with_capacity(size as usize);
+        while (entries.len() as u64) < size {
+            let message = pb::ReadRangeRequest {
+                ledger_id: self.id_hex(),
+                start: entries.len() as u64,
+                limit: 0,
+            };
+            let got = self.ledger_call("ReadRange", message, async |c, r| c.read_range(r).await)?;
+            if got.entries.is_empty() {
+                bail!(
+                    "{} sent no entries from #{} though its checkpoint states {size}",
+                    self.server.server,
+                    entries.len()
+                );
+            }
+            for e in got.entries {
+                if e.seq != entries.len() as u64 {
+                    bail!(
+                        "{} sent entry #{} where #{} was due",
+                        self.server.server,
+                        e.seq,
+                        entries.len()
+                    );
+                }
+                if entries.len() as u64 == size {
+                    break;
+                }
+                entries.push(e.entry);
+            }
+        }
+        let store = Fetched::new(entries, note.clone());
+        let mut state = LedgerState::new();
+        let report = verify_into(&store, &mut state, Some(self.ledger_id), &mut |_, _| {})?;
+        if let Some(f) = report.fault {
+            bail!(
+                "the ledger on {} does not verify{}: {}",
+                self.server.server,
+                f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
+                f.reason
+            );
+        }
+        Ok(Verified {
+            state,
+            checkpoint: note,
+        })
+    }
+}
+
+/// Entries fetched from a server, held in memory so that the auditor's
+/// verification (`ledger_store::verify_into`) runs over them unchanged.
+/// Only what that verification reads is meaningful: the head is computed
+/// from the entries themselves, and no Merkle nodes are kept (the root is
+/// recomputed from the entries).
+struct Fetched {
+    entries: Vec<Vec<u8>>,
+    index: HashMap<EventId, Seq>,
+    head: Head,
+    checkpoint: String,
+}
+
+impl Fetched {
+    fn new(entries: Vec<Vec<u8>>, checkpoint: String) -> Fetched {
+        let mut index = HashMap::new();
+        let mut head = Head {
+            size: entries.len() as u64,
+            hash: Hash::ZERO,
+            received: UnixMicros(0),
+            frontier: Frontier::default(),
+        };
+        for (i, bytes) in entries.iter().enumerate() {
+            let hash = ledger_core::hash_entry_bytes(bytes);
+            head.frontier.push(&hash);
+            head.hash = hash;
+            // Undecodable entries are left for the verification to report.
+            if let Ok(entry) = Entry::decode(bytes) {
+                head.received = entry.received;
+                if let Ok(event) = Event::decode(&entry.event) {
+                    // The first holder of an id: a second one is then a fault.
+                    index.entry(event.id).or_insert(Seq(i as u64));
+                }
+            }
+        }
+        Fetched {
+            entries,
+            index,
+            head,
+            checkpoint,
+        }
+    }
+}
+
+impl Store for Fetched {
+    fn head(&self) -> ledger_store::Result<Head> {
+        Ok(self.head.clone())
+    }
+
+    fn entry(&self, seq: Seq) -> ledger_store::Result<Option<Vec<u8>>> {
+        Ok(self.entries.get(seq.0 as usize).cloned())
+    }
+
+    fn range(&self, start: Seq, limit: usize) -> ledger_store::Result<Vec<(Seq, Vec<u8>)>> {
+        Ok(self
+            .entries
+            .iter()
+            .enumerate()
+            .skip(start.0 as usize)
+            .take(limit)
+            .map(|(i, e)| (Seq(i as u64), e.clone()))
+            .collect())
+    }
+
+    fn seq_of(&self, id: &EventId) -> ledger_store::Result<Option<Seq>> {
+        Ok(self.index.get(id).copied())
+    }
+
+    fn node(&self, _level: u32, _index: u64) -> ledger_store::Result<Option<Hash>> {
+        Ok(None)
+    }
+
+    fn checkpoint(&self) -> ledger_store::Result<Option<String>> {
+        Ok(Some(self.checkpoint.clone()))
+    }
+
+    fn witness(&self) -> ledger_store::Result<Option<String>> {
+        Ok(None)
+    }
+
+    fn append(&self, _batch: &Batch) -> ledger_store::Result<()> {
+        Err(StoreError::Database {
+            path: PathBuf::from("<fetched entries>"),
+            message: "entries fetched from a server are read-only".into(),
+        })
+    }
+}
