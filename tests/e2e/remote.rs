@@ -717,3 +717,94 @@ fn a_minted_token_opens_a_server_with_tokens() {
     assert_eq!(v["kind"], "review.schedule", "{text}");
     assert!(server.stop().success());
 }
+
+/// Re-signs nothing: flips one bit of the last entry's signature and
+/// rewrites the head to match, as an attacker with the server's disk would.
+/// The server still opens the ledger (it replays chain links and rules, not
+/// signatures); only a client that verifies can tell.
+fn forge_last_signature(dir: &Path) -> u64 {
+    use ledger_core::{Entry, Frontier, codec};
+    let db = sled::open(dir.join("db")).unwrap();
+    let t = db.open_tree(b"ledger").unwrap();
+    let head: ledger_store::Head =
+        codec::decode("head", &t.get(b"mhead").unwrap().unwrap()).unwrap();
+    let last = head.size - 1;
+    let key = |seq: u64| [&[b'e'][..], &seq.to_be_bytes()].concat();
+    let mut e = Entry::decode(&t.get(key(last)).unwrap().unwrap()).unwrap();
+    e.signature.0[10] ^= 0x01;
+    t.insert(key(last), e.encode()).unwrap();
+    let mut frontier = Frontier::default();
+    for seq in 0..head.size {
+        frontier.push(&ledger_core::hash_entry_bytes(
+            &t.get(key(seq)).unwrap().unwrap(),
+        ));
+    }
+    let forged = ledger_store::Head {
+        size: head.size,
+        hash: e.hash(),
+        received: e.received,
+        frontier,
+    };
+    t.insert(b"mhead", codec::encode(&forged)).unwrap();
+    db.flush().unwrap();
+    drop(db);
+    std::fs::remove_file(dir.join("checkpoint.witness")).unwrap();
+    last
+}
+
+#[test]
+fn minutes_sign_refuses_a_server_whose_entries_do_not_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    rl(&["demo", "--dir", demo.to_str().unwrap()], 0);
+    let forged = forge_last_signature(&demo.join("ledger"));
+    let server = Serving::start(&demo.join("ledger"), &[]);
+    let remote = ["--server", &server.url, "--ledger-id", &server.ledger_id];
+    let (reviews, _) = rl(&[&["reviews", "--json"][..], &remote].concat(), 0);
+    let review = reviews.as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = size(&server);
+    let ceo = demo.join("keys/ceo.pem");
+    let sign = [
+        &[
+            "minutes",
+            "sign",
+            "--yes",
+            "--review",
+            &review,
+            "--key",
+            ceo.to_str().unwrap(),
+        ][..],
+        &remote,
+    ]
+    .concat();
+    let (_, text) = rl(&sign, 2);
+    assert!(
+        text.contains(&format!("does not verify at entry #{forged}"))
+            && text.contains("not signing"),
+        "{text}"
+    );
+    // Remote appends build on the same verified state, so they refuse too.
+    let (_, text) = rl(
+        &[
+            &[
+                "action",
+                "update",
+                "--action",
+                "cur-a1",
+                "--status",
+                "completed",
+                "--note",
+                "x",
+            ][..],
+            &["--key", demo.join("keys/isms.pem").to_str().unwrap()],
+            &remote,
+        ]
+        .concat(),
+        2,
+    );
+    assert!(text.contains(&format!("entry #{forged}")), "{text}");
+    assert_eq!(size(&server), before, "nothing was appended");
+}

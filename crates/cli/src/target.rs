@@ -20,7 +20,7 @@ pub enum Target {
     /// A directory this process holds the lock of.
     Local(Box<Local>),
     /// A ledger on a server, and its verified state once fetched.
-    Remote(Box<Hosted>, Option<Verified>),
+    Remote(Box<Hosted>, Option<Box<Verified>>),
 }
 
 /// What an append did.
@@ -51,7 +51,7 @@ impl Target {
             Target::Local(local) => Ok(&local.state),
             Target::Remote(remote, verified) => {
                 if verified.is_none() {
-                    *verified = Some(remote.replay()?);
+                    *verified = Some(Box::new(remote.replay()?));
                 }
                 Ok(&verified.as_ref().expect("just fetched").state)
             }
