@@ -23,14 +23,28 @@
 //!   events into a fresh `LedgerState`, in a child process ([`rebuild`]);
 //! - `check`: the conformance check over `--reviews` reviews (1,000 by
 //!   default) built in memory, in reviews per second ([`check`]);
-//! - `all`: the five in turn, each in a process of its own.
+//! - `prove`: inclusion proofs of random leaves and consistency proofs
+//!   from random earlier sizes, built from the Merkle nodes of an N-entry
+//!   sled ledger and verified, in a child process; one report per kind
+//!   (`prove-inclusion`, `prove-consistency`), with the proof sizes beside
+//!   32 bytes times `ceil(log2(size))` ([`prove`]);
+//! - `verify-bundle`: the evidence bundle of one review of about 200
+//!   entries in an N-entry ledger of reviews, exported as `export` does and
+//!   verified offline (`Bundle::from_bytes` + `review::bundle::verify`) in
+//!   a child process, in seconds beside its signatures over the one-core
+//!   limit ([`verify_bundle`]);
+//! - `all`: the seven in turn, each in a process of its own.
 //!
 //! The targets (reported, never asserted: speed lives here, not in tests)
 //! are a ratio of at least 1.5 for `append`, of at least 1.7 with a peak
 //! RSS under 100 MiB for `verify`, and of at least 0.5 for `rebuild`;
 //! compare `verify` runs at different `--entries` to see whether its
 //! memory grows with the ledger. `check` has no target beyond reporting
-//! its rate.
+//! its rate. `prove` reports its proof sizes beside 32 bytes times
+//! `ceil(log2(size))` (`max_over_log2`), and its `limit_kind` says that its
+//! limit is the entries/s one, not a limit of proofs; `verify-bundle`
+//! reports its seconds beside `limit_secs`, the bundle's signatures over
+//! `limit_per_s`, with `ratio = limit_secs / secs`.
 //!
 //! The benchmark events are `--events enrol`, each proposing a fresh
 //! member (the default for `append` and `append-latency`), or `--events
@@ -43,10 +57,12 @@
 //! cargo run --release -p bench -- verify --entries 1000000 --json
 //! cargo run --release -p bench -- rebuild --entries 1000000 --json
 //! cargo run --release -p bench -- check --reviews 1000 --json
+//! cargo run --release -p bench -- prove --entries 1000000 --json
+//! cargo run --release -p bench -- verify-bundle --entries 1000000 --json
 //! ```
 //!
 //! With `--json` each scenario prints one JSON object on one line of
-//! stdout, with at least `scenario`, `entries`, `per_s`, `limit_per_s`,
+//! stdout (`prove` prints two, one per kind of proof), with at least `scenario`, `entries`, `per_s`, `limit_per_s`,
 //! `ratio` and `peak_rss_bytes`, and the `events` they used; without it,
 //! a table. Progress goes to stderr.
 
@@ -56,9 +72,11 @@ mod fixture;
 mod latency;
 mod measure;
 mod meetings;
+mod prove;
 mod rebuild;
 mod report;
 mod verify;
+mod verify_bundle;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -91,7 +109,11 @@ enum Scenario {
     Rebuild(Common),
     /// The conformance check over many reviews, in reviews per second.
     Check(Common),
-    /// All five scenarios in turn, each in a process of its own.
+    /// Inclusion and consistency proofs on a ledger of N entries, in a child process.
+    Prove(Common),
+    /// Offline verification of one review's bundle from a ledger of N entries, in a child process.
+    VerifyBundle(Common),
+    /// All seven scenarios in turn, each in a process of its own.
     All(Common),
     /// Verifies the ledger in DIR and prints one JSON line (used by `verify`).
     #[command(hide = true)]
@@ -111,13 +133,34 @@ enum Scenario {
         #[arg(long)]
         limit: bool,
     },
+    /// Builds and verifies proofs from the ledger in DIR and prints one
+    /// JSON line (used by `prove`).
+    #[command(hide = true)]
+    ProveChild {
+        /// The ledger directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Reads and verifies the bundle FILE and prints one JSON line (used by
+    /// `verify-bundle`).
+    #[command(hide = true)]
+    VerifyBundleChild {
+        /// The bundle file.
+        #[arg(long)]
+        file: PathBuf,
+        /// The trusted ledger id, in hex.
+        #[arg(long)]
+        trust: String,
+    },
 }
 
 #[derive(Args)]
 struct Common {
     /// Entries to append or verify (default: 20000 for append, 100000 for
-    /// verify, 2000 for append-latency), or review events to rebuild from
-    /// (default 100000); not used by check.
+    /// verify, 2000 for append-latency), review events to rebuild from
+    /// (default 100000), or entries of the ledger to prove from or export a
+    /// bundle from (default 100000 for prove and verify-bundle); not used by
+    /// check.
     #[arg(long)]
     entries: Option<u64>,
     /// Reviews to check in `check` (default: 1000).
@@ -146,6 +189,8 @@ enum Measure {
     AppendLatency,
     Rebuild,
     Check,
+    Prove,
+    VerifyBundle,
 }
 
 impl Measure {
@@ -156,11 +201,14 @@ impl Measure {
             Measure::AppendLatency => "append-latency",
             Measure::Rebuild => "rebuild",
             Measure::Check => "check",
+            Measure::Prove => "prove",
+            Measure::VerifyBundle => "verify-bundle",
         }
     }
 
-    fn run(self, opts: &Options, entries: Option<u64>) -> Result<Report> {
-        match self {
+    /// Runs the scenario: one report, or for `prove` one per kind of proof.
+    fn run(self, opts: &Options, entries: Option<u64>) -> Result<Vec<Report>> {
+        let one = match self {
             Measure::Append => append::run(opts, entries.unwrap_or(append::DEFAULT_ENTRIES)),
             Measure::Verify => verify::run(opts, entries.unwrap_or(verify::DEFAULT_ENTRIES)),
             Measure::AppendLatency => {
@@ -173,7 +221,14 @@ impl Measure {
                 }
                 check::run(opts, opts.reviews.unwrap_or(check::DEFAULT_REVIEWS))
             }
-        }
+            Measure::Prove => {
+                return prove::run(opts, entries.unwrap_or(prove::DEFAULT_ENTRIES));
+            }
+            Measure::VerifyBundle => {
+                verify_bundle::run(opts, entries.unwrap_or(verify_bundle::DEFAULT_ENTRIES))
+            }
+        };
+        Ok(vec![one?])
     }
 }
 
@@ -197,11 +252,17 @@ fn main() -> Result<()> {
     let (common, which) = match cli.scenario {
         Scenario::VerifyChild { dir } => return verify::child(&dir),
         Scenario::RebuildChild { dir, limit } => return rebuild::child(&dir, limit),
+        Scenario::ProveChild { dir } => return prove::child(&dir),
+        Scenario::VerifyBundleChild { file, trust } => {
+            return verify_bundle::child(&file, &trust);
+        }
         Scenario::Append(c) => (c, Some(Append)),
         Scenario::Verify(c) => (c, Some(Verify)),
         Scenario::AppendLatency(c) => (c, Some(AppendLatency)),
         Scenario::Rebuild(c) => (c, Some(Rebuild)),
         Scenario::Check(c) => (c, Some(Check)),
+        Scenario::Prove(c) => (c, Some(Prove)),
+        Scenario::VerifyBundle(c) => (c, Some(VerifyBundle)),
         Scenario::All(c) => (c, None),
     };
     if !common.json {
@@ -220,21 +281,34 @@ fn main() -> Result<()> {
                 reviews: common.reviews,
                 cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             };
-            print(&scenario.run(&opts, common.entries)?);
+            for report in scenario.run(&opts, common.entries)? {
+                print(&report);
+            }
         }
         // A process each, so that one scenario's memory (freed but kept
         // by the allocator) does not count in the next one's peak.
         None => {
-            for scenario in [Append, Verify, AppendLatency, Rebuild, Check] {
-                print(&run_apart(scenario, &common)?);
+            for scenario in [
+                Append,
+                Verify,
+                AppendLatency,
+                Rebuild,
+                Check,
+                Prove,
+                VerifyBundle,
+            ] {
+                for report in run_apart(scenario, &common)? {
+                    print(&report);
+                }
             }
         }
     }
     Ok(())
 }
 
-/// Runs one scenario in a child process of this binary and reads its report.
-fn run_apart(scenario: Measure, common: &Common) -> Result<Report> {
+/// Runs one scenario in a child process of this binary and reads its
+/// reports, one a line.
+fn run_apart(scenario: Measure, common: &Common) -> Result<Vec<Report>> {
     let exe = std::env::current_exe().context("cannot find the bench executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg(scenario.name())
@@ -270,9 +344,39 @@ fn run_apart(scenario: Measure, common: &Common) -> Result<Report> {
         );
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let reports = stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line).with_context(|| format!("cannot read the report {line:?}"))
+        })
+        .collect::<Result<Vec<Report>>>()?;
+    if reports.is_empty() {
+        bail!("the {} scenario printed nothing", scenario.name());
+    }
+    Ok(reports)
+}
+
+/// Runs this binary with `args` (a hidden child subcommand), its stderr
+/// shown, and reads the one JSON line it prints last.
+pub fn run_child<T: serde::de::DeserializeOwned>(args: &[&std::ffi::OsStr]) -> Result<T> {
+    let exe = std::env::current_exe().context("cannot find the bench executable")?;
+    let name = args
+        .first()
+        .map_or_else(String::new, |a| a.to_string_lossy().into_owned());
+    let output = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {name}"))?;
+    if !output.status.success() {
+        bail!("{name} failed with {}", output.status);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout
         .lines()
         .last()
-        .context("the scenario printed nothing")?;
-    serde_json::from_str(line).with_context(|| format!("cannot read the report {line:?}"))
+        .with_context(|| format!("{name} printed nothing"))?;
+    serde_json::from_str(line).with_context(|| format!("cannot read {name}'s report {line:?}"))
 }

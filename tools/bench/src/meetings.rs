@@ -322,6 +322,42 @@ pub fn meeting(unit: usize, j: u64, held: Date) -> Vec<Step> {
     steps
 }
 
+/// Unit `unit`'s review `j`, held on `held`, as [`meeting`] writes it but
+/// with inputs recorded again and again before the meeting closes (each
+/// time with the figures re-checked), until the review has `entries`
+/// events in all: a long meeting, or one whose inputs were revised many
+/// times. No fewer events than [`meeting`]'s.
+pub fn long_meeting(unit: usize, j: u64, held: Date, entries: usize) -> Vec<Step> {
+    let mut steps = meeting(unit, j, held);
+    let extra = entries.saturating_sub(steps.len());
+    // After the last input recording, before the assessments and objectives.
+    let at = steps
+        .iter()
+        .position(|s| {
+            matches!(
+                s,
+                Step::Append {
+                    payload: Payload::Assess(_) | Payload::Objective(_),
+                    ..
+                }
+            )
+        })
+        .expect("every meeting sets objectives");
+    let r = review_id(unit, j);
+    let year = held.civil().year().to_string();
+    let revisions = (0..extra).map(|n| {
+        let key = InputKey::ALL[n % InputKey::ALL.len()];
+        let text = format!(
+            "{} Revision {}: the figures were checked again after the discussion.",
+            summary(key, &year),
+            n / InputKey::ALL.len() + 1
+        );
+        step("isms", Payload::Input(content(&r, input(&r, key, text))))
+    });
+    steps.splice(at..at, revisions.collect::<Vec<_>>());
+    steps
+}
+
 /// Progress between unit `unit`'s review `j` and the next: two of its
 /// actions updated by their owners, and the action the review found
 /// overdue completed.

@@ -127,11 +127,7 @@ pub fn run(opts: &Options, review_events: u64) -> Result<Report> {
         system_clock(),
     )?;
 
-    let keys: BTreeMap<&'static str, KeyPair> = PEOPLE
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.0, member_key(i)))
-        .collect();
+    let keys = story_keys();
     let start = Instant::now();
     let mut founder = Mirror::new(&keys, u32::MAX, LedgerState::new());
     found(&ledger, &mut founder, &checkpoint_key)?;
@@ -196,11 +192,20 @@ pub fn run(opts: &Options, review_events: u64) -> Result<Report> {
     .with("cores", opts.cores))
 }
 
+/// The story's people's keys, by handle.
+pub(crate) fn story_keys() -> BTreeMap<&'static str, KeyPair> {
+    PEOPLE
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.0, member_key(i)))
+        .collect()
+}
+
 /// A writer's view of the ledger: its own copy of the admission state,
 /// kept in step with what the ledger admitted from each receipt, and the
 /// members' keys to sign with.
-struct Mirror<'k> {
-    state: LedgerState,
+pub(crate) struct Mirror<'k> {
+    pub(crate) state: LedgerState,
     keys: &'k BTreeMap<&'static str, KeyPair>,
     /// Distinguishes this writer's event ids from every other's.
     writer: u32,
@@ -208,7 +213,11 @@ struct Mirror<'k> {
 }
 
 impl<'k> Mirror<'k> {
-    fn new(keys: &'k BTreeMap<&'static str, KeyPair>, writer: u32, state: LedgerState) -> Self {
+    pub(crate) fn new(
+        keys: &'k BTreeMap<&'static str, KeyPair>,
+        writer: u32,
+        state: LedgerState,
+    ) -> Self {
         Mirror {
             state,
             keys,
@@ -247,7 +256,7 @@ impl<'k> Mirror<'k> {
     }
 
     /// Runs one step of a unit's story.
-    fn step(&mut self, ledger: &Writer, step: Step) -> Result<()> {
+    pub(crate) fn step(&mut self, ledger: &Writer, step: Step) -> Result<()> {
         match step {
             Step::Append { by, payload } => self.append(ledger, by, &payload)?,
             Step::Sign { by, review } => {
@@ -275,7 +284,7 @@ fn now() -> UnixMicros {
 
 /// Genesis by the chief executive and the other four members enrolled,
 /// as `review::rehearsal` founds the story's ledger.
-fn found(ledger: &Writer, founder: &mut Mirror, checkpoint_key: &KeyPair) -> Result<()> {
+pub(crate) fn found(ledger: &Writer, founder: &mut Mirror, checkpoint_key: &KeyPair) -> Result<()> {
     let record = |i: usize| MemberRecord {
         handle: MemberId::new(PEOPLE[i].0).expect("story handles are valid"),
         name: PEOPLE[i].1.into(),
@@ -310,6 +319,18 @@ fn found(ledger: &Writer, founder: &mut Mirror, checkpoint_key: &KeyPair) -> Res
 /// share of them being the first steps of its reviews. Returns the reviews
 /// scheduled, the units and the date of every unit's first review.
 fn build(ledger: &Writer, founder: &Mirror, count: u64) -> Result<(u64, usize, Date)> {
+    build_beside(ledger, founder, count, |_| Ok(()))
+}
+
+/// [`build`], with `beside` run on a thread of its own meanwhile, given the
+/// count of review events the units have appended so far (which `beside`'s
+/// own appends do not move).
+pub(crate) fn build_beside(
+    ledger: &Writer,
+    founder: &Mirror,
+    count: u64,
+    beside: impl FnOnce(&AtomicU64) -> Result<()> + Send,
+) -> Result<(u64, usize, Date)> {
     let units = (count / EVENTS_PER_UNIT).clamp(1, UNITS as u64) as usize;
     let share = |u: usize| (count + (units - 1 - u) as u64) / units as u64;
     // Enough years back that a unit's last review is still in the past.
@@ -336,8 +357,12 @@ fn build(ledger: &Writer, founder: &Mirror, count: u64) -> Result<(u64, usize, D
                     .context("cannot start an appending thread")
             })
             .collect::<Result<_>>()?;
+        let side = std::thread::Builder::new()
+            .name("beside".into())
+            .spawn_scoped(scope, || beside(&done))
+            .context("cannot start the thread beside the units")?;
         let mut last = Instant::now();
-        while !handles.iter().all(|h| h.is_finished()) {
+        while !handles.iter().all(|h| h.is_finished()) || !side.is_finished() {
             std::thread::sleep(Duration::from_millis(100));
             if last.elapsed() >= Duration::from_secs(10) {
                 eprintln!(
@@ -347,6 +372,8 @@ fn build(ledger: &Writer, founder: &Mirror, count: u64) -> Result<(u64, usize, D
                 last = Instant::now();
             }
         }
+        side.join()
+            .map_err(|_| anyhow!("the thread beside the units panicked"))??;
         let mut reviews = 0;
         for h in handles {
             reviews += h

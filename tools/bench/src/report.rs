@@ -60,7 +60,7 @@ impl Report {
     /// The header of the table [`Report::row`] writes.
     pub fn header() -> String {
         format!(
-            "{:<15} {:>9} {:>11} {:>11} {:>7} {:>11}",
+            "{:<17} {:>9} {:>11} {:>11} {:>7} {:>11}",
             "scenario", "entries", "per_s", "limit_per_s", "ratio", "peak_rss"
         )
     }
@@ -69,7 +69,7 @@ impl Report {
     pub fn row(&self) -> String {
         let extra: Vec<String> = self.extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!(
-            "{:<15} {:>9} {:>11.1} {:>11.1} {:>7.3} {:>7.1} MiB\n{:15} {}",
+            "{:<17} {:>9} {:>11.1} {:>11.1} {:>7.3} {:>7.1} MiB\n{:17} {}",
             self.scenario,
             self.entries,
             self.per_s,

@@ -36,7 +36,7 @@ pub const DEFAULT_ENTRIES: u64 = 100_000;
 pub const DEFAULT_EVENTS: Events = Events::Reaffirm;
 
 /// Keys that sign the build's events, as in `append`.
-const SIGNERS: usize = 16;
+pub(crate) const SIGNERS: usize = 16;
 
 /// Threads appending during the build: the most events one batch can hold.
 const BUILD_THREADS: usize = 512;
@@ -111,8 +111,9 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
     .with("cores", opts.cores))
 }
 
-/// Appends `count` benchmark events through the writer.
-fn build(fixture: &Fixture, events: Events, count: u64) -> Result<()> {
+/// Appends `count` benchmark events through the writer, as fast as it
+/// goes (also `prove`'s ledger).
+pub(crate) fn build(fixture: &Fixture, events: Events, count: u64) -> Result<()> {
     let mut done = 0;
     while done < count {
         let n = BUILD_CHUNK.min(count - done);
