@@ -10,7 +10,7 @@ use serde_json::json;
 use tonic::{Request, Response, Status};
 
 use crate::error::store_status;
-use crate::host::Hosted;
+use crate::host::{Hosted, Snapshot};
 use crate::hosts::{Access, Hosts, Role};
 use crate::ledger_api::blocking;
 use crate::pb::review_service_server::ReviewService;
@@ -38,6 +38,14 @@ fn known(host: &Hosted, state: &LedgerState, review: &ReviewId) -> Result<(), St
             host.id
         )))
     }
+}
+
+/// A snapshot of a ledger that has `review`, for an auditor's answer built
+/// from many reads: taken while appends are held off, so that its entries,
+/// head and checkpoint agree however long the replay runs.
+fn review_snapshot(host: &Hosted, review: &ReviewId) -> Result<Snapshot, Status> {
+    known(host, &host.state(), review)?;
+    host.snapshot().map_err(|e| store_status("snapshot", e))
 }
 
 /// A domain refusal on a read names a field the caller gave.
@@ -295,10 +303,7 @@ impl ReviewService for ReviewApi {
         )?;
         let review = convert::review_id(&r.review)?;
         blocking(move || {
-            known(&host, &host.state(), &review)?;
-            // Verify a snapshot, not the live store: appends made while the
-            // replay runs would otherwise look like a head that moved.
-            let snapshot = host.snapshot().map_err(|e| store_status("snapshot", e))?;
+            let snapshot = review_snapshot(&host, &review)?;
             let mut state = LedgerState::new();
             let report = verify_into(&snapshot, &mut state, Some(host.id), &mut |_, _| {})
                 .map_err(|e| store_status("verifying", e))?;
@@ -348,9 +353,7 @@ impl ReviewService for ReviewApi {
         )?;
         let review = convert::review_id(&r.review)?;
         blocking(move || {
-            known(&host, &host.state(), &review)?;
-            // A snapshot, so that the checkpoint and the entries agree.
-            let snapshot = host.snapshot().map_err(|e| store_status("snapshot", e))?;
+            let snapshot = review_snapshot(&host, &review)?;
             let bundle = crate::export::bundle(&snapshot, &review).map_err(|e| match e {
                 crate::export::ExportError::Store(e) => store_status("exporting", e),
                 other => Status::internal(other.to_string()),
