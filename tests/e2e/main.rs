@@ -4,10 +4,12 @@
 mod bundles;
 mod cli;
 mod crash;
+mod discovery;
 mod refusals;
 mod remote;
 mod remote_audit;
 mod review;
 mod service;
+mod slow_feed;
 mod tamper;
 mod trust;

@@ -60,7 +60,7 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    async fn ledger(&self) -> LedgerServiceClient<Channel> {
+    pub(crate) async fn ledger(&self) -> LedgerServiceClient<Channel> {
         LedgerServiceClient::connect(self.url()).await.unwrap()
     }
 
@@ -91,7 +91,7 @@ fn terminate(child: &Child) {
 }
 
 /// A founded ledger of three members, its writer closed so the server can open it.
-fn founded(dir: &Path) -> (Org, LedgerId) {
+pub(crate) fn founded(dir: &Path) -> (Org, LedgerId) {
     let org = Org::new(3);
     let (ledger, id) = org.found(dir).unwrap();
     ledger.close();
@@ -100,7 +100,7 @@ fn founded(dir: &Path) -> (Org, LedgerId) {
 }
 
 /// A valid roster proposal by member 0, event number `n`, enrolling a fresh key.
-fn enrol(org: &Org, id: LedgerId, n: u64) -> SignedEvent {
+pub(crate) fn enrol(org: &Org, id: LedgerId, n: u64) -> SignedEvent {
     enrol_by(org, id, 0, n)
 }
 
@@ -117,14 +117,14 @@ fn enrol_by(org: &Org, id: LedgerId, who: usize, n: u64) -> SignedEvent {
     org.sign(id, who, n, &Payload::Propose(RosterChange::Enrol(record)))
 }
 
-fn request(id: &LedgerId, e: &SignedEvent) -> pb::AppendRequest {
+pub(crate) fn request(id: &LedgerId, e: &SignedEvent) -> pb::AppendRequest {
     pb::AppendRequest {
         ledger_id: id.to_hex(),
         event: Some(service::convert::signed_event_pb(e)),
     }
 }
 
-async fn size(client: &mut LedgerServiceClient<Channel>, id: &LedgerId) -> u64 {
+pub(crate) async fn size(client: &mut LedgerServiceClient<Channel>, id: &LedgerId) -> u64 {
     client
         .get_checkpoint(pb::GetCheckpointRequest {
             ledger_id: id.to_hex(),
@@ -135,7 +135,7 @@ async fn size(client: &mut LedgerServiceClient<Channel>, id: &LedgerId) -> u64 {
         .size
 }
 
-fn verify_dir(dir: &Path) {
+pub(crate) fn verify_dir(dir: &Path) {
     let (code, out, err) = e2e::run(&["verify", "--ledger", dir.to_str().unwrap()]).unwrap();
     assert_eq!(code, 0, "verify failed: {out}{err}");
 }
@@ -565,7 +565,7 @@ async fn sixteen_concurrent_clients_lose_nothing() {
 }
 
 /// Reads `n` feed messages, checking order and the raw bytes against the stated hash.
-async fn take(
+pub(crate) async fn take(
     stream: &mut tonic::Streaming<pb::FeedMessage>,
     from: u64,
     n: u64,

@@ -1,0 +1,210 @@
+//! The standard gRPC health and reflection services, called by a generic
+//! client as grpcurl or a GRC platform's tooling would: no generated code of
+//! ours on this side, only the descriptors the server hands out.
+
+use std::collections::BTreeSet;
+
+use prost::Message;
+use prost_types::FileDescriptorProto;
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+use crate::service::{Server, founded};
+
+const LEDGER: &str = "reviewledger.v1.LedgerService";
+const REVIEW: &str = "reviewledger.v1.ReviewService";
+
+/// A method as reflection describes it: name, client streaming, server streaming.
+type Method<'a> = (&'a str, bool, bool);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_for_the_server_and_each_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    founded(&dir);
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let channel = Channel::from_shared(server.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    for service in ["", LEDGER, REVIEW] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("health of {service:?}: {s}"))
+            .into_inner()
+            .status;
+        assert_eq!(
+            status,
+            ServingStatus::Serving as i32,
+            "health of {service:?}"
+        );
+    }
+    let unknown = health
+        .check(HealthCheckRequest {
+            service: "reviewledger.v1.NoSuchService".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(server.stop().success());
+}
+
+/// One reflection request and its answer, over one stream.
+async fn reflect(
+    client: &mut ServerReflectionClient<Channel>,
+    request: MessageRequest,
+) -> MessageResponse {
+    try_reflect(client, request).await.unwrap()
+}
+
+/// One reflection request and its answer or the status that ended the stream.
+async fn try_reflect(
+    client: &mut ServerReflectionClient<Channel>,
+    request: MessageRequest,
+) -> Result<MessageResponse, tonic::Status> {
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request),
+    };
+    let mut answers = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await?.expect("one answer");
+    Ok(answer.message_response.expect("an answer with a body"))
+}
+
+/// The file descriptors of an answer, decoded.
+fn files(answer: MessageResponse) -> Vec<FileDescriptorProto> {
+    let MessageResponse::FileDescriptorResponse(files) = answer else {
+        panic!("expected file descriptors, got {answer:?}");
+    };
+    files
+        .file_descriptor_proto
+        .iter()
+        .map(|b| FileDescriptorProto::decode(b.as_slice()).expect("a valid descriptor"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_lists_and_describes_every_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    founded(&dir);
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let channel = Channel::from_shared(server.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ServerReflectionClient::new(channel);
+
+    let MessageResponse::ListServicesResponse(list) =
+        reflect(&mut client, MessageRequest::ListServices(String::new())).await
+    else {
+        panic!("expected the list of services");
+    };
+    let names: BTreeSet<String> = list.service.into_iter().map(|s| s.name).collect();
+    let expected: BTreeSet<String> = [
+        LEDGER,
+        REVIEW,
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(names, expected);
+
+    // Each of our services is described with every method the contract has,
+    // streaming where it streams.
+    let contract: [(&str, &[Method]); 2] = [
+        (
+            LEDGER,
+            &[
+                ("Append", false, false),
+                ("AppendStream", true, false),
+                ("ReadRange", false, false),
+                ("GetByEventId", false, false),
+                ("ReadReview", false, false),
+                ("Feed", false, true),
+                ("GetCheckpoint", false, false),
+                ("GetInclusionProof", false, false),
+                ("GetConsistencyProof", false, false),
+            ],
+        ),
+        (
+            REVIEW,
+            &[
+                ("ListReviews", false, false),
+                ("GetMinutes", false, false),
+                ("ListActions", false, false),
+                ("ListObjectives", false, false),
+                ("Check", false, false),
+                ("VerifyReview", false, false),
+                ("GetBundle", false, false),
+            ],
+        ),
+    ];
+    for (service, methods) in contract {
+        let files = files(
+            reflect(
+                &mut client,
+                MessageRequest::FileContainingSymbol(service.into()),
+            )
+            .await,
+        );
+        let short = service.rsplit('.').next().unwrap();
+        let described = files
+            .iter()
+            .filter(|f| f.package() == "reviewledger.v1")
+            .flat_map(|f| &f.service)
+            .find(|s| s.name() == short)
+            .unwrap_or_else(|| panic!("{service} is not described"));
+        let got: Vec<Method> = described
+            .method
+            .iter()
+            .map(|m| (m.name(), m.client_streaming(), m.server_streaming()))
+            .collect();
+        assert_eq!(got, methods, "the methods of {service}");
+    }
+
+    // A request message is described too, field by field.
+    let files = files(
+        reflect(
+            &mut client,
+            MessageRequest::FileContainingSymbol("reviewledger.v1.FeedRequest".into()),
+        )
+        .await,
+    );
+    let feed_request = files
+        .iter()
+        .flat_map(|f| &f.message_type)
+        .find(|m| m.name() == "FeedRequest")
+        .expect("FeedRequest is described");
+    let fields: Vec<&str> = feed_request.field.iter().map(|f| f.name()).collect();
+    assert_eq!(fields, ["ledger_id", "from"]);
+
+    // An unknown symbol ends the stream with NOT_FOUND naming it.
+    let unknown = try_reflect(
+        &mut client,
+        MessageRequest::FileContainingSymbol("reviewledger.v1.NoSuchThing".into()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(unknown.message().contains("reviewledger.v1.NoSuchThing"));
+    assert!(server.stop().success());
+}
