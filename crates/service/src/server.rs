@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, ServerTlsConfig};
 
 use crate::error::ServiceError;
@@ -75,12 +75,15 @@ pub async fn serve(
         // End the feeds, or the graceful shutdown would wait for them forever.
         stopping.stop();
     };
+    // Every acknowledgement is one small response: with Nagle's algorithm
+    // on, it waits for the client's delayed ACK (tens of milliseconds).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let result = builder
         .add_service(health_service)
         .add_service(reflection)
         .add_service(ledger)
         .add_service(review)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+        .serve_with_incoming_shutdown(incoming, signal)
         .await;
     let closing = hosts.clone();
     let _ = tokio::task::spawn_blocking(move || {
