@@ -2,7 +2,6 @@
 
 use ledger_core::{Entry, Event, EventId, Hash, Seq, Signature, SignedEvent, UnixMicros};
 use review::{Payload, ReviewId};
-use serde_json::Value;
 use tonic::Status;
 
 use crate::pb;
@@ -79,27 +78,27 @@ pub fn rfc3339(t: UnixMicros) -> String {
         .unwrap_or_else(|_| format!("{}us", t.0))
 }
 
-/// The payload as JSON, in the domain's own field names.
-pub fn payload_json(p: &Payload) -> Value {
-    let v = match p {
-        Payload::Genesis(x) => serde_json::to_value(x),
-        Payload::Propose(x) => serde_json::to_value(x),
-        Payload::Approve(x) => serde_json::to_value(x),
-        Payload::Rotate(x) => serde_json::to_value(x),
-        Payload::Schedule(x) => serde_json::to_value(x),
-        Payload::Circulate(x) => serde_json::to_value(x),
-        Payload::Open(x) => serde_json::to_value(x),
-        Payload::Input(x) => serde_json::to_value(x),
-        Payload::ActionStatus(x) => serde_json::to_value(x),
-        Payload::Decide(x) => serde_json::to_value(x),
-        Payload::Act(x) => serde_json::to_value(x),
-        Payload::Assess(x) => serde_json::to_value(x),
-        Payload::Objective(x) => serde_json::to_value(x),
-        Payload::Close(x) => serde_json::to_value(x),
-        Payload::Sign(x) => serde_json::to_value(x),
-        Payload::ActionUpdate(x) => serde_json::to_value(x),
+/// The payload as JSON text, in the domain's own field names and order.
+pub fn payload_json(p: &Payload) -> String {
+    let text = match p {
+        Payload::Genesis(x) => serde_json::to_string(x),
+        Payload::Propose(x) => serde_json::to_string(x),
+        Payload::Approve(x) => serde_json::to_string(x),
+        Payload::Rotate(x) => serde_json::to_string(x),
+        Payload::Schedule(x) => serde_json::to_string(x),
+        Payload::Circulate(x) => serde_json::to_string(x),
+        Payload::Open(x) => serde_json::to_string(x),
+        Payload::Input(x) => serde_json::to_string(x),
+        Payload::ActionStatus(x) => serde_json::to_string(x),
+        Payload::Decide(x) => serde_json::to_string(x),
+        Payload::Act(x) => serde_json::to_string(x),
+        Payload::Assess(x) => serde_json::to_string(x),
+        Payload::Objective(x) => serde_json::to_string(x),
+        Payload::Close(x) => serde_json::to_string(x),
+        Payload::Sign(x) => serde_json::to_string(x),
+        Payload::ActionUpdate(x) => serde_json::to_string(x),
     };
-    v.unwrap_or(Value::Null)
+    text.unwrap_or_else(|_| "null".into())
 }
 
 /// A stored entry, raw and decoded. The bytes come from the store, which
@@ -114,7 +113,7 @@ pub fn stored_entry(seq: Seq, bytes: Vec<u8>) -> Result<pb::StoredEntry, Status>
             p.review()
                 .map(|r| r.as_str().to_owned())
                 .unwrap_or_default(),
-            payload_json(&p).to_string(),
+            payload_json(&p),
             review::describe::payload(&p),
         ),
         // A kind this version does not know still travels, undecoded.
@@ -140,17 +139,31 @@ pub fn stored_entry(seq: Seq, bytes: Vec<u8>) -> Result<pb::StoredEntry, Status>
     })
 }
 
-/// The feed message of a stored entry, with CloudEvents-style attributes.
-pub fn feed_message(ledger: &Hash, e: pb::StoredEntry) -> pb::FeedMessage {
-    let ev = e.event.clone().unwrap_or_default();
+/// The CloudEvents `source` of every feed message of `ledger`.
+pub fn feed_source(ledger: &Hash) -> String {
+    format!("review-ledger:{}", ledger.to_hex())
+}
+
+/// The feed message of a stored entry, with CloudEvents-style attributes;
+/// `source` is [`feed_source`] of its ledger.
+pub fn feed_message(source: &str, e: pb::StoredEntry) -> pb::FeedMessage {
+    let (id, kind, time, subject) = match &e.event {
+        Some(ev) => (
+            ev.event_id.clone(),
+            ev.kind.as_str(),
+            ev.time_micros,
+            ev.review.clone(),
+        ),
+        None => (String::new(), "", 0, String::new()),
+    };
     pb::FeedMessage {
-        id: ev.event_id,
-        source: format!("review-ledger:{}", ledger.to_hex()),
-        r#type: format!("org.reviewledger.v1.{}", ev.kind),
-        time: rfc3339(UnixMicros(ev.time_micros)),
+        id,
+        source: source.to_owned(),
+        r#type: format!("org.reviewledger.v1.{kind}"),
+        time: rfc3339(UnixMicros(time)),
         recordedtime: rfc3339(UnixMicros(e.received_micros)),
         sequence: e.seq.to_string(),
-        subject: ev.review,
+        subject,
         entry: Some(e),
     }
 }

@@ -335,37 +335,63 @@ impl LedgerService for LedgerApi {
     }
 }
 
+/// Feed messages for entries from `start`, at most [`limits::FEED_CHUNK`]
+/// of them, read and converted on a blocking thread.
+fn read_feed(
+    host: &Arc<Hosted>,
+    source: &Arc<str>,
+    start: u64,
+) -> tokio::task::JoinHandle<Result<Vec<pb::FeedMessage>, Status>> {
+    let (host, source) = (host.clone(), source.clone());
+    tokio::task::spawn_blocking(move || {
+        let chunk = read(&host, start, limits::FEED_CHUNK)?;
+        Ok(chunk
+            .into_iter()
+            .map(|e| convert::feed_message(&source, e))
+            .collect())
+    })
+}
+
 /// One feed subscriber: reads from the store in chunks up to the applied
 /// size, then waits for it to grow. The size is only a wake-up; every entry
 /// comes from the store, so a slow subscriber holds back nobody but itself
-/// and loses nothing. Ends when the client goes away or the server stops.
+/// and loses nothing. While one chunk is being sent the next is read, so
+/// that a subscriber catching up keeps both the store and its connection
+/// busy. Ends when the client goes away or the server stops.
 async fn follow(
     host: Arc<Hosted>,
     mut cursor: u64,
     tx: mpsc::Sender<Result<pb::FeedMessage, Status>>,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
+    let source: Arc<str> = convert::feed_source(&host.id).into();
     let mut applied = host.subscribe();
     loop {
         if *stopping.borrow() {
             return;
         }
         let size = *applied.borrow_and_update();
-        while cursor < size {
-            let h = host.clone();
-            let start = cursor;
-            let chunk = blocking(move || read(&h, start, limits::FEED_CHUNK)).await;
-            let chunk = match chunk {
-                Ok(c) if !c.is_empty() => c,
-                Ok(_) => break,
-                Err(status) => {
+        let mut ahead = (cursor < size).then(|| read_feed(&host, &source, cursor));
+        while let Some(reading) = ahead.take() {
+            let chunk = match reading.await {
+                Ok(Ok(c)) if !c.is_empty() => c,
+                Ok(Ok(_)) => break,
+                Ok(Err(status)) => {
+                    let _ = tx.send(Err(status)).await;
+                    return;
+                }
+                Err(e) => {
+                    let status = Status::internal(format!("feed reader failed: {e}"));
                     let _ = tx.send(Err(status)).await;
                     return;
                 }
             };
-            for e in chunk {
-                cursor = e.seq + 1;
-                let message = convert::feed_message(&host.id, e);
+            let last = chunk.last().and_then(|m| m.entry.as_ref()).map(|e| e.seq);
+            cursor = last.map_or(cursor, |s| s + 1);
+            if cursor < size {
+                ahead = Some(read_feed(&host, &source, cursor));
+            }
+            for message in chunk {
                 tokio::select! {
                     sent = tx.send(Ok(message)) => if sent.is_err() { return },
                     _ = stopping.wait_for(|s| *s) => return,

@@ -11,6 +11,7 @@ use std::sync::Barrier;
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};
+use ledger_core::SignedEvent;
 
 use crate::Options;
 use crate::fixture::{self, Events, Fixture};
@@ -23,13 +24,10 @@ pub const DEFAULT_ENTRIES: u64 = 20_000;
 /// Events appended when `--events` is not given.
 pub const DEFAULT_EVENTS: Events = Events::Enrol;
 
-/// Runs the scenario: `opts.threads` writers append `entries` in all.
-pub fn run(opts: &Options, entries: u64) -> Result<Report> {
-    let threads = opts.threads.max(1);
-    let kind = opts.events.unwrap_or(DEFAULT_EVENTS);
-    let fixture = Fixture::create(opts.tmp.as_deref(), threads)?;
-
-    // Thread t appends its share of the entries, signed with its own key.
+/// `entries` events split among the fixture's writers: writer `t`'s share,
+/// signed with its own key, numbered so that no two repeat.
+pub fn shares(fixture: &Fixture, kind: Events, entries: u64) -> Vec<Vec<SignedEvent>> {
+    let threads = fixture.writers.len();
     let share = |t: usize| (entries + (threads - 1 - t) as u64) / threads as u64;
     let mut first = 0;
     let mut work = Vec::with_capacity(threads);
@@ -37,6 +35,15 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
         work.push(fixture.events(kind, t, first, share(t)));
         first += share(t);
     }
+    work
+}
+
+/// Runs the scenario: `opts.threads` writers append `entries` in all.
+pub fn run(opts: &Options, entries: u64) -> Result<Report> {
+    let threads = opts.threads.max(1);
+    let kind = opts.events.unwrap_or(DEFAULT_EVENTS);
+    let fixture = Fixture::create(opts.tmp.as_deref(), threads)?;
+    let work = shares(&fixture, kind, entries);
 
     measure::reset_peak_rss();
     let barrier = Barrier::new(threads + 1);

@@ -33,7 +33,14 @@
 //!   verified offline (`Bundle::from_bytes` + `review::bundle::verify`) in
 //!   a child process, in seconds beside its signatures over the one-core
 //!   limit ([`verify_bundle`]);
-//! - `all`: the seven in turn, each in a process of its own.
+//! - `grpc-append`: durable appends from 16 concurrent gRPC clients over
+//!   loopback to the real server, beside the local `append` rate measured
+//!   first in the same run ([`grpc_append`]);
+//! - `feed`: one subscriber catching up on an N-entry ledger through the
+//!   real server's feed, then following it live while clients append at
+//!   1,000 a second; one report per phase (`feed-catch-up`, `feed-live`)
+//!   ([`feed`]);
+//! - `all`: the nine in turn, each in a process of its own.
 //!
 //! The targets (reported, never asserted: speed lives here, not in tests)
 //! are a ratio of at least 1.5 for `append`, of at least 1.7 with a peak
@@ -44,7 +51,12 @@
 //! `ceil(log2(size))` (`max_over_log2`), and its `limit_kind` says that its
 //! limit is the entries/s one, not a limit of proofs; `verify-bundle`
 //! reports its seconds beside `limit_secs`, the bundle's signatures over
-//! `limit_per_s`, with `ratio = limit_secs / secs`.
+//! `limit_per_s`, with `ratio = limit_secs / secs`. `grpc-append`'s
+//! `limit_per_s` is the local append rate of the same run (its
+//! `limit_kind` says so), with a target ratio of at least 0.5; `feed`
+//! prints its targets beside its figures: at least 200,000 entries a second
+//! to catch up (`target_per_s`) and a p99 delay from acknowledgement to
+//! delivery under 20 ms live (`target_p99_us`).
 //!
 //! The benchmark events are `--events enrol`, each proposing a fresh
 //! member (the default for `append` and `append-latency`), or `--events
@@ -59,22 +71,27 @@
 //! cargo run --release -p bench -- check --reviews 1000 --json
 //! cargo run --release -p bench -- prove --entries 1000000 --json
 //! cargo run --release -p bench -- verify-bundle --entries 1000000 --json
+//! cargo run --release -p bench -- grpc-append --entries 20000 --json
+//! cargo run --release -p bench -- feed --entries 1000000 --json
 //! ```
 //!
 //! With `--json` each scenario prints one JSON object on one line of
-//! stdout (`prove` prints two, one per kind of proof), with at least `scenario`, `entries`, `per_s`, `limit_per_s`,
+//! stdout (`prove` and `feed` print two each), with at least `scenario`, `entries`, `per_s`, `limit_per_s`,
 //! `ratio` and `peak_rss_bytes`, and the `events` they used; without it,
 //! a table. Progress goes to stderr.
 
 mod append;
 mod check;
+mod feed;
 mod fixture;
+mod grpc_append;
 mod latency;
 mod measure;
 mod meetings;
 mod prove;
 mod rebuild;
 mod report;
+mod served;
 mod verify;
 mod verify_bundle;
 
@@ -113,7 +130,11 @@ enum Scenario {
     Prove(Common),
     /// Offline verification of one review's bundle from a ledger of N entries, in a child process.
     VerifyBundle(Common),
-    /// All seven scenarios in turn, each in a process of its own.
+    /// Durable appends from concurrent gRPC clients, beside the local rate.
+    GrpcAppend(Common),
+    /// The feed: catching up on N entries, then following live appends.
+    Feed(Common),
+    /// All nine scenarios in turn, each in a process of its own.
     All(Common),
     /// Verifies the ledger in DIR and prints one JSON line (used by `verify`).
     #[command(hide = true)]
@@ -156,11 +177,11 @@ enum Scenario {
 
 #[derive(Args)]
 struct Common {
-    /// Entries to append or verify (default: 20000 for append, 100000 for
-    /// verify, 2000 for append-latency), review events to rebuild from
-    /// (default 100000), or entries of the ledger to prove from or export a
-    /// bundle from (default 100000 for prove and verify-bundle); not used by
-    /// check.
+    /// Entries to append or verify (default: 20000 for append and
+    /// grpc-append, 100000 for verify, 2000 for append-latency), review
+    /// events to rebuild from (default 100000), or entries of the ledger to
+    /// prove from, export a bundle from or feed (default 100000 for prove,
+    /// verify-bundle and feed); not used by check.
     #[arg(long)]
     entries: Option<u64>,
     /// Reviews to check in `check` (default: 1000).
@@ -191,6 +212,8 @@ enum Measure {
     Check,
     Prove,
     VerifyBundle,
+    GrpcAppend,
+    Feed,
 }
 
 impl Measure {
@@ -203,10 +226,13 @@ impl Measure {
             Measure::Check => "check",
             Measure::Prove => "prove",
             Measure::VerifyBundle => "verify-bundle",
+            Measure::GrpcAppend => "grpc-append",
+            Measure::Feed => "feed",
         }
     }
 
-    /// Runs the scenario: one report, or for `prove` one per kind of proof.
+    /// Runs the scenario: one report, or for `prove` one per kind of proof
+    /// and for `feed` one per phase.
     fn run(self, opts: &Options, entries: Option<u64>) -> Result<Vec<Report>> {
         let one = match self {
             Measure::Append => append::run(opts, entries.unwrap_or(append::DEFAULT_ENTRIES)),
@@ -227,6 +253,10 @@ impl Measure {
             Measure::VerifyBundle => {
                 verify_bundle::run(opts, entries.unwrap_or(verify_bundle::DEFAULT_ENTRIES))
             }
+            Measure::GrpcAppend => {
+                grpc_append::run(opts, entries.unwrap_or(append::DEFAULT_ENTRIES))
+            }
+            Measure::Feed => return feed::run(opts, entries.unwrap_or(feed::DEFAULT_ENTRIES)),
         };
         Ok(vec![one?])
     }
@@ -263,6 +293,8 @@ fn main() -> Result<()> {
         Scenario::Check(c) => (c, Some(Check)),
         Scenario::Prove(c) => (c, Some(Prove)),
         Scenario::VerifyBundle(c) => (c, Some(VerifyBundle)),
+        Scenario::GrpcAppend(c) => (c, Some(GrpcAppend)),
+        Scenario::Feed(c) => (c, Some(Feed)),
         Scenario::All(c) => (c, None),
     };
     if !common.json {
@@ -296,6 +328,8 @@ fn main() -> Result<()> {
                 Check,
                 Prove,
                 VerifyBundle,
+                GrpcAppend,
+                Feed,
             ] {
                 for report in run_apart(scenario, &common)? {
                     print(&report);

@@ -76,6 +76,25 @@ pub fn peak_rss_bytes() -> Result<u64> {
     Ok(kib * 1024)
 }
 
+/// CPU seconds this process has used so far, user and system, from
+/// `/proc/self/stat` (in clock ticks of 1/100 s, as Linux reports them).
+pub fn cpu_secs() -> Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").context("cannot read /proc/self/stat")?;
+    // The command name may hold spaces; the fields after it do not.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("/proc/self/stat has no command name")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<f64> {
+        let f = fields.get(i).context("/proc/self/stat is too short")?;
+        f.parse::<f64>()
+            .with_context(|| format!("cannot parse {f:?} in /proc/self/stat"))
+    };
+    // utime and stime are fields 14 and 15; `rest` starts at field 3.
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
+}
+
 /// Resets the peak resident set to the current one, so that a scenario's
 /// peak is its own and not an earlier scenario's. Best effort: kernels
 /// without `clear_refs` keep the process-wide peak.
@@ -158,6 +177,17 @@ mod tests {
         check(&[4.0, 1.0, 3.0, 2.0], 2.5, 2.5, 4.0);
         let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
         check(&hundred, 50.5, 50.5, 99.0);
+    }
+
+    #[test]
+    fn cpu_time_grows_with_work() {
+        let before = cpu_secs().unwrap();
+        let mut x = 0u64;
+        let start = Instant::now();
+        while start.elapsed().as_millis() < 300 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        assert!(cpu_secs().unwrap() > before, "{x}");
     }
 
     #[test]

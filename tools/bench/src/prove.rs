@@ -116,18 +116,14 @@ pub struct ChildReport {
 /// Builds a ledger of `entries` entries in all and proves from it in a
 /// child: one report per kind of proof.
 pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
-    let kind = opts.events.unwrap_or(verify::DEFAULT_EVENTS);
+    let verify::Built {
+        fixture,
+        kind,
+        build_s,
+        sample: _,
+        limit,
+    } = verify::Built::new(opts, "prove", entries)?;
     let setup = Fixture::setup_entries(SIGNERS);
-    if entries <= setup {
-        bail!("a prove ledger needs more than {setup} entries (its genesis and enrolments)");
-    }
-    let fixture = Fixture::create(opts.tmp.as_deref(), SIGNERS)?;
-    let start = Instant::now();
-    verify::build(&fixture, kind, entries - setup)?;
-    let build_s = start.elapsed().as_secs_f64();
-
-    let sample = fixture.sample(2048)?;
-    let limit = measure::limit_per_s(&sample)?;
     let path = fixture.path();
     let dir = fixture.close();
     let db_bytes = disk_usage(&path);

@@ -63,18 +63,14 @@ pub struct ChildReport {
 
 /// Builds a ledger of `entries` entries in all and verifies it in a child.
 pub fn run(opts: &Options, entries: u64) -> Result<Report> {
-    let kind = opts.events.unwrap_or(DEFAULT_EVENTS);
+    let Built {
+        fixture,
+        kind,
+        build_s,
+        sample,
+        limit,
+    } = Built::new(opts, "verify", entries)?;
     let setup = Fixture::setup_entries(SIGNERS);
-    if entries <= setup {
-        bail!("a verify ledger needs more than {setup} entries (its genesis and enrolments)");
-    }
-    let fixture = Fixture::create(opts.tmp.as_deref(), SIGNERS)?;
-    let start = Instant::now();
-    build(&fixture, kind, entries - setup)?;
-    let build_s = start.elapsed().as_secs_f64();
-
-    let sample = fixture.sample(2048)?;
-    let limit = measure::limit_per_s(&sample)?;
     let entry_bytes = sample.iter().map(Vec::len).sum::<usize>() / sample.len();
     let path = fixture.path();
     let dir = fixture.close();
@@ -111,9 +107,51 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
     .with("cores", opts.cores))
 }
 
+/// A ledger of N entries built for a scenario, with the one-core limit
+/// measured over a sample of its benchmark events.
+pub(crate) struct Built {
+    /// The ledger, its writer still open.
+    pub fixture: Fixture,
+    /// The benchmark events it holds.
+    pub kind: Events,
+    /// Seconds the build took.
+    pub build_s: f64,
+    /// Up to 2,048 of its benchmark entries, stored bytes.
+    pub sample: Vec<Vec<u8>>,
+    /// The one-core limit over the sample, entries a second.
+    pub limit: f64,
+}
+
+impl Built {
+    /// Builds a ledger of `entries` entries in all (genesis and the
+    /// signers' enrolments included) for `scenario`.
+    pub(crate) fn new(opts: &Options, scenario: &str, entries: u64) -> Result<Built> {
+        let kind = opts.events.unwrap_or(DEFAULT_EVENTS);
+        let setup = Fixture::setup_entries(SIGNERS);
+        if entries <= setup {
+            bail!(
+                "a {scenario} ledger needs more than {setup} entries (its genesis and enrolments)"
+            );
+        }
+        let fixture = Fixture::create(opts.tmp.as_deref(), SIGNERS)?;
+        let start = Instant::now();
+        build(&fixture, kind, entries - setup)?;
+        let build_s = start.elapsed().as_secs_f64();
+        let sample = fixture.sample(2048)?;
+        let limit = measure::limit_per_s(&sample)?;
+        Ok(Built {
+            fixture,
+            kind,
+            build_s,
+            sample,
+            limit,
+        })
+    }
+}
+
 /// Appends `count` benchmark events through the writer, as fast as it
 /// goes (also `prove`'s ledger).
-pub(crate) fn build(fixture: &Fixture, events: Events, count: u64) -> Result<()> {
+fn build(fixture: &Fixture, events: Events, count: u64) -> Result<()> {
     let mut done = 0;
     while done < count {
         let n = BUILD_CHUNK.min(count - done);
