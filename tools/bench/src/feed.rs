@@ -62,7 +62,8 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
         limit,
     } = verify::Built::new(opts, "feed", entries)?;
     let entry_bytes = sample.iter().map(Vec::len).sum::<usize>() / sample.len();
-    let stages = Stages::measure(&sample, &fixture.ledger_id)?;
+    let mut stages = Stages::measure(&sample, &fixture.ledger_id)?;
+    stages.read_us = read_us(&fixture, entries)?;
     let live_total = LIVE_RATE * LIVE_SECS;
     let live: Vec<SignedEvent> = (0..SIGNERS)
         .flat_map(|t| fixture.events(kind, t, 1 << 40, live_total / SIGNERS as u64 + 1))
@@ -116,6 +117,7 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
         round(catch_up.cpu_secs * 1e6 / entries as f64, 2),
     )
     .with("target_per_s", TARGET_PER_S)
+    .with("read_us", round(stages.read_us, 2))
     .with("convert_us", round(stages.convert_us, 2))
     .with("encode_us", round(stages.encode_us, 2))
     .with("decode_us", round(stages.decode_us, 2))
@@ -151,10 +153,13 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
 }
 
 /// One core's cost per entry of each step a feed message takes outside the
-/// store and the network, in microseconds, over the sample: the server
-/// decoding a stored entry into its feed message (`convert`), encoding it
-/// (`encode`), and the subscriber decoding it (`decode`).
+/// network, in microseconds: reading the whole ledger from the store in
+/// the feed's chunks (`read`, by the builder's writer, before the server
+/// opens it), and over the sample the server decoding a stored entry into
+/// its feed message (`convert`), encoding it (`encode`), and the subscriber
+/// decoding it (`decode`).
 struct Stages {
+    read_us: f64,
     convert_us: f64,
     encode_us: f64,
     decode_us: f64,
@@ -192,11 +197,30 @@ impl Stages {
         }
         let decode_us = measure::micros(start.elapsed()) / n;
         Ok(Stages {
+            read_us: 0.0,
             convert_us,
             encode_us,
             decode_us,
         })
     }
+}
+
+/// Microseconds an entry to read all `entries` entries through
+/// `Store::range`, [`service::limits::FEED_CHUNK`] at a time, on one core.
+fn read_us(fixture: &crate::fixture::Fixture, entries: u64) -> Result<f64> {
+    use ledger_store::Store;
+    let store = fixture.ledger.store();
+    let start = Instant::now();
+    let mut next = 0;
+    while next < entries {
+        let chunk = store.range(ledger_core::Seq(next), service::limits::FEED_CHUNK)?;
+        let Some((last, _)) = chunk.last() else {
+            bail!("the store ends at entry #{next}, before its {entries} entries");
+        };
+        next = last.0 + 1;
+        std::hint::black_box(&chunk);
+    }
+    Ok(measure::micros(start.elapsed()) / entries as f64)
 }
 
 /// What the catch-up measured.
