@@ -707,6 +707,68 @@ fn plaintext_beyond_loopback_is_refused() {
     assert!(err.contains("without TLS"), "{err}");
 }
 
+#[test]
+fn a_cache_of_no_size_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    founded(&dir);
+    let d = dir.to_str().unwrap();
+    for bad in ["0", "2000000", "lots"] {
+        let (code, _, err) = e2e::run(&[
+            "serve",
+            "--ledger",
+            d,
+            "--listen",
+            "127.0.0.1:0",
+            "--cache-mib",
+            bad,
+        ])
+        .unwrap();
+        assert_eq!(code, 2, "--cache-mib {bad}: {err}");
+        assert!(err.contains("--cache-mib"), "--cache-mib {bad}: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_cache_serves_the_same_entries() {
+    // One MiB holds a few thousand entries at most: reads beyond it go back
+    // to the log on disk, and must give the same bytes.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let (org, id) = founded(&dir);
+    let server = Server::start(&[&dir], "127.0.0.1:0", &["--cache-mib", "1"]);
+    let mut client = server.ledger().await;
+    for n in 0..300 {
+        client
+            .append(request(&id, &enrol(&org, id, 5000 + n)))
+            .await
+            .unwrap();
+    }
+    let total = size(&mut client, &id).await;
+    let mut feed = client
+        .feed(pb::FeedRequest {
+            ledger_id: id.to_hex(),
+            from: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let fed = take(&mut feed, 0, total).await;
+    assert!(server.stop().success());
+    drop(feed);
+    let store = ledger_store::SledStore::open(&dir).unwrap();
+    for m in &fed {
+        let e = m.entry.as_ref().unwrap();
+        let stored = ledger_store::Store::entry(&store, ledger_core::Seq(e.seq)).unwrap();
+        assert_eq!(
+            stored.as_deref(),
+            Some(e.entry.as_slice()),
+            "entry #{}",
+            e.seq
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_required_and_refused() {
     let tmp = tempfile::tempdir().unwrap();

@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Listen beyond loopback without TLS.
     #[arg(long)]
     pub allow_plaintext: bool,
+    /// The sled cache of each hosted ledger, in MiB.
+    #[arg(long, default_value_t = service::limits::CACHE_BYTES >> 20,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub cache_mib: u64,
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>> {
@@ -53,7 +57,7 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
         }
         None => None,
     };
-    let hosts = Arc::new(Hosts::open(&a.ledgers, tokens)?);
+    let hosts = Arc::new(Hosts::open(&a.ledgers, tokens, a.cache_mib << 20)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -26,6 +26,6 @@ pub mod verify;
 pub mod writer;
 
 pub use error::{Result, StoreError};
-pub use store::{Batch, Head, SledStore, Store, StoreNodes};
+pub use store::{Batch, DEFAULT_CACHE_BYTES, Head, SledStore, Store, StoreNodes};
 pub use verify::{Fault, Report, verify, verify_into};
 pub use writer::{AppendError, Clock, Ledger, MAX_BATCH, Receipt, replay, system_clock};

@@ -86,8 +86,11 @@ const CHECKPOINT_KEY_FILE: &str = "checkpoint.pem";
 const DB_DIR: &str = "db";
 const WITNESS_FILE: &str = "checkpoint.witness";
 
-/// The sled cache, bounded so that memory does not grow with the ledger.
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// The sled cache of [`SledStore::open`] and [`SledStore::create`], bounded
+/// so that memory does not grow with the ledger: an auditor's `verify` of a
+/// million entries stays small. A long-lived server that serves reads and
+/// feeds passes a larger one to [`SledStore::open_with_cache`].
+pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 fn entry_key(seq: Seq) -> [u8; 9] {
     let mut k = [b'e'; 9];
@@ -135,13 +138,20 @@ impl SledStore {
             return Err(StoreError::AlreadyExists(dir.to_owned()));
         }
         keyfile::write_private(&dir.join(CHECKPOINT_KEY_FILE), checkpoint_key)?;
-        Self::open_db(dir, lock)
+        Self::open_db(dir, lock, DEFAULT_CACHE_BYTES)
     }
 
     /// Opens an existing ledger directory and checks that its stored head
     /// describes its last entry.
     pub fn open(dir: &Path) -> Result<SledStore> {
-        let store = Self::open_unchecked(dir)?;
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`SledStore::open`] with a sled cache of `cache_bytes`: the entries
+    /// and Merkle nodes kept decoded in memory. Reads beyond it go back to
+    /// the log on disk and cost several times more.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore> {
+        let store = Self::open_existing(dir, cache_bytes)?;
         store.check_head()?;
         Ok(store)
     }
@@ -149,18 +159,22 @@ impl SledStore {
     /// Opens an existing ledger directory without checking the head, for an
     /// auditor who wants to report damage rather than refuse to look.
     pub fn open_unchecked(dir: &Path) -> Result<SledStore> {
+        Self::open_existing(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    fn open_existing(dir: &Path, cache_bytes: u64) -> Result<SledStore> {
         let lock = DirLock::acquire(dir)?;
         if !dir.join(DB_DIR).is_dir() {
             return Err(StoreError::NotALedger(dir.to_owned()));
         }
-        Self::open_db(dir, lock)
+        Self::open_db(dir, lock, cache_bytes)
     }
 
-    fn open_db(dir: &Path, lock: DirLock) -> Result<SledStore> {
+    fn open_db(dir: &Path, lock: DirLock, cache_bytes: u64) -> Result<SledStore> {
         let path = dir.join(DB_DIR);
         let db = sled::Config::new()
             .path(&path)
-            .cache_capacity(CACHE_BYTES)
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(|e| StoreError::Database {
                 path: path.clone(),

@@ -52,13 +52,14 @@ pub struct Snapshot {
 }
 
 impl Hosted {
-    /// Opens `dir`, replays it and starts its writer.
-    pub fn open(dir: &Path) -> Result<Hosted, ServiceError> {
+    /// Opens `dir` with a sled cache of `cache_bytes`, replays it and
+    /// starts its writer.
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Hosted, ServiceError> {
         let err = |source: StoreError| ServiceError::Open {
             dir: dir.to_owned(),
             source,
         };
-        let store = SledStore::open(dir).map_err(err)?;
+        let store = SledStore::open_with_cache(dir, cache_bytes).map_err(err)?;
         let key = store.checkpoint_key().map_err(err)?;
         let mut state = LedgerState::new();
         let chain = replay(&store, &mut state).map_err(err)?;

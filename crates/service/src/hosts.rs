@@ -126,11 +126,17 @@ pub struct Hosts {
 }
 
 impl Hosts {
-    /// Opens every directory; two directories may not hold the same ledger.
-    pub fn open(dirs: &[PathBuf], tokens: Option<Tokens>) -> Result<Hosts, ServiceError> {
+    /// Opens every directory, each with a sled cache of `cache_bytes`
+    /// (see [`crate::limits::CACHE_BYTES`]); two directories may not hold
+    /// the same ledger.
+    pub fn open(
+        dirs: &[PathBuf],
+        tokens: Option<Tokens>,
+        cache_bytes: u64,
+    ) -> Result<Hosts, ServiceError> {
         let mut ledgers: HashMap<Hash, Arc<Hosted>> = HashMap::new();
         for dir in dirs {
-            let hosted = Hosted::open(dir)?;
+            let hosted = Hosted::open(dir, cache_bytes)?;
             if let Some(first) = ledgers.get(&hosted.id) {
                 return Err(ServiceError::SameLedger {
                     id: hosted.id.to_hex(),

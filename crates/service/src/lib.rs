@@ -20,7 +20,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), service::ServiceError> {
 //! use std::sync::Arc;
-//! let hosts = Arc::new(service::Hosts::open(&["ledger".into()], None)?);
+//! let hosts = Arc::new(service::Hosts::open(&["ledger".into()], None, service::limits::CACHE_BYTES)?);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 //! service::server::serve(hosts, listener, None, async {
 //!     let _ = tokio::signal::ctrl_c().await;

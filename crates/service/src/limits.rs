@@ -1,5 +1,11 @@
 //! The limits the server enforces, in one place (documented in docs/SERVICE.md).
 
+/// The sled cache of each hosted ledger unless `serve --cache-mib` says
+/// otherwise: the server keeps this much of a ledger's entries and Merkle
+/// nodes decoded, so that feeds and reads seldom go back to the log on disk.
+/// (The CLI's own commands keep `ledger_store::DEFAULT_CACHE_BYTES`.)
+pub const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// The largest request message accepted: one signed event is at most
 /// 65 KiB + 1 KiB ([`ledger_core::SignedEvent::MAX_LEN`]), plus framing.
 pub const MAX_REQUEST: usize = 128 * 1024;

@@ -85,15 +85,12 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
             .await
             .map_err(|s| anyhow!("feed refused: {}", s.message()))?
             .into_inner();
-        let mut message_bytes = 0u64;
         for want in 0..entries {
-            let m = next(&mut stream, want).await?;
-            message_bytes += m.encoded_len() as u64;
+            next(&mut stream, want).await?;
         }
         let catch_up = CatchUp {
             secs: start.elapsed().as_secs_f64(),
             cpu_secs: measure::cpu_secs()? - cpu,
-            message_bytes: message_bytes / entries,
         };
         let live = follow_live(&url, id, live, stream, entries).await?;
         anyhow::Ok((catch_up, live))
@@ -122,7 +119,7 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
     .with("encode_us", round(stages.encode_us, 2))
     .with("decode_us", round(stages.decode_us, 2))
     .with("entry_bytes", entry_bytes)
-    .with("message_bytes", catch_up.message_bytes)
+    .with("message_bytes", stages.message_bytes)
     .with("server_open_s", round(open_s, 2))
     .with("build_s", round(build_s, 1))
     .with("events", kind.name())
@@ -159,6 +156,8 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
 /// its feed message (`convert`), encoding it (`encode`), and the subscriber
 /// decoding it (`decode`).
 struct Stages {
+    /// The mean encoded size of the sample's feed messages.
+    message_bytes: usize,
     read_us: f64,
     convert_us: f64,
     encode_us: f64,
@@ -189,6 +188,7 @@ impl Stages {
             std::hint::black_box(&encoded);
         }
         let encode_us = measure::micros(start.elapsed()) / n;
+        let message_bytes = encoded.iter().map(Vec::len).sum::<usize>() / encoded.len().max(1);
         let start = Instant::now();
         for _ in 0..ROUNDS {
             for bytes in &encoded {
@@ -197,6 +197,7 @@ impl Stages {
         }
         let decode_us = measure::micros(start.elapsed()) / n;
         Ok(Stages {
+            message_bytes,
             read_us: 0.0,
             convert_us,
             encode_us,
@@ -227,7 +228,6 @@ fn read_us(fixture: &crate::fixture::Fixture, entries: u64) -> Result<f64> {
 struct CatchUp {
     secs: f64,
     cpu_secs: f64,
-    message_bytes: u64,
 }
 
 /// What the live phase measured.

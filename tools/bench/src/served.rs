@@ -37,14 +37,19 @@ pub struct Served {
 }
 
 impl Served {
-    /// Opens the ledger in `dir` and serves it on 127.0.0.1, port 0.
+    /// Opens the ledger in `dir` with the server's default sled cache
+    /// (`service::limits::CACHE_BYTES`) and serves it on 127.0.0.1, port 0.
     pub fn start(dir: &Path) -> Result<Served> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .context("cannot start a tokio runtime")?;
         let start = Instant::now();
-        let hosts = Arc::new(service::Hosts::open(&[dir.to_owned()], None)?);
+        let hosts = Arc::new(service::Hosts::open(
+            &[dir.to_owned()],
+            None,
+            service::limits::CACHE_BYTES,
+        )?);
         let open_secs = start.elapsed().as_secs_f64();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
