@@ -80,6 +80,11 @@
 //! `ratio` and `peak_rss_bytes`, and the `events` they used; without it,
 //! a table. Progress goes to stderr.
 
+/// The allocator `review-ledger` itself uses, so that figures are the
+/// binary's (see ARCHITECTURE.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod append;
 mod check;
 mod feed;
