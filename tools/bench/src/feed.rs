@@ -71,7 +71,7 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
         .collect();
     let id = fixture.ledger_id;
     measure::reset_peak_rss();
-    let (served, dir) = Served::take_over(fixture)?;
+    let (served, dir) = Served::take_over(fixture, opts.cache_bytes)?;
     let url = served.url.clone();
     let (catch_up, live) = served.runtime.block_on(async move {
         let mut subscriber = Served::client(&url).await?;
@@ -123,6 +123,7 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
     .with("server_open_s", round(open_s, 2))
     .with("build_s", round(build_s, 1))
     .with("events", kind.name())
+    .with("cache_mib", opts.cache_bytes >> 20)
     .with("cores", opts.cores);
 
     let mut delays = live.delays_us;

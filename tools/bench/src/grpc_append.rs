@@ -31,7 +31,7 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
     let work = append::shares(&fixture, kind, entries);
     let id = fixture.ledger_id;
     measure::reset_peak_rss();
-    let (served, dir) = Served::take_over(fixture)?;
+    let (served, dir) = Served::take_over(fixture, opts.cache_bytes)?;
     let url = served.url.clone();
     let (secs, seqs) = served.runtime.block_on(async move {
         // Every client connects before the clock starts.
@@ -93,6 +93,7 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
             .with("one_core_limit_per_s", local.limit_per_s)
             .with("target_ratio", 0.5)
             .with("events", kind.name())
+            .with("cache_mib", opts.cache_bytes >> 20)
             .with("cores", opts.cores),
     )
 }

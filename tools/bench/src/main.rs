@@ -192,6 +192,10 @@ struct Common {
     /// Reviews to check in `check` (default: 1000).
     #[arg(long)]
     reviews: Option<u64>,
+    /// The server's sled cache per ledger in `grpc-append` and `feed`, in
+    /// MiB, as `serve --cache-mib` (default: the server's own default).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    cache_mib: Option<u64>,
     /// Concurrent writer threads in `append`.
     #[arg(long, default_value_t = 16)]
     threads: usize,
@@ -277,6 +281,8 @@ pub struct Options {
     pub tmp: Option<PathBuf>,
     /// Reviews in `check`, when not its default.
     pub reviews: Option<u64>,
+    /// The server's sled cache per ledger, in bytes.
+    pub cache_bytes: u64,
     /// The cores available, reported since ratios above 1 depend on them.
     pub cores: usize,
 }
@@ -316,6 +322,9 @@ fn main() -> Result<()> {
                 events: common.events,
                 tmp: common.tmp.clone(),
                 reviews: common.reviews,
+                cache_bytes: common
+                    .cache_mib
+                    .map_or(service::limits::CACHE_BYTES, |m| m << 20),
                 cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             };
             for report in scenario.run(&opts, common.entries)? {
@@ -369,6 +378,9 @@ fn run_apart(scenario: Measure, common: &Common) -> Result<Vec<Report>> {
     }
     if let Some(t) = &common.tmp {
         cmd.arg("--tmp").arg(t);
+    }
+    if let Some(m) = common.cache_mib {
+        cmd.arg("--cache-mib").arg(m.to_string());
     }
     let output = cmd
         .stdin(Stdio::null())

@@ -37,19 +37,15 @@ pub struct Served {
 }
 
 impl Served {
-    /// Opens the ledger in `dir` with the server's default sled cache
-    /// (`service::limits::CACHE_BYTES`) and serves it on 127.0.0.1, port 0.
-    pub fn start(dir: &Path) -> Result<Served> {
+    /// Opens the ledger in `dir` with a sled cache of `cache_bytes` and
+    /// serves it on 127.0.0.1, port 0.
+    pub fn start(dir: &Path, cache_bytes: u64) -> Result<Served> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .context("cannot start a tokio runtime")?;
         let start = Instant::now();
-        let hosts = Arc::new(service::Hosts::open(
-            &[dir.to_owned()],
-            None,
-            service::limits::CACHE_BYTES,
-        )?);
+        let hosts = Arc::new(service::Hosts::open(&[dir.to_owned()], None, cache_bytes)?);
         let open_secs = start.elapsed().as_secs_f64();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -70,10 +66,10 @@ impl Served {
 
     /// Closes the fixture's writer (releasing its directory) and serves its
     /// ledger; the directory is removed when the returned guard is dropped.
-    pub fn take_over(fixture: Fixture) -> Result<(Served, TempDir)> {
+    pub fn take_over(fixture: Fixture, cache_bytes: u64) -> Result<(Served, TempDir)> {
         let path = fixture.path();
         let dir = fixture.close();
-        Ok((Served::start(&path)?, dir))
+        Ok((Served::start(&path, cache_bytes)?, dir))
     }
 
     /// A client on a connection of its own.
