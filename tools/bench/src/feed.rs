@@ -16,7 +16,12 @@
 //!   counts as no delay (`before_ack` counts them). Target: p99 under 20 ms.
 //!
 //! Both report the one-core limit as every scenario does; the targets are
-//! printed beside the figures (`target_per_s`, `target_p99_us`).
+//! printed beside the figures (`target_per_s`, `target_p99_us`). The
+//! catch-up report also gives the process's CPU time per entry (server and
+//! subscriber together) and one core's cost of each step on its own
+//! (`read_us`, `convert_us`, `encode_us`, `decode_us`, see [`Stages`]), so
+//! that a shortfall says where the time went. The server's sled cache is
+//! its default unless `--cache-mib` says otherwise (`cache_mib`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
