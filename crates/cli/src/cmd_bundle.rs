@@ -12,16 +12,15 @@ use review::render::{self, Format};
 use review::view::MinutesView;
 use serde_json::json;
 
+use crate::Verdict;
 use crate::cmd_review::today;
+use crate::hosted::{Hosted, Place};
 use crate::out::Out;
-use crate::{LedgerDir, Verdict};
 
 #[derive(Args)]
 pub struct ExportArgs {
     #[command(flatten)]
-    pub ledger: LedgerDir,
-    #[command(flatten)]
-    pub remote: crate::remote::Remote,
+    pub ledger: Place,
     /// The review to export.
     #[arg(long)]
     pub review: String,
@@ -43,7 +42,7 @@ pub struct VerifyBundleArgs {
 }
 
 pub fn export(a: ExportArgs, out: &Out) -> Result<Verdict> {
-    let bytes = match a.remote.client()? {
+    let bytes = match Hosted::of(&a.ledger)? {
         Some(mut client) => client.bundle(&a.review)?,
         None => {
             let store = SledStore::open(&a.ledger.path)?;

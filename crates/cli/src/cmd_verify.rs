@@ -8,14 +8,15 @@ use ledger_store::{Report, SledStore, Store, verify_into};
 use review::{LedgerState, ReviewId, audit};
 use serde_json::json;
 
+use crate::Verdict;
+use crate::hosted::{Hosted, Place};
 use crate::out::Out;
 use crate::trusted;
-use crate::{LedgerDir, Verdict};
 
 #[derive(Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
-    pub ledger: LedgerDir,
+    pub ledger: Place,
     /// The ledger id you expect (the genesis hash); anything else fails.
     #[arg(long)]
     pub trust: Option<String>,
@@ -26,8 +27,6 @@ pub struct VerifyArgs {
     /// verified per ledger, which the new one must extend.
     #[arg(long)]
     pub state: Option<std::path::PathBuf>,
-    #[command(flatten)]
-    pub remote: crate::remote::Remote,
 }
 
 pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
@@ -36,9 +35,15 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         .as_deref()
         .map(|t| Hash::from_hex("--trust", t))
         .transpose()?;
-    if let Some(client) = a.remote.client()? {
+    if let Some(client) = Hosted::of(&a.ledger)? {
         let trust =
             trust.ok_or_else(|| anyhow::anyhow!("--trust LEDGER_ID is required with --server"))?;
+        if trust != client.ledger_id {
+            anyhow::bail!(
+                "--ledger-id {} is not the trusted {trust} (--trust)",
+                client.ledger_id
+            );
+        }
         return remote(client, trust, &a, out);
     }
     let store = SledStore::open_unchecked(&a.ledger.path)?;
@@ -177,13 +182,8 @@ fn check_trusted(
 /// `verify --server`: the server's checkpoint must verify under the key its
 /// genesis (pinned by `--trust`) names and extend the one the auditor kept;
 /// with `--review`, the review's bundle is fetched and verified as offline.
-fn remote(
-    mut client: crate::remote::Client,
-    trust: Hash,
-    a: &VerifyArgs,
-    out: &Out,
-) -> Result<Verdict> {
-    let (note, cp) = client.checkpoint(trust)?;
+fn remote(mut client: Hosted, trust: Hash, a: &VerifyArgs, out: &Out) -> Result<Verdict> {
+    let (note, cp) = client.verified_checkpoint()?;
     let path = a.state.clone().unwrap_or_else(trusted::default_path);
     let mut kept = trusted::TrustedState::load(&path)?;
     let outcome = trusted::advance(&mut kept, &note, &cp, |old| {
@@ -211,7 +211,7 @@ fn remote(
     out.emit(
         &json!({
             "ledger_id": trust.to_hex(),
-            "server": client.args.server,
+            "server": client.server(),
             "entries": cp.size,
             "valid": valid,
             "holds": valid && holds,

@@ -1,4 +1,6 @@
-//! Hosted mode for appending and reading: a ledger hosted by `review-ledger serve`, reached over gRPC.
+//! Hosted mode for appending, reading and auditing: a ledger hosted by
+//! `review-ledger serve`, reached over gRPC. Every command that takes
+//! `--server` reaches it through [`Hosted`].
 //!
 //! The server is trusted for nothing it says about the ledger's content.
 //! [`Hosted::replay`] fetches every entry up to the server's latest
@@ -16,7 +18,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use ledger_core::{Entry, Event, EventId, Frontier, Hash, LedgerId, Seq, SignedEvent, UnixMicros};
+use ledger_core::merkle::ConsistencyProof;
+use ledger_core::{
+    Admission, Checkpoint, Entry, Event, EventId, Frontier, Hash, LedgerId, Seq, SignedEvent,
+    UnixMicros, VerifiedEntry,
+};
 use ledger_store::{Batch, Head, Receipt, Store, StoreError, verify_into};
 use review::LedgerState;
 use service::pb;
@@ -262,6 +268,99 @@ impl Hosted {
             state,
             checkpoint: note,
         })
+    }
+}
+
+/// The auditor's calls: `verify --server` and `export --server`. What they
+/// return is checked here, never taken on the server's word.
+impl Hosted {
+    /// The evidence bundle of `review`, as the server built it (to be
+    /// verified, not trusted).
+    pub fn bundle(&mut self, review: &str) -> Result<Vec<u8>> {
+        let message = pb::GetBundleRequest {
+            ledger_id: self.id_hex(),
+            review: review.to_owned(),
+        };
+        Ok(self
+            .review_call("GetBundle", message, async |c, r| c.get_bundle(r).await)?
+            .bundle)
+    }
+
+    /// The latest checkpoint, verified under the checkpoint key that the
+    /// genesis entry names; the genesis entry must hash to the pinned id.
+    pub fn verified_checkpoint(&mut self) -> Result<(String, Checkpoint)> {
+        let trusted = self.ledger_id;
+        let message = pb::ReadRangeRequest {
+            ledger_id: self.id_hex(),
+            start: 0,
+            limit: 1,
+        };
+        let range = self.ledger_call("ReadRange", message, async |c, r| c.read_range(r).await)?;
+        let genesis = range
+            .entries
+            .first()
+            .with_context(|| format!("{} has no genesis entry", self.server.server))?;
+        let v = VerifiedEntry::from_bytes(&genesis.entry).with_context(|| {
+            format!("{}: the genesis entry does not verify", self.server.server)
+        })?;
+        if v.hash != trusted {
+            bail!(
+                "{}: the genesis entry hashes to {}, not the trusted {trusted}",
+                self.server.server,
+                v.hash
+            );
+        }
+        let mut state = LedgerState::new();
+        let effect = state.check(v.entry.seq, v.entry.received, &v.event)?;
+        state.apply(v.entry.seq, v.hash, v.entry.received, effect);
+        let key = state
+            .roster
+            .checkpoint_key
+            .context("genesis names no checkpoint key")?;
+        let note = self.checkpoint()?;
+        let cp = Checkpoint::verify(&note, &key)
+            .with_context(|| format!("{}: the checkpoint", self.server.server))?;
+        if cp.ledger_id != trusted {
+            bail!(
+                "{}: the checkpoint is for ledger {}",
+                self.server.server,
+                cp.ledger_id
+            );
+        }
+        Ok((note, cp))
+    }
+
+    /// A consistency proof from `old` entries to `new` (checked by the caller).
+    pub fn consistency(&mut self, old: u64, new: u64) -> Result<ConsistencyProof> {
+        let message = pb::GetConsistencyProofRequest {
+            ledger_id: self.id_hex(),
+            old_size: old,
+            new_size: new,
+        };
+        let p = self.ledger_call("GetConsistencyProof", message, async |c, r| {
+            c.get_consistency_proof(r).await
+        })?;
+        let path = p
+            .path
+            .iter()
+            .map(|h| <[u8; 32]>::try_from(h.as_slice()).map(Hash))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                anyhow!(
+                    "{}: the consistency proof holds a node that is not 32 bytes",
+                    self.server.server
+                )
+            })?;
+        Ok(ConsistencyProof {
+            old_size: p.old_size,
+            new_size: p.new_size,
+            path,
+        })
+    }
+
+    /// The server's address, as the user gave it.
+    pub fn server(&self) -> &str {
+        &self.server.server
     }
 }
 

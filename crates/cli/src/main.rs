@@ -33,7 +33,6 @@ mod cmd_verify;
 mod hosted;
 mod local;
 mod out;
-mod remote;
 mod target;
 mod trusted;
 
