@@ -222,6 +222,31 @@ fn verify_names_the_tampered_entry() {
 }
 
 #[test]
+fn a_review_is_not_judged_on_a_tampered_ledger() {
+    let (name, tamper, seq, _) = CASES[0];
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("ledger");
+    build(&dir, &Org::new(6));
+    with_tree(&dir, |t| tamper(t, &dir));
+    let d = dir.to_str().unwrap();
+    let (code, stdout, _) =
+        run(&["verify", "--json", "--ledger", d, "--review", "mr-2026"]).unwrap();
+    assert_eq!(code, 1, "{name}: {stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["fault"]["seq"].as_u64(), seq, "{report}");
+    assert!(
+        report.get("review").is_none(),
+        "no audit of a review: {report}"
+    );
+    assert!(report.get("holds").is_none(), "{report}");
+    let (code, text, _) = run(&["verify", "--ledger", d, "--review", "mr-2026"]).unwrap();
+    assert_eq!(code, 1);
+    assert!(text.contains("INVALID"), "{text}");
+    assert!(text.contains("cannot be judged"), "{text}");
+}
+
+#[test]
 fn damaged_database_files_give_an_error_not_a_panic() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("ledger");

@@ -5,7 +5,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ledger_core::Hash;
 use ledger_store::{Report, SledStore, Store, verify_into};
-use review::{LedgerState, ReviewId, audit};
+use review::{LedgerState, ReviewId};
 use serde_json::json;
 
 use crate::Verdict;
@@ -116,40 +116,28 @@ fn review_report(
     report: &Report,
     out: &Out,
 ) -> Result<Verdict> {
-    if !report.valid() {
-        let f = report.fault.clone().expect("invalid reports carry a fault");
-        out.emit(
-            &json!({"ledger_id": report.ledger_id.map(|h| h.to_hex()), "entries": report.entries, "valid": false, "fault": f}),
-            || {
-                format!(
-                    "INVALID{}: {}\nthe review cannot be judged on a ledger that does not verify",
-                    f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
-                    f.reason
-                )
-            },
-        );
-        return Ok(Verdict::Failed);
-    }
-    let audit = audit::audit(state, review)?;
-    let holds = audit.holds();
-    out.emit(
-        &json!({
-            "ledger_id": report.ledger_id.map(|h| h.to_hex()),
-            "entries": report.entries,
-            "valid": true,
-            "review": audit,
-            "holds": holds,
-        }),
-        || {
-            format!(
-                "ledger valid: {} entries, ledger id {}\n{}",
-                report.entries,
-                report.ledger_id.unwrap_or_default(),
-                audit.to_text()
-            )
-        },
-    );
-    Ok(if holds { Verdict::Ok } else { Verdict::Failed })
+    let verdict = service::verdict::review_verdict(report, state, review)?;
+    out.emit(&verdict.json, || match (&verdict.audit, &report.fault) {
+        (Some(audit), _) => format!(
+            "ledger valid: {} entries, ledger id {}\n{}",
+            report.entries,
+            report.ledger_id.unwrap_or_default(),
+            audit.to_text()
+        ),
+        (None, f) => format!(
+            "INVALID{}: {}\nthe review cannot be judged on a ledger that does not verify",
+            f.as_ref()
+                .and_then(|f| f.seq)
+                .map(|s| format!(" at entry #{s}"))
+                .unwrap_or_default(),
+            f.as_ref().map_or("no fault given", |f| f.reason.as_str())
+        ),
+    });
+    Ok(if verdict.holds() {
+        Verdict::Ok
+    } else {
+        Verdict::Failed
+    })
 }
 
 /// Checks the ledger's verified checkpoint against the trusted state and records it.

@@ -38,6 +38,7 @@ pub mod ledger_api;
 pub mod limits;
 pub mod review_api;
 pub mod server;
+pub mod verdict;
 
 /// The generated protobuf messages, servers and clients of `reviewledger.v1`.
 #[allow(missing_docs, clippy::all)]

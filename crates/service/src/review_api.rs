@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ledger_store::verify_into;
 use review::render::{self, Format};
 use review::view::MinutesView;
-use review::{LedgerState, ReviewId, audit, conformance};
+use review::{LedgerState, ReviewId, conformance};
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
@@ -14,6 +14,7 @@ use crate::host::{Hosted, Snapshot};
 use crate::hosts::{Access, Hosts, Role};
 use crate::ledger_api::blocking;
 use crate::pb::review_service_server::ReviewService;
+use crate::verdict::review_verdict;
 use crate::{convert, pb};
 
 /// The review service over the hosted ledgers.
@@ -316,26 +317,9 @@ impl ReviewService for ReviewApi {
                 holds: false,
                 report_json: String::new(),
             };
-            if report.valid() {
-                let audit = audit::audit(&state, &review).map_err(domain)?;
-                response.holds = audit.holds();
-                response.report_json = json!({
-                    "ledger_id": report.ledger_id.map(|h| h.to_hex()),
-                    "entries": report.entries,
-                    "valid": true,
-                    "review": audit,
-                    "holds": response.holds,
-                })
-                .to_string();
-            } else {
-                response.report_json = json!({
-                    "ledger_id": report.ledger_id.map(|h| h.to_hex()),
-                    "entries": report.entries,
-                    "valid": false,
-                    "fault": fault,
-                })
-                .to_string();
-            }
+            let verdict = review_verdict(&report, &state, &review).map_err(domain)?;
+            response.holds = verdict.holds();
+            response.report_json = verdict.json.to_string();
             Ok(Response::new(response))
         })
         .await
