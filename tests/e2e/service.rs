@@ -731,20 +731,37 @@ fn a_cache_of_no_size_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_cache_serves_the_same_entries() {
-    // One MiB holds a few thousand entries at most: reads beyond it go back
-    // to the log on disk, and must give the same bytes.
+    // 3,000 enrolments of about 500 bytes, with their index and Merkle
+    // nodes, are well over one MiB: most reads go back to the log on disk,
+    // and must give back exactly the events that were sent.
+    const CLIENTS: u64 = 4;
+    const EACH: u64 = 750;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
     let (org, id) = founded(&dir);
+    let org = std::sync::Arc::new(org);
     let server = Server::start(&[&dir], "127.0.0.1:0", &["--cache-mib", "1"]);
     let mut client = server.ledger().await;
-    for n in 0..300 {
-        client
-            .append(request(&id, &enrol(&org, id, 5000 + n)))
-            .await
-            .unwrap();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (url, org) = (server.url(), org.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut client = LedgerServiceClient::connect(url).await.unwrap();
+            let mut sent = Vec::new();
+            for i in 0..EACH {
+                let e = enrol(&org, id, 5000 + c * 1000 + i);
+                let ack = client.append(request(&id, &e)).await.unwrap();
+                sent.push((ack.into_inner().seq, e.event));
+            }
+            sent
+        }));
+    }
+    let mut sent = std::collections::BTreeMap::new();
+    for t in tasks {
+        sent.extend(t.await.unwrap());
     }
     let total = size(&mut client, &id).await;
+    assert_eq!(sent.len() as u64, CLIENTS * EACH);
     let mut feed = client
         .feed(pb::FeedRequest {
             ledger_id: id.to_hex(),
@@ -754,8 +771,19 @@ async fn a_small_cache_serves_the_same_entries() {
         .unwrap()
         .into_inner();
     let fed = take(&mut feed, 0, total).await;
-    assert!(server.stop().success());
     drop(feed);
+    assert!(server.stop().success());
+    for m in &fed {
+        let e = m.entry.as_ref().unwrap();
+        if let Some(event) = sent.get(&e.seq) {
+            let entry = ledger_core::Entry::decode(&e.entry).unwrap();
+            assert_eq!(
+                &entry.event, event,
+                "entry #{} carries the event sent",
+                e.seq
+            );
+        }
+    }
     let store = ledger_store::SledStore::open(&dir).unwrap();
     for m in &fed {
         let e = m.entry.as_ref().unwrap();

@@ -101,7 +101,7 @@ async fn a_slow_subscriber_holds_back_nobody_and_loses_nothing() {
     assert_eq!(seqs, (before..before + n).collect::<Vec<_>>());
 
     // The fast subscriber has all of them, live, before the slow one reads on.
-    let fast_got = tokio::time::timeout(HANG, take(&mut fast, 0, before + n))
+    let mut fast_got = tokio::time::timeout(HANG, take(&mut fast, 0, before + n))
         .await
         .expect("a fast subscriber is not held back by a stalled one");
 
@@ -119,11 +119,15 @@ async fn a_slow_subscriber_holds_back_nobody_and_loses_nothing() {
     assert_eq!(second.len() as u64, n);
     let total = before + 2 * n;
     assert_eq!(size(&mut client, &id).await, total);
+    fast_got.extend(take(&mut fast, before + n, n).await);
+    // Only the slow one is left open when the server stops.
+    drop(fast);
 
     // The slow one now has everything, each entry once, in order (`take`
     // checks each sequence number and each entry's hash).
     slow_got.extend(take(&mut slow, 300, total - 300).await);
     assert_eq!(slow_got.len() as u64, total);
+    assert_eq!(fast_got.len() as u64, total);
     for (s, f) in slow_got.iter().zip(&fast_got) {
         assert_eq!(
             s.entry.as_ref().unwrap().entry,

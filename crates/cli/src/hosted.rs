@@ -40,11 +40,13 @@ pub struct Place {
     pub path: PathBuf,
     /// Talk to this server instead of a ledger directory (remote mode; it
     /// takes precedence over --ledger), e.g. `http://127.0.0.1:7327`.
-    /// Events are still built and signed on this machine.
-    #[arg(long, env = "REVIEW_LEDGER_SERVER")]
+    /// Events are still built and signed on this machine. Only ever taken
+    /// from the command line: an environment variable must not silently
+    /// turn `verify --ledger ./copy` into a check of some server.
+    #[arg(long)]
     pub server: Option<String>,
     /// With --server: the hosted ledger's id (64 hex digits).
-    #[arg(long, env = "REVIEW_LEDGER_ID")]
+    #[arg(long)]
     pub ledger_id: Option<String>,
     /// With --server: the bearer token for reads, when the server requires one.
     #[arg(long, env = "REVIEW_LEDGER_TOKEN")]

@@ -352,6 +352,22 @@ fn read_feed(
     })
 }
 
+/// Sends `chunk` in order; false once the client has gone or the server is
+/// stopping.
+async fn send_all(
+    chunk: Vec<pb::FeedMessage>,
+    tx: &mpsc::Sender<Result<pb::FeedMessage, Status>>,
+    stopping: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    for message in chunk {
+        tokio::select! {
+            sent = tx.send(Ok(message)) => if sent.is_err() { return false },
+            _ = stopping.wait_for(|s| *s) => return false,
+        }
+    }
+    true
+}
+
 /// One feed subscriber: reads from the store in chunks up to the applied
 /// size, then waits for it to grow. The size is only a wake-up; every entry
 /// comes from the store, so a slow subscriber holds back nobody but itself
@@ -391,11 +407,13 @@ async fn follow(
             if cursor < size {
                 ahead = Some(read_feed(&host, &source, cursor));
             }
-            for message in chunk {
-                tokio::select! {
-                    sent = tx.send(Ok(message)) => if sent.is_err() { return },
-                    _ = stopping.wait_for(|s| *s) => return,
+            if !send_all(chunk, &tx, &mut stopping).await {
+                // The read ahead finishes before the feed does, so that no
+                // read of the store outlives the subscriber.
+                if let Some(reading) = ahead.take() {
+                    let _ = reading.await;
                 }
+                return;
             }
         }
         tokio::select! {

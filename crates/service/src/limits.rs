@@ -23,7 +23,9 @@ pub const READ_BYTES: usize = 4 * 1024 * 1024;
 /// The feed reads the store this many entries at a time.
 pub const FEED_CHUNK: usize = 256;
 
-/// Feed messages buffered per subscriber before it is read from the store again.
+/// Feed messages buffered per subscriber. A subscriber that stops reading
+/// holds at most this many, the chunk being sent and one chunk read ahead
+/// ([`FEED_CHUNK`] each); the rest stays in the store until it reads on.
 pub const FEED_BUFFER: usize = 256;
 
 /// HTTP/2 streams (concurrent calls, feeds included) per connection.

@@ -68,7 +68,6 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
     } = verify::Built::new(opts, "feed", entries)?;
     let entry_bytes = sample.iter().map(Vec::len).sum::<usize>() / sample.len();
     let mut stages = Stages::measure(&sample, &fixture.ledger_id)?;
-    stages.read_us = read_us(&fixture, entries)?;
     let live_total = LIVE_RATE * LIVE_SECS;
     let live: Vec<SignedEvent> = (0..SIGNERS)
         .flat_map(|t| fixture.events(kind, t, 1 << 40, live_total / SIGNERS as u64 + 1))
@@ -76,7 +75,10 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
         .collect();
     let id = fixture.ledger_id;
     measure::reset_peak_rss();
-    let (served, dir) = Served::take_over(fixture, opts.cache_bytes)?;
+    let path = fixture.path();
+    let dir = fixture.close();
+    stages.read_us = read_us(&path, opts.cache_bytes, entries)?;
+    let served = Served::start(&path, opts.cache_bytes)?;
     let url = served.url.clone();
     let (catch_up, live) = served.runtime.block_on(async move {
         let mut subscriber = Served::client(&url).await?;
@@ -157,8 +159,8 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
 
 /// One core's cost per entry of each step a feed message takes outside the
 /// network, in microseconds: reading the whole ledger from the store in
-/// the feed's chunks (`read`, by the builder's writer, before the server
-/// opens it), and over the sample the server decoding a stored entry into
+/// the feed's chunks (`read`, from a store opened with the server's cache
+/// just before the server opens it), and over the sample the server decoding a stored entry into
 /// its feed message (`convert`), encoding it (`encode`), and the subscriber
 /// decoding it (`decode`).
 struct Stages {
@@ -212,11 +214,12 @@ impl Stages {
     }
 }
 
-/// Microseconds an entry to read all `entries` entries through
-/// `Store::range`, [`service::limits::FEED_CHUNK`] at a time, on one core.
-fn read_us(fixture: &crate::fixture::Fixture, entries: u64) -> Result<f64> {
+/// Microseconds an entry to read all `entries` entries of the ledger in
+/// `dir` through `Store::range`, [`service::limits::FEED_CHUNK`] at a time,
+/// on one core, from a store freshly opened with the server's cache.
+fn read_us(dir: &std::path::Path, cache_bytes: u64, entries: u64) -> Result<f64> {
     use ledger_store::Store;
-    let store = fixture.ledger.store();
+    let store = ledger_store::SledStore::open_with_cache(dir, cache_bytes)?;
     let start = Instant::now();
     let mut next = 0;
     while next < entries {
