@@ -284,6 +284,19 @@ async fn every_error_code_and_nothing_appended() {
     let not_top = enrol_by(&org, id, 2, 1004);
     let mut garbage = enrol(&org, id, 1005);
     garbage.event.truncate(garbage.event.len() - 3);
+    // Well signed by top management, but a field no ledger could accept.
+    let nameless = org.sign(
+        id,
+        0,
+        1006,
+        &Payload::Propose(RosterChange::Enrol(MemberRecord {
+            handle: review::MemberId::new("nameless").unwrap(),
+            name: " ".into(),
+            role: "Analyst".into(),
+            top_management: false,
+            key: KeyPair::from_seed([0x5e; 32]).public(),
+        })),
+    );
 
     let appends: Vec<(Case, pb::AppendRequest)> = vec![
         (
@@ -309,6 +322,14 @@ async fn every_error_code_and_nothing_appended() {
                 phrase: "m2 is not top management",
             },
             request(&id, &not_top),
+        ),
+        (
+            Case {
+                name: "malformed field",
+                code: Code::InvalidArgument,
+                phrase: "name: must not be empty",
+            },
+            request(&id, &nameless),
         ),
         (
             Case {

@@ -31,7 +31,18 @@ pub enum Rejection {
         /// What the decoder said.
         reason: String,
     },
-    /// A field holds a value that cannot be true.
+    /// A field is malformed whatever the ledger holds: empty, too long, or
+    /// not in its format. (The service answers INVALID_ARGUMENT.)
+    #[error("{field}: {reason}")]
+    Malformed {
+        /// The field, e.g. `member.name`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A field holds a value the ledger's state does not allow (an unknown
+    /// review, a member not enrolled, a date out of order). (The service
+    /// answers FAILED_PRECONDITION.)
     #[error("{field}: {reason}")]
     Field {
         /// The field, e.g. `member.name`.

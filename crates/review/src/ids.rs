@@ -15,7 +15,7 @@ fn check_id(what: &str, text: &str, max: usize) -> Result<(), Rejection> {
     if valid {
         Ok(())
     } else {
-        Err(Rejection::Field {
+        Err(Rejection::Malformed {
             field: what.to_owned(),
             reason: format!("{text:?} is not 1 to {max} characters of a-z, 0-9, '-', '_', '.'"),
         })
@@ -76,7 +76,7 @@ pub struct Date(jiff::civil::Date);
 impl Date {
     /// Parses `YYYY-MM-DD`; `field` names the field in the error.
     pub fn parse(field: &str, text: &str) -> Result<Date, Rejection> {
-        let bad = |reason: String| Rejection::Field {
+        let bad = |reason: String| Rejection::Malformed {
             field: field.to_owned(),
             reason,
         };

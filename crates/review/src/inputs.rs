@@ -133,7 +133,7 @@ impl InputKey {
         InputKey::ALL
             .into_iter()
             .find(|k| k.key() == text || k.clause() == text)
-            .ok_or_else(|| Rejection::Field {
+            .ok_or_else(|| Rejection::Malformed {
                 field: "input".into(),
                 reason: format!(
                     "{text:?} is not one of {}",

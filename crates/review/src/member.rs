@@ -22,7 +22,7 @@ impl MemberId {
             && handle.starts_with(|c: char| c.is_ascii_lowercase())
             && handle.chars().all(ok);
         if !valid {
-            return Err(Rejection::Field {
+            return Err(Rejection::Malformed {
                 field: "member handle".into(),
                 reason: format!(
                     "{handle:?} is not 1 to 32 characters of a-z, 0-9, '-', '_', '.' starting with a letter"
@@ -85,7 +85,7 @@ pub fn check_text(field: &str, text: &str) -> Result<(), Rejection> {
         None
     };
     match reason {
-        Some(reason) => Err(Rejection::Field {
+        Some(reason) => Err(Rejection::Malformed {
             field: field.to_owned(),
             reason,
         }),

@@ -62,7 +62,7 @@ impl Policy {
     /// Refuses a policy that could never be met or makes no sense.
     pub fn check(&self) -> Result<(), Rejection> {
         let bad = |field: &str, reason: &str| {
-            Err(Rejection::Field {
+            Err(Rejection::Malformed {
                 field: format!("policy.{field}"),
                 reason: reason.into(),
             })

@@ -250,12 +250,19 @@ fn field(field: &str, reason: impl Into<String>) -> Rejection {
     }
 }
 
+fn malformed(field: &str, reason: impl Into<String>) -> Rejection {
+    Rejection::Malformed {
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
+}
+
 fn check_long(name: &str, text: &str) -> Result<(), Rejection> {
     if text.trim().is_empty() {
-        return Err(field(name, "must not be empty"));
+        return Err(malformed(name, "must not be empty"));
     }
     if text.len() > MAX_LONG_TEXT {
-        return Err(field(
+        return Err(malformed(
             name,
             format!("{} bytes is over the limit of {MAX_LONG_TEXT}", text.len()),
         ));

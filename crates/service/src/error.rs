@@ -93,7 +93,9 @@ pub fn rejection_code(r: &Rejection) -> Code {
         | Rejection::KeyRotated { .. }
         | Rejection::KeyRevoked { .. }
         | Rejection::MemberRemoved(_) => Code::PermissionDenied,
-        Rejection::UnknownKind(_) | Rejection::Payload { .. } => Code::InvalidArgument,
+        Rejection::UnknownKind(_) | Rejection::Payload { .. } | Rejection::Malformed { .. } => {
+            Code::InvalidArgument
+        }
         Rejection::NoGenesis { .. }
         | Rejection::GenesisAgain { .. }
         | Rejection::Field { .. }
