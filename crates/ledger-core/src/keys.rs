@@ -77,7 +77,7 @@ impl PublicKey {
 
     /// Lowercase hex of the 32 bytes.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        crate::types::to_hex(&self.0)
     }
 
     /// The text form `ed25519:<64 hex digits>`, as written to `.pub` files.
