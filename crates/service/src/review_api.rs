@@ -49,6 +49,29 @@ fn review_snapshot(host: &Hosted, review: &ReviewId) -> Result<Snapshot, Status>
     host.snapshot().map_err(|e| store_status("snapshot", e))
 }
 
+impl ReviewApi {
+    /// An auditor's call about one review: the token must grant the auditor
+    /// role, the review must exist, and `answer` runs on a blocking thread
+    /// over a snapshot of the ledger (see [`review_snapshot`]).
+    async fn for_auditor<T: Send + 'static>(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+        ledger_id: &str,
+        review: &str,
+        answer: impl FnOnce(&Hosted, Snapshot, &ReviewId) -> Result<T, Status> + Send + 'static,
+    ) -> Result<Response<T>, Status> {
+        let host = self
+            .hosts
+            .get(metadata, ledger_id, Access::Read(Role::Auditor))?;
+        let review = convert::review_id(review)?;
+        blocking(move || {
+            let snapshot = review_snapshot(&host, &review)?;
+            answer(&host, snapshot, &review).map(Response::new)
+        })
+        .await
+    }
+}
+
 /// A domain refusal on a read names a field the caller gave.
 fn domain(e: review::Rejection) -> Status {
     Status::invalid_argument(e.to_string())
@@ -297,31 +320,26 @@ impl ReviewService for ReviewApi {
         request: Request<pb::VerifyReviewRequest>,
     ) -> Result<Response<pb::VerifyReviewResponse>, Status> {
         let r = request.get_ref();
-        let host = self.hosts.get(
+        self.for_auditor(
             request.metadata(),
             &r.ledger_id,
-            Access::Read(Role::Auditor),
-        )?;
-        let review = convert::review_id(&r.review)?;
-        blocking(move || {
-            let snapshot = review_snapshot(&host, &review)?;
-            let mut state = LedgerState::new();
-            let report = verify_into(&snapshot, &mut state, Some(host.id), &mut |_, _| {})
-                .map_err(|e| store_status("verifying", e))?;
-            let fault = report.fault.clone();
-            let mut response = pb::VerifyReviewResponse {
-                valid: report.valid(),
-                entries: report.entries,
-                fault: fault.as_ref().map(|f| f.reason.clone()).unwrap_or_default(),
-                fault_seq: fault.as_ref().and_then(|f| f.seq),
-                holds: false,
-                report_json: String::new(),
-            };
-            let verdict = review_verdict(&report, &state, &review).map_err(domain)?;
-            response.holds = verdict.holds();
-            response.report_json = verdict.json.to_string();
-            Ok(Response::new(response))
-        })
+            &r.review,
+            |host, snapshot, review| {
+                let mut state = LedgerState::new();
+                let report = verify_into(&snapshot, &mut state, Some(host.id), &mut |_, _| {})
+                    .map_err(|e| store_status("verifying", e))?;
+                let verdict = review_verdict(&report, &state, review).map_err(domain)?;
+                let fault = report.fault.as_ref();
+                Ok(pb::VerifyReviewResponse {
+                    valid: report.valid(),
+                    entries: report.entries,
+                    fault: fault.map(|f| f.reason.clone()).unwrap_or_default(),
+                    fault_seq: fault.and_then(|f| f.seq),
+                    holds: verdict.holds(),
+                    report_json: verdict.json.to_string(),
+                })
+            },
+        )
         .await
     }
 
@@ -330,27 +348,25 @@ impl ReviewService for ReviewApi {
         request: Request<pb::GetBundleRequest>,
     ) -> Result<Response<pb::GetBundleResponse>, Status> {
         let r = request.get_ref();
-        let host = self.hosts.get(
+        self.for_auditor(
             request.metadata(),
             &r.ledger_id,
-            Access::Read(Role::Auditor),
-        )?;
-        let review = convert::review_id(&r.review)?;
-        blocking(move || {
-            let snapshot = review_snapshot(&host, &review)?;
-            let bundle = crate::export::bundle(&snapshot, &review).map_err(|e| match e {
-                crate::export::ExportError::Store(e) => store_status("exporting", e),
-                other => Status::internal(other.to_string()),
-            })?;
-            let checkpoint_size = ledger_store::Store::head(&snapshot)
-                .map(|h| h.size)
-                .map_err(|e| store_status("snapshot", e))?;
-            Ok(Response::new(pb::GetBundleResponse {
-                entries: bundle.entries.len() as u32,
-                bundle: bundle.to_bytes(),
-                checkpoint_size,
-            }))
-        })
+            &r.review,
+            |_, snapshot, review| {
+                let bundle = crate::export::bundle(&snapshot, review).map_err(|e| match e {
+                    crate::export::ExportError::Store(e) => store_status("exporting", e),
+                    other => Status::internal(other.to_string()),
+                })?;
+                let checkpoint_size = ledger_store::Store::head(&snapshot)
+                    .map(|h| h.size)
+                    .map_err(|e| store_status("snapshot", e))?;
+                Ok(pb::GetBundleResponse {
+                    entries: bundle.entries.len() as u32,
+                    bundle: bundle.to_bytes(),
+                    checkpoint_size,
+                })
+            },
+        )
         .await
     }
 }
