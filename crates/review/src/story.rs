@@ -71,7 +71,8 @@ fn digest(text: &str) -> Hash {
     Hash(*blake3::hash(text.as_bytes()).as_bytes())
 }
 
-fn content<T>(review: &ReviewId, body: T) -> Content<T> {
+/// `body` as an unamended event of `review`.
+pub fn content<T>(review: &ReviewId, body: T) -> Content<T> {
     Content {
         review: review.clone(),
         amendment: None,
@@ -79,8 +80,43 @@ fn content<T>(review: &ReviewId, body: T) -> Content<T> {
     }
 }
 
-fn step(by: &'static str, payload: Payload) -> Step {
+/// `payload` appended by the member `by`.
+pub fn step(by: &'static str, payload: Payload) -> Step {
     Step::Append { by, payload }
+}
+
+/// The ISMS lead circulating the agenda pack of `review` on `circulated`:
+/// the six documents the guide lists, each with the digest `digest` gives
+/// its title.
+pub fn circulation(review: &ReviewId, circulated: Date, digest: impl Fn(&str) -> Hash) -> Step {
+    let documents = [
+        "Previous action log",
+        "ISMS performance report and metrics",
+        "Internal audit summary",
+        "Risk register status",
+        "Draft objectives",
+        "Security incident summary",
+    ]
+    .iter()
+    .map(|t| Document {
+        title: (*t).into(),
+        location: format!(
+            "https://docs.northwind.example/mr/{review}/{}",
+            t.to_lowercase().replace(' ', "-")
+        ),
+        digest: digest(t),
+    })
+    .collect();
+    step(
+        "isms",
+        Payload::Circulate(content(
+            review,
+            Circulate {
+                circulated,
+                documents,
+            },
+        )),
+    )
 }
 
 /// What the meeting said about each input, with an evidence reference.
@@ -122,33 +158,7 @@ fn opening(review: &ReviewId, title: &str, held: Date, previous: Option<ReviewId
                 },
             )),
         ),
-        step(
-            "isms",
-            Payload::Circulate(content(
-                review,
-                Circulate {
-                    circulated: held.working_days_before(7),
-                    documents: [
-                        "Previous action log",
-                        "ISMS performance report and metrics",
-                        "Internal audit summary",
-                        "Risk register status",
-                        "Draft objectives",
-                        "Security incident summary",
-                    ]
-                    .iter()
-                    .map(|t| Document {
-                        title: (*t).into(),
-                        location: format!(
-                            "https://docs.northwind.example/mr/{review}/{}",
-                            t.to_lowercase().replace(' ', "-")
-                        ),
-                        digest: digest(t),
-                    })
-                    .collect(),
-                },
-            )),
-        ),
+        circulation(review, held.working_days_before(7), digest),
         step(
             "isms",
             Payload::Open(content(

@@ -25,10 +25,10 @@
 //! conformance check clean when its events are received on the meeting day.
 
 use ledger_core::Hash;
-use review::story::{PEOPLE, Step};
+use review::story::{PEOPLE, Step, circulation, content, step};
 use review::vocab::{
-    Act, ActionState, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision,
-    DecisionKind, Document, Evidence, Input, Objective, Open, Schedule,
+    Act, ActionState, ActionStatus, ActionUpdate, Assess, Close, Decision, DecisionKind, Evidence,
+    Input, Objective, Open, Schedule,
 };
 use review::{ActionId, Date, InputKey, MemberId, ObjectiveId, Payload, ReviewId};
 
@@ -77,18 +77,6 @@ fn digest(text: &str) -> Hash {
 /// The date review `j` of every unit is held, the first on `first`.
 pub fn held(first: Date, j: u64) -> Date {
     first.plus_days(INTERVAL_DAYS * j as i64)
-}
-
-fn content<T>(review: &ReviewId, body: T) -> Content<T> {
-    Content {
-        review: review.clone(),
-        amendment: None,
-        body,
-    }
-}
-
-fn step(by: &'static str, payload: Payload) -> Step {
-    Step::Append { by, payload }
 }
 
 /// The story's summary of each input, with the year it covers.
@@ -165,33 +153,9 @@ pub fn meeting(unit: usize, j: u64, held: Date) -> Vec<Step> {
                 },
             )),
         ),
-        step(
-            "isms",
-            Payload::Circulate(content(
-                &r,
-                Circulate {
-                    circulated: held.working_days_before(7),
-                    documents: [
-                        "Previous action log",
-                        "ISMS performance report and metrics",
-                        "Internal audit summary",
-                        "Risk register status",
-                        "Draft objectives",
-                        "Security incident summary",
-                    ]
-                    .iter()
-                    .map(|t| Document {
-                        title: (*t).into(),
-                        location: format!(
-                            "https://docs.northwind.example/mr/{r}/{}",
-                            t.to_lowercase().replace(' ', "-")
-                        ),
-                        digest: digest(&format!("{r} {t}")),
-                    })
-                    .collect(),
-                },
-            )),
-        ),
+        circulation(&r, held.working_days_before(7), |t| {
+            digest(&format!("{r} {t}"))
+        }),
         step(
             "isms",
             Payload::Open(content(
