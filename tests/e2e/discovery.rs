@@ -24,8 +24,8 @@ const REVIEW: &str = "reviewledger.v1.ReviewService";
 /// A method as reflection describes it: name, client streaming, server streaming.
 type Method<'a> = (&'a str, bool, bool);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_answers_for_the_server_and_each_service() {
+/// A founded ledger served by the real binary, and a plain channel to it.
+async fn serving() -> (tempfile::TempDir, Server, Channel) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
     founded(&dir);
@@ -35,6 +35,12 @@ async fn health_answers_for_the_server_and_each_service() {
         .connect()
         .await
         .unwrap();
+    (tmp, server, channel)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_for_the_server_and_each_service() {
+    let (_tmp, server, channel) = serving().await;
     let mut health = HealthClient::new(channel);
     for service in ["", LEDGER, REVIEW] {
         let status = health
@@ -101,15 +107,7 @@ fn files(answer: MessageResponse) -> Vec<FileDescriptorProto> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reflection_lists_and_describes_every_service() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ledger");
-    founded(&dir);
-    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
-    let channel = Channel::from_shared(server.url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let (_tmp, server, channel) = serving().await;
     let mut client = ServerReflectionClient::new(channel);
 
     let MessageResponse::ListServicesResponse(list) =
