@@ -19,8 +19,11 @@
 //! `minutes-signed` and `unsigned-changes` are judged from this same view,
 //! so the auditor's report and the check cannot disagree.
 //!
-//! Top management means top management on the roster now: the roster does
-//! not keep a member's top-management status as it was at the meeting.
+//! Every role is judged by the roster as it was ([`Roster::as_at`]): the
+//! top-management attendees (and so the signers required) by the roster at
+//! the meeting's entry; whether a signature counts toward the quorum, or
+//! signs a change again, by the roster at the signature's entry. No later
+//! roster event changes the verdict, in either direction.
 
 use ledger_core::{Hash, Seq, UnixMicros};
 use serde::Serialize;
@@ -29,8 +32,8 @@ use crate::error::Rejection;
 use crate::ids::ReviewId;
 use crate::member::MemberId;
 use crate::policy::Quorum;
-use crate::reviews::ReviewRecord;
-use crate::roster::Roster;
+use crate::reviews::{MinutesSignature, ReviewRecord};
+use crate::roster::{Roster, RosterAsAt};
 use crate::state::LedgerState;
 use crate::view::{MinutesView, Person, SignatureLine};
 
@@ -58,7 +61,11 @@ pub struct ReviewAudit {
 pub struct QuorumCheck {
     /// The policy's `minutes_quorum`.
     pub policy: Quorum,
-    /// The top-management members recorded present at the meeting.
+    /// The meeting's entry, whose roster decided who attended as top
+    /// management (none when no meeting is recorded).
+    pub roster_at: Option<Seq>,
+    /// The members recorded present at the meeting who were top management
+    /// by the roster at the meeting's entry.
     pub attended: Vec<Person>,
     /// How many of them must sign.
     pub required: usize,
@@ -131,8 +138,12 @@ impl ReviewAudit {
             ));
         }
         let q = &self.quorum;
+        let roster = q
+            .roster_at
+            .map(|at| format!(" (roster as at {at})"))
+            .unwrap_or_default();
         s.push_str(&format!(
-            "top management present: {}; required to sign: {}; signed the current minutes: {}; missing: {}\n",
+            "top management present{roster}: {}; required to sign: {}; signed the current minutes: {}; missing: {}\n",
             names(&q.attended),
             q.required,
             names(&q.signed),
@@ -190,8 +201,19 @@ fn time(t: UnixMicros) -> String {
         .unwrap_or_else(|_| format!("{} µs", t.0))
 }
 
-/// The top-management members recorded present at the meeting of `record`.
+/// The entry whose roster judges who attended as top management: the
+/// meeting's, or, with no meeting recorded, the review's last entry so far.
+pub(crate) fn meeting_roster<'r>(roster: &'r Roster, record: &ReviewRecord) -> RosterAsAt<'r> {
+    match &record.minutes.meeting {
+        Some(m) => roster.as_at(m.seq),
+        None => roster.as_at(Seq(record.content_head().0.saturating_add(1))),
+    }
+}
+
+/// The members recorded present at the meeting of `record` who were top
+/// management by the roster at the meeting's entry.
 pub(crate) fn top_management_present(roster: &Roster, record: &ReviewRecord) -> Vec<MemberId> {
+    let at = meeting_roster(roster, record);
     record
         .minutes
         .meeting
@@ -200,19 +222,17 @@ pub(crate) fn top_management_present(roster: &Roster, record: &ReviewRecord) -> 
             m.item
                 .present
                 .iter()
-                .filter(|h| is_top_management(roster, h))
+                .filter(|h| at.is_top_management(h))
                 .cloned()
                 .collect()
         })
         .unwrap_or_default()
 }
 
-/// Whether `handle` is top management on the roster now.
-pub(crate) fn is_top_management(roster: &Roster, handle: &MemberId) -> bool {
-    roster
-        .members
-        .get(handle)
-        .is_some_and(|m| m.top_management && !m.removed)
+/// Whether the signature `s` counts for top management: its signer was top
+/// management by the roster at the signature's entry.
+fn counts(roster: &Roster, s: &MinutesSignature) -> bool {
+    roster.as_at(s.seq).is_top_management(&s.member)
 }
 
 /// The auditor's view of `review` in `state`.
@@ -222,19 +242,34 @@ pub fn audit(state: &LedgerState, review: &ReviewId) -> Result<ReviewAudit, Reje
     let roster = &state.roster;
     let head = record.content_head();
     let policy = roster.policy.minutes_quorum;
+    let at_meeting = meeting_roster(roster, record);
 
     let present = top_management_present(roster, record);
-    let signed_current = |h: &MemberId| record.current_signatures().any(|s| &s.member == h);
-    let (signed, missing): (Vec<&MemberId>, Vec<&MemberId>) =
-        present.iter().partition(|h| signed_current(h));
+    let signed_current = |h: &MemberId| {
+        record
+            .current_signatures()
+            .find(|s| &s.member == h && counts(roster, s))
+    };
+    let mut signed = Vec::new();
+    let mut missing = Vec::new();
+    for h in &present {
+        match signed_current(h) {
+            Some(s) => signed.push(Person::as_at(roster, h, s.seq)),
+            None => missing.push(Person::as_at(roster, h, at_meeting.seq)),
+        }
+    }
     let required = policy.required(present.len());
     let quorum = QuorumCheck {
         policy,
-        attended: present.iter().map(|h| Person::of(roster, h)).collect(),
+        roster_at: record.minutes.meeting.as_ref().map(|m| m.seq),
+        attended: present
+            .iter()
+            .map(|h| Person::as_at(roster, h, at_meeting.seq))
+            .collect(),
         required,
         met: !present.is_empty() && signed.len() >= required,
-        signed: signed.into_iter().map(|h| Person::of(roster, h)).collect(),
-        missing: missing.into_iter().map(|h| Person::of(roster, h)).collect(),
+        signed,
+        missing,
     };
 
     let first_signature = record.signatures.first().map(|s| s.seq);
@@ -248,12 +283,12 @@ pub fn audit(state: &LedgerState, review: &ReviewId) -> Result<ReviewAudit, Reje
                 let signed_again_at: Vec<Seq> = record
                     .signatures
                     .iter()
-                    .filter(|s| s.covers >= c.seq && is_top_management(roster, &s.member))
+                    .filter(|s| s.covers >= c.seq && counts(roster, s))
                     .map(|s| s.seq)
                     .collect();
                 ChangeAfterSigning {
                     seq: c.seq,
-                    by: Person::of(roster, &c.by),
+                    by: Person::as_at(roster, &c.by, c.seq),
                     received: c.received,
                     what: c.what.clone(),
                     amendment: c.amendment.clone(),

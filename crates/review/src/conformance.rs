@@ -29,8 +29,12 @@
 //! reports that once. Rules 3 and 13 are judged from the same [`audit`]
 //! view the auditor reads: a change counts as signed again once a later
 //! top-management signature covers it, and the current minutes still need
-//! the quorum under rule 3. Top management means top management on the
-//! roster now. That each event's ed25519 signature verifies is the ledger
+//! the quorum under rule 3. Every role is judged by the roster as it was
+//! ([`Roster::as_at`]): attendance and the chair by the roster at the
+//! meeting's entry, a signature by the roster at its entry, an owner by the
+//! roster at the entry that named them. A member who left (removed, or
+//! holding no active key) before the meeting and still owns an open action
+//! or an objective of the previous review is a warning under rules 5 and 8. That each event's ed25519 signature verifies is the ledger
 //! replay's job (`verify`); rule 3 checks the key that each minutes
 //! signature names against the roster's key history.
 
@@ -294,9 +298,16 @@ impl Ctx<'_> {
             .map(|m| (m.item.held, m.seq))
     }
 
-    /// Whether `handle` is an enrolled member who has not been removed.
-    fn enrolled(&self, handle: &MemberId) -> bool {
-        self.roster.members.get(handle).is_some_and(|m| !m.removed)
+    /// Why `handle` could not act when entry `seq` was admitted (not
+    /// enrolled, removed, or holding no active key), or `None` if they could.
+    fn unable(&self, handle: &MemberId, seq: Seq) -> Option<String> {
+        self.roster.as_at(seq).why_not_able(handle)
+    }
+
+    /// The entry at which `handle` had left by this review's meeting.
+    fn left_by_meeting(&self, handle: &MemberId) -> Option<Seq> {
+        let (_, meeting) = self.held()?;
+        self.roster.as_at(meeting).left_at(handle)
     }
 
     /// The previous review's record, if there is one.
@@ -379,20 +390,25 @@ fn top_management_attended(c: &Ctx, f: &mut Findings) {
             Severity::Nonconformity,
             Some(meeting.seq),
             format!(
-                "the meeting at {} records no top management present (open.present: {}): a review without top management is no review",
+                "the meeting at {} records no top management present (open.present: {}; roster as at {}): a review without top management is no review",
                 meeting.seq,
-                handles(&meeting.item.present)
+                handles(&meeting.item.present),
+                meeting.seq
             ),
         );
     }
-    if !audit::is_top_management(c.roster, &meeting.item.chair) {
+    if !c
+        .roster
+        .as_at(meeting.seq)
+        .is_top_management(&meeting.item.chair)
+    {
         f.add(
             ATTENDED,
             Severity::Nonconformity,
             Some(meeting.seq),
             format!(
-                "the meeting at {} was chaired by {}, who is not top management (open.chair)",
-                meeting.seq, meeting.item.chair
+                "the meeting at {} was chaired by {}, who was not top management (open.chair; roster as at {})",
+                meeting.seq, meeting.item.chair, meeting.seq
             ),
         );
     }
@@ -474,13 +490,13 @@ fn minutes_signed(c: &Ctx, f: &mut Findings) {
 fn actions_owned_and_dated(c: &Ctx, f: &mut Findings) {
     let held = c.held();
     for (id, a) in &c.record.minutes.actions {
-        if !c.enrolled(&a.item.owner) {
+        if let Some(why) = c.unable(&a.item.owner, a.seq) {
             f.add(
                 ACTIONS,
                 Severity::Nonconformity,
                 Some(a.seq),
                 format!(
-                    "action {id} (at {}) is owned by {}, who is not an enrolled member (action.owner)",
+                    "action {id} (at {}) is owned by {}, who could not act when assigned: {why} (action.owner)",
                     a.seq, a.item.owner
                 ),
             );
@@ -540,20 +556,47 @@ fn previous_actions_reported(c: &Ctx, f: &mut Findings) {
             .get(&a.review)
             .and_then(|r| r.minutes.actions.get(&a.id));
         let mut due = assigned.map(|x| x.item.due).unwrap_or(a.due);
+        let mut owner = assigned.map(|x| &x.item.owner).unwrap_or(&a.owner);
         let mut status = ActionState::Open;
         for e in &a.history {
             if e.seq >= meeting_seq || e.review.as_ref() == Some(c.id) {
                 continue;
             }
-            if let ActionState::Overdue { revised_due, .. } = &e.status {
+            if let ActionState::Overdue {
+                revised_due,
+                owner: o,
+            } = &e.status
+            {
                 due = *revised_due;
+                owner = o;
             }
             status = e.status.clone();
         }
         if status == ActionState::Completed {
             continue;
         }
-        let Some(recorded) = c.record.minutes.action_statuses.get(&a.id) else {
+        let recorded = c.record.minutes.action_statuses.get(&a.id);
+        let reassigned = recorded.is_some_and(|r| match &r.item.status {
+            ActionState::Completed => true,
+            ActionState::Overdue { owner: o, .. } => o != owner,
+            _ => false,
+        });
+        if let Some(left) = c.left_by_meeting(owner)
+            && !reassigned
+        {
+            f.add(
+                PREVIOUS_ACTIONS,
+                Severity::Warning,
+                assigned.map(|x| x.seq),
+                format!(
+                    "action {} of review {} is still {} and owned by {owner}, who left at {left} (removed, or no active key) and was not reassigned by the meeting at {meeting_seq}",
+                    a.id,
+                    a.review,
+                    status.label()
+                ),
+            );
+        }
+        let Some(recorded) = recorded else {
             f.add(
                 PREVIOUS_ACTIONS,
                 Severity::Nonconformity,
@@ -584,13 +627,13 @@ fn previous_actions_reported(c: &Ctx, f: &mut Findings) {
                         ),
                     );
                 }
-                if !c.enrolled(owner) {
+                if let Some(why) = c.unable(owner, recorded.seq) {
                     f.add(
                         PREVIOUS_ACTIONS,
                         Severity::Nonconformity,
                         Some(recorded.seq),
                         format!(
-                            "the status at {} confirms {owner} as owner of overdue action {}, who is not an enrolled member (status.owner)",
+                            "the status at {} confirms {owner} as owner of overdue action {}, who could not act: {why} (status.owner)",
                             recorded.seq, a.id
                         ),
                     );
@@ -658,6 +701,17 @@ fn objectives_assessed_and_set(c: &Ctx, f: &mut Findings) {
     let m = &c.record.minutes;
     if let Some((prev_id, prev)) = c.previous() {
         for (id, o) in &prev.minutes.objectives {
+            if let Some(left) = c.left_by_meeting(&o.item.owner) {
+                f.add(
+                    OBJECTIVES,
+                    Severity::Warning,
+                    Some(o.seq),
+                    format!(
+                        "objective {id}, set by review {prev_id} at {}, is owned by {}, who left at {left} (removed, or no active key) before this review's meeting: name a new owner when it is set again",
+                        o.seq, o.item.owner
+                    ),
+                );
+            }
             if !m.assessments.contains_key(id) {
                 f.add(
                     OBJECTIVES,
@@ -672,13 +726,13 @@ fn objectives_assessed_and_set(c: &Ctx, f: &mut Findings) {
         }
     }
     for (id, o) in &m.objectives {
-        if !c.enrolled(&o.item.owner) {
+        if let Some(why) = c.unable(&o.item.owner, o.seq) {
             f.add(
                 OBJECTIVES,
                 Severity::Nonconformity,
                 Some(o.seq),
                 format!(
-                    "objective {id} (at {}) is owned by {}, who is not an enrolled member (objective.owner)",
+                    "objective {id} (at {}) is owned by {}, who could not act when it was set: {why} (objective.owner)",
                     o.seq, o.item.owner
                 ),
             );

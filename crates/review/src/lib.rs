@@ -52,6 +52,8 @@ pub mod view;
 pub mod vocab;
 
 #[cfg(test)]
+mod as_at_tests;
+#[cfg(test)]
 mod tests;
 
 use ledger_core::{Event, EventId, FORMAT_VERSION, KeyPair, LedgerId, UnixMicros};

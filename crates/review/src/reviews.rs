@@ -2,7 +2,8 @@
 //! the projections they build.
 //!
 //! Refused, because it cannot be true: an event for an unknown review; an
-//! owner, chair or attendee who is not an enrolled member; a date that does
+//! owner, chair or attendee who is not an enrolled member; an owner who has
+//! left (removed, or holding no active key); a date that does
 //! not parse; a meeting dated after the ledger received it; a minutes
 //! signature whose digest is not that of the minutes at the entry it names,
 //! or by someone who did not attend, or before the meeting closed; content
@@ -282,6 +283,20 @@ fn enrolled<'r>(
     }
 }
 
+/// A member who can own an action or objective: enrolled, not removed, and
+/// holding an active key (a member whose key was revoked with no
+/// replacement has left, and could never report on it).
+fn able<'r>(roster: &'r Roster, name: &str, handle: &MemberId) -> Result<&'r Member, Rejection> {
+    let m = enrolled(roster, name, handle)?;
+    if m.key.is_none() {
+        return Err(field(
+            name,
+            format!("{handle} holds no active key (revoked with no replacement) and cannot own it"),
+        ));
+    }
+    Ok(m)
+}
+
 impl Reviews {
     /// The review `id`, or a refusal that names it.
     pub fn review(&self, id: &ReviewId) -> Result<&ReviewRecord, Rejection> {
@@ -468,7 +483,7 @@ impl Reviews {
                     ));
                 }
                 if let ActionState::Overdue { owner, .. } = &s.status {
-                    enrolled(roster, "status.owner", owner)?;
+                    able(roster, "status.owner", owner)?;
                 }
             }
             Item::Decision(d) => {
@@ -478,7 +493,7 @@ impl Reviews {
             Item::Act(a) => {
                 opened()?;
                 check_long("action.text", &a.text)?;
-                enrolled(roster, "action.owner", &a.owner)?;
+                able(roster, "action.owner", &a.owner)?;
                 if let Some(existing) = self.actions.get(&a.action)
                     && &existing.review != review
                 {
@@ -520,7 +535,7 @@ impl Reviews {
                 check_text("objective.text", &o.text)?;
                 check_text("objective.measure", &o.measure)?;
                 check_text("objective.target", &o.target)?;
-                enrolled(roster, "objective.owner", &o.owner)?;
+                able(roster, "objective.owner", &o.owner)?;
                 if let Some(existing) = self.objectives.get(&o.objective)
                     && &existing.review != review
                 {
@@ -637,7 +652,7 @@ impl Reviews {
         }
         check_long("update.note", &u.note)?;
         if let ActionState::Overdue { owner, .. } = &u.status {
-            enrolled(roster, "update.owner", owner)?;
+            able(roster, "update.owner", owner)?;
         }
         Ok(ReviewOp::Update {
             update: u.clone(),

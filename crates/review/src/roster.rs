@@ -38,6 +38,123 @@ pub struct Member {
     pub removed: bool,
     /// The entry that enrolled them.
     pub enrolled_at: Seq,
+    /// How their standing changed, entry by entry, from enrolment on: what
+    /// [`Roster::as_at`] reads to judge an event by the roster it was
+    /// admitted against.
+    #[serde(skip)]
+    pub history: Vec<(Seq, Standing)>,
+}
+
+/// What a member was at some point of the ledger: the part of the roster
+/// that verdicts depend on. Names and roles never change once enrolled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Standing {
+    /// Top management.
+    pub top_management: bool,
+    /// Removed from the roster.
+    pub removed: bool,
+    /// Holding an active key (false after a revocation until a rekey).
+    pub has_key: bool,
+}
+
+impl Standing {
+    /// Whether the member counts as having left: removed, or holding no
+    /// active key (revoked with no replacement). A member who left can
+    /// neither sign nor own an action or objective.
+    pub fn left(self) -> bool {
+        self.removed || !self.has_key
+    }
+
+    /// Top management and still on the roster.
+    pub fn top(self) -> bool {
+        self.top_management && !self.removed
+    }
+}
+
+impl Member {
+    /// The member's standing now.
+    pub fn standing(&self) -> Standing {
+        Standing {
+            top_management: self.top_management,
+            removed: self.removed,
+            has_key: self.key.is_some(),
+        }
+    }
+
+    /// Records the standing after a change made by entry `seq`.
+    fn record(&mut self, seq: Seq) {
+        let now = self.standing();
+        match self.history.last_mut() {
+            Some((at, last)) if *at == seq => *last = now,
+            Some((_, last)) if *last == now => {}
+            _ => self.history.push((seq, now)),
+        }
+    }
+}
+
+/// The roster as it was when one entry was admitted: every roster change
+/// made by the entries before it, none made by it or after it. Made by
+/// [`Roster::as_at`]; every verdict about an event reads the roster through
+/// one of these, so that no later roster event changes it.
+#[derive(Clone, Copy, Debug)]
+pub struct RosterAsAt<'r> {
+    roster: &'r Roster,
+    /// The entry whose roster this is.
+    pub seq: Seq,
+}
+
+impl<'r> RosterAsAt<'r> {
+    /// The member `handle` and their standing, if they were enrolled before the entry.
+    pub fn member(&self, handle: &MemberId) -> Option<(&'r Member, Standing)> {
+        let m = self.roster.members.get(handle)?;
+        let i = m.history.partition_point(|(at, _)| *at < self.seq);
+        let standing = m.history[..i].last()?.1;
+        Some((m, standing))
+    }
+
+    /// The standing of `handle`, if they were enrolled before the entry.
+    pub fn standing(&self, handle: &MemberId) -> Option<Standing> {
+        self.member(handle).map(|(_, s)| s)
+    }
+
+    /// Whether `handle` was top management (and on the roster).
+    pub fn is_top_management(&self, handle: &MemberId) -> bool {
+        self.standing(handle).is_some_and(Standing::top)
+    }
+
+    /// Whether `handle` was an enrolled member who had not been removed.
+    pub fn enrolled(&self, handle: &MemberId) -> bool {
+        self.standing(handle).is_some_and(|s| !s.removed)
+    }
+
+    /// Whether `handle` could act: enrolled, not removed, holding an active key.
+    pub fn can_act(&self, handle: &MemberId) -> bool {
+        self.standing(handle).is_some_and(|s| !s.left())
+    }
+
+    /// Why `handle` could not act, in words, or `None` if they could.
+    pub fn why_not_able(&self, handle: &MemberId) -> Option<String> {
+        match self.standing(handle) {
+            None => Some(format!("{handle} was not an enrolled member")),
+            Some(s) if s.removed => Some(format!("{handle} had been removed from the roster")),
+            Some(s) if !s.has_key => Some(format!(
+                "{handle} held no active key (revoked with no replacement)"
+            )),
+            Some(_) => None,
+        }
+    }
+
+    /// The entry at which `handle` left (removed, or lost their last key)
+    /// at or before this roster, if they had.
+    pub fn left_at(&self, handle: &MemberId) -> Option<Seq> {
+        let m = self.roster.members.get(handle)?;
+        let i = m.history.partition_point(|(at, _)| *at < self.seq);
+        let upto = &m.history[..i];
+        match upto.last() {
+            Some((at, s)) if s.left() => Some(*at),
+            _ => None,
+        }
+    }
 }
 
 /// What became of a key.
@@ -134,6 +251,12 @@ pub struct Roster {
 }
 
 impl Roster {
+    /// The roster that entry `seq` was admitted against: the one function
+    /// that answers who was what at entry `seq`.
+    pub fn as_at(&self, seq: Seq) -> RosterAsAt<'_> {
+        RosterAsAt { roster: self, seq }
+    }
+
     /// Whether genesis has been applied.
     pub fn founded(&self) -> bool {
         self.ledger_id.is_some()
@@ -465,6 +588,14 @@ impl Roster {
                 key: Some(r.key),
                 removed: false,
                 enrolled_at: seq,
+                history: vec![(
+                    seq,
+                    Standing {
+                        top_management: r.top_management,
+                        removed: false,
+                        has_key: true,
+                    },
+                )],
             },
         );
     }
@@ -475,6 +606,9 @@ impl Roster {
             && let Some(k) = self.keys.get_mut(&key)
         {
             k.state = KeyState::Revoked(seq);
+        }
+        if let Some(m) = self.members.get_mut(handle) {
+            m.record(seq);
         }
     }
 
@@ -489,6 +623,7 @@ impl Roster {
                     && m.top_management != top_management
                 {
                     m.top_management = top_management;
+                    m.record(seq);
                     if top_management {
                         self.top_count += 1;
                     } else {
@@ -508,6 +643,7 @@ impl Roster {
                 );
                 if let Some(m) = self.members.get_mut(&handle) {
                     m.key = Some(key);
+                    m.record(seq);
                 }
             }
             RosterChange::Remove { handle } => {
@@ -518,6 +654,7 @@ impl Roster {
                     }
                     m.removed = true;
                     m.top_management = false;
+                    m.record(seq);
                 }
             }
         }

@@ -9,7 +9,7 @@ use crate::error::Rejection;
 use crate::ids::ReviewId;
 use crate::member::MemberId;
 use crate::reviews::ReviewRecord;
-use crate::roster::Roster;
+use crate::roster::{Member, Roster, Standing};
 use crate::state::LedgerState;
 
 /// A member as a reader sees them.
@@ -21,19 +21,33 @@ pub struct Person {
     pub name: String,
     /// Role title.
     pub role: String,
-    /// Top management now.
+    /// Top management, by the roster the person was read from.
     pub top_management: bool,
 }
 
 impl Person {
-    /// The roster's view of `handle`.
+    /// The current roster's view of `handle`: for planning what comes next
+    /// (an agenda, the roster page), never for judging what was.
     pub fn of(roster: &Roster, handle: &MemberId) -> Person {
-        match roster.members.get(handle) {
+        let m = roster.members.get(handle);
+        Person::read(m, m.map(Member::standing), handle)
+    }
+
+    /// `handle` as the roster knew them when entry `seq` was admitted. Names
+    /// and roles never change; someone enrolled only later keeps theirs and
+    /// is not top management.
+    pub fn as_at(roster: &Roster, handle: &MemberId, seq: Seq) -> Person {
+        let standing = roster.as_at(seq).standing(handle);
+        Person::read(roster.members.get(handle), standing, handle)
+    }
+
+    fn read(member: Option<&Member>, standing: Option<Standing>, handle: &MemberId) -> Person {
+        match member {
             Some(m) => Person {
                 handle: handle.clone(),
                 name: m.name.clone(),
                 role: m.role.clone(),
-                top_management: m.top_management,
+                top_management: standing.is_some_and(Standing::top),
             },
             None => Person {
                 handle: handle.clone(),
@@ -75,6 +89,9 @@ pub struct MinutesView<'a> {
     pub record: &'a ReviewRecord,
     /// The roster, for names and roles.
     pub roster: &'a Roster,
+    /// The entry whose roster says who was what at the meeting: the
+    /// meeting's entry, or the review's next entry while none is recorded.
+    pub roster_at: Seq,
     /// The current minutes digest.
     pub digest: Hash,
     /// The first and last entries of this review (signatures included).
@@ -99,7 +116,7 @@ impl<'a> MinutesView<'a> {
             .signatures
             .iter()
             .map(|s| SignatureLine {
-                signer: Person::of(roster, &s.member),
+                signer: Person::as_at(roster, &s.member, s.seq),
                 fingerprint: s.key.fingerprint(),
                 seq: s.seq,
                 received: s.received,
@@ -120,6 +137,7 @@ impl<'a> MinutesView<'a> {
             organisation: &roster.organisation,
             record,
             roster,
+            roster_at: crate::audit::meeting_roster(roster, record).seq,
             digest: record.minutes.digest(),
             seq_range: (first, last),
             signatures,
@@ -127,8 +145,8 @@ impl<'a> MinutesView<'a> {
         })
     }
 
-    /// The roster's view of a member.
+    /// A member as the roster knew them at the meeting.
     pub fn person(&self, handle: &MemberId) -> Person {
-        Person::of(self.roster, handle)
+        Person::as_at(self.roster, handle, self.roster_at)
     }
 }

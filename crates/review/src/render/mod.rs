@@ -425,10 +425,12 @@ fn attendance_section(v: &MinutesView, b: &mut Vec<Block>) {
         .count();
     b.push(Block::Para(vec![
         text(format!(
-            "Present: {} ({} top management). ",
+            "Present: {} ({} top management by the roster as at ",
             o.present.len(),
             top
         )),
+        Span::Seq(meeting.seq),
+        text("). "),
         muted("Recorded at "),
         Span::Seq(meeting.seq),
     ]));
@@ -810,7 +812,7 @@ fn signatures_section(v: &MinutesView, b: &mut Vec<Block>) {
             head: vec![
                 "Name".into(),
                 "Role".into(),
-                "Top management".into(),
+                "Top management when signing".into(),
                 "Key fingerprint".into(),
                 "Signed (UTC)".into(),
                 "Entry".into(),

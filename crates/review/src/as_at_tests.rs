@@ -1,0 +1,359 @@
+//! Verdicts judged by the roster as it was: later roster events change no
+//! earlier verdict, in either direction.
+
+use ledger_core::KeyPair;
+use proptest::prelude::*;
+
+use crate::audit::{ReviewAudit, audit};
+use crate::conformance::tests::{Script, held, today};
+use crate::conformance::{self, Report, Severity};
+use crate::ids::ReviewId;
+use crate::member::MemberId;
+use crate::payload::{Payload, RosterChange};
+use crate::rehearsal::Rehearsal;
+use crate::story::{PEOPLE, Step, current_id, previous_id};
+use crate::vocab::ActionState;
+
+/// A roster event an auditor might see after a review was signed.
+#[derive(Clone, Copy, Debug)]
+enum Later {
+    Promote(usize),
+    Demote(usize),
+    Remove(usize),
+    Revoke(usize),
+    Rotate(usize),
+    Rekey(usize),
+}
+
+fn handle(i: usize) -> MemberId {
+    MemberId::new(PEOPLE[i].0).expect("story handles are valid")
+}
+
+/// The top managers who can sign now, by handle.
+fn signing_top(r: &Rehearsal) -> Vec<String> {
+    r.state
+        .roster
+        .members
+        .values()
+        .filter(|m| m.top_management && !m.removed && m.key.is_some())
+        .map(|m| m.handle.to_string())
+        .collect()
+}
+
+/// Proposes `change` and approves it with a second top manager when the
+/// quorum needs one. Refusals are left to the rules: the roster stays as it was.
+fn change(r: &mut Rehearsal, change: RosterChange) {
+    let top = signing_top(r);
+    let Some(proposer) = top.first() else {
+        return;
+    };
+    let Ok(id) = r.append(proposer, &Payload::Propose(change)) else {
+        return;
+    };
+    if let Some(approver) = top.get(1) {
+        let _ = r.append(approver, &Payload::Approve(id));
+    }
+}
+
+/// A fresh key for the `n`th key change of a test.
+fn fresh(n: usize) -> KeyPair {
+    KeyPair::from_seed([0x90 + n as u8; 32])
+}
+
+fn apply(r: &mut Rehearsal, later: Later, n: usize) {
+    match later {
+        Later::Promote(i) | Later::Demote(i) => change(
+            r,
+            RosterChange::SetTopManagement {
+                handle: handle(i),
+                top_management: matches!(later, Later::Promote(_)),
+            },
+        ),
+        Later::Remove(i) => change(r, RosterChange::Remove { handle: handle(i) }),
+        Later::Revoke(i) => {
+            let by = PEOPLE[i].0;
+            let _ = r.append(
+                by,
+                &Payload::Propose(RosterChange::Revoke { handle: handle(i) }),
+            );
+        }
+        Later::Rotate(i) => {
+            let by = PEOPLE[i].0;
+            let new = fresh(n);
+            let payload = crate::rotation(r.ledger_id(), &handle(i), &r.keys[by], &new);
+            if r.append(by, &payload).is_ok() {
+                r.keys.insert(by.to_owned(), new);
+            }
+        }
+        Later::Rekey(i) => {
+            let new = fresh(n);
+            let before = r.state.roster.members[&handle(i)].key;
+            change(
+                r,
+                RosterChange::Rekey {
+                    handle: handle(i),
+                    key: new.public(),
+                },
+            );
+            if r.state.roster.members[&handle(i)].key != before {
+                r.keys.insert(PEOPLE[i].0.to_owned(), new);
+            }
+        }
+    }
+}
+
+/// The verdicts an auditor files for `review`.
+fn verdict(r: &Rehearsal, review: &ReviewId) -> (Report, ReviewAudit) {
+    (
+        conformance::check(&r.state, review, today()).expect("the review exists"),
+        audit(&r.state, review).expect("the review exists"),
+    )
+}
+
+fn of_rule(report: &Report, rule: &str) -> Vec<(Severity, String)> {
+    report
+        .of_rule(rule)
+        .map(|f| (f.severity, f.message.clone()))
+        .collect()
+}
+
+/// The story with the current meeting attended and chaired as `open` says,
+/// signed by `signers`.
+fn story_with(chair: &str, present: &[&str], signers: &[&'static str]) -> Script {
+    let mut s = Script::story();
+    s.edit(|p| match p {
+        Payload::Open(o) if o.review == current_id() => {
+            o.body.chair = MemberId::new(chair).unwrap();
+            o.body.present = present.iter().map(|h| MemberId::new(*h).unwrap()).collect();
+            o.body.apologies.retain(|h| !present.contains(&h.as_str()));
+            true
+        }
+        _ => false,
+    });
+    s.unsign("ceo");
+    s.unsign("ops");
+    s.then(signers.iter().map(|by| Step::Sign {
+        by,
+        review: current_id(),
+    }));
+    s
+}
+
+#[test]
+fn later_roster_events_change_no_verdict() {
+    // (the meeting, then what happened after signing, and what must hold
+    // before and after: whether the minutes hold, rule 2 findings, who rule
+    // 3 says is missing).
+    type Case = (
+        Script,
+        &'static [Later],
+        bool,
+        usize,
+        &'static [&'static str],
+    );
+    let both = || story_with("ceo", &["ceo", "ops", "isms", "it", "hr"], &["ceo", "ops"]);
+    let cases: Vec<Case> = vec![
+        // Demoting the chair after both top managers signed.
+        (both(), &[Later::Demote(0)], true, 0, &[]),
+        // Removing her, revoking or rotating her key: she left in three years.
+        (both(), &[Later::Remove(0)], true, 0, &[]),
+        (both(), &[Later::Revoke(0)], true, 0, &[]),
+        (both(), &[Later::Rotate(0), Later::Revoke(1)], true, 0, &[]),
+        // Promoting an attendee after signing asks for no new signature.
+        (both(), &[Later::Promote(2)], true, 0, &[]),
+        // The only top manager present signed, then was demoted.
+        (
+            story_with("ops", &["ops", "isms", "it"], &["ops"]),
+            &[Later::Demote(1)],
+            true,
+            0,
+            &[],
+        ),
+        // No top manager at the meeting: promoting an attendee afterwards
+        // and having them sign cures nothing.
+        (
+            story_with("isms", &["isms", "it", "hr"], &[]),
+            &[Later::Promote(2)],
+            false,
+            2,
+            &[],
+        ),
+    ];
+    for (i, (script, later, holds, attended_findings, missing)) in cases.into_iter().enumerate() {
+        let mut r = script.run();
+        let before = verdict(&r, &current_id());
+        for (n, l) in later.iter().enumerate() {
+            apply(&mut r, *l, n);
+        }
+        // Where the minutes do not hold, the promoted attendee now signs.
+        if let [Later::Promote(p)] = later
+            && !holds
+        {
+            let _ = r.sign(PEOPLE[*p].0, &current_id());
+        }
+        let after = verdict(&r, &current_id());
+        for (when, (report, a)) in [("before", &before), ("after", &after)] {
+            let text = a.to_text();
+            assert_eq!(a.holds(), holds, "case {i} {when}: {text}");
+            assert_eq!(
+                of_rule(report, "top-management-attended").len(),
+                attended_findings,
+                "case {i} {when}: {:?}",
+                report.findings
+            );
+            let got: Vec<&str> = a.quorum.missing.iter().map(|p| p.handle.as_str()).collect();
+            assert_eq!(got, missing, "case {i} {when}");
+        }
+        assert_eq!(before.0, after.0, "case {i}");
+        if holds {
+            assert_eq!(before.1, after.1, "case {i}");
+        }
+        assert!(
+            after.1.to_text().contains(&format!(
+                "roster as at {}",
+                r.state.reviews.reviews[&current_id()]
+                    .minutes
+                    .meeting
+                    .as_ref()
+                    .unwrap()
+                    .seq
+            )),
+            "case {i}: the report names the roster it judged by"
+        );
+    }
+}
+
+#[test]
+fn an_owner_who_left_is_refused_and_warned_of_at_the_next_review() {
+    // An owner without an active key is refused when assigned.
+    let mut r = Script::story().run();
+    let _ = r.append(
+        "hr",
+        &Payload::Propose(RosterChange::Revoke { handle: handle(4) }),
+    );
+    let mut act = None;
+    for s in crate::story::current_review(held()) {
+        if let Step::Append {
+            payload: Payload::Act(a),
+            ..
+        } = &s
+            && a.body.owner.as_str() == "hr"
+        {
+            act = Some(a.clone());
+        }
+    }
+    let mut act = act.expect("the story gives hr an action");
+    act.body.action = crate::ids::ActionId::new("cur-a9").unwrap();
+    act.amendment = Some("an action was left out of the draft".into());
+    let refused = r.append("isms", &Payload::Act(act)).unwrap_err();
+    assert!(
+        refused.to_string().contains("hr holds no active key"),
+        "{refused}"
+    );
+
+    // An open action of the previous review whose owner left before this
+    // meeting, and whose status does not reassign it, is a warning here.
+    let mut s = Script::story();
+    let prev_meeting = s
+        .steps
+        .iter()
+        .position(|st| matches!(st, Step::Append { payload: Payload::Open(o), .. } if o.review == current_id()))
+        .unwrap();
+    s.steps.insert(
+        prev_meeting,
+        Step::Append {
+            by: "it",
+            payload: Payload::Propose(RosterChange::Revoke { handle: handle(3) }),
+        },
+    );
+    // prev-a3 is owned by it; the story's status confirms it as owner.
+    s.edit(|p| match p {
+        Payload::ActionStatus(st) if st.body.action.as_str() == "prev-a3" => {
+            st.body.status = ActionState::InProgress;
+            true
+        }
+        _ => false,
+    });
+    s.edit(|p| match p {
+        Payload::Objective(o) if o.body.owner.as_str() == "it" => {
+            o.body.owner = MemberId::new("isms").unwrap();
+            true
+        }
+        _ => false,
+    });
+    let r = s.run();
+    let (report, _) = verdict(&r, &current_id());
+    let warnings: Vec<_> = report
+        .of_rule("previous-actions-reported")
+        .filter(|f| f.severity == Severity::Warning)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:?}", report.findings);
+    assert!(
+        warnings[0].message.contains("prev-a3"),
+        "{}",
+        warnings[0].message
+    );
+    // The objective obj-access... of the previous review owned by it.
+    let objectives: Vec<_> = report
+        .of_rule("objectives-assessed-and-set")
+        .filter(|f| f.severity == Severity::Warning)
+        .collect();
+    let owned_by_it = r.state.reviews.reviews[&previous_id()]
+        .minutes
+        .objectives
+        .values()
+        .filter(|o| o.item.owner.as_str() == "it")
+        .count();
+    assert_eq!(objectives.len(), owned_by_it, "{:?}", report.findings);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// For any variation of the story (members promoted, demoted, removed
+    /// or rekeyed before the meeting, steps left out), the verdict of each
+    /// review is the same before and after any later roster events.
+    #[test]
+    fn no_later_roster_event_changes_a_verdict(
+        before in proptest::collection::vec((0u8..6, 0usize..5), 0..4),
+        drops in proptest::collection::vec(0u8..12, 120),
+        later in proptest::collection::vec((0u8..6, 0usize..5), 1..8),
+    ) {
+        let to_later = |(k, i): (u8, usize)| match k {
+            0 => Later::Promote(i),
+            1 => Later::Demote(i),
+            2 => Later::Remove(i),
+            3 => Later::Revoke(i),
+            4 => Later::Rotate(i),
+            _ => Later::Rekey(i),
+        };
+        let mut r = Rehearsal::founded(today());
+        let steps = crate::story::story(held());
+        let meeting = steps
+            .iter()
+            .position(|st| matches!(st, Step::Append { payload: Payload::Schedule(s), .. } if s.review == current_id()))
+            .unwrap();
+        for (n, (step, d)) in steps.iter().zip(drops.iter().chain(std::iter::repeat(&9))).enumerate() {
+            if n == meeting {
+                for (j, b) in before.iter().enumerate() {
+                    apply(&mut r, to_later(*b), 50 + j);
+                }
+            }
+            if *d < 1 {
+                continue;
+            }
+            let _ = match step {
+                Step::Append { by, payload } => r.append(by, payload),
+                Step::Sign { by, review } => r.sign(by, review),
+            };
+        }
+        let reviews: Vec<ReviewId> = r.state.reviews.order.clone();
+        let verdicts: Vec<_> = reviews.iter().map(|id| verdict(&r, id)).collect();
+        for (n, l) in later.iter().enumerate() {
+            apply(&mut r, to_later(*l), n);
+        }
+        for (id, v) in reviews.iter().zip(&verdicts) {
+            prop_assert_eq!(&verdict(&r, id), v, "review {}", id);
+        }
+    }
+}
