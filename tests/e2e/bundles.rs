@@ -199,7 +199,6 @@ impl Fixed {
             &log.subjects,
             &review,
             note,
-            String::new(),
             &read,
             &StoreNodes(store.as_ref()),
         )
@@ -392,6 +391,70 @@ fn cases(tmp: &Path) -> (LedgerId, Vec<Case>) {
         forged_revocation(&main).to_bytes(),
         "invalid",
         "was revoked at #",
+    ));
+    out.push((
+        "rendered-minutes.bundle",
+        mutate(&|b| b.minutes_html = "<!doctype html><p>Minutes approved by all.</p>".into()),
+        "invalid",
+        "rendered minutes",
+    ));
+    out.push((
+        "duplicate-subject-proof.bundle",
+        mutate(&|b| {
+            let first = b.subjects[0].clone();
+            b.subjects.insert(1, first);
+        }),
+        "invalid",
+        "proved twice",
+    ));
+    out.push((
+        "unordered-subject-proofs.bundle",
+        mutate(&|b| b.subjects.swap(1, 2)),
+        "invalid",
+        "subject order",
+    ));
+    out.push((
+        "absent-subject-proof.bundle",
+        mutate(&|b| {
+            let solo = other
+                .subjects
+                .iter()
+                .find(|p| {
+                    p.subject
+                        == review::subjects::Subject::Review(ReviewId::new("mr-solo").unwrap())
+                })
+                .unwrap()
+                .clone();
+            b.subjects.push(solo);
+        }),
+        "invalid",
+        "no entries in it",
+    ));
+    // The solo review's bundle holds the ledger's last entry: the
+    // checkpoint's head must be its hash.
+    let mut wrong_head = other.clone();
+    let body = wrong_head
+        .checkpoint
+        .split_once("\n\n")
+        .unwrap()
+        .0
+        .to_owned()
+        + "\n";
+    let mut cp = Checkpoint::parse_body(&body).unwrap();
+    cp.head.0[0] ^= 1;
+    wrong_head.checkpoint = cp.sign(&KeyPair::from_seed([0x3f; 32]));
+    out.push((
+        "checkpoint-head.bundle",
+        wrong_head.to_bytes(),
+        "invalid",
+        "is not the hash",
+    ));
+    // A fuzzer's regression input: an entry numbered u64::MAX.
+    out.push((
+        "fuzz/seq-overflow.bin",
+        std::fs::read(vectors().join("fuzz/seq-overflow.bin")).unwrap(),
+        "invalid",
+        "is beyond the checkpoint",
     ));
     main.ledger.close();
     (ledger_id, out)
@@ -613,6 +676,13 @@ fn damaged_and_hostile_bundles_are_refused_with_a_message() {
     ];
     // Inputs the fuzzer found panicking once, kept as regressions (with and without the magic).
     let mut cases = cases;
+    // Every byte is checked: one flipped anywhere in the body is refused.
+    for tenth in 1..10 {
+        let mut flipped = valid.clone();
+        let at = magic + (valid.len() - magic) * tenth / 10;
+        flipped[at] ^= 0x01;
+        cases.push(("a flipped byte", flipped, "INVALID"));
+    }
     for e in std::fs::read_dir(vectors().join("fuzz")).unwrap() {
         let raw = std::fs::read(e.unwrap().path()).unwrap();
         cases.push(("fuzz regression", raw.clone(), ""));

@@ -100,7 +100,8 @@ pub fn verify_bundle(a: VerifyBundleArgs, out: &Out) -> Result<Verdict> {
         }
         Ok((b, (report, state))) => {
             if let Some(path) = &a.html {
-                let view = MinutesView::of(&state, &b.review, Some(b.checkpoint.clone()))?;
+                let view =
+                    MinutesView::judged(&state, &b.review, Some(b.checkpoint.clone()), today())?;
                 std::fs::write(path, render::minutes(&view, Format::Html))
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }

@@ -73,7 +73,7 @@ pub fn rendered(
     review: &ReviewId,
     format: MinutesFormat,
 ) -> Result<String> {
-    let view = MinutesView::of(state, review, checkpoint)?;
+    let view = MinutesView::judged(state, review, checkpoint, crate::cmd_review::today())?;
     Ok(match format {
         MinutesFormat::Text => render::minutes(&view, Format::Text),
         MinutesFormat::Markdown => render::minutes(&view, Format::Markdown),

@@ -12,7 +12,10 @@
 //! File layout: the 24 bytes `review-ledger bundle v1\n`, then [`Bundle`] in
 //! the canonical codec. [`verify`] checks every signature and proof,
 //! replays the admission rules over the entries, and builds the auditor's
-//! report; it never trusts the rendered minutes inside.
+//! report. Every byte is checked: each entry is proved and replayed, the
+//! checkpoint is verified (and its head compared with the last entry when
+//! the bundle holds it), exactly one subject proof is held for each subject
+//! present, in subject order, and nothing else is allowed.
 
 use std::collections::BTreeSet;
 
@@ -58,7 +61,11 @@ pub struct Bundle {
     /// The tip of every subject whose entries are included, proved in the
     /// checkpoint's subject map.
     pub subjects: Vec<SubjectProof>,
-    /// The minutes as rendered at export (informative; never verified).
+    /// Always empty. Bundles written before the verifier checked every byte
+    /// carried the minutes rendered at export here; a rendering ties a file
+    /// to one renderer's version, so a bundle now holds evidence only, the
+    /// verifier renders the minutes itself (`verify-bundle --html`), and a
+    /// bundle with anything here is refused.
     pub minutes_html: String,
 }
 
@@ -162,6 +169,12 @@ pub fn verify(
             trusted,
         });
     }
+    if !bundle.minutes_html.is_empty() {
+        return Err(BundleError::Format(format!(
+            "it carries {} bytes of rendered minutes that no verifier can check: a bundle holds evidence only (render the minutes with `verify-bundle --html`, or export it again)",
+            bundle.minutes_html.len()
+        )));
+    }
     let entry_err = |seq: u64, reason: String| BundleError::Entry { seq, reason };
     let mut state = LedgerState::new();
     let mut checkpoint: Option<Checkpoint> = None;
@@ -243,12 +256,47 @@ pub fn verify(
             "it commits to no subject map, so completeness cannot be shown".into(),
         )
     })?;
-    // Completeness: every included subject's entries are all there.
+    // The checkpoint's head is the hash of its last entry (FORMAT 11.4).
+    if let Some((seq, hash, _)) = last
+        && seq.0.checked_add(1) == Some(cp.size)
+        && hash != cp.head
+    {
+        return Err(BundleError::Checkpoint(format!(
+            "its head {} is not the hash {hash} of its last entry #{}",
+            cp.head, seq.0
+        )));
+    }
+    // Completeness: every included subject's entries are all there, with
+    // exactly one proof each, in subject order (the roster, then reviews by id).
     let needed: BTreeSet<Subject> = included
         .iter()
         .cloned()
         .chain([Subject::Roster, Subject::Review(bundle.review.clone())])
         .collect();
+    for (i, p) in bundle.subjects.iter().enumerate() {
+        let name = describe(&p.subject);
+        if !needed.contains(&p.subject) {
+            return Err(BundleError::Subject {
+                subject: name,
+                reason: "has a proof in the bundle but no entries in it".into(),
+            });
+        }
+        if let Some(before) = i.checked_sub(1).map(|j| &bundle.subjects[j].subject)
+            && before >= &p.subject
+        {
+            return Err(BundleError::Subject {
+                subject: name,
+                reason: if before == &p.subject {
+                    "is proved twice".into()
+                } else {
+                    format!(
+                        "is proved after {}: proofs come in subject order",
+                        describe(before)
+                    )
+                },
+            });
+        }
+    }
     for subject in &needed {
         let name = describe(subject);
         let proof = bundle
@@ -348,7 +396,6 @@ pub fn assemble<N: ledger_core::Nodes, E>(
     subjects: &[Subject],
     review: &ReviewId,
     note: String,
-    minutes_html: String,
     entry: &dyn Fn(Seq) -> Result<Vec<u8>, E>,
     nodes: &N,
 ) -> Result<Bundle, E>
@@ -380,7 +427,7 @@ where
         checkpoint: note,
         entries,
         subjects,
-        minutes_html,
+        minutes_html: String::new(),
     })
 }
 

@@ -18,7 +18,7 @@
 //! | 7 | `resources-considered` | warning | a decision about resources, or the statement that the ISMS is adequately resourced (a `resources` decision) |
 //! | 8 | `objectives-assessed-and-set` | nonconformity | each objective set by the previous review is assessed here; each objective set here has an enrolled owner and a measure. Observation: no objective is set for the next period |
 //! | 9 | `review-interval` | nonconformity | the meeting was held within `review_interval_months` of the previous review's meeting (or, not yet held, the interval has not passed by the day of the check). Observation: the previous review has no meeting recorded |
-//! | 10 | `agenda-pack-lead-time` | warning | the agenda pack was circulated at least `agenda_lead_working_days` working days before the meeting |
+//! | 10 | `agenda-pack-lead-time` | warning | the agenda pack was circulated at least `agenda_lead_working_days` working days before the meeting (counted by [`Date::working_days_until`], the function the agenda's deadline is defined by). Observation: the pack was recorded by the ledger after the meeting day, so its circulation date is only declared |
 //! | 11 | `thin-minutes` | warning | per input: the summary is not boilerplate ("discussed and noted", "noted", ...) and has at least `thin_summary_words` words; explicit "nothing to report" statements are exempt |
 //! | 12 | `next-review-scheduled` | nonconformity | the meeting closed with the next review's date. Warning: that date is more than `review_interval_months` after the meeting |
 //! | 13 | `unsigned-changes` | nonconformity | every change to the minutes after their first signature is covered by a later top-management signature |
@@ -818,6 +818,19 @@ fn agenda_pack_lead_time(c: &Ctx, f: &mut Findings) {
         return;
     };
     let circulated = pack.item.circulated;
+    if let Some(on) = c.record.received(pack.seq).and_then(Date::of_micros)
+        && on > held
+    {
+        f.add(
+            PACK,
+            Severity::Observation,
+            Some(pack.seq),
+            format!(
+                "the agenda pack was recorded at {} on {on}, after the meeting on {held}: its circulation date {circulated} is only declared",
+                pack.seq
+            ),
+        );
+    }
     let days = circulated.working_days_until(held);
     if days < lead {
         let when = if days < 0 {
@@ -1013,6 +1026,7 @@ pub(crate) mod tests {
 
     impl Script {
         /// The clean story.
+        /// The clean story.
         pub(crate) fn story() -> Script {
             Script {
                 steps: story::story(held()),
@@ -1025,6 +1039,19 @@ pub(crate) mod tests {
         pub(crate) fn run(&self) -> Rehearsal {
             let mut r = Rehearsal::founded(today());
             for (i, step) in self.steps.iter().enumerate() {
+                // The current review's pack is recorded on the day it was
+                // circulated, and its meeting on the day it was held.
+                match step {
+                    Step::Append {
+                        payload: Payload::Circulate(c),
+                        ..
+                    } if c.review == current_id() => r.set_clock(noon(c.body.circulated)),
+                    Step::Append {
+                        payload: Payload::Open(o),
+                        ..
+                    } if o.review == current_id() => r.set_clock(noon(o.body.held)),
+                    _ => {}
+                }
                 if let Some((_, d)) = self.clocks.iter().find(|(at, _)| *at == i) {
                     r.set_clock(noon(*d));
                 }
@@ -1488,6 +1515,22 @@ pub(crate) mod tests {
         );
         check_rule(PACK, |s| circulate(s, held().working_days_before(5)), false);
         check_rule(PACK, clean, false);
+        // Recorded by the ledger after the meeting: the date is only declared.
+        let report = check_rule(
+            PACK,
+            |s| {
+                let at = s
+                    .steps
+                    .iter()
+                    .position(|st| matches!(st, Step::Append { payload: Payload::Circulate(c), .. } if c.review == current_id()))
+                    .expect("the story circulates a pack");
+                s.steps.swap(at, at + 1);
+                s.clocks.push((at + 1, held().plus_days(1)));
+            },
+            true,
+        );
+        assert_eq!(severities(&report, PACK), [Severity::Observation]);
+        assert!(report.findings[0].message.contains("only declared"));
     }
 
     fn summary(s: &mut Script, text: &'static str) {

@@ -124,22 +124,39 @@ impl Date {
         let mut d = self.0;
         while d < later.0 {
             d = d.tomorrow().unwrap_or(later.0);
-            if d.weekday().to_monday_one_offset() <= 5 {
+            if Date(d).is_working_day() {
                 n += 1;
             }
         }
         n
     }
 
-    /// The date `n` working days before `self`.
+    /// Whether `self` is a working day (Monday to Friday).
+    pub fn is_working_day(self) -> bool {
+        self.0.weekday().to_monday_one_offset() <= 5
+    }
+
+    /// The latest working day `d` with `d.working_days_until(self) >= n`:
+    /// the last day a pack may go out `n` working days before a meeting on
+    /// `self`. Defined by [`Date::working_days_until`], so that the agenda's
+    /// deadline and rule 10 cannot disagree (a meeting on a Saturday counts
+    /// no working day for itself). `self` when `n` is zero.
     pub fn working_days_before(self, n: u16) -> Date {
+        if n == 0 {
+            return self;
+        }
+        // Walking back from `self`, each working day passed counts once:
+        // the days after `d` up to `self`.
         let mut d = self.0;
         let mut left = n;
         while left > 0 {
-            d = d.yesterday().unwrap_or(d);
-            if d.weekday().to_monday_one_offset() <= 5 {
+            if Date(d).is_working_day() {
                 left -= 1;
             }
+            d = d.yesterday().unwrap_or(d);
+        }
+        while !Date(d).is_working_day() {
+            d = d.yesterday().unwrap_or(d);
         }
         Date(d)
     }
@@ -206,6 +223,31 @@ mod tests {
     }
 
     #[test]
+    fn the_pack_deadline_is_the_last_day_rule_10_accepts() {
+        let start = d("2026-11-01");
+        for offset in 0..60 {
+            let meeting = start.plus_days(offset);
+            for n in 1..12u16 {
+                let due = meeting.working_days_before(n);
+                assert!(due.is_working_day(), "{meeting} less {n}: {due}");
+                assert!(
+                    due.working_days_until(meeting) >= i64::from(n),
+                    "{meeting} less {n}: {due}"
+                );
+                // The next working day after the deadline is late.
+                let mut next = due.plus_days(1);
+                while !next.is_working_day() {
+                    next = next.plus_days(1);
+                }
+                assert!(
+                    next.working_days_until(meeting) < i64::from(n),
+                    "{meeting} less {n}: {due}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn working_days() {
         let check = |from: &str, to: &str, n: i64| {
             assert_eq!(d(from).working_days_until(d(to)), n, "{from}..{to}")
@@ -217,6 +259,9 @@ mod tests {
         check("2026-11-30", "2026-11-30", 0);
         check("2026-11-30", "2026-11-23", -5);
         assert_eq!(d("2026-11-30").working_days_before(5), d("2026-11-23"));
+        // A Saturday meeting: Monday the 23rd leaves only four working days.
+        assert_eq!(d("2026-11-28").working_days_before(5), d("2026-11-20"));
+        assert_eq!(d("2026-11-29").working_days_before(1), d("2026-11-26"));
         assert_eq!(d("2026-12-01").working_days_before(1), d("2026-11-30"));
         assert_eq!(d("2026-01-31").plus_months(1), d("2026-02-28"));
         assert_eq!(d("2025-12-01").days_until(d("2026-12-01")), 365);

@@ -16,6 +16,15 @@ pub enum Quorum {
 }
 
 impl Quorum {
+    /// The policy in words, e.g. `all who attended`.
+    pub fn describe(self) -> String {
+        match self {
+            Quorum::Default => "one while only one is top management, else two".to_owned(),
+            Quorum::AtLeast(n) => format!("at least {n}"),
+            Quorum::All => "all who attended".to_owned(),
+        }
+    }
+
     /// The number of signatures needed when `top` members are top management.
     pub fn required(self, top: usize) -> usize {
         let top = top.max(1);

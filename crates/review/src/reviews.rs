@@ -83,6 +83,12 @@ impl ReviewRecord {
         self.changes.last().map(|c| c.seq).unwrap_or_default()
     }
 
+    /// When the ledger received the entry `seq` that changed the minutes.
+    pub fn received(&self, seq: Seq) -> Option<UnixMicros> {
+        let i = self.changes.binary_search_by_key(&seq, |c| c.seq).ok()?;
+        Some(self.changes[i].received)
+    }
+
     /// Whether anyone has signed the minutes.
     pub fn signed(&self) -> bool {
         !self.signatures.is_empty()

@@ -5,8 +5,10 @@
 use ledger_core::{Hash, Seq, UnixMicros};
 use serde::Serialize;
 
+use crate::audit::ReviewAudit;
+use crate::conformance::Report;
 use crate::error::Rejection;
-use crate::ids::ReviewId;
+use crate::ids::{Date, ReviewId};
 use crate::member::MemberId;
 use crate::reviews::ReviewRecord;
 use crate::roster::{Member, Roster, Standing};
@@ -100,6 +102,18 @@ pub struct MinutesView<'a> {
     pub signatures: Vec<SignatureLine>,
     /// The ledger checkpoint to print under the minutes, if given.
     pub checkpoint: Option<String>,
+    /// The verdicts to print first, when the view was [`judged`](MinutesView::judged).
+    pub judgement: Option<Judgement>,
+}
+
+/// What the minutes' first screen says: whether they hold, and the
+/// conformance check.
+#[derive(Clone, Debug)]
+pub struct Judgement {
+    /// Who signed, who is missing, what changed after signing.
+    pub audit: ReviewAudit,
+    /// The conformance check, as of its day.
+    pub conformance: Report,
 }
 
 impl<'a> MinutesView<'a> {
@@ -142,7 +156,30 @@ impl<'a> MinutesView<'a> {
             seq_range: (first, last),
             signatures,
             checkpoint,
+            judgement: None,
         })
+    }
+
+    /// The view of `review` with its verdicts: the audit and the conformance
+    /// check as of `as_of`, printed before the minutes.
+    pub fn judged(
+        state: &'a LedgerState,
+        review: &ReviewId,
+        checkpoint: Option<String>,
+        as_of: Date,
+    ) -> Result<MinutesView<'a>, Rejection> {
+        let mut view = MinutesView::of(state, review, checkpoint)?;
+        view.judgement = Some(Judgement {
+            audit: crate::audit::audit(state, review)?,
+            conformance: crate::conformance::check(state, review, as_of)?,
+        });
+        Ok(view)
+    }
+
+    /// When the ledger received the entry `seq` that changed these minutes:
+    /// the recorded date, beside the dates people declare.
+    pub fn received(&self, seq: Seq) -> Option<UnixMicros> {
+        self.record.received(seq)
     }
 
     /// A member as the roster knew them at the meeting.

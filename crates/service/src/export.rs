@@ -4,8 +4,6 @@
 use ledger_core::{Checkpoint, Hash, Seq};
 use ledger_store::{Store, StoreError, StoreNodes, replay};
 use review::bundle::{self, Bundle, SubjectLog};
-use review::render::{self, Format};
-use review::view::MinutesView;
 use review::{Rejection, ReviewId};
 
 /// Why a bundle could not be built.
@@ -50,8 +48,6 @@ pub fn bundle<S: Store + ?Sized>(store: &S, review: &ReviewId) -> Result<Bundle,
             log.subjects.len()
         )));
     }
-    let view = MinutesView::of(&log.state, review, Some(note.clone()))?;
-    let html = render::minutes(&view, Format::Html);
     let read = |seq: Seq| -> Result<Vec<u8>, ExportError> {
         store.entry(seq)?.ok_or_else(|| {
             ExportError::Store(StoreError::Damaged {
@@ -61,7 +57,7 @@ pub fn bundle<S: Store + ?Sized>(store: &S, review: &ReviewId) -> Result<Bundle,
         })
     };
     let nodes = Nodes(StoreNodes(store));
-    bundle::assemble(&log.state, &log.subjects, review, note, html, &read, &nodes)
+    bundle::assemble(&log.state, &log.subjects, review, note, &read, &nodes)
 }
 
 /// The store's Merkle nodes with this module's error.

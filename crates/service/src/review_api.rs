@@ -160,8 +160,13 @@ impl ReviewService for ReviewApi {
             let checkpoint = host.checkpoint();
             let state = host.state();
             known(&host, &state, &review)?;
-            let view =
-                MinutesView::of(&state, &review, Some(checkpoint.clone())).map_err(domain)?;
+            let view = MinutesView::judged(
+                &state,
+                &review,
+                Some(checkpoint.clone()),
+                convert::date("as_of", "")?,
+            )
+            .map_err(domain)?;
             let minutes_json = json!({
                 "ledger_id": view.ledger_id.to_hex(),
                 "organisation": view.organisation,

@@ -52,9 +52,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use ledger_core::{Admission, Checkpoint, Hash, KeyPair, Seq};
 use ledger_store::{Ledger, SledStore, Store, StoreNodes, replay, system_clock};
 use review::bundle::{self, Bundle, SubjectLog};
-use review::render::{self, Format};
 use review::subjects::Subject;
-use review::view::MinutesView;
 use review::{Date, LedgerState};
 use serde::{Deserialize, Serialize};
 
@@ -220,8 +218,6 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
         );
     }
     let start = Instant::now();
-    let view = MinutesView::of(&t.state, &review, Some(note.clone()))?;
-    let html = render::minutes(&view, Format::Html);
     let read = |seq: Seq| -> Result<Vec<u8>> {
         store
             .entry(seq)?
@@ -232,7 +228,6 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
         &t.subjects,
         &review,
         note,
-        html,
         &read,
         &StoreNodes(&store),
     )?;

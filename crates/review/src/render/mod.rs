@@ -38,6 +38,7 @@ mod text;
 
 use ledger_core::{Seq, UnixMicros};
 
+use crate::conformance::Severity;
 use crate::inputs::InputKey;
 use crate::member::MemberId;
 use crate::minutes::Recorded;
@@ -278,6 +279,14 @@ pub(crate) fn clauses(inputs: &[InputKey]) -> String {
         .join(", ")
 }
 
+/// `, received 2026-11-26T12:00:00Z`: the ledger's own time for an entry.
+fn received(v: &MinutesView, seq: Seq) -> Line {
+    match v.received(seq) {
+        Some(t) => vec![muted(format!(", received {}", rfc3339(t)))],
+        None => Vec::new(),
+    }
+}
+
 fn seq_cell<T>(r: &Recorded<T>) -> Line {
     vec![Span::Seq(r.seq)]
 }
@@ -311,6 +320,7 @@ fn minutes_doc(v: &MinutesView) -> Doc {
         title: s.title.clone(),
         subtitle: "Minutes of the ISMS management review, ISO/IEC 27001:2022 clause 9.3".into(),
     }];
+    status_section(v, &mut b);
     review_section(v, &mut b);
     attendance_section(v, &mut b);
     pack_section(v, &mut b);
@@ -325,6 +335,122 @@ fn minutes_doc(v: &MinutesView) -> Doc {
     Doc {
         title: format!("{}: {} ({})", v.organisation, s.title, m.review),
         blocks: b,
+    }
+}
+
+/// `Ada Okafor (ceo), Ben Marsh (ops)`, or `none`.
+fn people(list: &[Person]) -> String {
+    if list.is_empty() {
+        return "none".to_owned();
+    }
+    list.iter()
+        .map(|p| format!("{} ({})", p.name, p.handle))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first screen: whether the minutes hold, who signed and who has not,
+/// changes after signing, and the conformance result.
+fn status_section(v: &MinutesView, b: &mut Vec<Block>) {
+    let Some(j) = &v.judgement else {
+        return;
+    };
+    let a = &j.audit;
+    let q = &a.quorum;
+    let c = &j.conformance;
+    b.push(Block::Heading("Status".into()));
+    b.push(if a.holds() {
+        Block::Para(vec![
+            Span::Strong("THE MINUTES HOLD".into()),
+            text(": top management signed the current minutes and nothing changed unsigned."),
+        ])
+    } else {
+        Block::Notice(vec![
+            flag("THE MINUTES DO NOT HOLD"),
+            text(if q.met {
+                ": the minutes changed after signing and top management has not signed them again."
+            } else {
+                ": the top management who attended have not signed the current minutes."
+            }),
+        ])
+    });
+    let mut f = Vec::new();
+    let roster = match q.roster_at {
+        Some(at) => vec![
+            text(people(&q.attended)),
+            muted(" (top management at the meeting, roster as at "),
+            Span::Seq(at),
+            muted(")"),
+        ],
+        None => vec![text("none: no meeting is recorded")],
+    };
+    f.push(("Top management present".into(), roster));
+    f.push((
+        "Signatures required".into(),
+        vec![text(format!(
+            "{} (policy: {})",
+            q.required,
+            q.policy.describe()
+        ))],
+    ));
+    f.push((
+        "Signed the current minutes".into(),
+        vec![text(people(&q.signed))],
+    ));
+    f.push((
+        "Not signed".into(),
+        if q.missing.is_empty() {
+            vec![text("none")]
+        } else {
+            vec![flag(people(&q.missing))]
+        },
+    ));
+    let unsigned = a
+        .changes_after_signing
+        .iter()
+        .filter(|ch| !ch.signed_again)
+        .count();
+    let changes = match (a.changes_after_signing.len(), unsigned) {
+        (0, _) => vec![text("none")],
+        (n, 0) => vec![text(format!("{n}, each signed again by top management"))],
+        (n, u) => vec![flag(format!("{n}, {u} NOT signed again"))],
+    };
+    f.push(("Changes after signing".into(), changes));
+    let counts = format!(
+        "{} nonconformities, {} warnings, {} observations (as of {})",
+        c.count(Severity::Nonconformity),
+        c.count(Severity::Warning),
+        c.count(Severity::Observation),
+        c.as_of
+    );
+    f.push((
+        "Conformance check".into(),
+        if c.passed() {
+            vec![text(format!("passed: {counts}"))]
+        } else {
+            vec![flag("FAILED"), text(format!(": {counts}"))]
+        },
+    ));
+    b.push(Block::Fields(f));
+    if !c.findings.is_empty() {
+        b.push(Block::Table {
+            head: vec!["Rule".into(), "Severity".into(), "Finding".into()],
+            rows: c
+                .findings
+                .iter()
+                .map(|x| {
+                    vec![
+                        vec![mono(x.rule)],
+                        vec![if x.severity == Severity::Nonconformity {
+                            flag(x.severity.label())
+                        } else {
+                            text(x.severity.label())
+                        }],
+                        vec![text(x.message.clone())],
+                    ]
+                })
+                .collect(),
+        });
     }
 }
 
@@ -352,11 +478,15 @@ fn review_section(v: &MinutesView, b: &mut Vec<Block>) {
     f.push((
         "Held".into(),
         match &m.meeting {
-            Some(o) => vec![
-                text(o.item.held.to_string()),
-                muted(", entry "),
-                Span::Seq(o.seq),
-            ],
+            Some(o) => {
+                let mut l = vec![
+                    text(format!("{} (declared)", o.item.held)),
+                    muted(", entry "),
+                    Span::Seq(o.seq),
+                ];
+                l.extend(received(v, o.seq));
+                l
+            }
             None => vec![
                 flag("NOT RECORDED"),
                 text(": the meeting has not been recorded as held"),
@@ -480,17 +610,22 @@ fn pack_section(v: &MinutesView, b: &mut Vec<Block>) {
         .map(|o| (o.item.held, "meeting"))
         .unwrap_or((m.schedule.item.planned, "planned date"));
     let lead = pack.item.circulated.working_days_until(meeting.0);
-    b.push(Block::Para(vec![
-        text(format!(
-            "Circulated {}, {} working days before the {}; {} documents. ",
-            pack.item.circulated,
-            lead,
-            meeting.1,
-            pack.item.documents.len()
-        )),
-        muted("Recorded at "),
-        Span::Seq(pack.seq),
-    ]));
+    b.push(Block::Para(
+        vec![
+            text(format!(
+                "Circulated {} (declared), {} working days before the {}; {} documents. ",
+                pack.item.circulated,
+                lead,
+                meeting.1,
+                pack.item.documents.len()
+            )),
+            muted("Recorded at "),
+            Span::Seq(pack.seq),
+        ]
+        .into_iter()
+        .chain(received(v, pack.seq))
+        .collect(),
+    ));
     if !pack.item.documents.is_empty() {
         b.push(Block::Table {
             head: vec!["Document".into(), "Location".into(), "blake3".into()],
@@ -987,6 +1122,107 @@ mod tests {
             Format::Markdown => format!("## {h}\n"),
             Format::Html => format!("<h2>{h}</h2>"),
         }
+    }
+
+    #[test]
+    fn the_first_screen_says_whether_the_minutes_hold() {
+        use crate::conformance::tests::{Script, amend, today};
+        // (edit, holds, what the status must show, what it must not).
+        type Case = (
+            fn(&mut Script),
+            bool,
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let cases: [Case; 3] = [
+            (
+                |_| {},
+                true,
+                &[
+                    "THE MINUTES HOLD",
+                    "Ada Okafor (ceo), Ben Marsh (ops)",
+                    "Not signed none",
+                    "Changes after signing none",
+                    "Conformance check passed 0 nonconformities",
+                ],
+                &["DO NOT HOLD", "FAILED"],
+            ),
+            (
+                |s| s.unsign("ops"),
+                false,
+                &[
+                    "THE MINUTES DO NOT HOLD",
+                    "Not signed Ben Marsh (ops)",
+                    "Conformance check FAILED 1 nonconformities",
+                    "minutes-signed",
+                ],
+                &["THE MINUTES HOLD"],
+            ),
+            (
+                |s| s.then([amend()]),
+                false,
+                &[
+                    "THE MINUTES DO NOT HOLD",
+                    "Changes after signing 1, 1 NOT signed again",
+                    "Not signed Ada Okafor (ceo), Ben Marsh (ops)",
+                ],
+                &["THE MINUTES HOLD"],
+            ),
+        ];
+        for (i, (edit, holds, shows, hides)) in cases.into_iter().enumerate() {
+            let mut script = Script::story();
+            edit(&mut script);
+            let r = script.run();
+            let v = MinutesView::judged(&r.state, &story::current_id(), None, today())
+                .expect("scheduled");
+            assert_eq!(
+                v.judgement.as_ref().unwrap().audit.holds(),
+                holds,
+                "case {i}"
+            );
+            for format in Format::ALL {
+                let out = minutes(&v, format);
+                let plain = squash(&html_text(&out).replace(['*', '|', '`', ':'], " "));
+                // The status comes before the minutes themselves.
+                let status = plain.find("Status").expect("a status heading");
+                let review = plain.find("Period covered").expect("the review section");
+                assert!(
+                    status < review,
+                    "case {i} {format:?}: status after the minutes"
+                );
+                for needle in shows {
+                    let needle = squash(&as_printed(format, needle));
+                    assert!(
+                        plain.contains(&needle),
+                        "case {i} {format:?} does not show {needle:?}:\n{out}"
+                    );
+                }
+                for needle in hides {
+                    assert!(
+                        !plain.contains(needle),
+                        "case {i} {format:?} shows {needle:?}:\n{out}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Tags stripped, so that HTML reads as its text does.
+    fn html_text(s: &str) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in s.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => {
+                    in_tag = false;
+                    out.push(' ');
+                }
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out
     }
 
     #[test]
