@@ -116,22 +116,31 @@ fn review_report(
     report: &Report,
     out: &Out,
 ) -> Result<Verdict> {
-    let verdict = service::verdict::review_verdict(report, state, review)?;
-    out.emit(&verdict.json, || match (&verdict.audit, &report.fault) {
-        (Some(audit), _) => format!(
-            "ledger valid: {} entries, ledger id {}\n{}",
-            report.entries,
-            report.ledger_id.unwrap_or_default(),
-            audit.to_text()
-        ),
-        (None, f) => format!(
-            "INVALID{}: {}\nthe review cannot be judged on a ledger that does not verify",
-            f.as_ref()
-                .and_then(|f| f.seq)
-                .map(|s| format!(" at entry #{s}"))
-                .unwrap_or_default(),
-            f.as_ref().map_or("no fault given", |f| f.reason.as_str())
-        ),
+    let verdict =
+        service::verdict::review_verdict(report, state, review, crate::cmd_review::today())?;
+    out.emit(&verdict.json, || {
+        match (&verdict.judgement, &report.fault) {
+            (Some(j), _) => format!(
+                "ledger valid: {} entries, ledger id {}\n{}{}\n{}",
+                report.entries,
+                report.ledger_id.unwrap_or_default(),
+                j.audit.to_text(),
+                crate::cmd_reports::check_text(&j.conformance),
+                if j.holds() {
+                    "the review holds"
+                } else {
+                    "the review does NOT hold"
+                }
+            ),
+            (None, f) => format!(
+                "INVALID{}: {}\nthe review cannot be judged on a ledger that does not verify",
+                f.as_ref()
+                    .and_then(|f| f.seq)
+                    .map(|s| format!(" at entry #{s}"))
+                    .unwrap_or_default(),
+                f.as_ref().map_or("no fault given", |f| f.reason.as_str())
+            ),
+        }
     });
     Ok(if verdict.holds() {
         Verdict::Ok

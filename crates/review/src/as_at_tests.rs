@@ -274,6 +274,8 @@ fn an_owner_who_left_is_refused_and_warned_of_at_the_next_review() {
         }
         _ => false,
     });
+    // obj-patch (owned by it) is left unassessed: still open at this meeting.
+    s.drop(|p| matches!(p, Payload::Assess(a) if a.body.objective.as_str() == "obj-patch"));
     s.edit(|p| match p {
         Payload::Objective(o) if o.body.owner.as_str() == "it" => {
             o.body.owner = MemberId::new("isms").unwrap();

@@ -120,9 +120,9 @@ pub struct BundleReport {
 }
 
 impl BundleReport {
-    /// Whether the minutes hold and no nonconformity was found.
+    /// Whether the review holds ([`crate::judgement::holds`]).
     pub fn holds(&self) -> bool {
-        self.audit.holds() && self.conformance.passed()
+        crate::judgement::holds(&self.audit, &self.conformance)
     }
 }
 

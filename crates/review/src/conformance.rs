@@ -315,6 +315,33 @@ impl Ctx<'_> {
         let p = self.record.previous.as_ref()?;
         self.state.reviews.reviews.get(p).map(|r| (p, r))
     }
+
+    /// The reviews held before this one: another review whose meeting was
+    /// recorded before this review's meeting entry (or, not yet held, at
+    /// all) and dated before this meeting (or its planned date). Recorded
+    /// before, so that a meeting back-dated later changes no verdict.
+    fn held_before(&self) -> impl Iterator<Item = (&ReviewId, &ReviewRecord)> {
+        let (date, cutoff) = match self.held() {
+            Some((held, seq)) => (held, seq),
+            None => (self.record.minutes.schedule.item.planned, Seq(u64::MAX)),
+        };
+        self.state.reviews.reviews.iter().filter(move |(id, r)| {
+            *id != self.id
+                && r.minutes
+                    .meeting
+                    .as_ref()
+                    .is_some_and(|m| m.seq < cutoff && m.item.held < date)
+        })
+    }
+
+    /// The previous review as judged: the latest review held before this
+    /// one (by meeting date, then entry), whatever `schedule.previous` says.
+    fn last_held(&self) -> Option<(&ReviewId, &ReviewRecord)> {
+        self.held_before().max_by_key(|(_, r)| {
+            let m = r.minutes.meeting.as_ref().expect("held");
+            (m.item.held, m.seq)
+        })
+    }
 }
 
 /// Runs every conformance rule on `review` as of `today`.
@@ -517,14 +544,18 @@ fn actions_owned_and_dated(c: &Ctx, f: &mut Findings) {
     }
 }
 
-/// The reviews before `c`'s, nearest first, following `previous`.
+/// The reviews before `c`'s: those its `previous` chain names, and every
+/// review held before it (so that naming an older review as previous, or
+/// none, hides no open action).
 fn earlier_reviews(c: &Ctx) -> BTreeSet<ReviewId> {
-    let mut seen = BTreeSet::new();
+    let mut seen: BTreeSet<ReviewId> = c.held_before().map(|(id, _)| id.clone()).collect();
     let mut next = c.record.previous.clone();
+    let mut walked = BTreeSet::new();
     while let Some(id) = next {
-        if &id == c.id || !seen.insert(id.clone()) {
+        if &id == c.id || !walked.insert(id.clone()) {
             break;
         }
+        seen.insert(id.clone());
         next = c
             .state
             .reviews
@@ -699,30 +730,46 @@ fn resources_considered(c: &Ctx, f: &mut Findings) {
 /// Rule 8.
 fn objectives_assessed_and_set(c: &Ctx, f: &mut Findings) {
     let m = &c.record.minutes;
-    if let Some((prev_id, prev)) = c.previous() {
+    let cutoff = c.held().map_or(Seq(u64::MAX), |(_, seq)| seq);
+    let last = c.last_held().map(|(id, _)| id);
+    // Last period's objectives, and any older one no review has assessed.
+    let earlier = earlier_reviews(c);
+    for prev_id in &earlier {
+        let Some(prev) = c.state.reviews.reviews.get(prev_id) else {
+            continue;
+        };
         for (id, o) in &prev.minutes.objectives {
+            if m.assessments.contains_key(id) {
+                continue;
+            }
+            let assessed_before = c.state.reviews.objectives.get(id).is_some_and(|r| {
+                r.assessments
+                    .iter()
+                    .any(|(by, _, _, seq)| by != c.id && *seq < cutoff)
+            });
+            if Some(prev_id) != last && assessed_before {
+                continue;
+            }
             if let Some(left) = c.left_by_meeting(&o.item.owner) {
                 f.add(
                     OBJECTIVES,
                     Severity::Warning,
                     Some(o.seq),
                     format!(
-                        "objective {id}, set by review {prev_id} at {}, is owned by {}, who left at {left} (removed, or no active key) before this review's meeting: name a new owner when it is set again",
+                        "objective {id}, set by review {prev_id} at {}, is owned by {}, who left at {left} (removed, or no active key) before this review's meeting and was not reassigned",
                         o.seq, o.item.owner
                     ),
                 );
             }
-            if !m.assessments.contains_key(id) {
-                f.add(
-                    OBJECTIVES,
-                    Severity::Nonconformity,
-                    Some(o.seq),
-                    format!(
-                        "objective {id}, set by review {prev_id} at {}, is not assessed: record whether it was met, and why (review.objective-assess)",
-                        o.seq
-                    ),
-                );
-            }
+            f.add(
+                OBJECTIVES,
+                Severity::Nonconformity,
+                Some(o.seq),
+                format!(
+                    "objective {id}, set by review {prev_id} at {}, is not assessed: record whether it was met, and why (review.objective-assess)",
+                    o.seq
+                ),
+            );
         }
     }
     for (id, o) in &m.objectives {
@@ -761,21 +808,69 @@ fn objectives_assessed_and_set(c: &Ctx, f: &mut Findings) {
 
 /// Rule 9.
 fn review_interval(c: &Ctx, f: &mut Findings) {
-    let Some((prev_id, prev)) = c.previous() else {
-        return;
-    };
     let months = c.policy.review_interval_months;
-    let Some(prev_meeting) = &prev.minutes.meeting else {
-        f.add(
+    let schedule = &c.record.minutes.schedule;
+    let last = c.last_held();
+    // The review named as previous when this one was scheduled, if it is
+    // not the last one held: what the skipped review left open is
+    // reported here (rules 5 and 8), and the interval runs from it.
+    match (c.previous(), last) {
+        (Some((named, _)), Some((held_id, held))) if named != held_id => f.add(
+            INTERVAL,
+            Severity::Warning,
+            Some(schedule.seq),
+            format!(
+                "review {} was scheduled (at {}) with {named} as its previous review, but {held_id} was held since (meeting at {}): the interval, actions and objectives are judged from {held_id}",
+                c.id,
+                schedule.seq,
+                held.minutes.meeting.as_ref().map_or(Seq(0), |m| m.seq)
+            ),
+        ),
+        (None, Some((held_id, held))) => f.add(
+            INTERVAL,
+            Severity::Warning,
+            Some(schedule.seq),
+            format!(
+                "review {} was scheduled (at {}) with no previous review, but {held_id} was held before it (meeting at {}): the interval, actions and objectives are judged from {held_id}",
+                c.id,
+                schedule.seq,
+                held.minutes.meeting.as_ref().map_or(Seq(0), |m| m.seq)
+            ),
+        ),
+        (Some((named, _)), None) => f.add(
             INTERVAL,
             Severity::Observation,
             None,
             format!(
-                "the previous review {prev_id} has no meeting recorded, so the interval since it cannot be checked"
+                "the previous review {named} has no meeting recorded, and no other review was held before this one, so the interval cannot be checked"
             ),
-        );
+        ),
+        _ => {}
+    }
+    let Some((prev_id, prev)) = last else {
         return;
     };
+    let prev_meeting = prev.minutes.meeting.as_ref().expect("held");
+    // The periods covered follow on from each other.
+    let prev_end = prev.minutes.schedule.item.period_end;
+    let start = schedule.item.period_start;
+    let expected = prev_end.plus_days(1);
+    if start != expected {
+        let what = if start <= prev_end {
+            "overlaps"
+        } else {
+            "leaves a gap after"
+        };
+        f.add(
+            INTERVAL,
+            Severity::Warning,
+            Some(schedule.seq),
+            format!(
+                "the period covered (scheduled at {}) from {start} {what} the period of the previous review {prev_id}, which ended {prev_end}: it should start {expected} (schedule.period_start)",
+                schedule.seq
+            ),
+        );
+    }
     let prev_held = prev_meeting.item.held;
     let limit = prev_held.plus_months(months);
     match c.held() {
@@ -1469,7 +1564,80 @@ pub(crate) mod tests {
             s.steps = story::previous_review(held().plus_days(-days));
             s.steps.extend(story::between_reviews());
             s.steps.extend(story::current_review(held()));
+            // The period still runs on from the previous review's.
+            period_starts(s, held().plus_days(-days));
         }
+    }
+
+    fn period_starts(s: &mut Script, start: Date) {
+        s.edit(|p| match p {
+            Payload::Schedule(c) => {
+                c.body.period_start = start;
+                true
+            }
+            _ => false,
+        });
+    }
+
+    /// A review held between the previous and the current one, which the
+    /// current one's schedule skips: it raises action `mid-a1`.
+    fn middle_review_skipped(s: &mut Script) {
+        middle_review(s, true);
+    }
+
+    /// A review `mr-mid` planned between the previous and the current one,
+    /// held (raising action `mid-a1`) or only scheduled.
+    fn middle_review(s: &mut Script, held_too: bool) {
+        use crate::ids::ActionId;
+        use crate::vocab::{Act, Open, Schedule};
+        let mid = ReviewId::new("mr-mid").unwrap();
+        let first = s.steps.iter().position(is_current).unwrap();
+        let m = |h: &str| MemberId::new(h).unwrap();
+        let steps = vec![
+            story::step(
+                "isms",
+                Payload::Schedule(story::content(
+                    &mid,
+                    Schedule {
+                        title: "Interim ISMS review".into(),
+                        planned: held().plus_days(-120),
+                        period_start: held().plus_days(-357),
+                        period_end: held().plus_days(-121),
+                        chair: m("ceo"),
+                        expected: vec![m("ceo"), m("ops"), m("isms")],
+                        previous: Some(story::previous_id()),
+                        part_of: None,
+                    },
+                )),
+            ),
+            story::step(
+                "isms",
+                Payload::Open(story::content(
+                    &mid,
+                    Open {
+                        held: held().plus_days(-120),
+                        chair: m("ceo"),
+                        present: vec![m("ceo"), m("ops"), m("isms")],
+                        apologies: vec![],
+                    },
+                )),
+            ),
+            story::step(
+                "isms",
+                Payload::Act(story::content(
+                    &mid,
+                    Act {
+                        action: ActionId::new("mid-a1").unwrap(),
+                        owner: m("isms"),
+                        due: held().plus_days(60),
+                        text: "Review supplier security clauses before renewals.".into(),
+                        decision: None,
+                    },
+                )),
+            ),
+        ];
+        let n = if held_too { steps.len() } else { 1 };
+        s.steps.splice(first..first, steps.into_iter().take(n));
     }
 
     #[test]
@@ -1490,6 +1658,69 @@ pub(crate) mod tests {
         check_rule(INTERVAL, scheduled_only(held().plus_days(30)), true);
         check_rule(INTERVAL, scheduled_only(held()), false);
         check_rule(INTERVAL, clean, false);
+        // Periods covered follow on from the previous review's, which ended
+        // the day before its meeting.
+        let prev_end = held().plus_days(-358);
+        for (start, gap) in [
+            (prev_end, "overlaps"),
+            (prev_end.plus_days(2), "leaves a gap"),
+        ] {
+            let report = check_rule(INTERVAL, |s| period_starts(s, start), true);
+            assert_eq!(severities(&report, INTERVAL), [Severity::Warning]);
+            assert!(
+                report.findings[0].message.contains(gap),
+                "{:?}",
+                report.findings
+            );
+        }
+        // A review held in between but skipped by `schedule.previous`: the
+        // interval runs from it, and what it left open is reported here.
+        let report = check_rule(INTERVAL, middle_review_skipped, true);
+        let interval: Vec<_> = report
+            .of_rule(INTERVAL)
+            .map(|f| (f.severity, f.message.clone()))
+            .collect();
+        assert_eq!(interval.len(), 2, "{interval:?}");
+        assert!(
+            interval[0].1.contains("mr-mid was held since"),
+            "{interval:?}"
+        );
+        assert!(interval[1].1.contains("mr-mid"), "{interval:?}");
+        assert!(
+            report
+                .of_rule(PREVIOUS_ACTIONS)
+                .any(|f| f.severity == Severity::Nonconformity && f.message.contains("mid-a1")),
+            "{:?}",
+            report.findings
+        );
+        // A review scheduled in between and never held does not reset the
+        // interval: it still runs from the last review held.
+        let report = check_rule(
+            INTERVAL,
+            |s| {
+                previous_held(400)(s);
+                middle_review(s, false);
+                s.edit(|p| match p {
+                    Payload::Schedule(c) if c.review == current_id() => {
+                        c.body.previous = Some(ReviewId::new("mr-mid").unwrap());
+                        true
+                    }
+                    _ => false,
+                });
+            },
+            true,
+        );
+        let interval: Vec<_> = report
+            .of_rule(INTERVAL)
+            .map(|f| (f.severity, f.message.clone()))
+            .collect();
+        assert!(
+            interval
+                .iter()
+                .any(|(sev, m)| *sev == Severity::Nonconformity
+                    && m.contains("more than 12 months after the previous review mr-prev")),
+            "{interval:?}"
+        );
     }
 
     fn circulate(s: &mut Script, circulated: Date) {

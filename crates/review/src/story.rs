@@ -140,7 +140,18 @@ fn input(review: &ReviewId, key: InputKey, summary: &str) -> Step {
 }
 
 /// The meeting steps common to both reviews: schedule, pack, open.
-fn opening(review: &ReviewId, title: &str, held: Date, previous: Option<ReviewId>) -> Vec<Step> {
+/// Days between the previous review's meeting and the current one's.
+const BETWEEN_MEETINGS: i64 = 357;
+
+/// Scheduling, the pack and the meeting of `review`, held on `held`,
+/// covering the period from `period_start` to the day before the meeting.
+fn opening(
+    review: &ReviewId,
+    title: &str,
+    held: Date,
+    period_start: Date,
+    previous: Option<ReviewId>,
+) -> Vec<Step> {
     vec![
         step(
             "isms",
@@ -149,7 +160,7 @@ fn opening(review: &ReviewId, title: &str, held: Date, previous: Option<ReviewId
                 Schedule {
                     title: title.into(),
                     planned: held,
-                    period_start: held.plus_days(-364),
+                    period_start,
                     period_end: held.plus_days(-1),
                     chair: m("ceo"),
                     expected: PEOPLE.iter().map(|p| m(p.0)).collect(),
@@ -240,7 +251,13 @@ fn all_inputs(review: &ReviewId, year: &str) -> Vec<Step> {
 /// The previous review, held about a year before `held`: three actions, two objectives.
 pub fn previous_review(held: Date) -> Vec<Step> {
     let r = previous_id();
-    let mut steps = opening(&r, "Annual ISMS management review (previous)", held, None);
+    let mut steps = opening(
+        &r,
+        "Annual ISMS management review (previous)",
+        held,
+        held.plus_days(-364),
+        None,
+    );
     steps.extend(all_inputs(&r, "the previous period"));
     steps.extend([
         step("isms", Payload::Decide(content(&r, Decision {
@@ -307,10 +324,13 @@ pub fn between_reviews() -> Vec<Step> {
 /// The current review, held on `held`, run along the nine-item agenda template.
 pub fn current_review(held: Date) -> Vec<Step> {
     let r = current_id();
+    // The period runs on from the previous review's, which ended the day
+    // before its meeting.
     let mut steps = opening(
         &r,
         "Annual ISMS management review",
         held,
+        held.plus_days(-BETWEEN_MEETINGS),
         Some(previous_id()),
     );
     // Item 2: actions from the previous review.
@@ -375,7 +395,7 @@ pub fn current_review(held: Date) -> Vec<Step> {
 
 /// The whole story for a current meeting held on `held`.
 pub fn story(held: Date) -> Vec<Step> {
-    let mut steps = previous_review(held.plus_days(-357));
+    let mut steps = previous_review(held.plus_days(-BETWEEN_MEETINGS));
     steps.extend(between_reviews());
     steps.extend(current_review(held));
     steps

@@ -5,10 +5,9 @@
 use ledger_core::{Hash, Seq, UnixMicros};
 use serde::Serialize;
 
-use crate::audit::ReviewAudit;
-use crate::conformance::Report;
 use crate::error::Rejection;
 use crate::ids::{Date, ReviewId};
+use crate::judgement::Judgement;
 use crate::member::MemberId;
 use crate::reviews::ReviewRecord;
 use crate::roster::{Member, Roster, Standing};
@@ -102,18 +101,8 @@ pub struct MinutesView<'a> {
     pub signatures: Vec<SignatureLine>,
     /// The ledger checkpoint to print under the minutes, if given.
     pub checkpoint: Option<String>,
-    /// The verdicts to print first, when the view was [`judged`](MinutesView::judged).
+    /// The verdict to print first, when the view was [`judged`](MinutesView::judged).
     pub judgement: Option<Judgement>,
-}
-
-/// What the minutes' first screen says: whether they hold, and the
-/// conformance check.
-#[derive(Clone, Debug)]
-pub struct Judgement {
-    /// Who signed, who is missing, what changed after signing.
-    pub audit: ReviewAudit,
-    /// The conformance check, as of its day.
-    pub conformance: Report,
 }
 
 impl<'a> MinutesView<'a> {
@@ -169,10 +158,7 @@ impl<'a> MinutesView<'a> {
         as_of: Date,
     ) -> Result<MinutesView<'a>, Rejection> {
         let mut view = MinutesView::of(state, review, checkpoint)?;
-        view.judgement = Some(Judgement {
-            audit: crate::audit::audit(state, review)?,
-            conformance: crate::conformance::check(state, review, as_of)?,
-        });
+        view.judgement = Some(Judgement::of(state, review, as_of)?);
         Ok(view)
     }
 

@@ -333,7 +333,8 @@ impl ReviewService for ReviewApi {
                 let mut state = LedgerState::new();
                 let report = verify_into(&snapshot, &mut state, Some(host.id), &mut |_, _| {})
                     .map_err(|e| store_status("verifying", e))?;
-                let verdict = review_verdict(&report, &state, review).map_err(domain)?;
+                let as_of = convert::date("as_of", "")?;
+                let verdict = review_verdict(&report, &state, review, as_of).map_err(domain)?;
                 let fault = report.fault.as_ref();
                 Ok(pb::VerifyReviewResponse {
                     valid: report.valid(),

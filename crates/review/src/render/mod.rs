@@ -359,20 +359,20 @@ fn status_section(v: &MinutesView, b: &mut Vec<Block>) {
     let q = &a.quorum;
     let c = &j.conformance;
     b.push(Block::Heading("Status".into()));
-    b.push(if a.holds() {
+    b.push(if j.holds() {
         Block::Para(vec![
             Span::Strong("THE MINUTES HOLD".into()),
-            text(": top management signed the current minutes and nothing changed unsigned."),
+            text(": top management signed the current minutes, nothing changed unsigned, and the conformance check found no nonconformity."),
         ])
     } else {
-        Block::Notice(vec![
-            flag("THE MINUTES DO NOT HOLD"),
-            text(if q.met {
-                ": the minutes changed after signing and top management has not signed them again."
-            } else {
-                ": the top management who attended have not signed the current minutes."
-            }),
-        ])
+        let why = if !q.met {
+            ": the top management who attended have not signed the current minutes."
+        } else if !a.holds() {
+            ": the minutes changed after signing and top management has not signed them again."
+        } else {
+            ": the conformance check found a nonconformity."
+        };
+        Block::Notice(vec![flag("THE MINUTES DO NOT HOLD"), text(why)])
     });
     let mut f = Vec::new();
     let roster = match q.roster_at {
@@ -1175,11 +1175,7 @@ mod tests {
             let r = script.run();
             let v = MinutesView::judged(&r.state, &story::current_id(), None, today())
                 .expect("scheduled");
-            assert_eq!(
-                v.judgement.as_ref().unwrap().audit.holds(),
-                holds,
-                "case {i}"
-            );
+            assert_eq!(v.judgement.as_ref().unwrap().holds(), holds, "case {i}");
             for format in Format::ALL {
                 let out = minutes(&v, format);
                 let plain = squash(&html_text(&out).replace(['*', '|', '`', ':'], " "));
@@ -1235,7 +1231,7 @@ mod tests {
             story::ORGANISATION.into(),
             m.review.to_string(),
             m.schedule.item.title.clone(),
-            "2025-11-27 to 2026-11-25".into(),
+            "2025-12-04 to 2026-11-25".into(),
             v.ledger_id.to_hex(),
             v.digest.to_hex(),
             "2027-11-26".into(),
