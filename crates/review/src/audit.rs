@@ -219,10 +219,12 @@ pub(crate) fn top_management_present(roster: &Roster, record: &ReviewRecord) -> 
         .meeting
         .as_ref()
         .map(|m| {
+            // A handle listed twice is one person: one place to sign.
+            let mut seen = std::collections::BTreeSet::new();
             m.item
                 .present
                 .iter()
-                .filter(|h| at.is_top_management(h))
+                .filter(|h| at.is_top_management(h) && seen.insert(*h))
                 .cloned()
                 .collect()
         })
@@ -231,7 +233,7 @@ pub(crate) fn top_management_present(roster: &Roster, record: &ReviewRecord) -> 
 
 /// Whether the signature `s` counts for top management: its signer was top
 /// management by the roster at the signature's entry.
-fn counts(roster: &Roster, s: &MinutesSignature) -> bool {
+pub(crate) fn counts(roster: &Roster, s: &MinutesSignature) -> bool {
     roster.as_at(s.seq).is_top_management(&s.member)
 }
 

@@ -48,11 +48,13 @@ use crate::error::Rejection;
 use crate::ids::{Date, ReviewId};
 use crate::inputs::InputKey;
 use crate::member::MemberId;
+use crate::minutes::Recorded;
 use crate::policy::Policy;
-use crate::reviews::ReviewRecord;
+use crate::reviews::{ActionRecord, ReviewRecord};
 use crate::roster::{KeyState, Roster};
 use crate::state::LedgerState;
-use crate::vocab::{ActionState, DecisionKind};
+use crate::vocab::{Act, ActionState, DecisionKind};
+use crate::wording;
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -176,25 +178,6 @@ const THIN: &str = "thin-minutes";
 const NEXT: &str = "next-review-scheduled";
 const UNSIGNED: &str = "unsigned-changes";
 const PROMPT: &str = "signed-promptly";
-
-/// Whole summaries that say nothing about what was discussed, compared
-/// lowercased and without trailing punctuation.
-const BOILERPLATE: [&str; 14] = [
-    "discussed and noted",
-    "reviewed and found satisfactory",
-    "reviewed and noted",
-    "noted",
-    "discussed",
-    "reviewed",
-    "no issues",
-    "no issues raised",
-    "no comments",
-    "satisfactory",
-    "as above",
-    "as per report",
-    "see report",
-    "n/a",
-];
 
 /// One thing the check found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -381,7 +364,7 @@ pub fn check(state: &LedgerState, review: &ReviewId, today: Date) -> Result<Repo
 /// Rule 1.
 fn inputs_addressed(c: &Ctx, f: &mut Findings) {
     for key in InputKey::ALL {
-        if !c.record.minutes.inputs.contains_key(&key) {
+        let Some(i) = c.record.minutes.inputs.get(&key) else {
             f.add(
                 INPUTS,
                 Severity::Nonconformity,
@@ -391,6 +374,57 @@ fn inputs_addressed(c: &Ctx, f: &mut Findings) {
                     key.clause(),
                     key.guide_number(),
                     key.title().to_lowercase()
+                ),
+            );
+            continue;
+        };
+        if wording::is_placeholder(&i.item.summary) {
+            f.add(
+                INPUTS,
+                Severity::Nonconformity,
+                Some(i.seq),
+                format!(
+                    "input {key} (at {}): {:?} is a placeholder, not a summary or a statement that there is nothing to report (input.summary)",
+                    i.seq, i.item.summary
+                ),
+            );
+        }
+        if !i.item.nothing_to_report {
+            continue;
+        }
+        // "Nothing to report" where the ledger shows there is something.
+        let something = match key {
+            InputKey::PreviousActions => {
+                let open = open_at_meeting(c);
+                (!open.is_empty()).then(|| {
+                    format!(
+                        "{} actions of earlier reviews were open at the meeting ({})",
+                        open.len(),
+                        open.iter()
+                            .map(|a| a.record.id.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+            }
+            InputKey::Objectives => c.last_held().and_then(|(id, r)| {
+                (!r.minutes.objectives.is_empty()).then(|| {
+                    format!(
+                        "review {id} set {} objectives for this period",
+                        r.minutes.objectives.len()
+                    )
+                })
+            }),
+            _ => None,
+        };
+        if let Some(something) = something {
+            f.add(
+                INPUTS,
+                Severity::Nonconformity,
+                Some(i.seq),
+                format!(
+                    "input {key} (at {}) says there is nothing to report, but {something} (input.nothing_to_report)",
+                    i.seq
                 ),
             );
         }
@@ -566,11 +600,22 @@ fn earlier_reviews(c: &Ctx) -> BTreeSet<ReviewId> {
     seen
 }
 
-/// Rule 5. An action's status and due date at the meeting are those of its
-/// history up to the meeting's entry, leaving out what this review recorded.
-fn previous_actions_reported(c: &Ctx, f: &mut Findings) {
-    let Some((held, meeting_seq)) = c.held() else {
-        return;
+/// An earlier review's action as it stood at this review's meeting.
+struct OpenAction<'a> {
+    record: &'a ActionRecord,
+    assigned: Option<&'a Recorded<Act>>,
+    due: Date,
+    owner: &'a MemberId,
+    status: ActionState,
+}
+
+/// The actions of earlier reviews still open at this review's meeting: their
+/// assignment recorded before the meeting's entry, and their status, due
+/// date and owner those of their history up to it, leaving out what this
+/// review recorded.
+fn open_at_meeting<'a>(c: &'a Ctx) -> Vec<OpenAction<'a>> {
+    let Some((_, meeting_seq)) = c.held() else {
+        return Vec::new();
     };
     // The actions each earlier review raised, rather than every action of the ledger.
     let earlier = earlier_reviews(c);
@@ -579,6 +624,7 @@ fn previous_actions_reported(c: &Ctx, f: &mut Findings) {
         .filter_map(|r| c.state.reviews.reviews.get(r))
         .flat_map(|r| r.minutes.actions.keys())
         .filter_map(|id| c.state.reviews.actions.get(id));
+    let mut open = Vec::new();
     for a in actions {
         let assigned = c
             .state
@@ -586,6 +632,9 @@ fn previous_actions_reported(c: &Ctx, f: &mut Findings) {
             .reviews
             .get(&a.review)
             .and_then(|r| r.minutes.actions.get(&a.id));
+        if assigned.is_some_and(|x| x.seq >= meeting_seq) {
+            continue;
+        }
         let mut due = assigned.map(|x| x.item.due).unwrap_or(a.due);
         let mut owner = assigned.map(|x| &x.item.owner).unwrap_or(&a.owner);
         let mut status = ActionState::Open;
@@ -603,9 +652,32 @@ fn previous_actions_reported(c: &Ctx, f: &mut Findings) {
             }
             status = e.status.clone();
         }
-        if status == ActionState::Completed {
-            continue;
+        if status != ActionState::Completed {
+            open.push(OpenAction {
+                record: a,
+                assigned,
+                due,
+                owner,
+                status,
+            });
         }
+    }
+    open
+}
+
+/// Rule 5.
+fn previous_actions_reported(c: &Ctx, f: &mut Findings) {
+    let Some((held, meeting_seq)) = c.held() else {
+        return;
+    };
+    for OpenAction {
+        record: a,
+        assigned,
+        due,
+        owner,
+        status,
+    } in open_at_meeting(c)
+    {
         let recorded = c.record.minutes.action_statuses.get(&a.id);
         let reassigned = recorded.is_some_and(|r| match &r.item.status {
             ActionState::Completed => true,
@@ -709,9 +781,28 @@ fn decisions_recorded(c: &Ctx, f: &mut Findings) {
 /// Rule 7.
 fn resources_considered(c: &Ctx, f: &mut Findings) {
     let m = &c.record.minutes;
-    if m.decisions
+    let resources: Vec<_> = m
+        .decisions
         .iter()
-        .any(|d| d.item.kind == DecisionKind::Resources)
+        .filter(|d| d.item.kind == DecisionKind::Resources)
+        .collect();
+    for d in resources
+        .iter()
+        .filter(|d| wording::is_placeholder(&d.item.text))
+    {
+        f.add(
+            RESOURCES,
+            Severity::Warning,
+            Some(d.seq),
+            format!(
+                "the resources decision at {}, {:?}, is a placeholder (decision.text)",
+                d.seq, d.item.text
+            ),
+        );
+    }
+    if resources
+        .iter()
+        .any(|d| !wording::is_placeholder(&d.item.text))
     {
         return;
     }
@@ -772,6 +863,19 @@ fn objectives_assessed_and_set(c: &Ctx, f: &mut Findings) {
             );
         }
     }
+    for (id, a) in &m.assessments {
+        if wording::is_placeholder(&a.item.why) {
+            f.add(
+                OBJECTIVES,
+                Severity::Nonconformity,
+                Some(a.seq),
+                format!(
+                    "the assessment of objective {id} (at {}) gives no reason: {:?} is a placeholder (assessment.why)",
+                    a.seq, a.item.why
+                ),
+            );
+        }
+    }
     for (id, o) in &m.objectives {
         if let Some(why) = c.unable(&o.item.owner, o.seq) {
             f.add(
@@ -784,14 +888,14 @@ fn objectives_assessed_and_set(c: &Ctx, f: &mut Findings) {
                 ),
             );
         }
-        if o.item.measure.trim().is_empty() {
+        if wording::is_placeholder(&o.item.measure) {
             f.add(
                 OBJECTIVES,
                 Severity::Nonconformity,
                 Some(o.seq),
                 format!(
-                    "objective {id} (at {}) has no measure (objective.measure)",
-                    o.seq
+                    "objective {id} (at {}) has no measure: {:?} is a placeholder (objective.measure)",
+                    o.seq, o.item.measure
                 ),
             );
         }
@@ -945,27 +1049,19 @@ fn agenda_pack_lead_time(c: &Ctx, f: &mut Findings) {
     }
 }
 
-/// A summary lowercased, trimmed of spaces and trailing punctuation.
-fn normalised(summary: &str) -> String {
-    summary
-        .trim()
-        .trim_end_matches(|ch: char| ch.is_ascii_punctuation() && ch != '/')
-        .trim()
-        .to_lowercase()
-}
-
 /// Rule 11.
 fn thin_minutes(c: &Ctx, f: &mut Findings) {
     let least = usize::from(c.policy.thin_summary_words);
-    for (key, i) in &c.record.minutes.inputs {
-        if i.item.nothing_to_report {
+    let inputs = &c.record.minutes.inputs;
+    for (key, i) in inputs {
+        let summary = &i.item.summary;
+        if i.item.nothing_to_report || wording::is_placeholder(summary) {
             continue;
         }
-        let summary = &i.item.summary;
         let words = summary.split_whitespace().count();
-        let message = if BOILERPLATE.contains(&normalised(summary).as_str()) {
+        let message = if wording::is_boilerplate(summary) {
             format!(
-                "input {key} (at {}): {summary:?} is boilerplate, not a summary of what was discussed (input.summary)",
+                "input {key} (at {}): {summary:?} is mostly boilerplate, not a summary of what was discussed (input.summary)",
                 i.seq
             )
         } else if words < least {
@@ -977,6 +1073,36 @@ fn thin_minutes(c: &Ctx, f: &mut Findings) {
             continue;
         };
         f.add(THIN, Severity::Warning, Some(i.seq), message);
+    }
+    // The same summary pasted into several inputs.
+    let mut by_text: std::collections::BTreeMap<String, Vec<(&InputKey, Seq)>> =
+        std::collections::BTreeMap::new();
+    for (key, i) in inputs {
+        if !i.item.nothing_to_report && !wording::is_placeholder(&i.item.summary) {
+            by_text
+                .entry(wording::same_text_key(&i.item.summary))
+                .or_default()
+                .push((key, i.seq));
+        }
+    }
+    for same in by_text.values().filter(|v| v.len() > 1) {
+        let (_, first) = same[0];
+        f.add(
+            THIN,
+            Severity::Warning,
+            Some(first),
+            format!(
+                "inputs {} have the same summary (at {}): each input needs its own account of what was discussed (input.summary)",
+                same.iter()
+                    .map(|(k, _)| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                same.iter()
+                    .map(|(_, s)| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
     }
 }
 
@@ -1036,7 +1162,12 @@ fn signed_promptly(c: &Ctx, f: &mut Findings) {
     };
     let deadline = i64::from(c.policy.signing_deadline_days);
     for p in &c.audit.quorum.attended {
-        let first = c.record.signatures.iter().find(|s| s.member == p.handle);
+        // The first signature that counts for top management.
+        let first = c
+            .record
+            .signatures
+            .iter()
+            .find(|s| s.member == p.handle && audit::counts(c.roster, s));
         match first {
             Some(s) => {
                 let Some(on) = Date::of_micros(s.received) else {
@@ -1810,6 +1941,136 @@ pub(crate) mod tests {
         );
         check_rule(THIN, |s| summary(s, RESTATED), false);
         check_rule(THIN, clean, false);
+    }
+
+    #[test]
+    fn minutes_that_say_something() {
+        // (rule, edit, severity expected of that rule, words the finding names).
+        type Case = (
+            &'static str,
+            fn(&mut Script),
+            Option<Severity>,
+            &'static str,
+        );
+        let long_boilerplate: fn(&mut Script) = |s| {
+            summary(
+                s,
+                "Discussed and noted. Reviewed and agreed by all present; no issues raised, no concerns, as per report.",
+            )
+        };
+        let pasted: fn(&mut Script) = |s| {
+            for key in [InputKey::Risk, InputKey::Monitoring] {
+                s.input(key, |i| i.summary = RESTATED.into());
+            }
+        };
+        let cases: Vec<Case> = vec![
+            (
+                THIN,
+                long_boilerplate,
+                Some(Severity::Warning),
+                "mostly boilerplate",
+            ),
+            (THIN, pasted, Some(Severity::Warning), "same summary"),
+            (
+                INPUTS,
+                |s| summary(s, "TBD"),
+                Some(Severity::Nonconformity),
+                "placeholder",
+            ),
+            (
+                INPUTS,
+                |s| summary(s, " n/a. "),
+                Some(Severity::Nonconformity),
+                "placeholder",
+            ),
+            (
+                INPUTS,
+                |s| {
+                    s.input(InputKey::PreviousActions, |i| {
+                        i.summary = "Nothing to report on earlier actions.".into();
+                        i.nothing_to_report = true;
+                    })
+                },
+                Some(Severity::Nonconformity),
+                "were open at the meeting",
+            ),
+            (
+                INPUTS,
+                |s| {
+                    s.input(InputKey::Objectives, |i| {
+                        i.summary = "Nothing to report on objectives.".into();
+                        i.nothing_to_report = true;
+                    })
+                },
+                Some(Severity::Nonconformity),
+                "set 2 objectives",
+            ),
+            (
+                INPUTS,
+                |s| {
+                    s.input(InputKey::Risk, |i| {
+                        i.summary = "Nothing to report: no risk changed this period.".into();
+                        i.nothing_to_report = true;
+                    })
+                },
+                None,
+                "",
+            ),
+            (
+                RESOURCES,
+                |s| {
+                    s.edit(|p| match p {
+                        Payload::Decide(d) if d.body.kind == DecisionKind::Resources => {
+                            d.body.text = "TBC".into();
+                            true
+                        }
+                        _ => false,
+                    })
+                },
+                Some(Severity::Warning),
+                "placeholder",
+            ),
+            (
+                OBJECTIVES,
+                |s| {
+                    s.edit(|p| match p {
+                        Payload::Objective(o) if o.body.objective.as_str() == "obj-access" => {
+                            o.body.measure = "TBD".into();
+                            true
+                        }
+                        _ => false,
+                    })
+                },
+                Some(Severity::Nonconformity),
+                "has no measure",
+            ),
+            (
+                OBJECTIVES,
+                |s| {
+                    s.edit(|p| match p {
+                        Payload::Assess(a) if a.body.objective.as_str() == "obj-patch" => {
+                            a.body.why = "-".into();
+                            true
+                        }
+                        _ => false,
+                    })
+                },
+                Some(Severity::Nonconformity),
+                "gives no reason",
+            ),
+        ];
+        for (i, (rule, edit, severity, names)) in cases.into_iter().enumerate() {
+            let report = check_rule(rule, edit, severity.is_some());
+            let found: Vec<_> = report.of_rule(rule).collect();
+            if let Some(sev) = severity {
+                assert!(
+                    found
+                        .iter()
+                        .any(|f| f.severity == sev && f.message.contains(names)),
+                    "case {i}: {found:#?}"
+                );
+            }
+        }
     }
 
     #[test]

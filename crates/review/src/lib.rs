@@ -51,6 +51,7 @@ pub mod story;
 pub mod subjects;
 pub mod view;
 pub mod vocab;
+pub mod wording;
 
 #[cfg(test)]
 mod as_at_tests;
