@@ -671,6 +671,61 @@ fn refusals_of_review_events_name_the_fault() {
         2,
     );
     assert!(text.contains("ghost is not an enrolled member"), "{text}");
+    // Meeting times: a meeting that ends before it starts, or a time that is
+    // not HH:MM, is refused; then the times are recorded and shown.
+    for (started, ended, expected) in [
+        ("11:30", "10:00", "10:00 is not after the start 11:30"),
+        ("10:00", "10:00", "is not after the start"),
+        ("9:30", "11:00", "--started"),
+        ("10:00", "25:00", "--ended"),
+    ] {
+        let (_, text) = org.by(
+            "isms",
+            &[
+                "review",
+                "times",
+                "--review",
+                "r1",
+                "--started",
+                started,
+                "--ended",
+                ended,
+            ],
+            2,
+        );
+        assert!(text.contains(expected), "{started}-{ended}: {text}");
+    }
+    org.by(
+        "isms",
+        &[
+            "review",
+            "times",
+            "--review",
+            "r1",
+            "--started",
+            "09:00",
+            "--ended",
+            "14:15",
+        ],
+        0,
+    );
+    let (_, text) = rl(
+        &[
+            "minutes",
+            "show",
+            "--ledger",
+            &org.ledger(),
+            "--review",
+            "r1",
+        ],
+        0,
+    );
+    assert!(
+        text.contains("09:00 to 14:15 (5 h 15 min, declared)"),
+        "{text}"
+    );
+    let (_, text) = rl(&["check", "--ledger", &org.ledger(), "--review", "r1"], 1);
+    assert!(text.contains("meeting-length"), "{text}");
     org.by(
         "isms",
         &[

@@ -7,9 +7,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use ledger_core::{Hash, KeyPair};
 use ledger_store::keyfile;
+use review::ids::TimeOfDay;
 use review::vocab::{
     Act, ActionState, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision,
-    DecisionKind, Document, Evidence, Input, Objective, Open, Schedule,
+    DecisionKind, Document, Evidence, Input, MeetingTimes, Objective, Open, Schedule,
 };
 use review::{ActionId, Date, InputKey, LedgerState, MemberId, ObjectiveId, Payload, ReviewId};
 use serde_json::json;
@@ -184,6 +185,17 @@ pub enum ReviewCommand {
         /// When it is due.
         #[arg(long, required_unless_present = "assess")]
         due: Option<String>,
+    },
+    /// Record when the meeting started and ended (24-hour HH:MM, on the day it was held).
+    Times {
+        #[command(flatten)]
+        author: Author,
+        /// When the meeting started, e.g. 10:00.
+        #[arg(long)]
+        started: String,
+        /// When it ended, e.g. 11:30.
+        #[arg(long)]
+        ended: String,
     },
     /// Close the meeting with the date of the next review.
     Close {
@@ -512,6 +524,21 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
                 )?),
             };
             submit(&author, |_, _| Ok(payload), out)
+        }
+        ReviewCommand::Times {
+            author,
+            started,
+            ended,
+        } => {
+            let body = MeetingTimes {
+                started: TimeOfDay::parse("--started", &started)?,
+                ended: TimeOfDay::parse("--ended", &ended)?,
+            };
+            submit(
+                &author,
+                |a, _| Ok(Payload::MeetingTimes(content(a, body)?)),
+                out,
+            )
         }
         ReviewCommand::Close {
             author,

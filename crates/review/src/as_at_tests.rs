@@ -364,7 +364,12 @@ proptest! {
 fn a_handle_listed_twice_is_one_place_to_sign() {
     let r = story_with("ceo", &["ceo", "ceo", "ops", "isms"], &["ceo"]).run();
     let (report, a) = verdict(&r, &current_id());
-    let attended: Vec<&str> = a.quorum.attended.iter().map(|p| p.handle.as_str()).collect();
+    let attended: Vec<&str> = a
+        .quorum
+        .attended
+        .iter()
+        .map(|p| p.handle.as_str())
+        .collect();
     assert_eq!(attended, ["ceo", "ops"]);
     assert_eq!(a.quorum.required, 2);
     assert!(!a.holds(), "{}", a.to_text());

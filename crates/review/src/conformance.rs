@@ -23,6 +23,7 @@
 //! | 12 | `next-review-scheduled` | nonconformity | the meeting closed with the next review's date. Warning: that date is more than `review_interval_months` after the meeting |
 //! | 13 | `unsigned-changes` | nonconformity | every change to the minutes after their first signature is covered by a later top-management signature |
 //! | 14 | `signed-promptly` | warning | each top-management attendee first signed within `signing_deadline_days` of the meeting (or, unsigned, that many days have not yet passed) |
+//! | 15 | `meeting-length` | observation | the meeting, where its start and end are recorded (`review.meeting-times`), ran no longer than [`MEETING_LIMIT_MINUTES`]. Warning: it and the [`LONG_MEETINGS_IN_A_ROW`] - 1 reviews held before it all ran past it |
 //!
 //! Rules that need the meeting (3, 4, 5, 9, 10, 14) say nothing about it
 //! when no meeting is recorded or no top management attended: rule 2
@@ -91,7 +92,7 @@ pub struct Rule {
 }
 
 /// Every rule, in the order of `docs/domain.md`.
-pub const RULES: [Rule; 14] = [
+pub const RULES: [Rule; 15] = [
     Rule {
         id: INPUTS,
         severity: Severity::Nonconformity,
@@ -162,7 +163,21 @@ pub const RULES: [Rule; 14] = [
         severity: Severity::Warning,
         checks: "the minutes were signed soon after the meeting",
     },
+    Rule {
+        id: LENGTH,
+        severity: Severity::Observation,
+        checks: "the meeting ran no longer than a review needs",
+    },
 ];
+
+/// The meeting length past which rule 15 observes that the review may need
+/// a simpler format: four hours (the guide expects one to two). Genesis
+/// policy has no field for it, so it is the same for every ledger.
+pub const MEETING_LIMIT_MINUTES: u16 = 240;
+
+/// Rule 15 warns when this many reviews in a row, this one the last, ran
+/// past [`MEETING_LIMIT_MINUTES`].
+pub const LONG_MEETINGS_IN_A_ROW: usize = 3;
 
 const INPUTS: &str = "inputs-addressed";
 const ATTENDED: &str = "top-management-attended";
@@ -178,6 +193,7 @@ const THIN: &str = "thin-minutes";
 const NEXT: &str = "next-review-scheduled";
 const UNSIGNED: &str = "unsigned-changes";
 const PROMPT: &str = "signed-promptly";
+const LENGTH: &str = "meeting-length";
 
 /// One thing the check found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -354,6 +370,7 @@ pub fn check(state: &LedgerState, review: &ReviewId, today: Date) -> Result<Repo
     next_review_scheduled(&ctx, &mut f);
     unsigned_changes(&ctx, &mut f);
     signed_promptly(&ctx, &mut f);
+    meeting_length(&ctx, &mut f);
     Ok(Report {
         review: review.clone(),
         as_of: today,
@@ -1204,6 +1221,72 @@ fn signed_promptly(c: &Ctx, f: &mut Findings) {
     }
 }
 
+/// Rule 15.
+fn meeting_length(c: &Ctx, f: &mut Findings) {
+    let Some(times) = &c.record.minutes.times else {
+        return;
+    };
+    let limit = MEETING_LIMIT_MINUTES;
+    let length = times.item.minutes();
+    if length <= limit {
+        return;
+    }
+    f.add(
+        LENGTH,
+        Severity::Observation,
+        Some(times.seq),
+        format!(
+            "the meeting ran {} (at {}, {} to {}), past {}: a review that regularly runs this long needs a simpler format",
+            duration(length),
+            times.seq,
+            times.item.started,
+            times.item.ended,
+            duration(limit)
+        ),
+    );
+    // The reviews held before this one, latest first.
+    let mut before: Vec<_> = c.held_before().collect();
+    before.sort_by_key(|(_, r)| {
+        let m = r.minutes.meeting.as_ref().expect("held");
+        std::cmp::Reverse((m.item.held, m.seq))
+    });
+    let earlier = &before[..before.len().min(LONG_MEETINGS_IN_A_ROW - 1)];
+    let all_long = earlier.len() == LONG_MEETINGS_IN_A_ROW - 1
+        && earlier.iter().all(|(_, r)| {
+            r.minutes
+                .times
+                .as_ref()
+                .is_some_and(|t| t.item.minutes() > limit)
+        });
+    if all_long {
+        f.add(
+            LENGTH,
+            Severity::Warning,
+            Some(times.seq),
+            format!(
+                "this meeting (at {}) and the {} reviews before it ({}) all ran past {}: simplify the review's format",
+                times.seq,
+                earlier.len(),
+                earlier
+                    .iter()
+                    .map(|(id, _)| id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                duration(limit)
+            ),
+        );
+    }
+}
+
+/// `1 h 30 min`.
+pub fn duration(minutes: u16) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
 fn handles(members: &[MemberId]) -> String {
     members
         .iter()
@@ -1941,6 +2024,77 @@ pub(crate) mod tests {
         );
         check_rule(THIN, |s| summary(s, RESTATED), false);
         check_rule(THIN, clean, false);
+    }
+
+    /// Records the current meeting's times, before its close.
+    fn times(s: &mut Script, review: &str, started: &str, ended: &str) {
+        use crate::ids::TimeOfDay;
+        use crate::vocab::MeetingTimes;
+        let review = ReviewId::new(review).unwrap();
+        let at = s
+            .steps
+            .iter()
+            .position(|st| matches!(st, Step::Append { payload: Payload::Close(c), .. } if c.review == review))
+            .or_else(|| {
+                s.steps.iter().rposition(
+                    |st| matches!(st, Step::Append { payload, .. } if payload.review() == Some(&review)),
+                ).map(|i| i + 1)
+            })
+            .expect("the review has events");
+        s.steps.insert(
+            at,
+            story::step(
+                "isms",
+                Payload::MeetingTimes(story::content(
+                    &review,
+                    MeetingTimes {
+                        started: TimeOfDay::parse("started", started).unwrap(),
+                        ended: TimeOfDay::parse("ended", ended).unwrap(),
+                    },
+                )),
+            ),
+        );
+    }
+
+    #[test]
+    fn meeting_length() {
+        check_rule(LENGTH, |s| times(s, "mr-current", "10:00", "11:30"), false);
+        check_rule(LENGTH, |s| times(s, "mr-current", "10:00", "14:00"), false);
+        let report = check_rule(LENGTH, |s| times(s, "mr-current", "09:00", "14:30"), true);
+        assert_eq!(severities(&report, LENGTH), [Severity::Observation]);
+        assert!(
+            report.findings[0].message.contains("5 h 30 min"),
+            "{:?}",
+            report.findings
+        );
+        // The last three reviews all ran long.
+        let report = check_rule(
+            LENGTH,
+            |s| {
+                middle_review_skipped(s);
+                times(s, "mr-prev", "09:00", "13:05");
+                times(s, "mr-mid", "09:00", "13:30");
+                times(s, "mr-current", "09:00", "14:30");
+            },
+            true,
+        );
+        assert_eq!(
+            severities(&report, LENGTH),
+            [Severity::Observation, Severity::Warning]
+        );
+        // One of them did not.
+        let report = check_rule(
+            LENGTH,
+            |s| {
+                middle_review_skipped(s);
+                times(s, "mr-prev", "09:00", "11:00");
+                times(s, "mr-mid", "09:00", "13:30");
+                times(s, "mr-current", "09:00", "14:30");
+            },
+            true,
+        );
+        assert_eq!(severities(&report, LENGTH), [Severity::Observation]);
+        check_rule(LENGTH, clean, false);
     }
 
     #[test]

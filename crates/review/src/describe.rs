@@ -137,5 +137,12 @@ pub fn payload(p: &Payload) -> String {
             s.review, s.digest, s.covers
         ),
         Payload::ActionUpdate(u) => format!("action {} {}", u.action, action_state(&u.status)),
+        Payload::MeetingTimes(c) => format!(
+            "{}: meeting from {} to {}{}",
+            c.review,
+            c.body.started,
+            c.body.ended,
+            amended(&c.amendment)
+        ),
     }
 }

@@ -180,6 +180,55 @@ impl Date {
     }
 }
 
+/// A time of day, `HH:MM` (24-hour clock, 00:00 to 23:59), as people
+/// declare when a meeting started or ended. Stored as minutes after midnight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeOfDay(u16);
+
+impl TimeOfDay {
+    /// Parses `HH:MM`; `field` names the field in the error.
+    pub fn parse(field: &str, text: &str) -> Result<TimeOfDay, Rejection> {
+        let bad = || Rejection::Malformed {
+            field: field.to_owned(),
+            reason: format!("{text:?} is not a time HH:MM between 00:00 and 23:59"),
+        };
+        let (h, m) = text.split_once(':').ok_or_else(bad)?;
+        let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(h) || !digits(m) {
+            return Err(bad());
+        }
+        let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if h > 23 || m > 59 {
+            return Err(bad());
+        }
+        Ok(TimeOfDay(h * 60 + m))
+    }
+
+    /// Minutes after midnight.
+    pub fn minutes(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+
+impl Serialize for TimeOfDay {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeOfDay {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        TimeOfDay::parse("time", &text).map_err(de::Error::custom)
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -244,6 +293,28 @@ mod tests {
                     "{meeting} less {n}: {due}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn times_of_day_parse_only_as_hh_mm() {
+        for (text, minutes) in [
+            ("00:00", Some(0)),
+            ("09:30", Some(570)),
+            ("23:59", Some(1439)),
+        ] {
+            let t = TimeOfDay::parse("t", text).map(TimeOfDay::minutes).ok();
+            assert_eq!(t, minutes, "{text}");
+            assert_eq!(TimeOfDay::parse("t", text).unwrap().to_string(), text);
+        }
+        for text in [
+            "24:00", "9:30", "09:60", "0930", "09:3", "", " 09:30", "+9:30", "09:30:00",
+        ] {
+            let e = TimeOfDay::parse("--started", text).unwrap_err().to_string();
+            assert!(
+                e.contains("--started") && e.contains("HH:MM"),
+                "{text}: {e}"
+            );
         }
     }
 

@@ -15,7 +15,8 @@ use crate::ids::{ActionId, ObjectiveId, ReviewId};
 use crate::inputs::InputKey;
 use crate::member::MemberId;
 use crate::vocab::{
-    Act, ActionStatus, Assess, Circulate, Close, Decision, Input, Objective, Open, Schedule,
+    Act, ActionStatus, Assess, Circulate, Close, Decision, Input, MeetingTimes, Objective, Open,
+    Schedule,
 };
 
 /// The blake3 `derive_key` context of the minutes digest.
@@ -59,6 +60,11 @@ pub struct Minutes {
     pub objectives: BTreeMap<ObjectiveId, Recorded<Objective>>,
     /// The close, with the next review's date.
     pub close: Option<Recorded<Close>>,
+    /// When the meeting started and ended. Last, and left out of the
+    /// encoding while absent, so that the digest of minutes without it is
+    /// what it was before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<Recorded<MeetingTimes>>,
 }
 
 impl Minutes {
@@ -76,6 +82,7 @@ impl Minutes {
             assessments: BTreeMap::new(),
             objectives: BTreeMap::new(),
             close: None,
+            times: None,
         }
     }
 

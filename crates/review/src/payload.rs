@@ -7,8 +7,8 @@ use crate::error::Rejection;
 use crate::member::{MemberId, MemberRecord};
 use crate::policy::Policy;
 use crate::vocab::{
-    Act, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision, Input, Objective,
-    Open, Schedule, Sign,
+    Act, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision, Input,
+    MeetingTimes, Objective, Open, Schedule, Sign,
 };
 
 /// The founding entry: who the organisation is and who may act first.
@@ -115,6 +115,8 @@ pub enum Payload {
     Sign(Sign),
     /// `action.update`
     ActionUpdate(ActionUpdate),
+    /// `review.meeting-times`
+    MeetingTimes(Content<MeetingTimes>),
 }
 
 /// Applies `$f` to the inner value of every variant.
@@ -137,13 +139,14 @@ macro_rules! each {
             Payload::Close($v) => $f,
             Payload::Sign($v) => $f,
             Payload::ActionUpdate($v) => $f,
+            Payload::MeetingTimes($v) => $f,
         }
     };
 }
 
 impl Payload {
     /// Every kind this version knows.
-    pub const KINDS: [&'static str; 16] = [
+    pub const KINDS: [&'static str; 17] = [
         "genesis",
         "roster.propose",
         "roster.approve",
@@ -160,6 +163,7 @@ impl Payload {
         "review.close",
         "minutes.sign",
         "action.update",
+        "review.meeting-times",
     ];
 
     fn index(&self) -> usize {
@@ -180,6 +184,7 @@ impl Payload {
             Payload::Close(_) => 13,
             Payload::Sign(_) => 14,
             Payload::ActionUpdate(_) => 15,
+            Payload::MeetingTimes(_) => 16,
         }
     }
 
@@ -207,6 +212,7 @@ impl Payload {
             Payload::Objective(c) => Some(&c.review),
             Payload::Close(c) => Some(&c.review),
             Payload::Sign(s) => Some(&s.review),
+            Payload::MeetingTimes(c) => Some(&c.review),
             _ => None,
         }
     }
@@ -238,6 +244,7 @@ impl Payload {
             "review.close" => Payload::Close(codec::decode(k, bytes).map_err(bad)?),
             "minutes.sign" => Payload::Sign(codec::decode(k, bytes).map_err(bad)?),
             "action.update" => Payload::ActionUpdate(codec::decode(k, bytes).map_err(bad)?),
+            "review.meeting-times" => Payload::MeetingTimes(codec::decode(k, bytes).map_err(bad)?),
             other => return Err(Rejection::UnknownKind(other.to_owned())),
         })
     }

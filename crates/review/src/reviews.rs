@@ -22,7 +22,7 @@ use crate::minutes::{Minutes, Recorded};
 use crate::roster::{Member, Roster};
 use crate::vocab::{
     Act, ActionState, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision,
-    Input, Objective, Open, Schedule, Sign,
+    Input, MeetingTimes, Objective, Open, Schedule, Sign,
 };
 
 /// The longest free text (a summary, a decision), in bytes.
@@ -219,6 +219,8 @@ pub enum Item {
     Objective(Objective),
     /// The close.
     Close(Close),
+    /// When the meeting started and ended.
+    Times(MeetingTimes),
 }
 
 impl Item {
@@ -233,6 +235,7 @@ impl Item {
             Item::Assess(a) => format!("assessment of objective {}", a.objective),
             Item::Objective(o) => format!("objective {}", o.objective),
             Item::Close(c) => format!("close, next review {}", c.next_review),
+            Item::Times(t) => format!("meeting times {} to {}", t.started, t.ended),
         }
     }
 }
@@ -554,6 +557,18 @@ impl Reviews {
                     ));
                 }
             }
+            Item::Times(t) => {
+                opened()?;
+                if t.ended <= t.started {
+                    return Err(field(
+                        "times.ended",
+                        format!(
+                            "{} is not after the start {}: record a meeting that ends on the day it starts",
+                            t.ended, t.started
+                        ),
+                    ));
+                }
+            }
             Item::Close(c) => {
                 let meeting = opened()?;
                 if c.next_review <= meeting.item.held {
@@ -842,6 +857,7 @@ impl Reviews {
                     .insert(o.objective.clone(), recorded(seq, by, o));
             }
             Item::Close(c) => m.close = Some(recorded(seq, by, c)),
+            Item::Times(t) => m.times = Some(recorded(seq, by, t)),
         }
     }
 }

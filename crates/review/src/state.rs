@@ -94,6 +94,9 @@ impl LedgerState {
                 content(&c.review, &c.amendment, Item::Objective(c.body.clone()))
             }
             Payload::Close(c) => content(&c.review, &c.amendment, Item::Close(c.body.clone())),
+            Payload::MeetingTimes(c) => {
+                content(&c.review, &c.amendment, Item::Times(c.body.clone()))
+            }
             Payload::Sign(s) => Ok(Effect::Review(reviews.check_sign(
                 signer,
                 &event.author,

@@ -3,7 +3,7 @@
 use ledger_core::{Hash, Seq};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ActionId, Date, ObjectiveId, ReviewId};
+use crate::ids::{ActionId, Date, ObjectiveId, ReviewId, TimeOfDay};
 use crate::inputs::InputKey;
 use crate::member::MemberId;
 
@@ -72,6 +72,24 @@ pub struct Open {
     pub present: Vec<MemberId>,
     /// Who sent apologies.
     pub apologies: Vec<MemberId>,
+}
+
+/// `review.meeting-times`: when the meeting started and ended, on the day
+/// it was held, as declared. A kind of its own, so that ledgers written
+/// before it keep their bytes and digests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingTimes {
+    /// When the meeting started.
+    pub started: TimeOfDay,
+    /// When it ended, after it started on the same day.
+    pub ended: TimeOfDay,
+}
+
+impl MeetingTimes {
+    /// The meeting's length in minutes.
+    pub fn minutes(&self) -> u16 {
+        self.ended.minutes().saturating_sub(self.started.minutes())
+    }
 }
 
 /// A reference to evidence behind an input.

@@ -97,6 +97,7 @@ pub fn payload_json(p: &Payload) -> String {
         Payload::Close(x) => serde_json::to_string(x),
         Payload::Sign(x) => serde_json::to_string(x),
         Payload::ActionUpdate(x) => serde_json::to_string(x),
+        Payload::MeetingTimes(x) => serde_json::to_string(x),
     };
     text.unwrap_or_else(|_| "null".into())
 }

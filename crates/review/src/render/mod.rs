@@ -493,6 +493,21 @@ fn review_section(v: &MinutesView, b: &mut Vec<Block>) {
             ],
         },
     ));
+    if let Some(t) = &m.times {
+        f.push((
+            "Meeting time".into(),
+            vec![
+                text(format!(
+                    "{} to {} ({}, declared)",
+                    t.item.started,
+                    t.item.ended,
+                    crate::conformance::duration(t.item.minutes())
+                )),
+                muted(", entry "),
+                Span::Seq(t.seq),
+            ],
+        ));
+    }
     f.push((
         "Period covered".into(),
         vec![text(format!("{} to {}", s.period_start, s.period_end))],
