@@ -483,6 +483,12 @@ fn a_review_from_schedule_to_signed_minutes_and_an_amendment() {
         page.contains("Ada Okafor") && page.contains("Ben Marsh"),
         "signers are named in the HTML"
     );
+    // The first screen says the minutes hold, before the minutes themselves.
+    status(
+        &minutes_html(&org, "mr-2026"),
+        &["THE MINUTES HOLD", "Not signed", "none"],
+        &["DO NOT HOLD"],
+    );
 
     // The auditor's view: both top managers signed, nothing changed after.
     let (v, _) = org.read(&["verify", "--review", "mr-2026"], 0);
@@ -509,6 +515,16 @@ fn a_review_from_schedule_to_signed_minutes_and_an_amendment() {
         "Risk treatment figures corrected after the meeting", "--summary",
         "The risk treatment plan is 80 percent complete, not 90 as first minuted; two treatments slipped to next quarter."], 0);
     let amended_at = amend["seq"].as_u64().unwrap();
+    let page = minutes_html(&org, "mr-2026");
+    status(
+        &page,
+        &[
+            "THE MINUTES DO NOT HOLD",
+            "1, 1 NOT signed again",
+            "Ada Okafor (ceo), Ben Marsh (ops)",
+        ],
+        &["THE MINUTES HOLD"],
+    );
     let (v, text) = org.read(&["verify", "--review", "mr-2026"], 1);
     assert_eq!(v["holds"], false, "{text}");
     let report = v["review"].to_string();
@@ -528,9 +544,31 @@ fn a_review_from_schedule_to_signed_minutes_and_an_amendment() {
         "{rules:?}"
     );
     // A signature on the old digest is refused; fresh signatures by both restore the verdict.
-    for who in ["ceo", "ops"] {
-        org.by(who, &["minutes", "sign", "--review", "mr-2026", "--yes"], 0);
-    }
+    org.by(
+        "ceo",
+        &["minutes", "sign", "--review", "mr-2026", "--yes"],
+        0,
+    );
+    // Partly signed again: the status names who has not.
+    status(
+        &minutes_html(&org, "mr-2026"),
+        &[
+            "THE MINUTES DO NOT HOLD",
+            "1, each signed again by top management",
+            "Ben Marsh (ops)",
+        ],
+        &["THE MINUTES HOLD"],
+    );
+    org.by(
+        "ops",
+        &["minutes", "sign", "--review", "mr-2026", "--yes"],
+        0,
+    );
+    status(
+        &minutes_html(&org, "mr-2026"),
+        &["THE MINUTES HOLD"],
+        &["DO NOT HOLD"],
+    );
     let (v, _) = org.read(&["verify", "--review", "mr-2026"], 0);
     assert_eq!(v["holds"], true, "{v}");
     let (check, _) = org.read(&["check", "--review", "mr-2026"], 0);
@@ -544,6 +582,42 @@ fn a_review_from_schedule_to_signed_minutes_and_an_amendment() {
         !rules.iter().any(|r| r.contains("unsigned-changes")),
         "{rules:?}"
     );
+}
+
+/// The HTML minutes of `review`.
+fn minutes_html(org: &Org, review: &str) -> String {
+    let (_, page) = rl(
+        &[
+            "minutes",
+            "show",
+            "--ledger",
+            &org.ledger(),
+            "--review",
+            review,
+            "--format",
+            "html",
+        ],
+        0,
+    );
+    page
+}
+
+/// Asserts what the HTML minutes' status section says, and that it comes
+/// before the minutes themselves.
+fn status(page: &str, shows: &[&str], hides: &[&str]) {
+    let start = page.find("<h2>Status</h2>").expect("a status section");
+    let end = page.find("<h2>Review</h2>").expect("the review section");
+    assert!(start < end, "the status comes first");
+    let section = &page[start..end];
+    for s in shows {
+        assert!(section.contains(s), "status should show {s:?}: {section}");
+    }
+    for s in hides {
+        assert!(
+            !section.contains(s),
+            "status should not show {s:?}: {section}"
+        );
+    }
 }
 
 #[test]
