@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `review-ledger` binary and the real store on
 //! disk in temporary directories. No component of ours is mocked.
 
+mod as_at;
 mod bundles;
 mod cli;
 mod crash;
