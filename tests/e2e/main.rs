@@ -5,6 +5,7 @@ mod as_at;
 mod bundles;
 mod cli;
 mod crash;
+mod derived;
 mod discovery;
 mod refusals;
 mod remote;

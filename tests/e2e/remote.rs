@@ -733,12 +733,25 @@ fn forge_last_signature(dir: &Path) -> u64 {
     let mut e = Entry::decode(&t.get(key(last)).unwrap().unwrap()).unwrap();
     e.signature.0[10] ^= 0x01;
     t.insert(key(last), e.encode()).unwrap();
+    // The operator holds the checkpoint key: the Merkle nodes, the head and
+    // the checkpoint are rebuilt to match, so the server opens it.
     let mut frontier = Frontier::default();
     for seq in 0..head.size {
-        frontier.push(&ledger_core::hash_entry_bytes(
+        for n in frontier.push(&ledger_core::hash_entry_bytes(
             &t.get(key(seq)).unwrap().unwrap(),
-        ));
+        )) {
+            let node_key = [&[b'n', n.level as u8][..], &n.index.to_be_bytes()].concat();
+            t.insert(node_key, &n.hash.0[..]).unwrap();
+        }
     }
+    let note = String::from_utf8(t.get(b"mcheckpoint").unwrap().unwrap().to_vec()).unwrap();
+    let body = note.split_once("\n\n").unwrap().0.to_owned() + "\n";
+    let mut cp = ledger_core::Checkpoint::parse_body(&body).unwrap();
+    cp.head = e.hash();
+    cp.root = frontier.root();
+    let signer = ledger_store::keyfile::read_private(&dir.join("checkpoint.pem")).unwrap();
+    t.insert(b"mcheckpoint", cp.sign(&signer).as_bytes())
+        .unwrap();
     let forged = ledger_store::Head {
         size: head.size,
         hash: e.hash(),

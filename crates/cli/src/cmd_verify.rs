@@ -65,6 +65,14 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
     })?;
     bar.finish_and_clear();
     let mut report = report;
+    // The files beside the database: the witness and the checkpoint key.
+    let (key_fault, warnings) =
+        ledger_store::derived::check_directory(&store, state.roster.checkpoint_key);
+    if report.valid()
+        && let Some(reason) = key_fault
+    {
+        report.fault = Some(ledger_store::Fault { seq: None, reason });
+    }
     let mut trusted = json!(null);
     if report.valid() && trust.is_some() {
         let path = a.state.clone().unwrap_or_else(trusted::default_path);
@@ -90,20 +98,26 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
             "checkpoint_size": report.checkpoint_size,
             "trusted_state": trusted,
             "fault": report.fault,
+            "warnings": warnings,
         }),
-        || match &report.fault {
-            None => format!(
-                "valid: {} entries, ledger id {}\nroot {} matches the signed checkpoint",
-                report.entries,
-                report.ledger_id.unwrap_or_default(),
-                report.root
-            ),
-            Some(f) => format!(
-                "INVALID{}: {}\n({} entries verified before it)",
-                f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
-                f.reason,
-                report.entries
-            ),
+        || {
+            let verdict = match &report.fault {
+                None => format!(
+                    "valid: {} entries, ledger id {}\nroot {} matches the signed checkpoint",
+                    report.entries,
+                    report.ledger_id.unwrap_or_default(),
+                    report.root
+                ),
+                Some(f) => format!(
+                    "INVALID{}: {}\n({} entries verified before it)",
+                    f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
+                    f.reason,
+                    report.entries
+                ),
+            };
+            warnings
+                .iter()
+                .fold(verdict, |s, w| format!("{s}\nwarning: {w}"))
         },
     );
     Ok(if valid { Verdict::Ok } else { Verdict::Failed })

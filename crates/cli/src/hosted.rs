@@ -437,6 +437,10 @@ impl Store for Fetched {
         Ok(None)
     }
 
+    fn keeps_nodes(&self) -> bool {
+        false
+    }
+
     fn checkpoint(&self) -> ledger_store::Result<Option<String>> {
         Ok(Some(self.checkpoint.clone()))
     }

@@ -45,6 +45,17 @@ pub enum StoreError {
         /// Why it does not decode.
         reason: String,
     },
+    /// A record the store derives from the entries (the head, a Merkle
+    /// node, the checkpoint, the checkpoint key) does not agree with them.
+    #[error(
+        "the stored {record} is damaged: {reason} (the entries are not affected; `review-ledger verify` checks them all)"
+    )]
+    Derived {
+        /// Which record.
+        record: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The stored head does not describe the last stored entry.
     #[error("stored head says {head_size} entries ending in {head_hash}, but {found}")]
     HeadMismatch {

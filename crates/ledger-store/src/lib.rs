@@ -18,6 +18,7 @@
 //! # }
 //! ```
 
+pub mod derived;
 pub mod error;
 pub mod keyfile;
 mod lock;

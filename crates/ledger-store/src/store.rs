@@ -72,6 +72,12 @@ pub trait Store: Send + Sync + 'static {
     fn seq_of(&self, id: &EventId) -> Result<Option<Seq>>;
     /// The perfect-subtree root `(level, index)` of the Merkle tree.
     fn node(&self, level: u32, index: u64) -> Result<Option<Hash>>;
+    /// Whether this store keeps Merkle nodes ([`Store::node`]), so that
+    /// verification checks each against the entries. Entries fetched from a
+    /// server come without them.
+    fn keeps_nodes(&self) -> bool {
+        true
+    }
     /// The latest signed checkpoint note.
     fn checkpoint(&self) -> Result<Option<String>>;
     /// The checkpoint witness kept beside the database, if any.
@@ -224,9 +230,12 @@ impl SledStore {
             return Ok(());
         };
         let key = self.checkpoint_key()?.public();
-        let witness = Checkpoint::verify(&note, &key).map_err(|e| StoreError::Damaged {
-            what: WITNESS_FILE.into(),
-            reason: e.to_string(),
+        let witness = Checkpoint::verify(&note, &key).map_err(|e| StoreError::Derived {
+            record: format!("{WITNESS_FILE} or {CHECKPOINT_KEY_FILE}"),
+            reason: format!(
+                "the witness does not verify under the key file's key {} ({e}): the key file is another ledger's, or the witness is damaged",
+                key.fingerprint()
+            ),
         })?;
         let stored = self.head()?.size;
         if witness.size > stored {

@@ -9,6 +9,7 @@
 
 use std::sync::mpsc;
 
+use ledger_core::merkle::NewNode;
 use ledger_core::{Admission, Chain, Checkpoint, Frontier, Hash, LedgerId, Seq, VerifiedEntry};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -72,7 +73,19 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
     trust: Option<LedgerId>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, StoreError> {
-    let head = store.head()?;
+    // A head that does not decode is a damaged record, reported like any
+    // other fault once the entries are verified.
+    let (head, head_fault) = match store.head() {
+        Ok(head) => (head, None),
+        Err(StoreError::Damaged { what, reason }) => (
+            crate::store::Head::default(),
+            Some(Fault {
+                seq: None,
+                reason: format!("the stored {what} is damaged: {reason}"),
+            }),
+        ),
+        Err(e) => return Err(e),
+    };
     let witness = store.witness()?;
     let witness_size = witness
         .as_deref()
@@ -82,6 +95,7 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
     let mut witness_point = None;
     let mut chain = Chain::default();
     let mut frontier = Frontier::default();
+    let mut pending: Vec<NewNode> = Vec::new();
     let mut fault = None;
 
     // A second thread reads each chunk and checks its entries on all cores
@@ -114,7 +128,14 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
                 break;
             }
             for checked in chunk {
-                if let Some(f) = step(&mut chain, &mut frontier, state, checked) {
+                if let Some(f) = step(
+                    store,
+                    &mut chain,
+                    &mut frontier,
+                    &mut pending,
+                    state,
+                    checked,
+                ) {
                     return Ok(Some(f));
                 }
                 if Some(chain.size) == witness_size {
@@ -132,6 +153,9 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
     let at_end = |reason: String| Some(Fault { seq: None, reason });
     if fault.is_none() && chain.size == 0 {
         fault = at_end("the ledger has no entries".into());
+    }
+    if fault.is_none() && head_fault.is_some() {
+        fault = head_fault;
     }
     if fault.is_none() && chain.size != head.size {
         fault = Some(Fault {
@@ -154,6 +178,14 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
             Err(f) => fault = Some(f),
         }
     }
+    // The derived records, once the entries are known good: the head, and
+    // the last entry's nodes.
+    if fault.is_none() {
+        fault = check_head(&head, &chain, &frontier).err();
+    }
+    if fault.is_none() {
+        fault = check_nodes(store, &mut pending, chain.size.saturating_sub(1));
+    }
     if fault.is_none()
         && let (Some(want), Some(got)) = (trust, chain.ledger_id)
         && want != got
@@ -168,6 +200,32 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
         checkpoint_size,
         fault,
     })
+}
+
+/// Checks the stored head against what the entries give.
+fn check_head(head: &crate::store::Head, chain: &Chain, frontier: &Frontier) -> Result<(), Fault> {
+    let damaged = |reason: String| Fault {
+        seq: None,
+        reason: format!("the stored head is damaged: {reason}"),
+    };
+    if head.hash != chain.head {
+        return Err(damaged(format!(
+            "it records {} but the last entry hashes to {}",
+            head.hash, chain.head
+        )));
+    }
+    if head.received != chain.last_received {
+        return Err(damaged(format!(
+            "it records receive time {} but the last entry was received at {}",
+            head.received.0, chain.last_received.0
+        )));
+    }
+    if head.frontier != *frontier {
+        return Err(damaged(
+            "its Merkle frontier is not the one the entries give".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the witness kept beside the database: signed by the checkpoint
@@ -257,10 +315,13 @@ fn check_chunk<S: Store + ?Sized>(store: &S, chunk: Vec<(Seq, Vec<u8>)>) -> Vec<
         .collect()
 }
 
-/// Checks one stored entry in order; returns the fault if it has one.
-fn step<A: Admission>(
+/// Checks one stored entry in order, and the Merkle nodes it completes;
+/// returns the fault if it has one.
+fn step<S: Store + ?Sized, A: Admission>(
+    store: &S,
     chain: &mut Chain,
     frontier: &mut Frontier,
+    pending: &mut Vec<NewNode>,
     state: &mut A,
     checked: Checked,
 ) -> Option<Fault> {
@@ -304,7 +365,46 @@ fn step<A: Admission>(
         }
     }
     chain.push(v.hash, v.entry.received);
-    frontier.push(&v.hash);
+    // The nodes the previous entry completed are checked now that this
+    // entry links to it: a changed entry is reported as such, not as the
+    // stored node that no longer matches it.
+    if let Some(f) = check_nodes(store, pending, expected.saturating_sub(1)) {
+        return Some(f);
+    }
+    *pending = frontier.push(&v.hash);
+    None
+}
+
+/// Checks that every node in `nodes` (completed by entry `seq`) is stored
+/// as computed: proofs are served from them.
+fn check_nodes<S: Store + ?Sized>(store: &S, nodes: &mut Vec<NewNode>, seq: u64) -> Option<Fault> {
+    if !store.keeps_nodes() {
+        nodes.clear();
+        return None;
+    }
+    for node in nodes.drain(..) {
+        let stored = match store.node(node.level, node.index) {
+            Ok(stored) => stored,
+            Err(e) => {
+                return Some(Fault {
+                    seq: Some(seq),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        if stored != Some(node.hash) {
+            return Some(Fault {
+                seq: Some(seq),
+                reason: format!(
+                    "the stored Merkle node ({}, {}) is {}, but entry #{seq} gives {}",
+                    node.level,
+                    node.index,
+                    stored.map_or_else(|| "missing".to_owned(), |h| h.to_string()),
+                    node.hash
+                ),
+            });
+        }
+    }
     None
 }
 

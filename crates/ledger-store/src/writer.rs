@@ -142,7 +142,24 @@ impl<S: Store, A: Admission + 'static> Ledger<S, A> {
         checkpoint_key: KeyPair,
         clock: Clock,
     ) -> Result<Self, StoreError> {
-        let head = store.head()?;
+        // Nothing is appended on a derived record that has not been checked.
+        let genesis_key = state.checkpoint_key();
+        if let Some(named) = genesis_key
+            && named != checkpoint_key.public()
+        {
+            return Err(StoreError::Derived {
+                record: "checkpoint key file".into(),
+                reason: format!(
+                    "its key {} is not the checkpoint key {} that genesis names",
+                    checkpoint_key.public().fingerprint(),
+                    named.fingerprint()
+                ),
+            });
+        }
+        let head = match genesis_key {
+            Some(key) => crate::derived::check_end(&store, &key)?,
+            None => store.head()?,
+        };
         if chain.head != head.hash || chain.size != head.size {
             return Err(StoreError::HeadMismatch {
                 head_size: head.size,

@@ -358,11 +358,26 @@ fn prove_entry(cp: &Checkpoint, seq: Seq, hash: &Hash, path: &[Hash]) -> Result<
     verify_inclusion(hash, &proof, &cp.root).map_err(|e| fault(e.to_string()))
 }
 
-/// The subjects an audit of `review` needs: the roster, the review, and
-/// every review it reports on, followed back through theirs.
+/// The subjects an audit of `review` needs: the roster, the review, every
+/// review whose meeting was recorded before its meeting (the rules judge
+/// from the reviews held before, whatever `schedule.previous` names), and
+/// every review these report on, followed back through theirs.
 pub fn needed_subjects(state: &LedgerState, review: &ReviewId) -> BTreeSet<Subject> {
     let mut out = BTreeSet::from([Subject::Roster]);
-    let mut todo = vec![review.clone()];
+    let cutoff = state
+        .reviews
+        .reviews
+        .get(review)
+        .and_then(|r| r.minutes.meeting.as_ref())
+        .map_or(Seq(u64::MAX), |m| m.seq);
+    let mut todo: Vec<ReviewId> = state
+        .reviews
+        .reviews
+        .iter()
+        .filter(|(_, r)| r.minutes.meeting.as_ref().is_some_and(|m| m.seq < cutoff))
+        .map(|(id, _)| id.clone())
+        .collect();
+    todo.push(review.clone());
     while let Some(r) = todo.pop() {
         if !out.insert(Subject::Review(r.clone())) {
             continue;
