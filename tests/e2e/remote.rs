@@ -271,7 +271,10 @@ fn a_whole_review_through_the_server() {
             "--date",
             &sent,
             "--doc",
-            pack.to_str().unwrap(),
+            &format!(
+                "Performance report=https://docs.example/isms/performance-report.pdf=@{}",
+                pack.display()
+            ),
         ],
     );
     org.by(

@@ -45,6 +45,16 @@ fn date(d: Date) -> String {
     d.to_string()
 }
 
+/// `--doc` for a local copy `path`: titled by its file name, found by others
+/// in the document system, digested from the copy.
+fn shared(path: &Path) -> String {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    format!(
+        "{name}=https://dms.northwind.example/isms/{name}=@{}",
+        path.display()
+    )
+}
+
 /// Keys and a roster: ceo and ops are top management; isms, it and hr are not.
 fn organisation(dir: &Path) -> Org {
     let org = Org {
@@ -149,10 +159,7 @@ fn hold(
     org.by("isms", &schedule, 0);
     let sent = date(held.working_days_before(6));
     let mut circulate = vec!["review", "circulate", "--review", review, "--date", &sent];
-    let docs: Vec<String> = pack
-        .iter()
-        .map(|p| p.to_str().unwrap().to_owned())
-        .collect();
+    let docs: Vec<String> = pack.iter().map(|p| shared(p)).collect();
     for d in &docs {
         circulate.extend(["--doc", d]);
     }
@@ -450,7 +457,7 @@ fn a_review_from_schedule_to_signed_minutes_and_an_amendment() {
     let (check, text) = org.read(&["check", "--review", "mr-2026"], 0);
     assert_eq!(check["review"], "mr-2026", "{text}");
 
-    // The pack's documents carry their blake3 digests.
+    // The pack's documents carry their shared locations and blake3 digests.
     let (minutes, _) = org.read(&["minutes", "show", "--review", "mr-2026"], 0);
     let docs = minutes["minutes"]["pack"]["item"]["documents"]
         .as_array()
@@ -461,7 +468,8 @@ fn a_review_from_schedule_to_signed_minutes_and_an_amendment() {
         .to_string();
     assert!(
         docs.iter()
-            .any(|d| d["digest"].as_str() == Some(expected.as_str())),
+            .any(|d| d["digest"].as_str() == Some(expected.as_str())
+                && d["location"] == "https://dms.northwind.example/isms/audit-summary.pdf"),
         "{docs:?}"
     );
     let html = tmp.path().join("minutes.html");
@@ -823,5 +831,196 @@ fn refusals_of_review_events_name_the_fault() {
         entries.as_array().unwrap().len(),
         before,
         "refusals appended nothing"
+    );
+}
+
+/// `--doc` and `--evidence` store a title, a location others can open and
+/// the digest of a local copy; a location on this machine is refused before
+/// anything is appended.
+#[test]
+fn documents_are_stored_by_shared_location_and_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = organisation(tmp.path());
+    let copy = |name: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, format!("contents of {name}")).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let (risk, audit) = (copy("risk-register.xlsx"), copy("audit-summary.pdf"));
+    org.by(
+        "isms",
+        &[
+            "review",
+            "schedule",
+            "--review",
+            "r1",
+            "--title",
+            "Annual ISMS management review",
+            "--planned",
+            "2026-01-20",
+            "--period-start",
+            "2025-01-01",
+            "--period-end",
+            "2025-12-31",
+            "--chair",
+            "ceo",
+            "--expected",
+            "ceo,ops,isms",
+        ],
+        0,
+    );
+    let circulate = |doc: &str, code: i32| {
+        org.by(
+            "isms",
+            &[
+                "review",
+                "circulate",
+                "--review",
+                "r1",
+                "--date",
+                "2026-01-09",
+                "--doc",
+                doc,
+            ],
+            code,
+        )
+    };
+
+    // A location on this machine is refused, naming the flag and the value,
+    // and the ledger is left exactly as it was.
+    let (before, _) = org.read(&["log"], 0);
+    for (doc, fault) in [
+        (format!("Risk register={risk}"), "is an absolute path"),
+        (
+            format!("Risk register={risk}=@{risk}"),
+            "is an absolute path",
+        ),
+        (
+            format!("Risk register=file://{risk}=@{risk}"),
+            "is a file: URL",
+        ),
+        ("Risk register=DMS-1234".to_owned(), "no file to digest"),
+        (risk.clone(), "no `=`"),
+    ] {
+        let (_, text) = circulate(&doc, 2);
+        assert!(
+            text.contains(&format!("--doc {doc:?}: ")) && text.contains(fault),
+            "{doc}: {text}"
+        );
+    }
+    let (after, _) = org.read(&["log"], 0);
+    assert_eq!(before, after, "a refused --doc appended nothing");
+
+    // Shared locations are stored as given, with the digests of the copies.
+    org.by(
+        "isms",
+        &[
+            "review",
+            "circulate",
+            "--review",
+            "r1",
+            "--date",
+            "2026-01-09",
+            "--doc",
+            &format!("Risk register=https://dms.example/doc?id=42&v=3=@{risk}"),
+            "--doc",
+            &format!("Internal audit summary = DMS-1234 =@ {audit}"),
+        ],
+        0,
+    );
+    let (minutes, _) = org.read(&["minutes", "show", "--review", "r1"], 0);
+    let digest = |name: &str| {
+        blake3::hash(format!("contents of {name}").as_bytes())
+            .to_hex()
+            .to_string()
+    };
+    assert_eq!(
+        minutes["minutes"]["pack"]["item"]["documents"],
+        serde_json::json!([
+            {
+                "title": "Risk register",
+                "location": "https://dms.example/doc?id=42&v=3",
+                "digest": digest("risk-register.xlsx"),
+            },
+            {
+                "title": "Internal audit summary",
+                "location": "DMS-1234",
+                "digest": digest("audit-summary.pdf"),
+            },
+        ])
+    );
+
+    // Evidence reads the same way; its file is optional.
+    org.by(
+        "isms",
+        &[
+            "review",
+            "open",
+            "--review",
+            "r1",
+            "--held",
+            "2026-01-20",
+            "--chair",
+            "ceo",
+            "--present",
+            "ceo,ops,isms",
+        ],
+        0,
+    );
+    let (_, text) = org.by(
+        "isms",
+        &[
+            "review",
+            "input",
+            "--review",
+            "r1",
+            "--input",
+            "risk",
+            "--summary",
+            "Reviewed.",
+            "--evidence",
+            &format!("Risk register={risk}"),
+        ],
+        2,
+    );
+    assert!(
+        text.contains("--evidence") && text.contains("is an absolute path"),
+        "{text}"
+    );
+    org.by(
+        "isms",
+        &[
+            "review",
+            "input",
+            "--review",
+            "r1",
+            "--input",
+            "risk",
+            "--summary",
+            "Reviewed.",
+            "--evidence",
+            "Treatment plan=SharePoint: ISMS/Risk/plan.docx",
+            "--evidence",
+            &format!("Risk register=https://dms.example/doc?id=42=@{risk}"),
+        ],
+        0,
+    );
+    let (minutes, _) = org.read(&["minutes", "show", "--review", "r1"], 0);
+    let inputs = &minutes["minutes"]["inputs"];
+    assert_eq!(
+        inputs["Risk"]["item"]["evidence"],
+        serde_json::json!([
+            {
+                "title": "Treatment plan",
+                "location": "SharePoint: ISMS/Risk/plan.docx",
+                "digest": null,
+            },
+            {
+                "title": "Risk register",
+                "location": "https://dms.example/doc?id=42",
+                "digest": digest("risk-register.xlsx"),
+            },
+        ]),
+        "{inputs}"
     );
 }

@@ -3,19 +3,20 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use ledger_core::{Hash, KeyPair};
 use ledger_store::keyfile;
 use review::ids::TimeOfDay;
 use review::vocab::{
     Act, ActionState, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision,
-    DecisionKind, Document, Evidence, Input, MeetingTimes, Objective, Open, Schedule,
+    DecisionKind, Input, MeetingTimes, Objective, Open, Schedule,
 };
 use review::{ActionId, Date, InputKey, LedgerState, MemberId, ObjectiveId, Payload, ReviewId};
 use serde_json::json;
 
 use crate::Verdict;
+use crate::doc_ref::{self, Digest};
 use crate::hosted::Place;
 use crate::local::now;
 use crate::out::Out;
@@ -68,13 +69,23 @@ pub enum ReviewCommand {
         #[arg(long)]
         part_of: Option<String>,
     },
-    /// Record that the agenda pack went out; `--doc FILE` stores each file's blake3 digest.
+    /// Record that the agenda pack went out: each document's title, shared location and digest.
     Circulate {
         #[command(flatten)]
         author: Author,
-        /// A document of the pack (repeat for each).
-        #[arg(long = "doc", required = true)]
-        docs: Vec<PathBuf>,
+        /// A document of the pack as "TITLE=LOCATION=@FILE" (repeat for each).
+        ///
+        /// TITLE is everything before the first `=`. FILE, after the last `=@`, is a local
+        /// copy of what was sent: its blake3 digest is stored, its path is not. LOCATION,
+        /// in between, is where the other attendees and the auditor find the document: a
+        /// URL (its `=` signs need no escaping; write `@` as %40 if `=@` would occur) or a
+        /// reference such as `DMS-1234` or `SharePoint: ISMS/Pack/risk.xlsx`. A path on
+        /// this machine (`/…`, `~/…`, `./…`, `C:\…`, `file:`) is refused as a location.
+        /// Spaces around each part are dropped.
+        ///
+        /// Example: --doc "Risk register=https://dms.example/doc?id=42=@risk-register.xlsx"
+        #[arg(long = "doc", value_name = "TITLE=LOCATION=@FILE", required = true)]
+        docs: Vec<String>,
         /// The date it was sent (default: today).
         #[arg(long)]
         date: Option<String>,
@@ -106,12 +117,14 @@ pub enum ReviewCommand {
         /// What was discussed.
         #[arg(long, required_unless_present = "nothing_to_report")]
         summary: Option<String>,
-        /// Evidence as TITLE=LOCATION (repeat for each).
-        #[arg(long)]
+        /// Evidence as "TITLE=LOCATION" or "TITLE=LOCATION=@FILE" (repeat for each).
+        ///
+        /// Read as `review circulate --doc` reads a document: TITLE before the first `=`,
+        /// LOCATION where others find it (a URL or a reference such as `DMS-1234`; a path
+        /// on this machine is refused), and optionally FILE after the last `=@`, a local
+        /// copy whose blake3 digest is stored (its path is not).
+        #[arg(long, value_name = "TITLE=LOCATION[=@FILE]")]
         evidence: Vec<String>,
-        /// Evidence files: title and digest taken from the file.
-        #[arg(long)]
-        evidence_file: Vec<PathBuf>,
         /// State explicitly that there is nothing to report (the summary, if given, says why).
         #[arg(long)]
         nothing_to_report: bool,
@@ -295,12 +308,6 @@ pub fn file_digest(path: &std::path::Path) -> Result<Hash> {
     Ok(Hash(*blake3::hash(&bytes).as_bytes()))
 }
 
-fn file_title(path: &std::path::Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
-}
-
 fn content<T>(a: &Author, body: T) -> Result<Content<T>> {
     Ok(Content {
         review: ReviewId::new(a.review.as_str())?,
@@ -343,15 +350,10 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
             docs,
             date: sent,
         } => {
-            let mut documents = Vec::new();
-            for path in &docs {
-                let location = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-                documents.push(Document {
-                    title: file_title(path),
-                    location: location.display().to_string(),
-                    digest: file_digest(path)?,
-                });
-            }
+            let documents = docs
+                .iter()
+                .map(|d| doc_ref::parse("--doc", d, Digest::Required)?.document())
+                .collect::<Result<Vec<_>>>()?;
             let circulated = match sent {
                 Some(d) => date("--date", &d)?,
                 None => today(),
@@ -390,27 +392,12 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
             input,
             summary,
             evidence,
-            evidence_file,
             nothing_to_report,
         } => {
-            let mut refs = Vec::new();
-            for e in &evidence {
-                let Some((title, location)) = e.split_once('=') else {
-                    bail!("--evidence {e:?} should be TITLE=LOCATION");
-                };
-                refs.push(Evidence {
-                    title: title.into(),
-                    location: location.into(),
-                    digest: None,
-                });
-            }
-            for path in &evidence_file {
-                refs.push(Evidence {
-                    title: file_title(path),
-                    location: path.display().to_string(),
-                    digest: Some(file_digest(path)?),
-                });
-            }
+            let refs = evidence
+                .iter()
+                .map(|e| doc_ref::parse("--evidence", e, Digest::Optional)?.evidence())
+                .collect::<Result<Vec<_>>>()?;
             let summary = match (summary, nothing_to_report) {
                 (Some(s), _) => s,
                 (None, _) => "Nothing to report for this input in the period covered.".into(),

@@ -30,6 +30,7 @@ mod cmd_review;
 mod cmd_serve;
 mod cmd_token;
 mod cmd_verify;
+mod doc_ref;
 mod hosted;
 mod local;
 mod out;

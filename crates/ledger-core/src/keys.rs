@@ -13,7 +13,10 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 use crate::error::{Error, Result};
-use crate::types::Signature;
+use crate::types::{Hash, Signature};
+
+/// The blake3 `derive_key` context of key fingerprints.
+pub const FINGERPRINT_CONTEXT: &str = "review-ledger/v1 key fingerprint";
 
 /// What a signature is for. Each has its own context string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,12 +104,17 @@ impl PublicKey {
         Ok(key)
     }
 
+    /// The digest a fingerprint is cut from:
+    /// `blake3::derive_key(FINGERPRINT_CONTEXT, key)`.
+    pub fn fingerprint_digest(&self) -> Hash {
+        Hash(blake3::derive_key(FINGERPRINT_CONTEXT, &self.0))
+    }
+
     /// A short, stable fingerprint for people to compare: the first 8 bytes
-    /// of `blake3::derive_key("review-ledger/v1 key fingerprint", key)`, as
-    /// four colon-separated groups of four hex digits.
+    /// of [`PublicKey::fingerprint_digest`], as four colon-separated groups
+    /// of four hex digits.
     pub fn fingerprint(&self) -> String {
-        let digest = blake3::derive_key("review-ledger/v1 key fingerprint", &self.0);
-        digest[..8]
+        self.fingerprint_digest().0[..8]
             .chunks(2)
             .map(hex::encode)
             .collect::<Vec<_>>()

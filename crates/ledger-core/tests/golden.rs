@@ -15,6 +15,7 @@ use ed25519_dalek::{Verifier, VerifyingKey};
 use ledger_core::checkpoint::{self, MAX_NOTE_LEN, ORIGIN_PREFIX};
 use ledger_core::codec::DECODE_LIMIT;
 use ledger_core::entry::ENTRY_HASH_CONTEXT;
+use ledger_core::keys::FINGERPRINT_CONTEXT;
 use ledger_core::merkle::{self, MAX_PROOF_LEN, MERKLE_CONTEXT};
 use ledger_core::{
     Chain, Checkpoint, ConsistencyProof, Entry, Event, EventId, EventKind, FORMAT_VERSION, Hash,
@@ -187,6 +188,55 @@ fn checkpoint_at(entries: &[Entry], tree_roots: &[Hash], size: usize) -> Checkpo
     }
 }
 
+/// One worked example of a blake3 `derive_key` context: the input bytes and
+/// the real code's output.
+fn hash_example(context: &str, input: &[u8], output: Hash) -> Value {
+    json!({ "context": context, "input": hx(input), "output": hx(output.0) })
+}
+
+/// A worked example of every hash context of this crate, each computed by
+/// the function the format uses.
+fn hash_examples(entries: &[Entry]) -> Value {
+    let ex = &entries[EXAMPLE];
+    let (h0, h1) = (entries[0].hash(), entries[1].hash());
+    let (l0, l1) = (merkle::leaf_hash(&h0), merkle::leaf_hash(&h1));
+    let key = author(0).public();
+    json!({
+        "entry_hash": hash_example(ENTRY_HASH_CONTEXT, &ex.encode(), ex.hash()),
+        "merkle_empty": hash_example(MERKLE_CONTEXT, b"", merkle::empty_root()),
+        "merkle_leaf": hash_example(MERKLE_CONTEXT, &[&[0u8][..], &h0.0].concat(), l0),
+        "merkle_node": hash_example(
+            MERKLE_CONTEXT,
+            &[&[1u8][..], &l0.0, &l1.0].concat(),
+            merkle::node_hash(&l0, &l1),
+        ),
+        "key_fingerprint": hash_example(FINGERPRINT_CONTEXT, &key.0, key.fingerprint_digest()),
+    })
+}
+
+/// A worked example of every signature purpose: the same key (author B,
+/// seed `02` x 32) over the same message (the example event's bytes).
+fn signature_examples(ex: &Entry) -> Value {
+    let key = author(EXAMPLE);
+    let mut out = serde_json::Map::new();
+    for (name, purpose) in [
+        ("event_signature", Purpose::Event),
+        ("key_rotation_signature", Purpose::KeyRotation),
+    ] {
+        out.insert(
+            name.into(),
+            json!({
+                "context": hx(purpose.context()),
+                "public_key": hx(key.public().0),
+                "message": hx(&ex.event),
+                "signed_bytes": hx([purpose.context(), &ex.event].concat()),
+                "signature": hx(key.sign(purpose, &ex.event).0),
+            }),
+        );
+    }
+    Value::Object(out)
+}
+
 fn build() -> Value {
     let entries = build_chain();
     let hashes: Vec<Hash> = entries.iter().map(Entry::hash).collect();
@@ -260,7 +310,7 @@ fn build() -> Value {
             "key_rotation_signature": context(Purpose::KeyRotation.context()),
             "entry_hash": context(ENTRY_HASH_CONTEXT.as_bytes()),
             "merkle": context(MERKLE_CONTEXT.as_bytes()),
-            "key_fingerprint": context(b"review-ledger/v1 key fingerprint"),
+            "key_fingerprint": context(FINGERPRINT_CONTEXT.as_bytes()),
             "checkpoint_origin_prefix": context(ORIGIN_PREFIX.as_bytes()),
         },
         "limits": {
@@ -321,6 +371,8 @@ fn build() -> Value {
             "consistency": consistency,
         },
         "checkpoints": checkpoints,
+        "hashes": hash_examples(&entries),
+        "signatures": signature_examples(ex),
     })
 }
 
@@ -826,4 +878,101 @@ fn checkpoints_verify_and_agree_with_the_chain() {
         path: hashes(&proof["path"]),
     };
     merkle::verify_consistency(&proof, &old.root, &new.root).unwrap();
+}
+
+/// Every context string of `contexts` has a worked example, and each example
+/// holds: by the definition (`blake3::derive_key(context, input)`, or plain
+/// ed25519 over `context || message`) and through the function the format uses.
+#[test]
+fn every_context_has_a_worked_example() {
+    let v = committed();
+    let hashes = v["hashes"].as_object().unwrap();
+    let signatures = v["signatures"].as_object().unwrap();
+    for (name, c) in v["contexts"].as_object().unwrap() {
+        let text = c["text"].as_str().unwrap();
+        let covered = hashes.values().any(|h| h["context"] == text)
+            || signatures
+                .get(name)
+                .is_some_and(|s| bytes(&s["context"]) == text.as_bytes());
+        // The origin prefix is not a hash or signature context: the
+        // checkpoints of section 11 are its examples.
+        assert!(
+            covered || name == "checkpoint_origin_prefix",
+            "context {name} ({text:?}) has no worked example"
+        );
+    }
+
+    for (name, h) in hashes {
+        let context = h["context"].as_str().unwrap();
+        let input = bytes(&h["input"]);
+        let output = hash(&h["output"]);
+        assert_eq!(blake3::derive_key(context, &input), output.0, "{name}");
+        let through_api = match name.as_str() {
+            "entry_hash" => VerifiedEntry::from_bytes(&input).unwrap().hash,
+            "merkle_empty" => {
+                assert!(input.is_empty());
+                merkle::empty_root()
+            }
+            "merkle_leaf" => {
+                assert_eq!(input[0], 0);
+                merkle::leaf_hash(&Hash(input[1..].try_into().unwrap()))
+            }
+            "merkle_node" => {
+                assert_eq!(input[0], 1);
+                merkle::node_hash(
+                    &Hash(input[1..33].try_into().unwrap()),
+                    &Hash(input[33..].try_into().unwrap()),
+                )
+            }
+            "key_fingerprint" => {
+                let key = PublicKey(input.clone().try_into().unwrap());
+                assert!(key.fingerprint().starts_with(&hex::encode(&output.0[..2])));
+                key.fingerprint_digest()
+            }
+            other => panic!("hash example {other} is not checked through the API"),
+        };
+        assert_eq!(through_api, output, "{name}");
+    }
+    assert_eq!(
+        hash(&v["hashes"]["entry_hash"]["output"]),
+        hash(&v["example"]["entry_hash"])
+    );
+
+    for (name, s) in signatures {
+        let purpose = match name.as_str() {
+            "event_signature" => Purpose::Event,
+            "key_rotation_signature" => Purpose::KeyRotation,
+            other => panic!("signature example {other} has no purpose"),
+        };
+        assert_eq!(bytes(&s["context"]), purpose.context(), "{name}");
+        let message = bytes(&s["message"]);
+        let signed = bytes(&s["signed_bytes"]);
+        assert_eq!(signed, [purpose.context(), &message].concat(), "{name}");
+        let key = PublicKey(bytes(&s["public_key"]).try_into().unwrap());
+        let sig = signature(&s["signature"]);
+        key.verify(purpose, &message, &sig).unwrap();
+        VerifyingKey::from_bytes(&key.0)
+            .unwrap()
+            .verify_strict(&signed, &ed25519_dalek::Signature::from_bytes(&sig.0))
+            .unwrap();
+        // Deterministic: the same seed signs the same bytes again.
+        assert_eq!(
+            KeyPair::from_seed(AUTHOR_SEEDS[EXAMPLE]).sign(purpose, &message),
+            sig,
+            "{name}"
+        );
+        for other in [Purpose::Event, Purpose::KeyRotation] {
+            if other != purpose {
+                assert!(key.verify(other, &message, &sig).is_err(), "{name}");
+            }
+        }
+    }
+    assert_eq!(
+        v["signatures"]["event_signature"]["signature"],
+        v["example"]["signature"]
+    );
+    assert_eq!(
+        v["signatures"]["key_rotation_signature"]["signature"],
+        v["example"]["key_rotation_signature_of_same_bytes"]
+    );
 }

@@ -62,8 +62,10 @@ pub struct Minutes {
     pub close: Option<Recorded<Close>>,
     /// When the meeting started and ended. Last, and left out of the
     /// encoding while absent, so that the digest of minutes without it is
-    /// what it was before the field existed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// what it was before the field existed. Minutes are encoded to be
+    /// digested, never decoded from the ledger: decoding reads the fields
+    /// before it only.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub times: Option<Recorded<MeetingTimes>>,
 }
 

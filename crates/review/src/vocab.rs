@@ -46,7 +46,8 @@ pub struct Schedule {
 pub struct Document {
     /// Title, e.g. `Internal audit summary 2026`.
     pub title: String,
-    /// Where it is kept (a URL or a path in the document system).
+    /// Where people find it: a URL or a reference in the document system
+    /// (never a path on the author's machine).
     pub location: String,
     /// blake3 of the document's bytes.
     pub digest: Hash,
@@ -97,7 +98,7 @@ impl MeetingTimes {
 pub struct Evidence {
     /// What it is.
     pub title: String,
-    /// Where it is.
+    /// Where people find it, as for a [`Document`].
     pub location: String,
     /// blake3 of the document, when it is a file.
     pub digest: Option<Hash>,

@@ -183,3 +183,22 @@ impl Hosts {
         self.stop.send_replace(true);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored form of a token is part of the token file's format: if it
+    /// changed, every token already issued would be refused. docs/SERVICE.md
+    /// shows this example.
+    #[test]
+    fn token_hash_is_frozen() {
+        let token = "rlt_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let expected = "f7847edc951c29625661f5abb0f202c60ce868dde0ce0e035be17c96502c8fe6";
+        assert_eq!(
+            blake3::derive_key("review-ledger/v1 bearer token", token.as_bytes()),
+            Tokens::hash(token).0
+        );
+        assert_eq!(Tokens::hash(token).to_hex(), expected);
+    }
+}
