@@ -706,3 +706,240 @@ fn damaged_and_hostile_bundles_are_refused_with_a_message() {
         );
     }
 }
+
+/// An HTML page as its words: tags dropped (blocks and cells apart, inline
+/// elements not), entities decoded, whitespace squashed.
+fn words(html: &str) -> String {
+    let mut out = String::new();
+    let mut tag: Option<String> = None;
+    for c in html.chars() {
+        match (&mut tag, c) {
+            (None, '<') => tag = Some(String::new()),
+            (Some(t), '>') => {
+                let name = t.trim_start_matches('/').split(' ').next().unwrap_or("");
+                if !matches!(name, "span" | "code" | "strong" | "a") {
+                    out.push(' ');
+                }
+                tag = None;
+            }
+            (Some(t), c) => t.push(c),
+            (None, c) => out.push(c),
+        }
+    }
+    let out = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first line of text in the page's body, and its `<title>`.
+fn first_line_and_title(html: &str) -> (String, String) {
+    let body = html.split("<body>").nth(1).unwrap_or_default();
+    let first = body
+        .lines()
+        .map(words)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    let title = html
+        .split("<title>")
+        .nth(1)
+        .and_then(|t| t.split("</title>").next())
+        .map(words)
+        .unwrap_or_default();
+    (first, title)
+}
+
+#[test]
+fn verify_bundle_writes_the_auditors_report() {
+    let dir = vectors();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let trust = manifest["trust"].as_str().unwrap().to_owned();
+    let tmp = tempfile::tempdir().unwrap();
+    let verify = |bundle: &str, extra: &[&str]| {
+        let path = dir.join(bundle);
+        let mut args = vec![
+            "verify-bundle",
+            path.to_str().unwrap(),
+            "--trust",
+            &trust,
+            "--json",
+        ];
+        args.extend(extra);
+        let (code, stdout, stderr) = run(&args).unwrap();
+        assert!(!stderr.contains("panicked"), "{bundle}: {stderr}");
+        (
+            code,
+            serde_json::from_str::<Value>(&stdout).unwrap_or(Value::Null),
+            stderr,
+        )
+    };
+
+    // A valid bundle whose review holds.
+    let report = tmp.path().join("valid.html");
+    let (code, v, stderr) = verify("valid.bundle", &["--html", report.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}{stderr}");
+    assert_eq!(v["html"].as_str(), report.to_str());
+    let html = std::fs::read_to_string(&report).unwrap();
+    let (first, title) = first_line_and_title(&html);
+    assert!(
+        first.starts_with(
+            "VERIFIED: the minutes of review mr-current of Northwind Analytics Ltd hold."
+        ),
+        "{first}"
+    );
+    assert!(title.starts_with("VERIFIED: "), "{title}");
+    let r = &v["report"];
+    let digest = r["audit"]["digest"].as_str().unwrap();
+    let all = words(&html);
+    let mut expected = vec![
+        format!("Trusted ledger id {trust}"),
+        format!("Minutes digest {digest}"),
+        format!("{} entries, signed", r["checkpoint_size"].as_u64().unwrap()),
+        "Checks made".into(),
+        format!(
+            "Every one of the {} entries decoded canonically, and its author's ed25519 signature verified",
+            r["entries"]
+        ),
+        "The entries are chained".into(),
+        format!(
+            "The checkpoint of {} entries is signed by the checkpoint key that genesis names",
+            r["checkpoint_size"]
+        ),
+        format!(
+            "Every one of the {} entries is proved by inclusion in the signed checkpoint",
+            r["entries"]
+        ),
+        "the roster, review mr-current, review mr-prev".into(),
+        "The admission rules were replayed".into(),
+        "judged by the roster as at each event".into(),
+        "Top management signed the current minutes: 2 of the 2 signatures required".into(),
+        format!("The {} conformance rules", review::conformance::RULES.len()),
+        "Signatures on the minutes".into(),
+    ];
+    // Each signature on the current minutes: name, role, top management
+    // when signing, key fingerprint.
+    for (i, who) in [(0, "ceo"), (1, "ops"), (0, "ceo"), (1, "ops")] {
+        let (handle, name, role, top) = PEOPLE[i];
+        assert_eq!(handle, who);
+        expected.push(format!(
+            "{name} {role} {} {}",
+            if top { "yes" } else { "no" },
+            review::rehearsal::member_key(i).public().fingerprint()
+        ));
+    }
+    expected.extend([
+        "Changes after signing".into(),
+        "input risk".into(),
+        "Risk treatment figures corrected after the meeting".into(),
+        "yes, at #".into(),
+        "Conformance findings".into(),
+        "Passed: 0 nonconformities".into(),
+        "The minutes".into(),
+        "Inputs considered (clause 9.3.2)".into(),
+    ]);
+    let mut from = 0;
+    for needle in &expected {
+        let at = all[from..].find(needle.as_str()).unwrap_or_else(|| {
+            panic!("the report lacks {needle:?} (or has it out of order):\n{all}")
+        });
+        from += at;
+    }
+    for absent in ["DOES NOT HOLD", "FAILED", "NOT signed again"] {
+        assert!(!all.contains(absent), "the report says {absent:?}");
+    }
+    // Printed, every page names the organisation, the review and the minutes digest.
+    assert!(
+        html.contains(
+            "@top-left { content: \"Northwind Analytics Ltd \\b7  review mr-current\"; }"
+        )
+    );
+    assert!(html.contains(&format!(
+        "@top-right {{ content: \"minutes digest {digest}\"; }}"
+    )));
+    assert!(html.contains("counter(page)"));
+
+    // Valid evidence of a review that does not hold: the report is written.
+    let report = tmp.path().join("solo.html");
+    let (code, v, _) = verify(
+        "non-top-management-signer.bundle",
+        &["--html", report.to_str().unwrap()],
+    );
+    assert_eq!((code, v["valid"].as_bool()), (1, Some(true)), "{v}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    let (first, _) = first_line_and_title(&html);
+    assert!(
+        first.starts_with("VALID EVIDENCE, BUT THE REVIEW DOES NOT HOLD: "),
+        "{first}"
+    );
+    assert!(
+        words(&html).contains("no member of top management is recorded present"),
+        "{first}"
+    );
+
+    // An invalid bundle: nothing is written unless asked, and an existing
+    // file is left as it was.
+    let report = tmp.path().join("invalid.html");
+    let absent = tmp.path().join("absent.html");
+    std::fs::write(&report, "an earlier report").unwrap();
+    for path in [&report, &absent] {
+        let (code, v, _) = verify(
+            "truncated-proof.bundle",
+            &["--html", path.to_str().unwrap()],
+        );
+        assert_eq!((code, v["valid"].as_bool()), (1, Some(false)), "{v}");
+        assert!(v["html"].is_null(), "{v}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&report).unwrap(),
+        "an earlier report"
+    );
+    assert!(
+        !absent.exists(),
+        "a report was written for an invalid bundle"
+    );
+
+    // Asked, the report says on its first line that verification failed.
+    let (code, v, _) = verify(
+        "truncated-proof.bundle",
+        &["--html", report.to_str().unwrap(), "--html-on-failure"],
+    );
+    assert_eq!((code, v["valid"].as_bool()), (1, Some(false)), "{v}");
+    assert_eq!(v["html"].as_str(), report.to_str());
+    let html = std::fs::read_to_string(&report).unwrap();
+    let (first, title) = first_line_and_title(&html);
+    assert!(
+        first.starts_with("VERIFICATION FAILED: the bundle "),
+        "{first}"
+    );
+    assert!(
+        first.contains("truncated-proof.bundle is not valid evidence"),
+        "{first}"
+    );
+    assert!(title.starts_with("VERIFICATION FAILED: "), "{title}");
+    let all = words(&html);
+    let fault = v["fault"].as_str().unwrap();
+    assert!(fault.contains("inclusion proof"), "{fault}");
+    for needle in [
+        format!("Fault {fault}"),
+        format!("Trusted ledger id {trust}"),
+        format!("Ledger the bundle names {trust}"),
+        "Review the bundle names mr-current (unverified)".into(),
+    ] {
+        assert!(all.contains(&needle), "the report lacks {needle:?}:\n{all}");
+    }
+    for absent in [
+        "VERIFIED:",
+        "Signatures on the minutes",
+        "Inputs considered",
+    ] {
+        assert!(!all.contains(absent), "a failed report says {absent:?}");
+    }
+
+    // --html-on-failure names where to write only with --html.
+    let (code, _, stderr) = verify("valid.bundle", &["--html-on-failure"]);
+    assert_eq!(code, 2, "{stderr}");
+}

@@ -1,6 +1,6 @@
 //! `export` and `verify-bundle`: evidence an auditor takes away and checks offline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -8,7 +8,7 @@ use ledger_core::Hash;
 use ledger_store::SledStore;
 use review::ReviewId;
 use review::bundle::{self, Bundle};
-use review::render::{self, Format};
+use review::render::{self, Checked, Format, Outcome};
 use review::view::MinutesView;
 use serde_json::json;
 
@@ -36,9 +36,19 @@ pub struct VerifyBundleArgs {
     /// The ledger id you trust (the genesis hash).
     #[arg(long)]
     pub trust: String,
-    /// Also write the verified minutes, rendered from the bundle's entries, as HTML.
-    #[arg(long)]
+    /// Also write the auditor's verification report as one self-contained,
+    /// printable HTML file: the verdict, what it was checked against, each
+    /// check, the signatures, changes after signing and findings, then the
+    /// minutes replayed from the bundle's entries. Written when the bundle
+    /// is valid evidence, whether or not the review holds.
+    #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Write the --html report also when the bundle is not valid evidence;
+    /// its first line then says that the verification failed. Without it
+    /// nothing is written for an invalid bundle, and an existing FILE is
+    /// left as it was.
+    #[arg(long, requires = "html")]
+    pub html_on_failure: bool,
 }
 
 pub fn export(a: ExportArgs, out: &Out) -> Result<Verdict> {
@@ -88,38 +98,102 @@ pub fn verify_bundle(a: VerifyBundleArgs, out: &Out) -> Result<Verdict> {
     let trusted = Hash::from_hex("--trust", &a.trust)?;
     let bytes =
         std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
-    let verdict = Bundle::from_bytes(&bytes)
-        .and_then(|b| bundle::verify(&b, trusted, today()).map(|r| (b, r)));
-    match verdict {
-        Err(e) => {
+    let file = a.file.display().to_string();
+    let checked = Checked {
+        file: &file,
+        file_digest: Hash(*blake3::hash(&bytes).as_bytes()),
+        file_len: bytes.len(),
+        trusted,
+    };
+    let decoded = Bundle::from_bytes(&bytes);
+    let verified = match &decoded {
+        Ok(b) => bundle::verify(b, trusted, today()),
+        Err(e) => Err(e.clone()),
+    };
+    match verified {
+        Err(fault) => {
+            // An invalid bundle gets a report only when asked: a file that
+            // looks like a report is easily filed unread.
+            let written = match &a.html {
+                Some(path) if a.html_on_failure => {
+                    let outcome = Outcome::Invalid {
+                        fault: &fault,
+                        bundle: decoded.as_ref().ok(),
+                    };
+                    write_report(
+                        path,
+                        &render::verification(&checked, &outcome, Format::Html),
+                    )?;
+                    Some(path)
+                }
+                _ => None,
+            };
             out.emit(
-                &json!({"valid": false, "holds": false, "fault": e.to_string()}),
-                || format!("INVALID bundle {}: {e}", a.file.display()),
+                &json!({"valid": false, "holds": false, "fault": fault.to_string(), "html": written}),
+                || {
+                    let mut t = format!("INVALID bundle {}: {fault}", a.file.display());
+                    match (&a.html, written) {
+                        (_, Some(path)) => t.push_str(&format!(
+                            "\nwrote the verification report (VERIFICATION FAILED) to {}",
+                            path.display()
+                        )),
+                        (Some(path), None) => t.push_str(&format!(
+                            "\nno report written to {}: the bundle is not valid evidence (--html-on-failure writes one that says so)",
+                            path.display()
+                        )),
+                        (None, None) => {}
+                    }
+                    t
+                },
             );
             Ok(Verdict::Failed)
         }
-        Ok((b, (report, state))) => {
-            if let Some(path) = &a.html {
-                let view =
-                    MinutesView::judged(&state, &b.review, Some(b.checkpoint.clone()), today())?;
-                std::fs::write(path, render::minutes(&view, Format::Html))
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
+        Ok((report, state)) => {
+            let b = decoded?;
+            let written = match &a.html {
+                Some(path) => {
+                    let minutes = MinutesView::of(&state, &b.review, None)?;
+                    let outcome = Outcome::Valid {
+                        report: &report,
+                        minutes: &minutes,
+                        checkpoint: &b.checkpoint,
+                    };
+                    write_report(
+                        path,
+                        &render::verification(&checked, &outcome, Format::Html),
+                    )?;
+                    Some(path)
+                }
+                None => None,
+            };
             let holds = report.holds();
             out.emit(
-                &json!({"valid": true, "holds": holds, "report": report}),
+                &json!({"valid": true, "holds": holds, "report": report, "html": written}),
                 || {
-                    format!(
+                    let mut t = format!(
                         "bundle valid: {} entries proved against the checkpoint of {} entries of ledger {}\nnothing of the roster or the included reviews is missing\n{}\n{}",
                         report.entries,
                         report.checkpoint_size,
                         report.ledger_id,
                         report.audit.to_text(),
                         crate::cmd_reports::check_text(&report.conformance)
-                    )
+                    );
+                    if let Some(path) = written {
+                        t.push_str(&format!(
+                            "\nwrote the verification report to {}",
+                            path.display()
+                        ));
+                    }
+                    t
                 },
             );
             Ok(if holds { Verdict::Ok } else { Verdict::Failed })
         }
     }
+}
+
+/// Writes the report to `path`.
+fn write_report(path: &Path, html: &str) -> Result<()> {
+    std::fs::write(path, html)
+        .with_context(|| format!("cannot write the verification report {}", path.display()))
 }

@@ -27,7 +27,9 @@ use serde::Serialize;
 use crate::error::Rejection;
 use crate::ids::{ActionId, Date, ReviewId};
 use crate::inputs::InputKey;
-use crate::render::{self, Block, Doc, Format, Line, Span, flag, location, mono, muted, text};
+use crate::render::{
+    self, Block, Doc, Format, Line, Running, Span, flag, location, mono, muted, text,
+};
 use crate::state::LedgerState;
 use crate::view::Person;
 use crate::vocab::{ActionState, Document};
@@ -555,6 +557,12 @@ fn agenda_doc(a: &Agenda) -> Doc {
     }
     Doc {
         title: format!("{}: agenda of {} ({})", a.organisation, a.title, a.review),
+        running: Some(Running {
+            organisation: a.organisation.clone(),
+            review: Some(a.review.to_string()),
+            digest: None,
+            footer: format!("Agenda of review {}", a.review),
+        }),
         blocks: b,
     }
 }

@@ -64,8 +64,8 @@ pub struct Bundle {
     /// Always empty. Bundles written before the verifier checked every byte
     /// carried the minutes rendered at export here; a rendering ties a file
     /// to one renderer's version, so a bundle now holds evidence only, the
-    /// verifier renders the minutes itself (`verify-bundle --html`), and a
-    /// bundle with anything here is refused.
+    /// verifier renders the minutes itself (in the report of
+    /// `verify-bundle --html`), and a bundle with anything here is refused.
     pub minutes_html: String,
 }
 
@@ -111,8 +111,21 @@ pub struct BundleReport {
     pub ledger_id: LedgerId,
     /// The checkpoint's size.
     pub checkpoint_size: u64,
+    /// The checkpoint's Merkle root, which every entry is proved against.
+    pub checkpoint_root: Hash,
+    /// The ledger's clock when it signed the checkpoint.
+    pub checkpoint_time: UnixMicros,
+    /// The fingerprint of the checkpoint key that genesis names and that
+    /// signed the checkpoint.
+    pub checkpoint_key: String,
+    /// Whether the bundle holds the checkpoint's last entry, so that the
+    /// checkpoint's head was compared with its hash.
+    pub head_checked: bool,
     /// Entries in the bundle.
     pub entries: usize,
+    /// The subjects proved complete in the checkpoint's subject map, in
+    /// subject order: the roster, then reviews by id.
+    pub subjects: Vec<Subject>,
     /// Who signed, whether top management did, what changed after.
     pub audit: ReviewAudit,
     /// The conformance check.
@@ -171,7 +184,7 @@ pub fn verify(
     }
     if !bundle.minutes_html.is_empty() {
         return Err(BundleError::Format(format!(
-            "it carries {} bytes of rendered minutes that no verifier can check: a bundle holds evidence only (render the minutes with `verify-bundle --html`, or export it again)",
+            "it carries {} bytes of rendered minutes that no verifier can check: a bundle holds evidence only (`verify-bundle --html` renders the minutes from its entries; export it again)",
             bundle.minutes_html.len()
         )));
     }
@@ -257,8 +270,9 @@ pub fn verify(
         )
     })?;
     // The checkpoint's head is the hash of its last entry (FORMAT 11.4).
+    let head_checked = last.is_some_and(|(seq, _, _)| seq.0.checked_add(1) == Some(cp.size));
     if let Some((seq, hash, _)) = last
-        && seq.0.checked_add(1) == Some(cp.size)
+        && head_checked
         && hash != cp.head
     {
         return Err(BundleError::Checkpoint(format!(
@@ -331,10 +345,20 @@ pub fn verify(
         subject: describe(&Subject::Review(bundle.review.clone())),
         reason: e.to_string(),
     })?;
+    let checkpoint_key = state
+        .roster
+        .checkpoint_key
+        .map(|k| k.fingerprint())
+        .unwrap_or_default();
     let report = BundleReport {
         ledger_id: trusted,
         checkpoint_size: cp.size,
+        checkpoint_root: cp.root,
+        checkpoint_time: cp.time,
+        checkpoint_key,
+        head_checked,
         entries: bundle.entries.len(),
+        subjects: needed.into_iter().collect(),
         audit,
         conformance,
     };

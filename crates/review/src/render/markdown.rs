@@ -43,12 +43,16 @@ pub(crate) fn render(doc: &Doc) -> String {
                 out.push_str(&hard_breaks(&inline(line, true)));
                 out.push('\n');
             }
-            Block::Notice(line) => {
+            Block::Notice(line) | Block::Verdict { ok: false, line } => {
                 for l in inline(line, true).split('\n') {
                     out.push_str("> ");
                     out.push_str(l);
                     out.push('\n');
                 }
+            }
+            Block::Verdict { ok: true, line } => {
+                out.push_str(&hard_breaks(&inline(line, true)));
+                out.push('\n');
             }
             Block::Pre(t) => {
                 let t = clean(t);

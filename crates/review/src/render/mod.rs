@@ -1,5 +1,7 @@
 //! Printed minutes: one review, as plain text for terminals, Markdown, or a
-//! single self-contained HTML file to hand to an auditor.
+//! single self-contained HTML file to hand to an auditor; and the auditor's
+//! report of a bundle's verification ([`verification`]), which opens with
+//! the verdict and the checks made and then carries the same minutes.
 //!
 //! Each renderer starts from a [`MinutesView`]. The content is laid out once,
 //! here, as a small document of headings, fields, paragraphs and tables; the
@@ -34,6 +36,7 @@
 
 mod html;
 mod markdown;
+mod report;
 mod text;
 
 use ledger_core::{Seq, UnixMicros};
@@ -42,10 +45,11 @@ use crate::conformance::Severity;
 use crate::inputs::InputKey;
 use crate::member::MemberId;
 use crate::minutes::Recorded;
-use crate::view::{MinutesView, Person};
+use crate::view::{MinutesView, Person, SignatureLine};
 use crate::vocab::ActionState;
 
 pub use html::escape as escape_html;
+pub use report::{Checked, Outcome};
 
 /// An output format for printed minutes and agendas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,6 +89,14 @@ impl Format {
 /// Renders the minutes of one review.
 pub fn minutes(view: &MinutesView, format: Format) -> String {
     emit(&minutes_doc(view), format)
+}
+
+/// Renders the auditor's report of one bundle's verification: the verdict
+/// first, what it was checked against, each check made, the signatures,
+/// changes after signing and conformance findings, then (when the bundle
+/// is valid) the minutes as replayed from its entries. See [`report`].
+pub fn verification(checked: &Checked, outcome: &Outcome, format: Format) -> String {
+    emit(&report::doc(checked, outcome), format)
 }
 
 /// A ledger time as RFC 3339 in UTC, to the second, e.g. `2026-11-26T12:00:41Z`.
@@ -151,6 +163,29 @@ pub(crate) enum Block {
     Notice(Line),
     /// Preformatted text, e.g. a checkpoint.
     Pre(String),
+    /// The one sentence a reader files: whether what was checked holds.
+    /// A report opens with it, so that it is the first line read.
+    Verdict {
+        /// Whether it is good news; anything else is drawn as a warning.
+        ok: bool,
+        /// The sentence.
+        line: Line,
+    },
+}
+
+/// What a printed page repeats in its margins, so that a loose page still
+/// says what it belongs to. Only the HTML back end prints it (its print
+/// style puts it in the page margins); text and Markdown have no pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Running {
+    /// The organisation, or what stands in for it when it is not known.
+    pub organisation: String,
+    /// The review, when known.
+    pub review: Option<String>,
+    /// The minutes digest in hex, when known.
+    pub digest: Option<String>,
+    /// What each page's foot says beside the page number, e.g. the verdict.
+    pub footer: String,
 }
 
 /// A document: the title of the page and its blocks.
@@ -158,6 +193,8 @@ pub(crate) enum Block {
 pub(crate) struct Doc {
     /// What a browser tab shows.
     pub title: String,
+    /// The running header and footer of printed pages.
+    pub running: Option<Running>,
     /// The content.
     pub blocks: Vec<Block>,
 }
@@ -334,8 +371,19 @@ fn minutes_doc(v: &MinutesView) -> Doc {
     ledger_section(v, &mut b);
     Doc {
         title: format!("{}: {} ({})", v.organisation, s.title, m.review),
+        running: Some(Running {
+            organisation: v.organisation.to_owned(),
+            review: Some(m.review.to_string()),
+            digest: Some(v.digest.to_hex()),
+            footer: format!("Minutes of review {}", m.review),
+        }),
         blocks: b,
     }
+}
+
+/// The minutes' blocks, for a document that carries them after its own.
+pub(crate) fn minutes_blocks(v: &MinutesView) -> Vec<Block> {
+    minutes_doc(v).blocks
 }
 
 /// `Ada Okafor (ceo), Ben Marsh (ops)`, or `none`.
@@ -958,39 +1006,7 @@ fn signatures_section(v: &MinutesView, b: &mut Vec<Block>) {
         b.push(Block::Para(vec![text(format!(
             "{covering} the current minutes, which last changed at {head}. Each signs the minutes digest below with the signer's enrolled ed25519 key."
         ))]));
-        b.push(Block::Table {
-            head: vec![
-                "Name".into(),
-                "Role".into(),
-                "Top management when signing".into(),
-                "Key fingerprint".into(),
-                "Signed (UTC)".into(),
-                "Entry".into(),
-                "Covers current minutes".into(),
-            ],
-            rows: v
-                .signatures
-                .iter()
-                .map(|s| {
-                    vec![
-                        name(&s.signer),
-                        vec![text(s.signer.role.clone())],
-                        yes_no(s.signer.top_management),
-                        vec![mono(&s.fingerprint)],
-                        vec![text(rfc3339(s.received))],
-                        vec![Span::Seq(s.seq)],
-                        if s.current {
-                            vec![text("yes")]
-                        } else {
-                            vec![
-                                flag("no"),
-                                text(format!(": signs the minutes as at {}", s.covers)),
-                            ]
-                        },
-                    ]
-                })
-                .collect(),
-        });
+        b.push(signature_table(&v.signatures));
         if current == 0 {
             b.push(Block::Notice(vec![
                 flag("NOT SIGNED AS AMENDED"),
@@ -1025,6 +1041,44 @@ fn signatures_section(v: &MinutesView, b: &mut Vec<Block>) {
                 })
                 .collect(),
         });
+    }
+}
+
+/// The signatures on the minutes, one a row: who, their role and standing
+/// by the roster as at their signature, key, time, entry, and whether each
+/// covers the minutes as they are now.
+pub(crate) fn signature_table(signatures: &[SignatureLine]) -> Block {
+    Block::Table {
+        head: vec![
+            "Name".into(),
+            "Role".into(),
+            "Top management when signing".into(),
+            "Key fingerprint".into(),
+            "Signed (UTC)".into(),
+            "Entry".into(),
+            "Covers current minutes".into(),
+        ],
+        rows: signatures
+            .iter()
+            .map(|s| {
+                vec![
+                    name(&s.signer),
+                    vec![text(s.signer.role.clone())],
+                    yes_no(s.signer.top_management),
+                    vec![mono(&s.fingerprint)],
+                    vec![text(rfc3339(s.received))],
+                    vec![Span::Seq(s.seq)],
+                    if s.current {
+                        vec![text("yes")]
+                    } else {
+                        vec![
+                            flag("no"),
+                            text(format!(": signs the minutes as at {}", s.covers)),
+                        ]
+                    },
+                ]
+            })
+            .collect(),
     }
 }
 
@@ -1123,8 +1177,25 @@ mod tests {
         s.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
+    /// HTML with its unbreakable date spans taken out, so that dates read
+    /// as the text around them does.
+    fn unwrap_dates(out: &str) -> String {
+        let open = "<span class=\"nw\">";
+        let mut rest = out;
+        let mut plain = String::with_capacity(out.len());
+        while let Some(at) = rest.find(open) {
+            plain.push_str(&rest[..at]);
+            rest = &rest[at + open.len()..];
+            let end = rest.find("</span>").expect("a closed span");
+            plain.push_str(&rest[..end]);
+            rest = &rest[end + "</span>".len()..];
+        }
+        plain.push_str(rest);
+        plain
+    }
+
     fn assert_shows(format: Format, out: &str, needles: &[String]) {
-        let hay = squash(out);
+        let hay = squash(&unwrap_dates(out));
         for n in needles {
             let n = squash(&as_printed(format, n));
             assert!(hay.contains(&n), "{format:?} does not show {n:?}:\n{out}");
@@ -1489,7 +1560,7 @@ mod tests {
         "code", "strong", "span", "a",
     ];
 
-    fn assert_self_contained(html: &str) {
+    pub(super) fn assert_self_contained(html: &str) {
         for t in tags(html) {
             let name = t
                 .trim_start_matches('/')

@@ -25,6 +25,10 @@ pub(crate) fn render(doc: &Doc) -> String {
                 title,
                 subtitle,
             } => {
+                // A later title (a report's minutes) starts a part of its own.
+                if !out.is_empty() {
+                    out.push_str("\n\n");
+                }
                 let lines = [clean(organisation), clean(title), clean(subtitle)];
                 let rule = lines.iter().map(|l| width(l)).max().unwrap_or(0).min(WIDTH);
                 for l in lines {
@@ -62,6 +66,14 @@ pub(crate) fn render(doc: &Doc) -> String {
             Block::Notice(line) => {
                 out.push('\n');
                 push_lines(&mut out, &wrap(&plain(line), WIDTH, "! ", "  "));
+            }
+            // The verdict opens a report: its first line is the report's.
+            Block::Verdict { ok, line } => {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                let (first, rest) = if *ok { ("", "") } else { ("! ", "  ") };
+                push_lines(&mut out, &wrap(&plain(line), WIDTH, first, rest));
             }
             Block::Pre(t) => {
                 out.push('\n');
