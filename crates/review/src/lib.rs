@@ -29,32 +29,25 @@
 //! assert_eq!(state.roster.top_management_count(), 1);
 //! ```
 
-pub mod agenda;
-pub mod audit;
-pub mod bundle;
-pub mod conformance;
-pub mod describe;
+// The crate is laid out in rooms named for what they hold; each module
+// keeps its path at the crate root, so `review::audit` is where it was.
 pub mod error;
-pub mod ids;
-pub mod inputs;
+pub mod evidence;
+pub mod example;
 pub mod judgement;
-pub mod member;
-pub mod minutes;
-pub mod payload;
-pub mod policy;
-pub mod rehearsal;
+pub mod projections;
 pub mod render;
-pub mod reviews;
-pub mod roster;
-pub mod state;
-pub mod story;
-pub mod subjects;
-pub mod view;
-pub mod vocab;
-pub mod wording;
+pub mod rules;
+pub mod vocabulary;
 
-#[cfg(test)]
-mod as_at_tests;
+pub use evidence::{bundle, subjects};
+pub use example::{rehearsal, story};
+pub use judgement::{audit, conformance, wording};
+pub use projections::{agenda, minutes, view};
+pub use render::describe;
+pub use rules::{reviews, roster, state};
+pub use vocabulary::{ids, inputs, member, payload, policy, vocab};
+
 #[cfg(test)]
 mod tests;
 

@@ -34,6 +34,7 @@
 //! assert!(text.contains("Northwind Analytics Ltd"));
 //! ```
 
+pub mod describe;
 mod html;
 mod markdown;
 mod report;

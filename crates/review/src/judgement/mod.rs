@@ -1,4 +1,7 @@
-//! The verdict on one review, and the one definition of "holds".
+//! Judgement: the verdict on one review, and the one definition of
+//! "holds". The auditor's view of the signatures ([`audit`]), the
+//! conformance rules ([`conformance`]) and what minutes text says
+//! ([`wording`]) live here.
 //!
 //! A review **holds** when its minutes hold (top management present at the
 //! meeting signed the current minutes, as the policy's quorum asks, and
@@ -7,6 +10,13 @@
 //! nonconformity ([`Report::passed`]). `verify --review`, `VerifyReview`,
 //! `verify-bundle` and the minutes' first screen all judge by
 //! [`Judgement::holds`], so they cannot disagree. `docs/RULES.md` states it.
+
+pub mod audit;
+pub mod conformance;
+pub mod wording;
+
+#[cfg(test)]
+mod as_at_tests;
 
 use crate::audit::{ReviewAudit, audit};
 use crate::conformance::{Report, check};

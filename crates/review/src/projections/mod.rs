@@ -1,0 +1,6 @@
+//! Projections: what the entries add up to for people. The minutes and
+//! their digest, a review ready to read, the agenda of the next one.
+
+pub mod agenda;
+pub mod minutes;
+pub mod view;
