@@ -482,24 +482,28 @@ fn status_section(v: &MinutesView, b: &mut Vec<Block>) {
     ));
     b.push(Block::Fields(f));
     if !c.findings.is_empty() {
-        b.push(Block::Table {
-            head: vec!["Rule".into(), "Severity".into(), "Finding".into()],
-            rows: c
-                .findings
-                .iter()
-                .map(|x| {
-                    vec![
-                        vec![mono(x.rule)],
-                        vec![if x.severity == Severity::Nonconformity {
-                            flag(x.severity.label())
-                        } else {
-                            text(x.severity.label())
-                        }],
-                        vec![text(x.message.clone())],
-                    ]
-                })
-                .collect(),
-        });
+        b.push(findings_table(&c.findings));
+    }
+}
+
+/// Every finding of a check, a row each: rule, severity, message.
+pub(crate) fn findings_table(findings: &[crate::conformance::Finding]) -> Block {
+    Block::Table {
+        head: vec!["Rule".into(), "Severity".into(), "Finding".into()],
+        rows: findings
+            .iter()
+            .map(|x| {
+                vec![
+                    vec![mono(x.rule)],
+                    vec![if x.severity == Severity::Nonconformity {
+                        flag(x.severity.label())
+                    } else {
+                        text(x.severity.label())
+                    }],
+                    vec![text(x.message.clone())],
+                ]
+            })
+            .collect(),
     }
 }
 

@@ -471,24 +471,7 @@ fn findings(r: &BundleReport, b: &mut Vec<Block>) {
     if c.findings.is_empty() {
         return;
     }
-    b.push(Block::Table {
-        head: vec!["Rule".into(), "Severity".into(), "Finding".into()],
-        rows: c
-            .findings
-            .iter()
-            .map(|x| {
-                vec![
-                    vec![mono(x.rule)],
-                    vec![if x.severity == Severity::Nonconformity {
-                        flag(x.severity.label())
-                    } else {
-                        text(x.severity.label())
-                    }],
-                    vec![text(x.message.clone())],
-                ]
-            })
-            .collect(),
-    });
+    b.push(super::findings_table(&c.findings));
 }
 
 /// The check a fault belongs to, in words.
