@@ -186,6 +186,45 @@ fn a_signed_review_keeps_its_verdict_everywhere_through_later_roster_changes() {
         .collect();
     assert_eq!(tops, ["isms", "ops"], "{members}");
 
+    // Stricter conformance thresholds, set now, judge later reviews only.
+    let (p, text) = rl(
+        &[
+            "member",
+            "thresholds",
+            "--ledger",
+            ledger,
+            "--key",
+            key("ops").to_str().unwrap(),
+            "--meeting-limit-minutes",
+            "30",
+            "--boilerplate-share-percent",
+            "5",
+            "--boilerplate",
+            "The",
+            "--json",
+        ],
+        0,
+    );
+    let proposal = p["pending"]["proposal"].as_str().expect(&text).to_owned();
+    let (a, text) = rl(
+        &[
+            "member",
+            "approve",
+            "--ledger",
+            ledger,
+            "--key",
+            key("isms").to_str().unwrap(),
+            "--proposal",
+            &proposal,
+            "--json",
+        ],
+        0,
+    );
+    assert!(
+        a.to_string().contains("set the conformance thresholds"),
+        "{text}"
+    );
+
     let after = verdicts(&dir, &trust);
     assert_eq!(after, before, "later roster events changed a verdict");
 }

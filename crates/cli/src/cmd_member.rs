@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use ledger_core::{EventId, Hash, KeyPair};
+use ledger_core::{EventId, Hash, KeyPair, Seq};
 use ledger_store::keyfile;
+use review::policy::Thresholds;
 use review::roster::RosterOp;
 use review::{Effect, LedgerState, MemberId, MemberRecord, Payload, RosterChange};
 use serde_json::{Value, json};
@@ -96,6 +97,27 @@ pub enum MemberCommand {
         /// The member.
         #[arg(long)]
         id: String,
+    },
+    /// Set the conformance thresholds (takes effect at the roster quorum);
+    /// what is not given keeps its value in force.
+    Thresholds {
+        #[command(flatten)]
+        signer: Signer,
+        /// Rule 15: a meeting longer than this many minutes is an observation.
+        #[arg(long)]
+        meeting_limit_minutes: Option<u16>,
+        /// Rule 15: this many reviews in a row past the limit is a warning.
+        #[arg(long)]
+        long_meetings_in_a_row: Option<u16>,
+        /// Rule 11: boilerplate covering this percentage of a summary's words makes it boilerplate.
+        #[arg(long)]
+        boilerplate_share_percent: Option<u8>,
+        /// Rule 11: the boilerplate phrases, replacing the list (repeat for each).
+        #[arg(long = "boilerplate")]
+        boilerplate: Vec<String>,
+        /// Rules 1, 7, 8: the placeholder texts, replacing the list (repeat for each).
+        #[arg(long = "placeholder")]
+        placeholders: Vec<String>,
     },
     /// Remove a member from the roster.
     Remove {
@@ -191,6 +213,48 @@ pub fn run(cmd: MemberCommand, out: &Out) -> Result<Verdict> {
                 handle: MemberId::new(id)?,
             },
         ),
+        MemberCommand::Thresholds {
+            signer,
+            meeting_limit_minutes,
+            long_meetings_in_a_row,
+            boilerplate_share_percent,
+            boilerplate,
+            placeholders,
+        } => {
+            let lower = |l: Vec<String>| -> Vec<String> {
+                l.iter()
+                    .map(|p| review::wording::words(p).join(" "))
+                    .collect()
+            };
+            let (boilerplate, placeholders) = (lower(boilerplate), lower(placeholders));
+            submit(
+                &signer,
+                |state, _| {
+                    // What is not given keeps the value in force at the ledger's end.
+                    let current = state.roster.as_at(Seq(u64::MAX)).thresholds();
+                    let t = Thresholds {
+                        meeting_limit_minutes: meeting_limit_minutes
+                            .unwrap_or(current.meeting_limit_minutes),
+                        long_meetings_in_a_row: long_meetings_in_a_row
+                            .unwrap_or(current.long_meetings_in_a_row),
+                        boilerplate_share_percent: boilerplate_share_percent
+                            .unwrap_or(current.boilerplate_share_percent),
+                        boilerplate: if boilerplate.is_empty() {
+                            current.boilerplate
+                        } else {
+                            boilerplate
+                        },
+                        placeholders: if placeholders.is_empty() {
+                            current.placeholders
+                        } else {
+                            placeholders
+                        },
+                    };
+                    Ok(Payload::Propose(RosterChange::SetThresholds(t)))
+                },
+                out,
+            )
+        }
         MemberCommand::List { ledger } => list(&ledger, out),
     }
 }

@@ -178,14 +178,34 @@ impl SledStore {
 
     fn open_db(dir: &Path, lock: DirLock, cache_bytes: u64) -> Result<SledStore> {
         let path = dir.join(DB_DIR);
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(cache_bytes)
-            .open()
-            .map_err(|e| StoreError::Database {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+        let config = sled::Config::new().path(&path).cache_capacity(cache_bytes);
+        // This process holds the directory's LOCK, so sled's own file lock
+        // can only be held by a handle of ours that was just dropped and
+        // whose background thread has not yet let go: wait for it a while.
+        let mut tries = 0;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.to_string().contains("could not acquire lock") =>
+                {
+                    if tries == 100 {
+                        return Err(StoreError::Database {
+                            path,
+                            message: e.to_string(),
+                        });
+                    }
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => {
+                    break other.map_err(|e| StoreError::Database {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                }
+            }
+        };
         let tree = db.open_tree(b"ledger").map_err(|e| StoreError::Database {
             path: path.clone(),
             message: e.to_string(),

@@ -23,6 +23,8 @@ enum Later {
     Revoke(usize),
     Rotate(usize),
     Rekey(usize),
+    /// Stricter conformance thresholds.
+    Thresholds,
 }
 
 fn handle(i: usize) -> MemberId {
@@ -85,6 +87,7 @@ fn apply(r: &mut Rehearsal, later: Later, n: usize) {
                 r.keys.insert(by.to_owned(), new);
             }
         }
+        Later::Thresholds => change(r, RosterChange::SetThresholds(strict())),
         Later::Rekey(i) => {
             let new = fresh(n);
             let before = r.state.roster.members[&handle(i)].key;
@@ -100,6 +103,20 @@ fn apply(r: &mut Rehearsal, later: Later, n: usize) {
             }
         }
     }
+}
+
+/// Thresholds under which the story's minutes have findings they did not
+/// have: short meetings, "the" a boilerplate phrase.
+fn strict() -> crate::policy::Thresholds {
+    let mut t = crate::policy::Thresholds {
+        meeting_limit_minutes: 30,
+        long_meetings_in_a_row: 2,
+        boilerplate_share_percent: 5,
+        ..Default::default()
+    };
+    t.boilerplate.push("the".into());
+    t.placeholders.push("the risk register was reviewed".into());
+    t
 }
 
 /// The verdicts an auditor files for `review`.
@@ -327,6 +344,7 @@ proptest! {
             2 => Later::Remove(i),
             3 => Later::Revoke(i),
             4 => Later::Rotate(i),
+            5 if i == 0 => Later::Thresholds,
             _ => Later::Rekey(i),
         };
         let mut r = Rehearsal::founded(today());
@@ -374,4 +392,96 @@ fn a_handle_listed_twice_is_one_place_to_sign() {
     assert_eq!(a.quorum.required, 2);
     assert!(!a.holds(), "{}", a.to_text());
     assert!(!report.passed());
+}
+
+#[test]
+fn thresholds_apply_from_their_entry_on() {
+    use crate::ids::TimeOfDay;
+    use crate::vocab::MeetingTimes;
+    // The current meeting ran 90 minutes; a 60-minute limit set before the
+    // meeting gives an observation, the same limit set after it does not.
+    let with_times = |set_before: bool| {
+        let mut s = Script::story();
+        let meeting = s
+            .steps
+            .iter()
+            .position(|st| matches!(st, Step::Append { payload: Payload::Open(o), .. } if o.review == current_id()))
+            .unwrap();
+        s.steps.insert(
+            meeting + 1,
+            Step::Append {
+                by: "isms",
+                payload: Payload::MeetingTimes(crate::story::content(
+                    &current_id(),
+                    MeetingTimes {
+                        started: TimeOfDay::parse("s", "10:00").unwrap(),
+                        ended: TimeOfDay::parse("e", "11:30").unwrap(),
+                    },
+                )),
+            },
+        );
+        let mut r = if set_before {
+            s.steps.truncate(meeting);
+            let mut r = s.run();
+            let t = crate::policy::Thresholds {
+                meeting_limit_minutes: 60,
+                ..Default::default()
+            };
+            change(&mut r, RosterChange::SetThresholds(t));
+            let rest: Vec<Step> = Script::story().steps[meeting..].to_vec();
+            let mut rest = rest;
+            rest.insert(
+                1,
+                Step::Append {
+                    by: "isms",
+                    payload: Payload::MeetingTimes(crate::story::content(
+                        &current_id(),
+                        MeetingTimes {
+                            started: TimeOfDay::parse("s", "10:00").unwrap(),
+                            ended: TimeOfDay::parse("e", "11:30").unwrap(),
+                        },
+                    )),
+                },
+            );
+            r.set_clock(crate::rehearsal::noon(held()));
+            r.run(&rest)
+                .unwrap_or_else(|(i, e)| panic!("step {i}: {e}"));
+            r
+        } else {
+            s.run()
+        };
+        if !set_before {
+            let t = crate::policy::Thresholds {
+                meeting_limit_minutes: 60,
+                ..Default::default()
+            };
+            change(&mut r, RosterChange::SetThresholds(t));
+        }
+        verdict(&r, &current_id()).0
+    };
+    assert_eq!(of_rule(&with_times(true), "meeting-length").len(), 1);
+    assert_eq!(of_rule(&with_times(false), "meeting-length").len(), 0);
+}
+
+#[test]
+fn thresholds_that_make_no_sense_are_refused() {
+    use crate::policy::Thresholds;
+    type Case = (fn(&mut Thresholds), &'static str);
+    let cases: Vec<Case> = vec![
+        (|t| t.meeting_limit_minutes = 0, "meeting_limit_minutes"),
+        (|t| t.long_meetings_in_a_row = 1, "long_meetings_in_a_row"),
+        (
+            |t| t.boilerplate_share_percent = 0,
+            "boilerplate_share_percent",
+        ),
+        (|t| t.boilerplate.push("Noted.".into()), "boilerplate"),
+        (|t| t.placeholders.push(String::new()), "placeholders"),
+    ];
+    for (edit, field) in cases {
+        let mut t = Thresholds::default();
+        edit(&mut t);
+        let e = t.check().unwrap_err().to_string();
+        assert!(e.contains(field), "{field}: {e}");
+    }
+    assert!(Thresholds::default().check().is_ok());
 }

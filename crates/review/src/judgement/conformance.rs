@@ -23,7 +23,7 @@
 //! | 12 | `next-review-scheduled` | nonconformity | the meeting closed with the next review's date. Warning: that date is more than `review_interval_months` after the meeting |
 //! | 13 | `unsigned-changes` | nonconformity | every change to the minutes after their first signature is covered by a later top-management signature |
 //! | 14 | `signed-promptly` | warning | each top-management attendee first signed within `signing_deadline_days` of the meeting (or, unsigned, that many days have not yet passed) |
-//! | 15 | `meeting-length` | observation | the meeting, where its start and end are recorded (`review.meeting-times`), ran no longer than [`MEETING_LIMIT_MINUTES`]. Warning: it and the [`LONG_MEETINGS_IN_A_ROW`] - 1 reviews held before it all ran past it |
+//! | 15 | `meeting-length` | observation | the meeting, where its start and end are recorded (`review.meeting-times`), ran no longer than the thresholds' `meeting_limit_minutes` (default 240). Warning: it and the `long_meetings_in_a_row` - 1 (default 2) reviews held before it all ran past it |
 //!
 //! Rules that need the meeting (3, 4, 5, 9, 10, 14) say nothing about it
 //! when no meeting is recorded or no top management attended: rule 2
@@ -50,7 +50,7 @@ use crate::ids::{Date, ReviewId};
 use crate::inputs::InputKey;
 use crate::member::MemberId;
 use crate::minutes::Recorded;
-use crate::policy::Policy;
+use crate::policy::{Policy, Thresholds};
 use crate::reviews::{ActionRecord, ReviewRecord};
 use crate::roster::{KeyState, Roster};
 use crate::state::LedgerState;
@@ -170,15 +170,6 @@ pub const RULES: [Rule; 15] = [
     },
 ];
 
-/// The meeting length past which rule 15 observes that the review may need
-/// a simpler format: four hours (the guide expects one to two). Genesis
-/// policy has no field for it, so it is the same for every ledger.
-pub const MEETING_LIMIT_MINUTES: u16 = 240;
-
-/// Rule 15 warns when this many reviews in a row, this one the last, ran
-/// past [`MEETING_LIMIT_MINUTES`].
-pub const LONG_MEETINGS_IN_A_ROW: usize = 3;
-
 const INPUTS: &str = "inputs-addressed";
 const ATTENDED: &str = "top-management-attended";
 const SIGNED: &str = "minutes-signed";
@@ -283,6 +274,8 @@ struct Ctx<'a> {
     record: &'a ReviewRecord,
     roster: &'a Roster,
     policy: &'a Policy,
+    /// The thresholds in force at the meeting's entry.
+    thresholds: Thresholds,
     audit: ReviewAudit,
     today: Date,
 }
@@ -352,6 +345,7 @@ pub fn check(state: &LedgerState, review: &ReviewId, today: Date) -> Result<Repo
         record,
         roster: &state.roster,
         policy: &state.roster.policy,
+        thresholds: audit::meeting_roster(&state.roster, record).thresholds(),
         audit: audit::audit(state, review)?,
         today,
     };
@@ -395,7 +389,7 @@ fn inputs_addressed(c: &Ctx, f: &mut Findings) {
             );
             continue;
         };
-        if wording::is_placeholder(&i.item.summary) {
+        if wording::is_placeholder(&i.item.summary, &c.thresholds) {
             f.add(
                 INPUTS,
                 Severity::Nonconformity,
@@ -805,7 +799,7 @@ fn resources_considered(c: &Ctx, f: &mut Findings) {
         .collect();
     for d in resources
         .iter()
-        .filter(|d| wording::is_placeholder(&d.item.text))
+        .filter(|d| wording::is_placeholder(&d.item.text, &c.thresholds))
     {
         f.add(
             RESOURCES,
@@ -819,7 +813,7 @@ fn resources_considered(c: &Ctx, f: &mut Findings) {
     }
     if resources
         .iter()
-        .any(|d| !wording::is_placeholder(&d.item.text))
+        .any(|d| !wording::is_placeholder(&d.item.text, &c.thresholds))
     {
         return;
     }
@@ -881,7 +875,7 @@ fn objectives_assessed_and_set(c: &Ctx, f: &mut Findings) {
         }
     }
     for (id, a) in &m.assessments {
-        if wording::is_placeholder(&a.item.why) {
+        if wording::is_placeholder(&a.item.why, &c.thresholds) {
             f.add(
                 OBJECTIVES,
                 Severity::Nonconformity,
@@ -905,7 +899,7 @@ fn objectives_assessed_and_set(c: &Ctx, f: &mut Findings) {
                 ),
             );
         }
-        if wording::is_placeholder(&o.item.measure) {
+        if wording::is_placeholder(&o.item.measure, &c.thresholds) {
             f.add(
                 OBJECTIVES,
                 Severity::Nonconformity,
@@ -1072,11 +1066,11 @@ fn thin_minutes(c: &Ctx, f: &mut Findings) {
     let inputs = &c.record.minutes.inputs;
     for (key, i) in inputs {
         let summary = &i.item.summary;
-        if i.item.nothing_to_report || wording::is_placeholder(summary) {
+        if i.item.nothing_to_report || wording::is_placeholder(summary, &c.thresholds) {
             continue;
         }
         let words = summary.split_whitespace().count();
-        let message = if wording::is_boilerplate(summary) {
+        let message = if wording::is_boilerplate(summary, &c.thresholds) {
             format!(
                 "input {key} (at {}): {summary:?} is mostly boilerplate, not a summary of what was discussed (input.summary)",
                 i.seq
@@ -1095,7 +1089,7 @@ fn thin_minutes(c: &Ctx, f: &mut Findings) {
     let mut by_text: std::collections::BTreeMap<String, Vec<(&InputKey, Seq)>> =
         std::collections::BTreeMap::new();
     for (key, i) in inputs {
-        if !i.item.nothing_to_report && !wording::is_placeholder(&i.item.summary) {
+        if !i.item.nothing_to_report && !wording::is_placeholder(&i.item.summary, &c.thresholds) {
             by_text
                 .entry(wording::same_text_key(&i.item.summary))
                 .or_default()
@@ -1226,7 +1220,8 @@ fn meeting_length(c: &Ctx, f: &mut Findings) {
     let Some(times) = &c.record.minutes.times else {
         return;
     };
-    let limit = MEETING_LIMIT_MINUTES;
+    let limit = c.thresholds.meeting_limit_minutes;
+    let in_a_row = usize::from(c.thresholds.long_meetings_in_a_row);
     let length = times.item.minutes();
     if length <= limit {
         return;
@@ -1250,8 +1245,8 @@ fn meeting_length(c: &Ctx, f: &mut Findings) {
         let m = r.minutes.meeting.as_ref().expect("held");
         std::cmp::Reverse((m.item.held, m.seq))
     });
-    let earlier = &before[..before.len().min(LONG_MEETINGS_IN_A_ROW - 1)];
-    let all_long = earlier.len() == LONG_MEETINGS_IN_A_ROW - 1
+    let earlier = &before[..before.len().min(in_a_row - 1)];
+    let all_long = earlier.len() == in_a_row - 1
         && earlier.iter().all(|(_, r)| {
             r.minutes
                 .times

@@ -8,14 +8,21 @@
 //! neither alphanumeric nor `/` (so `N/A.` is the word `n/a`); pieces left
 //! empty are dropped.
 //!
+//! The phrase lists and the share are [`Thresholds`]: a ledger may set its
+//! own; the constants here are the defaults.
+//!
 //! ```
+//! use review::policy::Thresholds;
 //! use review::wording::{is_boilerplate, is_placeholder};
-//! assert!(is_boilerplate("Discussed and noted. No issues raised."));
-//! assert!(is_boilerplate("The performance report was reviewed and noted, no issues"));
-//! assert!(!is_boilerplate("Incidents fell from 14 to 9; the two phishing cases were reviewed and noted."));
-//! assert!(is_placeholder(" TBD. "));
-//! assert!(!is_placeholder("None of the suppliers reported a breach."));
+//! let t = Thresholds::default();
+//! assert!(is_boilerplate("Discussed and noted. No issues raised.", &t));
+//! assert!(is_boilerplate("The performance report was reviewed and noted, no issues", &t));
+//! assert!(!is_boilerplate("Incidents fell from 14 to 9; the two phishing cases were reviewed and noted.", &t));
+//! assert!(is_placeholder(" TBD. ", &t));
+//! assert!(!is_placeholder("None of the suppliers reported a breach.", &t));
 //! ```
+
+use crate::policy::Thresholds;
 
 /// Phrases that say nothing about what was discussed. A text whose words
 /// are mostly these phrases is boilerplate.
@@ -69,10 +76,6 @@ pub const PLACEHOLDERS: [&str; 18] = [
     "xxx",
 ];
 
-/// A text is boilerplate when boilerplate phrases cover at least this
-/// share of its words (numerator, denominator): half.
-pub const BOILERPLATE_SHARE: (usize, usize) = (1, 2);
-
 /// The words of `text`, as compared.
 pub fn words(text: &str) -> Vec<String> {
     text.split_whitespace()
@@ -88,10 +91,10 @@ pub fn words(text: &str) -> Vec<String> {
 /// words count: the covered ones and every other word that is not
 /// [`FILLER`]. Phrases are matched left to right, the longest first at each
 /// word, and do not overlap.
-pub fn boilerplate_cover(text: &str) -> (usize, usize) {
+pub fn boilerplate_cover(text: &str, boilerplate: &[String]) -> (usize, usize) {
     let words = words(text);
     let phrases: Vec<Vec<&str>> = {
-        let mut p: Vec<Vec<&str>> = BOILERPLATE.iter().map(|p| p.split(' ').collect()).collect();
+        let mut p: Vec<Vec<&str>> = boilerplate.iter().map(|p| p.split(' ').collect()).collect();
         p.sort_by_key(|p| std::cmp::Reverse(p.len()));
         p
     };
@@ -117,18 +120,19 @@ pub fn boilerplate_cover(text: &str) -> (usize, usize) {
     (covered, counted)
 }
 
-/// Whether `text` is mostly boilerplate ([`BOILERPLATE_SHARE`]), whatever its length.
-pub fn is_boilerplate(text: &str) -> bool {
-    let (covered, total) = boilerplate_cover(text);
-    let (num, den) = BOILERPLATE_SHARE;
-    total > 0 && covered * den >= total * num
+/// Whether `text` is mostly boilerplate: the thresholds' phrases cover at
+/// least their `boilerplate_share_percent` of its counted words, whatever
+/// its length.
+pub fn is_boilerplate(text: &str, t: &Thresholds) -> bool {
+    let (covered, total) = boilerplate_cover(text, &t.boilerplate);
+    total > 0 && covered * 100 >= total * usize::from(t.boilerplate_share_percent)
 }
 
-/// Whether `text` is a placeholder: one of [`PLACEHOLDERS`] as its whole
-/// wording, or no word at all (`-`, `...`, `?`).
-pub fn is_placeholder(text: &str) -> bool {
-    let w = words(text);
-    w.is_empty() || PLACEHOLDERS.contains(&w.join(" ").as_str())
+/// Whether `text` is a placeholder: one of the thresholds' placeholders as
+/// its whole wording, or no word at all (`-`, `...`, `?`).
+pub fn is_placeholder(text: &str, t: &Thresholds) -> bool {
+    let w = words(text).join(" ");
+    w.is_empty() || t.placeholders.contains(&w)
 }
 
 /// The text as compared for pasting: its words, joined by one space.
@@ -142,12 +146,13 @@ mod tests {
 
     #[test]
     fn boilerplate_is_found_inside_longer_text() {
+        let t = Thresholds::default();
         let check = |text: &str, expected: bool| {
             assert_eq!(
-                is_boilerplate(text),
+                is_boilerplate(text, &t),
                 expected,
                 "{text:?}: {:?}",
-                boilerplate_cover(text)
+                boilerplate_cover(text, &t.boilerplate)
             )
         };
         check("Discussed and noted.", true);
@@ -171,8 +176,9 @@ mod tests {
 
     #[test]
     fn placeholders_are_whole_texts() {
+        let t = Thresholds::default();
         let check =
-            |text: &str, expected: bool| assert_eq!(is_placeholder(text), expected, "{text:?}");
+            |text: &str, expected: bool| assert_eq!(is_placeholder(text, &t), expected, "{text:?}");
         for p in [
             "TBD",
             "tbc.",

@@ -30,6 +30,14 @@ pub fn roster_change(change: &RosterChange) -> String {
             format!("give {handle} the key {}", key.fingerprint())
         }
         RosterChange::Remove { handle } => format!("remove {handle}"),
+        RosterChange::SetThresholds(t) => format!(
+            "set the conformance thresholds: meetings over {} min, {} in a row; boilerplate at {}% of a summary's words; {} boilerplate phrases, {} placeholders",
+            t.meeting_limit_minutes,
+            t.long_meetings_in_a_row,
+            t.boilerplate_share_percent,
+            t.boilerplate.len(),
+            t.placeholders.len()
+        ),
     }
 }
 

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::error::Rejection;
 use crate::member::{MemberId, MemberRecord, check_text};
 use crate::payload::{Genesis, RosterChange, Rotation, RotationStatement};
-use crate::policy::Policy;
+use crate::policy::{Policy, Thresholds};
 
 /// A member as the roster knows them now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -144,6 +144,13 @@ impl<'r> RosterAsAt<'r> {
         }
     }
 
+    /// The conformance thresholds in force.
+    pub fn thresholds(&self) -> Thresholds {
+        let set = &self.roster.thresholds;
+        let i = set.partition_point(|(at, _)| *at < self.seq);
+        set[..i].last().map(|(_, t)| t.clone()).unwrap_or_default()
+    }
+
     /// The entry at which `handle` left (removed, or lost their last key)
     /// at or before this roster, if they had.
     pub fn left_at(&self, handle: &MemberId) -> Option<Seq> {
@@ -245,6 +252,9 @@ pub struct Roster {
     pub keys: HashMap<PublicKey, KeyRecord>,
     /// Changes waiting for their quorum, by proposing event id.
     pub pending: BTreeMap<EventId, Pending>,
+    /// Conformance thresholds set after genesis, with the entry that set
+    /// each; [`Thresholds::default`] before the first.
+    pub thresholds: Vec<(Seq, Thresholds)>,
     /// How many members are top management now, kept as members change so
     /// that quorum checks do not walk the roster.
     top_count: usize,
@@ -417,6 +427,7 @@ impl Roster {
                 }
                 Ok(())
             }
+            RosterChange::SetThresholds(t) => t.check(),
         }
     }
 
@@ -646,6 +657,7 @@ impl Roster {
                     m.record(seq);
                 }
             }
+            RosterChange::SetThresholds(t) => self.thresholds.push((seq, t)),
             RosterChange::Remove { handle } => {
                 self.revoke_key(seq, &handle);
                 if let Some(m) = self.members.get_mut(&handle) {

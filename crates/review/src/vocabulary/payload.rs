@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Rejection;
 use crate::member::{MemberId, MemberRecord};
-use crate::policy::Policy;
+use crate::policy::{Policy, Thresholds};
 use crate::vocab::{
     Act, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision, Input,
     MeetingTimes, Objective, Open, Schedule, Sign,
@@ -54,6 +54,9 @@ pub enum RosterChange {
         /// The member.
         handle: MemberId,
     },
+    /// Set the conformance thresholds from this entry on (the last
+    /// variant, so that ledgers written before it keep their bytes).
+    SetThresholds(Thresholds),
 }
 
 /// A member replacing their key: signed as an event by the old key, and

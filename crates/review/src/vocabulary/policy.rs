@@ -94,6 +94,86 @@ impl Policy {
     }
 }
 
+/// The conformance thresholds a ledger may change after genesis, by a
+/// roster change (`RosterChange::SetThresholds`, signed by the roster
+/// quorum). A review is judged by the thresholds in force at its meeting's
+/// entry; until a ledger sets them, [`Thresholds::default`] applies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Rule 15: a meeting longer than this, in minutes, is an observation.
+    pub meeting_limit_minutes: u16,
+    /// Rule 15: this many reviews in a row past the limit is a warning.
+    pub long_meetings_in_a_row: u16,
+    /// Rule 11: a summary is boilerplate when boilerplate phrases cover at
+    /// least this percentage of its counted words.
+    pub boilerplate_share_percent: u8,
+    /// Rule 11: phrases that say nothing about what was discussed, as
+    /// lowercase words separated by single spaces.
+    pub boilerplate: Vec<String>,
+    /// Rules 1, 7 and 8: whole texts that stand in for content not written
+    /// yet, as lowercase words separated by single spaces.
+    pub placeholders: Vec<String>,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        let list = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect();
+        Thresholds {
+            meeting_limit_minutes: 240,
+            long_meetings_in_a_row: 3,
+            boilerplate_share_percent: 50,
+            boilerplate: list(&crate::wording::BOILERPLATE),
+            placeholders: list(&crate::wording::PLACEHOLDERS),
+        }
+    }
+}
+
+/// The most phrases a list of [`Thresholds`] may hold.
+pub const MAX_PHRASES: usize = 200;
+
+impl Thresholds {
+    /// Refuses thresholds that make no sense, naming the field.
+    pub fn check(&self) -> Result<(), Rejection> {
+        let bad = |field: &str, reason: String| {
+            Err(Rejection::Malformed {
+                field: format!("thresholds.{field}"),
+                reason,
+            })
+        };
+        if !(1..=1440).contains(&self.meeting_limit_minutes) {
+            return bad("meeting_limit_minutes", "must be 1 to 1440".into());
+        }
+        if !(2..=12).contains(&self.long_meetings_in_a_row) {
+            return bad("long_meetings_in_a_row", "must be 2 to 12".into());
+        }
+        if !(1..=100).contains(&self.boilerplate_share_percent) {
+            return bad("boilerplate_share_percent", "must be 1 to 100".into());
+        }
+        for (field, list) in [
+            ("boilerplate", &self.boilerplate),
+            ("placeholders", &self.placeholders),
+        ] {
+            if list.len() > MAX_PHRASES {
+                return bad(
+                    field,
+                    format!("{} phrases is over {MAX_PHRASES}", list.len()),
+                );
+            }
+            for phrase in list {
+                // A phrase is compared as words: it must be spelled as
+                // `wording::words` would split it.
+                if phrase.is_empty() || crate::wording::words(phrase).join(" ") != *phrase {
+                    return bad(
+                        field,
+                        format!("{phrase:?} is not lowercase words separated by single spaces"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
