@@ -95,7 +95,7 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
     let mut witness_point = None;
     let mut chain = Chain::default();
     let mut frontier = Frontier::default();
-    let mut pending: Vec<NewNode> = Vec::new();
+    let mut pending: Vec<(NewNode, Option<Hash>)> = Vec::new();
     let mut fault = None;
 
     // A second thread reads each chunk and checks its entries on all cores
@@ -128,14 +128,7 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
                 break;
             }
             for checked in chunk {
-                if let Some(f) = step(
-                    store,
-                    &mut chain,
-                    &mut frontier,
-                    &mut pending,
-                    state,
-                    checked,
-                ) {
+                if let Some(f) = step(&mut chain, &mut frontier, &mut pending, state, checked) {
                     return Ok(Some(f));
                 }
                 if Some(chain.size) == witness_size {
@@ -184,7 +177,7 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
         fault = check_head(&head, &chain, &frontier).err();
     }
     if fault.is_none() {
-        fault = check_nodes(store, &mut pending, chain.size.saturating_sub(1));
+        fault = check_nodes(&mut pending, chain.size.saturating_sub(1));
     }
     if fault.is_none()
         && let (Some(want), Some(got)) = (trust, chain.ledger_id)
@@ -286,6 +279,16 @@ struct Checked {
     entry: Result<VerifiedEntry, String>,
     /// Why the event-id index does not point at this entry, if it does not.
     index_fault: Option<String>,
+    /// The stored Merkle nodes this entry completes, in the order
+    /// [`Frontier::push`] returns them (empty when the store keeps none).
+    nodes: Result<Vec<Option<Hash>>, String>,
+}
+
+/// The `(level, index)` of each node that leaf `index` completes, leaf
+/// first, as [`Frontier::push`] lists them: one more for each trailing one
+/// bit of `index`.
+fn completed_by(index: u64) -> impl Iterator<Item = (u32, u64)> {
+    (0..=index.trailing_ones()).map(move |level| (level, index >> level))
 }
 
 /// Decodes, verifies and looks up a chunk of stored entries on all cores.
@@ -306,22 +309,31 @@ fn check_chunk<S: Store + ?Sized>(store: &S, chunk: Vec<(Seq, Vec<u8>)>) -> Vec<
                     Err(e) => Some(e.to_string()),
                 }
             });
+            // Read here, on all cores, so that the ordering thread only compares.
+            let nodes = if store.keeps_nodes() {
+                completed_by(key.0)
+                    .map(|(level, index)| store.node(level, index))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())
+            } else {
+                Ok(Vec::new())
+            };
             Checked {
                 key,
                 entry,
                 index_fault,
+                nodes,
             }
         })
         .collect()
 }
 
-/// Checks one stored entry in order, and the Merkle nodes it completes;
-/// returns the fault if it has one.
-fn step<S: Store + ?Sized, A: Admission>(
-    store: &S,
+/// Checks one stored entry in order, and the Merkle nodes the entry
+/// before it completed; returns the fault if it has one.
+fn step<A: Admission>(
     chain: &mut Chain,
     frontier: &mut Frontier,
-    pending: &mut Vec<NewNode>,
+    pending: &mut Vec<(NewNode, Option<Hash>)>,
     state: &mut A,
     checked: Checked,
 ) -> Option<Fault> {
@@ -368,30 +380,22 @@ fn step<S: Store + ?Sized, A: Admission>(
     // The nodes the previous entry completed are checked now that this
     // entry links to it: a changed entry is reported as such, not as the
     // stored node that no longer matches it.
-    if let Some(f) = check_nodes(store, pending, expected.saturating_sub(1)) {
+    if let Some(f) = check_nodes(pending, expected.saturating_sub(1)) {
         return Some(f);
     }
-    *pending = frontier.push(&v.hash);
+    let computed = frontier.push(&v.hash);
+    match checked.nodes {
+        Ok(stored) if stored.is_empty() => {}
+        Ok(stored) => pending.extend(computed.into_iter().zip(stored)),
+        Err(e) => return fault(e),
+    }
     None
 }
 
-/// Checks that every node in `nodes` (completed by entry `seq`) is stored
-/// as computed: proofs are served from them.
-fn check_nodes<S: Store + ?Sized>(store: &S, nodes: &mut Vec<NewNode>, seq: u64) -> Option<Fault> {
-    if !store.keeps_nodes() {
-        nodes.clear();
-        return None;
-    }
-    for node in nodes.drain(..) {
-        let stored = match store.node(node.level, node.index) {
-            Ok(stored) => stored,
-            Err(e) => {
-                return Some(Fault {
-                    seq: Some(seq),
-                    reason: e.to_string(),
-                });
-            }
-        };
+/// Checks that every computed node in `nodes` (completed by entry `seq`) is
+/// stored as computed: proofs are served from them.
+fn check_nodes(nodes: &mut Vec<(NewNode, Option<Hash>)>, seq: u64) -> Option<Fault> {
+    for (node, stored) in nodes.drain(..) {
         if stored != Some(node.hash) {
             return Some(Fault {
                 seq: Some(seq),
@@ -466,4 +470,22 @@ fn check_checkpoint<S: Store + ?Sized, A: Admission>(
         )));
     }
     Ok(cp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nodes_read_for_an_entry_are_those_it_completes() {
+        let mut f = Frontier::default();
+        for i in 0..300u64 {
+            let computed: Vec<(u32, u64)> = f
+                .push(&ledger_core::hash_entry_bytes(&i.to_le_bytes()))
+                .iter()
+                .map(|n| (n.level, n.index))
+                .collect();
+            assert_eq!(completed_by(i).collect::<Vec<_>>(), computed, "leaf {i}");
+        }
+    }
 }
