@@ -37,6 +37,77 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = service::limits::CACHE_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub cache_mib: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The server's limits (docs/SERVICE.md, "Limits"); each defaults to
+/// `service::limits::Limits::default()`.
+#[derive(Args)]
+pub struct LimitArgs {
+    /// Connections open at once; keep it below the open-files limit.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Seconds a connection may send nothing before it is closed.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(3..=86_400))]
+    pub idle_secs: Option<u32>,
+    /// Threads running auditors' calls (verification, bundles, whole-review reads).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub audit_threads: Option<u32>,
+    /// Auditors' calls running or waiting on the server; more are refused.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub audit_queue: Option<u32>,
+    /// Auditors' calls running or waiting on one ledger.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub audit_queue_per_ledger: Option<u32>,
+    /// Feeds open at once on the server.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_feeds: Option<u32>,
+    /// Feeds open at once on one connection.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub feeds_per_connection: Option<u32>,
+    /// Seconds a subscriber may leave its feed's buffer full before the feed is dropped.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub feed_stall_secs: Option<u32>,
+    /// Seconds calls in flight get to finish once the server is told to stop.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=3_600))]
+    pub grace_secs: Option<u32>,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> service::limits::Limits {
+        let mut l = service::limits::Limits::default();
+        let secs = |s: u32| std::time::Duration::from_secs(s.into());
+        if let Some(n) = self.max_connections {
+            l.connections = n as usize;
+        }
+        if let Some(s) = self.idle_secs {
+            l.idle = secs(s);
+        }
+        if let Some(n) = self.audit_threads {
+            l.audit_threads = n as usize;
+        }
+        if let Some(n) = self.audit_queue {
+            l.audit_queue = n as usize;
+        }
+        if let Some(n) = self.audit_queue_per_ledger {
+            l.audit_queue_per_ledger = n as usize;
+        }
+        if let Some(n) = self.max_feeds {
+            l.feeds = n as usize;
+            l.feeds_per_ledger = l.feeds_per_ledger.min(l.feeds);
+        }
+        if let Some(n) = self.feeds_per_connection {
+            l.feeds_per_connection = n as usize;
+        }
+        if let Some(s) = self.feed_stall_secs {
+            l.feed_stall = secs(s);
+        }
+        if let Some(s) = self.grace_secs {
+            l.grace = secs(s);
+        }
+        l
+    }
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>> {
@@ -48,7 +119,8 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
         (Some(cert), Some(key)) => Some(Identity::from_pem(read(cert)?, read(key)?)),
         _ => None,
     };
-    server::check_listen(a.listen, tls.is_some(), a.allow_plaintext)?;
+    let tls_on = tls.is_some();
+    server::check_listen(a.listen, tls_on, a.allow_plaintext)?;
     let tokens = match &a.tokens {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -62,11 +134,16 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let limits = a.limits.limits();
+    let grace = limits.grace;
+    let verdict = runtime.block_on(async move {
         // Installed before the address is printed: a SIGTERM sent as soon as
         // a script or test reads it must stop the server gracefully, not
         // kill it with the default action.
         let shutdown = shutdown_signal()?;
+        // Everything that can refuse to start (the certificate and key
+        // among them) is loaded before the server says it is listening.
+        let server = server::prepare(hosts.clone(), tls, limits).await?;
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -78,7 +155,7 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
         // The first line on stdout is the bound address, for scripts and
         // tests: `listening on ADDR`, or one JSON object with `--json`.
         if out.json {
-            let v = serde_json::json!({"listening": addr.to_string(), "tls": tls.is_some(), "ledgers": ledgers});
+            let v = serde_json::json!({"listening": addr.to_string(), "tls": tls_on, "ledgers": ledgers});
             println!("{v}");
         } else {
             println!("listening on {addr}");
@@ -87,10 +164,14 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
             }
         }
         std::io::stdout().flush()?;
-        server::serve(hosts, listener, tls, shutdown).await?;
+        server.serve(listener, shutdown).await?;
         eprintln!("stopped");
-        Ok(Verdict::Ok)
-    })
+        Ok::<_, anyhow::Error>(Verdict::Ok)
+    });
+    // Blocking work still running (a read, an append already handed to a
+    // writer) gets the grace period too; the writers were closed above.
+    runtime.shutdown_timeout(grace);
+    verdict
 }
 
 /// Installs the SIGINT and SIGTERM handlers now; the future resolves on either.

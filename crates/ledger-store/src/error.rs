@@ -97,6 +97,10 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A long read was stopped by its caller (a client that went away, a
+    /// deadline that passed, a server that is stopping).
+    #[error("stopped: {0}")]
+    Cancelled(&'static str),
 }
 
 /// Shorthand for results in this crate.

@@ -33,6 +33,10 @@ use crate::store::{Batch, Head, Store};
 /// The most events committed in one batch.
 pub const MAX_BATCH: usize = 4096;
 
+/// Batches up to this size have their signatures checked on the writer's
+/// own thread; larger ones on all cores.
+const INLINE_VERIFY: usize = 8;
+
 /// How many prepared batches may wait for the committer, which writes
 /// everything waiting with one flush.
 const PIPELINE: usize = 64;
@@ -426,7 +430,14 @@ impl<S: Store, A: Admission> Writer<S, A> {
             }
             return None;
         }
-        let verified: Vec<_> = requests.par_iter().map(|r| r.signed.verify()).collect();
+        // A few signatures are checked here: handing them to the shared
+        // rayon pool would queue them behind whatever else it runs (an
+        // auditor's whole-ledger verification, on a server).
+        let verified: Vec<_> = if requests.len() <= INLINE_VERIFY {
+            requests.iter().map(|r| r.signed.verify()).collect()
+        } else {
+            requests.par_iter().map(|r| r.signed.verify()).collect()
+        };
         let mut batch = Batch::default();
         let mut accepted: Vec<(Reply<A::Rejection>, Seq, EntryHash)> = Vec::new();
         let mut ids: HashSet<EventId> = HashSet::new();

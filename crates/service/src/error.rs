@@ -54,12 +54,30 @@ pub enum ServiceError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key was refused.
+    #[error("TLS certificate or key: {0}")]
+    Tls(String),
     /// The reflection service could not be built from the descriptors.
     #[error("grpc reflection: {0}")]
     Reflection(String),
     /// The transport failed.
     #[error("grpc transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+}
+
+/// An error and its causes, each once, for a message.
+pub fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// The status for a refused append. Nothing was stored.
@@ -71,7 +89,21 @@ pub fn append_status(e: AppendError<Rejection>) -> Status {
         AppendError::Rejected { source, .. } => rejection_code(source),
         AppendError::Store(_) => Code::Internal,
     };
-    Status::new(code, e.to_string())
+    Status::new(code, capped(e.to_string()))
+}
+
+/// `message` cut to [`crate::limits::MESSAGE_BYTES`] on a character boundary.
+pub fn capped(mut message: String) -> String {
+    let max = crate::limits::MESSAGE_BYTES;
+    if message.len() > max {
+        let mut cut = max - 3;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push_str("...");
+    }
+    message
 }
 
 /// The code for an evidence-format error in a submitted event.
@@ -111,7 +143,12 @@ pub fn rejection_code(r: &Rejection) -> Code {
     }
 }
 
-/// A store failure while reading: the server's fault, not the caller's.
+/// A store failure while reading: the server's fault, not the caller's,
+/// unless the read was stopped because the server is stopping.
 pub fn store_status(what: &str, e: StoreError) -> Status {
-    Status::internal(format!("{what}: {e}"))
+    let code = match e {
+        StoreError::Cancelled(_) => Code::Unavailable,
+        _ => Code::Internal,
+    };
+    Status::new(code, format!("{what}: {e}"))
 }

@@ -5,15 +5,16 @@ use std::sync::Arc;
 use ledger_core::merkle::{prove_consistency, prove_inclusion, range_root};
 use ledger_core::{Checkpoint, Seq};
 use ledger_store::{Store, StoreNodes};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::audit::{Auditors, stopped};
 use crate::error::{append_status, store_status};
 use crate::host::Hosted;
 use crate::hosts::{Access, Hosts, Role};
+use crate::limits::Limits;
+use crate::load::{Scope, Seats};
 use crate::pb::ledger_service_server::LedgerService;
-use crate::{convert, limits, pb};
+use crate::{convert, feed, limits, pb};
 
 /// Runs blocking work (sled, the writer) off the async threads.
 pub(crate) async fn blocking<T: Send + 'static>(
@@ -27,12 +28,21 @@ pub(crate) async fn blocking<T: Send + 'static>(
 /// The ledger service over the hosted ledgers.
 pub struct LedgerApi {
     hosts: Arc<Hosts>,
+    limits: Limits,
+    feeds: Arc<Seats>,
+    auditors: Arc<Auditors>,
 }
 
 impl LedgerApi {
-    /// The service for `hosts`.
-    pub fn new(hosts: Arc<Hosts>) -> LedgerApi {
-        LedgerApi { hosts }
+    /// The service for `hosts` under `limits`, running whole-review reads
+    /// on `auditors`.
+    pub fn new(hosts: Arc<Hosts>, limits: Limits, auditors: Arc<Auditors>) -> LedgerApi {
+        LedgerApi {
+            hosts,
+            limits,
+            feeds: Seats::new(),
+            auditors,
+        }
     }
 }
 
@@ -49,8 +59,14 @@ fn checkpoint(host: &Hosted) -> Result<(String, Checkpoint), Status> {
     Ok((note, cp))
 }
 
-/// Entries `[start, start + limit)` below the shown size, within the byte budget.
-fn read(host: &Hosted, start: u64, limit: usize) -> Result<Vec<pb::StoredEntry>, Status> {
+/// Entries `[start, start + limit)` below the shown size, stopping once
+/// they hold `max_bytes` (at least one entry is read).
+pub(crate) fn read(
+    host: &Hosted,
+    start: u64,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<Vec<pb::StoredEntry>, Status> {
     let size = host.size();
     if start >= size {
         return Ok(Vec::new());
@@ -64,12 +80,34 @@ fn read(host: &Hosted, start: u64, limit: usize) -> Result<Vec<pb::StoredEntry>,
     let mut bytes = 0usize;
     for (seq, entry) in chunk {
         bytes += entry.len();
-        if bytes > limits::READ_BYTES && !out.is_empty() {
+        if bytes > max_bytes && !out.is_empty() {
             break;
         }
         out.push(convert::stored_entry(seq, entry)?);
     }
     Ok(out)
+}
+
+/// The status that ends an `AppendStream` at event `index`, saying what
+/// the events before it left appended: in the message, and in the trailers
+/// `appended` and `last-seq` for programs.
+fn appended_so_far(s: Status, index: usize, last_seq: Option<u64>) -> Status {
+    let mut status = Status::new(
+        s.code(),
+        format!(
+            "event #{index} of the stream: {}; the {index} events before it were appended{}",
+            s.message(),
+            last_seq
+                .map(|q| format!(", the last as #{q}"))
+                .unwrap_or_default()
+        ),
+    );
+    let meta = status.metadata_mut();
+    meta.insert("appended", index.into());
+    if let Some(q) = last_seq {
+        meta.insert("last-seq", q.into());
+    }
+    status
 }
 
 #[tonic::async_trait]
@@ -96,31 +134,35 @@ impl LedgerService for LedgerApi {
     ) -> Result<Response<pb::AppendStreamResponse>, Status> {
         let meta = request.metadata().clone();
         let mut stream = request.into_inner();
-        let mut receipts = Vec::new();
-        let mut index = 0usize;
-        while let Some(item) = stream.message().await? {
-            let refused = |s: Status, appended: usize| {
-                Status::new(
-                    s.code(),
-                    format!(
-                        "event #{index} of the stream: {}; the {appended} events before it were appended",
-                        s.message()
-                    ),
-                )
+        let mut receipts: Vec<pb::AppendResponse> = Vec::new();
+        loop {
+            let index = receipts.len();
+            let last_seq = receipts.last().map(|r| r.seq);
+            let refused = |s: Status| appended_so_far(s, index, last_seq);
+            let Some(item) = stream.message().await.map_err(refused)? else {
+                break;
             };
-            let n = receipts.len();
+            if index == limits::STREAM_EVENTS {
+                return Err(refused(Status::resource_exhausted(format!(
+                    "a stream carries at most {} events; send the rest in another call",
+                    limits::STREAM_EVENTS
+                ))));
+            }
             let host = self
                 .hosts
                 .get(&meta, &item.ledger_id, Access::Write)
-                .map_err(|s| refused(s, n))?;
-            let signed = convert::signed_event(item.event).map_err(|s| refused(s, n))?;
+                .map_err(refused)?;
+            let signed = convert::signed_event(item.event).map_err(refused)?;
             let receipt = blocking(move || host.append(signed).map_err(append_status))
                 .await
-                .map_err(|s| refused(s, n))?;
+                .map_err(refused)?;
             receipts.push(convert::receipt(&receipt));
-            index += 1;
         }
-        Ok(Response::new(pb::AppendStreamResponse { receipts }))
+        Ok(Response::new(pb::AppendStreamResponse {
+            appended: receipts.len() as u64,
+            last_seq: receipts.last().map(|r| r.seq),
+            receipts,
+        }))
     }
 
     async fn read_range(
@@ -143,7 +185,7 @@ impl LedgerService for LedgerApi {
                     "entry #{start} is beyond the ledger's {size} entries"
                 )));
             }
-            let entries = read(&host, start, limit)?;
+            let entries = read(&host, start, limit, limits::READ_BYTES)?;
             Ok(Response::new(pb::ReadRangeResponse { entries, size }))
         })
         .await
@@ -185,32 +227,35 @@ impl LedgerService for LedgerApi {
             .hosts
             .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
         let review = convert::review_id(&r.review)?;
-        blocking(move || {
-            let size = host.size();
-            if !host.state().reviews.reviews.contains_key(&review) {
-                return Err(Status::not_found(format!(
-                    "no review {review} in ledger {}",
-                    host.id
-                )));
-            }
-            let mut entries = Vec::new();
-            let mut next = 0;
-            while next < size {
-                let chunk = read(&host, next, limits::READ_ENTRIES)?;
-                let Some(last) = chunk.last() else { break };
-                next = last.seq + 1;
-                entries.extend(chunk.into_iter().filter(|e| {
-                    e.event
-                        .as_ref()
-                        .is_some_and(|ev| ev.review == review.as_str())
-                }));
-            }
-            Ok(Response::new(pb::ReadRangeResponse { entries, size }))
-        })
-        .await
+        // A whole pass over the ledger: an auditor's kind of call.
+        self.auditors
+            .run(host.id, move |stop| {
+                let size = host.size();
+                if !host.state().reviews.reviews.contains_key(&review) {
+                    return Err(Status::not_found(format!(
+                        "no review {review} in ledger {}",
+                        host.id
+                    )));
+                }
+                let mut entries = Vec::new();
+                let mut next = 0;
+                while next < size {
+                    stop.check().map_err(stopped)?;
+                    let chunk = read(&host, next, limits::READ_ENTRIES, limits::READ_BYTES)?;
+                    let Some(last) = chunk.last() else { break };
+                    next = last.seq + 1;
+                    entries.extend(chunk.into_iter().filter(|e| {
+                        e.event
+                            .as_ref()
+                            .is_some_and(|ev| ev.review == review.as_str())
+                    }));
+                }
+                Ok(Response::new(pb::ReadRangeResponse { entries, size }))
+            })
+            .await
     }
 
-    type FeedStream = ReceiverStream<Result<pb::FeedMessage, Status>>;
+    type FeedStream = feed::FeedStream;
 
     async fn feed(
         &self,
@@ -227,10 +272,25 @@ impl LedgerService for LedgerApi {
                 "cursor {from} is beyond the ledger's {size} entries"
             )));
         }
-        let (tx, rx) = mpsc::channel(limits::FEED_BUFFER);
+        let l = &self.limits;
+        let mut scopes = vec![
+            (Scope::Server, l.feeds),
+            (Scope::Ledger(host.id), l.feeds_per_ledger),
+        ];
+        if let Some(peer) = request.remote_addr() {
+            scopes.push((Scope::Connection(peer), l.feeds_per_connection));
+        }
+        let seat = self.feeds.take(&scopes).map_err(|(scope, limit)| {
+            Status::resource_exhausted(format!("{limit} feeds are already open on {scope}"))
+        })?;
         let stopping = self.hosts.stopping();
-        tokio::spawn(follow(host, from, tx, stopping));
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(feed::start(
+            host,
+            from,
+            self.limits.clone(),
+            seat,
+            stopping,
+        )))
     }
 
     async fn get_checkpoint(
@@ -332,94 +392,5 @@ impl LedgerService for LedgerApi {
             }))
         })
         .await
-    }
-}
-
-/// Feed messages for entries from `start`, at most [`limits::FEED_CHUNK`]
-/// of them, read and converted on a blocking thread.
-fn read_feed(
-    host: &Arc<Hosted>,
-    source: &Arc<str>,
-    start: u64,
-) -> tokio::task::JoinHandle<Result<Vec<pb::FeedMessage>, Status>> {
-    let (host, source) = (host.clone(), source.clone());
-    tokio::task::spawn_blocking(move || {
-        let chunk = read(&host, start, limits::FEED_CHUNK)?;
-        Ok(chunk
-            .into_iter()
-            .map(|e| convert::feed_message(&source, e))
-            .collect())
-    })
-}
-
-/// Sends `chunk` in order; false once the client has gone or the server is
-/// stopping.
-async fn send_all(
-    chunk: Vec<pb::FeedMessage>,
-    tx: &mpsc::Sender<Result<pb::FeedMessage, Status>>,
-    stopping: &mut tokio::sync::watch::Receiver<bool>,
-) -> bool {
-    for message in chunk {
-        tokio::select! {
-            sent = tx.send(Ok(message)) => if sent.is_err() { return false },
-            _ = stopping.wait_for(|s| *s) => return false,
-        }
-    }
-    true
-}
-
-/// One feed subscriber: reads from the store in chunks up to the applied
-/// size, then waits for it to grow. The size is only a wake-up; every entry
-/// comes from the store, so a slow subscriber holds back nobody but itself
-/// and loses nothing. While one chunk is being sent the next is read, so
-/// that a subscriber catching up keeps both the store and its connection
-/// busy. Ends when the client goes away or the server stops.
-async fn follow(
-    host: Arc<Hosted>,
-    mut cursor: u64,
-    tx: mpsc::Sender<Result<pb::FeedMessage, Status>>,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
-) {
-    let source: Arc<str> = convert::feed_source(&host.id).into();
-    let mut applied = host.subscribe();
-    loop {
-        if *stopping.borrow() {
-            return;
-        }
-        let size = *applied.borrow_and_update();
-        let mut ahead = (cursor < size).then(|| read_feed(&host, &source, cursor));
-        while let Some(reading) = ahead.take() {
-            let chunk = match reading.await {
-                Ok(Ok(c)) if !c.is_empty() => c,
-                Ok(Ok(_)) => break,
-                Ok(Err(status)) => {
-                    let _ = tx.send(Err(status)).await;
-                    return;
-                }
-                Err(e) => {
-                    let status = Status::internal(format!("feed reader failed: {e}"));
-                    let _ = tx.send(Err(status)).await;
-                    return;
-                }
-            };
-            let last = chunk.last().and_then(|m| m.entry.as_ref()).map(|e| e.seq);
-            cursor = last.map_or(cursor, |s| s + 1);
-            if cursor < size {
-                ahead = Some(read_feed(&host, &source, cursor));
-            }
-            if !send_all(chunk, &tx, &mut stopping).await {
-                // The read ahead finishes before the feed does, so that no
-                // read of the store outlives the subscriber.
-                if let Some(reading) = ahead.take() {
-                    let _ = reading.await;
-                }
-                return;
-            }
-        }
-        tokio::select! {
-            changed = applied.changed() => if changed.is_err() { return },
-            _ = stopping.wait_for(|s| *s) => return,
-            _ = tx.closed() => return,
-        }
     }
 }

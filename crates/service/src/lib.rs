@@ -22,20 +22,24 @@
 //! use std::sync::Arc;
 //! let hosts = Arc::new(service::Hosts::open(&["ledger".into()], None, service::limits::CACHE_BYTES)?);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-//! service::server::serve(hosts, listener, None, async {
+//! service::server::serve(hosts, listener, None, service::limits::Limits::default(), async {
 //!     let _ = tokio::signal::ctrl_c().await;
 //! })
 //! .await
 //! # }
 //! ```
 
+pub mod audit;
+mod conn;
 pub mod convert;
 pub mod error;
 pub mod export;
+pub mod feed;
 pub mod host;
 pub mod hosts;
 pub mod ledger_api;
 pub mod limits;
+pub mod load;
 pub mod review_api;
 pub mod server;
 pub mod verdict;

@@ -23,13 +23,80 @@ pub const READ_BYTES: usize = 4 * 1024 * 1024;
 /// The feed reads the store this many entries at a time.
 pub const FEED_CHUNK: usize = 256;
 
-/// Feed messages buffered per subscriber. A subscriber that stops reading
-/// holds at most this many, the chunk being sent and one chunk read ahead
-/// ([`FEED_CHUNK`] each); the rest stays in the store until it reads on.
-pub const FEED_BUFFER: usize = 256;
+/// ... and stops a chunk once it holds this many bytes of entries, so that
+/// a subscriber holds at most two chunks (the one being sent and the one
+/// read ahead) beside its outbox ([`Limits::feed_bytes`]).
+pub const FEED_CHUNK_BYTES: usize = 256 * 1024;
 
 /// HTTP/2 streams (concurrent calls, feeds included) per connection.
 pub const STREAMS_PER_CONNECTION: u32 = 128;
 
 /// Calls served at once per connection; more wait.
 pub const CALLS_PER_CONNECTION: usize = 128;
+
+/// Appends one `AppendStream` call may carry. The next event is refused
+/// before it is appended (RESOURCE_EXHAUSTED), so that the response, one
+/// receipt an event, always fits [`MAX_RESPONSE`].
+pub const STREAM_EVENTS: usize = 4096;
+
+/// The longest error message sent, in bytes: a refusal quotes at most a
+/// short prefix of what it was sent (`review::ids::quoted`), and a longer
+/// message is cut here.
+pub const MESSAGE_BYTES: usize = 1024;
+
+/// The limits an operator may set on `serve`, with their defaults
+/// (documented in docs/SERVICE.md, "Limits").
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Connections open at once; more are closed as soon as they are
+    /// accepted. Keep it below the process's open-files limit.
+    pub connections: usize,
+    /// A connection that sends nothing for this long is closed. The server
+    /// pings every connection at a third of it, so a live client always
+    /// answers within it.
+    pub idle: std::time::Duration,
+    /// Threads that run auditors' calls (whole-ledger verification,
+    /// bundles, whole-review reads), apart from the writers and the feeds.
+    pub audit_threads: usize,
+    /// Auditors' calls running or waiting, on the whole server; more are
+    /// refused with RESOURCE_EXHAUSTED.
+    pub audit_queue: usize,
+    /// The same, per ledger.
+    pub audit_queue_per_ledger: usize,
+    /// Feeds open at once on the whole server.
+    pub feeds: usize,
+    /// Feeds open at once on one ledger.
+    pub feeds_per_ledger: usize,
+    /// Feeds open at once on one connection.
+    pub feeds_per_connection: usize,
+    /// Bytes of feed messages waiting for one subscriber; a subscriber that
+    /// leaves them unread for [`Limits::feed_stall`] is dropped.
+    pub feed_bytes: usize,
+    /// How long a subscriber may leave its feed full before the feed ends
+    /// with UNAVAILABLE (it resumes from the entry after its last one).
+    pub feed_stall: std::time::Duration,
+    /// How long `serve` waits, once told to stop, for calls in flight
+    /// before it closes their connections. Appends handed to a writer
+    /// complete durably either way.
+    pub grace: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Limits {
+            connections: 512,
+            idle: std::time::Duration::from_secs(60),
+            // One core is left to the writers, the feeds and the runtime.
+            audit_threads: cores.saturating_sub(1).max(1),
+            audit_queue: 32,
+            audit_queue_per_ledger: 8,
+            feeds: 256,
+            feeds_per_ledger: 128,
+            feeds_per_connection: 16,
+            feed_bytes: 1 << 20,
+            feed_stall: std::time::Duration::from_secs(60),
+            grace: std::time::Duration::from_secs(10),
+        }
+    }
+}

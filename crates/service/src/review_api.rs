@@ -9,6 +9,7 @@ use review::{LedgerState, ReviewId, conformance};
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
+use crate::audit::{Auditors, Stoppable};
 use crate::error::store_status;
 use crate::host::{Hosted, Snapshot};
 use crate::hosts::{Access, Hosts, Role};
@@ -20,12 +21,13 @@ use crate::{convert, pb};
 /// The review service over the hosted ledgers.
 pub struct ReviewApi {
     hosts: Arc<Hosts>,
+    auditors: Arc<Auditors>,
 }
 
 impl ReviewApi {
-    /// The service for `hosts`.
-    pub fn new(hosts: Arc<Hosts>) -> ReviewApi {
-        ReviewApi { hosts }
+    /// The service for `hosts`, running auditors' calls on `auditors`.
+    pub fn new(hosts: Arc<Hosts>, auditors: Arc<Auditors>) -> ReviewApi {
+        ReviewApi { hosts, auditors }
     }
 }
 
@@ -51,30 +53,38 @@ fn review_snapshot(host: &Hosted, review: &ReviewId) -> Result<Snapshot, Status>
 
 impl ReviewApi {
     /// An auditor's call about one review: the token must grant the auditor
-    /// role, the review must exist, and `answer` runs on a blocking thread
-    /// over a snapshot of the ledger (see [`review_snapshot`]).
+    /// role, the review must exist, and `answer` runs in the auditors' pool
+    /// over a snapshot of the ledger (see [`review_snapshot`]) whose reads
+    /// stop when the call should.
     async fn for_auditor<T: Send + 'static>(
         &self,
         metadata: &tonic::metadata::MetadataMap,
         ledger_id: &str,
         review: &str,
-        answer: impl FnOnce(&Hosted, Snapshot, &ReviewId) -> Result<T, Status> + Send + 'static,
+        answer: impl FnOnce(&Hosted, &Stoppable<Snapshot>, &ReviewId) -> Result<T, Status>
+        + Send
+        + 'static,
     ) -> Result<Response<T>, Status> {
         let host = self
             .hosts
             .get(metadata, ledger_id, Access::Read(Role::Auditor))?;
         let review = convert::review_id(review)?;
-        blocking(move || {
-            let snapshot = review_snapshot(&host, &review)?;
-            answer(&host, snapshot, &review).map(Response::new)
-        })
-        .await
+        self.auditors
+            .run(host.id, move |stop| {
+                let snapshot = review_snapshot(&host, &review)?;
+                let store = Stoppable {
+                    inner: snapshot,
+                    stop: stop.clone(),
+                };
+                answer(&host, &store, &review).map(Response::new)
+            })
+            .await
     }
 }
 
 /// A domain refusal on a read names a field the caller gave.
 fn domain(e: review::Rejection) -> Status {
-    Status::invalid_argument(e.to_string())
+    Status::invalid_argument(crate::error::capped(e.to_string()))
 }
 
 fn json_text(v: &impl serde::Serialize) -> String {
@@ -331,7 +341,7 @@ impl ReviewService for ReviewApi {
             &r.review,
             |host, snapshot, review| {
                 let mut state = LedgerState::new();
-                let report = verify_into(&snapshot, &mut state, Some(host.id), &mut |_, _| {})
+                let report = verify_into(snapshot, &mut state, Some(host.id), &mut |_, _| {})
                     .map_err(|e| store_status("verifying", e))?;
                 let as_of = convert::date("as_of", "")?;
                 let verdict = review_verdict(&report, &state, review, as_of).map_err(domain)?;
@@ -359,11 +369,11 @@ impl ReviewService for ReviewApi {
             &r.ledger_id,
             &r.review,
             |_, snapshot, review| {
-                let bundle = crate::export::bundle(&snapshot, review).map_err(|e| match e {
+                let bundle = crate::export::bundle(snapshot, review).map_err(|e| match e {
                     crate::export::ExportError::Store(e) => store_status("exporting", e),
                     other => Status::internal(other.to_string()),
                 })?;
-                let checkpoint_size = ledger_store::Store::head(&snapshot)
+                let checkpoint_size = ledger_store::Store::head(snapshot)
                     .map(|h| h.size)
                     .map_err(|e| store_status("snapshot", e))?;
                 Ok(pb::GetBundleResponse {

@@ -52,9 +52,15 @@ impl Served {
             .context("cannot listen on 127.0.0.1")?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = runtime.spawn(service::server::serve(hosts, listener, None, async {
-            let _ = stopped.await;
-        }));
+        let task = runtime.spawn(service::server::serve(
+            hosts,
+            listener,
+            None,
+            service::limits::Limits::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Ok(Served {
             runtime,
             url,

@@ -6,6 +6,19 @@ use serde::{Deserialize, Deserializer, Serialize, de};
 
 use crate::error::Rejection;
 
+/// `text` for an error message: quoted, and cut to its first
+/// [`QUOTE_CHARS`] characters when longer, so that a refusal never echoes
+/// a whole hostile value back.
+pub fn quoted(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
+/// The most characters of a caller's text an error message quotes.
+pub const QUOTE_CHARS: usize = 48;
+
 fn check_id(what: &str, text: &str, max: usize) -> Result<(), Rejection> {
     let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c);
     let valid = !text.is_empty()
@@ -17,7 +30,10 @@ fn check_id(what: &str, text: &str, max: usize) -> Result<(), Rejection> {
     } else {
         Err(Rejection::Malformed {
             field: what.to_owned(),
-            reason: format!("{text:?} is not 1 to {max} characters of a-z, 0-9, '-', '_', '.'"),
+            reason: format!(
+                "{} is not 1 to {max} characters of a-z, 0-9, '-', '_', '.'",
+                quoted(text)
+            ),
         })
     }
 }
@@ -82,9 +98,12 @@ impl Date {
         };
         let date: jiff::civil::Date = text
             .parse()
-            .map_err(|e| bad(format!("{text:?} is not a date (YYYY-MM-DD): {e}")))?;
+            .map_err(|e| bad(format!("{} is not a date (YYYY-MM-DD): {e}", quoted(text))))?;
         if date.to_string() != text {
-            return Err(bad(format!("{text:?} is not written as YYYY-MM-DD")));
+            return Err(bad(format!(
+                "{} is not written as YYYY-MM-DD",
+                quoted(text)
+            )));
         }
         Ok(Date(date))
     }
@@ -190,7 +209,10 @@ impl TimeOfDay {
     pub fn parse(field: &str, text: &str) -> Result<TimeOfDay, Rejection> {
         let bad = || Rejection::Malformed {
             field: field.to_owned(),
-            reason: format!("{text:?} is not a time HH:MM between 00:00 and 23:59"),
+            reason: format!(
+                "{} is not a time HH:MM between 00:00 and 23:59",
+                quoted(text)
+            ),
         };
         let (h, m) = text.split_once(':').ok_or_else(bad)?;
         let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());

@@ -136,7 +136,8 @@ impl InputKey {
             .ok_or_else(|| Rejection::Malformed {
                 field: "input".into(),
                 reason: format!(
-                    "{text:?} is not one of {}",
+                    "{} is not one of {}",
+                    crate::ids::quoted(text),
                     InputKey::ALL.map(|k| k.key()).join(", ")
                 ),
             })

@@ -1,0 +1,178 @@
+//! Auditors' calls: whole-ledger verification, bundles and whole-review
+//! reads. Each costs a pass over the ledger, so they run a few at a time on
+//! blocking threads of their own (their parallel parts on the process's
+//! rayon pool, which `serve` sizes to leave a core to the writers), under a
+//! queue limit per ledger and per server, and they stop at the next chunk
+//! read once their caller has gone (cancelled, or past its deadline) or the
+//! server is stopping. Appends and feeds never wait for them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ledger_core::{EventId, Hash, LedgerId, Seq};
+use ledger_store::{Batch, Head, Store, StoreError};
+use tokio::sync::Semaphore;
+use tonic::Status;
+
+use crate::ledger_api::blocking;
+use crate::limits::Limits;
+use crate::load::{Scope, Seats};
+
+/// Why a long call should stop now: its caller went away, or the server
+/// is stopping.
+#[derive(Clone, Debug)]
+pub struct Stop {
+    caller_gone: Arc<AtomicBool>,
+    server_stopping: Arc<AtomicBool>,
+}
+
+impl Stop {
+    /// An error once the call should stop.
+    pub fn check(&self) -> Result<(), StoreError> {
+        if self.server_stopping.load(Ordering::Relaxed) {
+            Err(StoreError::Cancelled("the server is stopping"))
+        } else if self.caller_gone.load(Ordering::Relaxed) {
+            Err(StoreError::Cancelled("the caller went away"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Sets its flag when dropped: the handler's future holds it, so a client
+/// that cancels, or a deadline that passes, stops the work.
+struct OnDrop(Arc<AtomicBool>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The pool the auditors' calls run in.
+pub struct Auditors {
+    running: Arc<Semaphore>,
+    seats: Arc<Seats>,
+    queue: usize,
+    queue_per_ledger: usize,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Auditors {
+    /// The pool, under `limits`.
+    pub fn new(limits: &Limits) -> Auditors {
+        Auditors {
+            running: Arc::new(Semaphore::new(limits.audit_threads.max(1))),
+            seats: Seats::new(),
+            queue: limits.audit_queue.max(1),
+            queue_per_ledger: limits.audit_queue_per_ledger.max(1),
+            stopping: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Stops every call running or waiting, at its next read.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.running.close();
+    }
+
+    /// Calls running or waiting on the whole server.
+    pub fn in_flight(&self) -> usize {
+        self.seats.count(Scope::Server)
+    }
+
+    /// Runs `work` for ledger `ledger` once a thread is free, or refuses at
+    /// once with RESOURCE_EXHAUSTED when the queue is full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        ledger: LedgerId,
+        work: impl FnOnce(&Stop) -> Result<T, Status> + Send + 'static,
+    ) -> Result<T, Status> {
+        let seat = self
+            .seats
+            .take(&[
+                (Scope::Server, self.queue),
+                (Scope::Ledger(ledger), self.queue_per_ledger),
+            ])
+            .map_err(|(scope, limit)| {
+                Status::resource_exhausted(format!(
+                    "{limit} auditors' calls are already running or waiting on {scope}; try again later"
+                ))
+            })?;
+        let caller_gone = Arc::new(AtomicBool::new(false));
+        let _on_drop = OnDrop(caller_gone.clone());
+        let stop = Stop {
+            caller_gone,
+            server_stopping: self.stopping.clone(),
+        };
+        // Waiting here costs nothing: a caller that goes away while queued
+        // never starts.
+        let permit = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Status::unavailable("the server is stopping"))?;
+        blocking(move || {
+            let _held = (seat, permit);
+            stop.check().map_err(stopped)?;
+            work(&stop)
+        })
+        .await
+    }
+}
+
+/// The status of a call stopped by [`Stop`]: only a server that is stopping
+/// leaves a caller to hear it.
+pub fn stopped(e: StoreError) -> Status {
+    Status::unavailable(e.to_string())
+}
+
+/// A store whose reads fail once its call should stop, so that a long
+/// pass over the ledger ends at its next chunk.
+pub struct Stoppable<S> {
+    /// The store read.
+    pub inner: S,
+    /// When to stop.
+    pub stop: Stop,
+}
+
+impl<S: Store> Store for Stoppable<S> {
+    fn head(&self) -> ledger_store::Result<Head> {
+        self.inner.head()
+    }
+
+    fn entry(&self, seq: Seq) -> ledger_store::Result<Option<Vec<u8>>> {
+        self.stop.check()?;
+        self.inner.entry(seq)
+    }
+
+    fn range(&self, start: Seq, limit: usize) -> ledger_store::Result<Vec<(Seq, Vec<u8>)>> {
+        self.stop.check()?;
+        self.inner.range(start, limit)
+    }
+
+    fn seq_of(&self, id: &EventId) -> ledger_store::Result<Option<Seq>> {
+        self.inner.seq_of(id)
+    }
+
+    fn node(&self, level: u32, index: u64) -> ledger_store::Result<Option<Hash>> {
+        self.inner.node(level, index)
+    }
+
+    fn keeps_nodes(&self) -> bool {
+        self.inner.keeps_nodes()
+    }
+
+    fn checkpoint(&self) -> ledger_store::Result<Option<String>> {
+        self.inner.checkpoint()
+    }
+
+    fn witness(&self) -> ledger_store::Result<Option<String>> {
+        self.inner.witness()
+    }
+
+    fn append(&self, batch: &Batch) -> ledger_store::Result<()> {
+        self.inner.append(batch)
+    }
+}
