@@ -12,7 +12,7 @@ use ledger_core::{Entry, Event, Seq};
 use ledger_store::{SledStore, Store};
 use serde_json::Value;
 
-const ROUNDS: usize = 20;
+const ROUNDS: usize = 50;
 
 /// A small xorshift generator: the test prints its seed so a failing round can be replayed.
 struct Rng(u64);

@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod derived;
 mod discovery;
+mod hostile;
 mod refusals;
 mod remote;
 mod remote_audit;

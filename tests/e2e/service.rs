@@ -20,7 +20,7 @@ use tonic::transport::Channel;
 /// A running `review-ledger serve`, stopped with SIGTERM when dropped.
 pub(crate) struct Server {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     _out: Lines<BufReader<ChildStdout>>,
 }
 
@@ -64,8 +64,38 @@ impl Server {
         LedgerServiceClient::connect(self.url()).await.unwrap()
     }
 
-    async fn review(&self) -> ReviewServiceClient<Channel> {
+    pub(crate) async fn review(&self) -> ReviewServiceClient<Channel> {
         ReviewServiceClient::connect(self.url()).await.unwrap()
+    }
+
+    /// SIGTERM, then the exit status, or `None` if it has not exited
+    /// within `limit` (it is then killed).
+    pub(crate) fn stop_within(
+        mut self,
+        limit: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        terminate(&self.child);
+        let since = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if since.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        std::mem::forget(self);
+        status
+    }
+
+    /// SIGKILL, as a power cut would stop it.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::forget(self);
     }
 
     /// SIGTERM, then the exit status: graceful shutdown exits 0.

@@ -66,6 +66,9 @@ pub struct LimitArgs {
     /// Feeds open at once on one connection.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub feeds_per_connection: Option<u32>,
+    /// KiB of feed messages waiting for one subscriber.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(16..=65_536))]
+    pub feed_buffer_kib: Option<u32>,
     /// Seconds a subscriber may leave its feed's buffer full before the feed is dropped.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub feed_stall_secs: Option<u32>,
@@ -99,6 +102,9 @@ impl LimitArgs {
         }
         if let Some(n) = self.feeds_per_connection {
             l.feeds_per_connection = n as usize;
+        }
+        if let Some(k) = self.feed_buffer_kib {
+            l.feed_bytes = (k as usize) << 10;
         }
         if let Some(s) = self.feed_stall_secs {
             l.feed_stall = secs(s);

@@ -176,3 +176,126 @@ impl<S: Store> Store for Stoppable<S> {
         self.inner.append(batch)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    fn pool(threads: usize, queue: usize) -> Auditors {
+        Auditors::new(&Limits {
+            audit_threads: threads,
+            audit_queue: queue,
+            audit_queue_per_ledger: queue,
+            ..Limits::default()
+        })
+    }
+
+    /// Waits for `rx` at most a minute: a guard against hanging, not a speed limit.
+    async fn within<T>(rx: oneshot::Receiver<T>) -> T {
+        tokio::time::timeout(Duration::from_secs(60), rx)
+            .await
+            .expect("in time")
+            .expect("sent")
+    }
+
+    #[tokio::test]
+    async fn a_running_call_stops_when_its_caller_goes_and_frees_its_place() {
+        let auditors = Arc::new(pool(1, 1));
+        let ledger = LedgerId::default();
+        let (started_tx, started) = oneshot::channel();
+        let (stopped_tx, stopped) = oneshot::channel();
+        let caller = tokio::spawn({
+            let auditors = auditors.clone();
+            async move {
+                auditors
+                    .run(ledger, move |stop| {
+                        let _ = started_tx.send(());
+                        // A long pass over the ledger, reading until told to stop.
+                        while stop.check().is_ok() {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                        let _ = stopped_tx.send(stop.check().unwrap_err().to_string());
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        within(started).await;
+        // The queue of one is full while it runs.
+        let refused = auditors.run(ledger, |_| Ok(())).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        caller.abort();
+        assert_eq!(within(stopped).await, "stopped: the caller went away");
+        // Its place is free once the work has returned.
+        let mut taken = false;
+        for _ in 0..1000 {
+            if auditors.in_flight() == 0 {
+                taken = auditors.run(ledger, |_| Ok(())).await.is_ok();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(taken);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_call_whose_caller_goes_never_starts() {
+        let auditors = Arc::new(pool(1, 4));
+        let ledger = LedgerId::default();
+        let (started_tx, started) = oneshot::channel();
+        let (release_tx, release) = std::sync::mpsc::channel::<()>();
+        let first = tokio::spawn({
+            let auditors = auditors.clone();
+            async move {
+                auditors
+                    .run(ledger, move |_| {
+                        let _ = started_tx.send(());
+                        let _ = release.recv();
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        within(started).await;
+        let ran = Arc::new(AtomicBool::new(false));
+        let waiting = tokio::spawn({
+            let (auditors, ran) = (auditors.clone(), ran.clone());
+            async move {
+                auditors
+                    .run(ledger, move |_| {
+                        ran.store(true, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        tokio::task::yield_now().await;
+        waiting.abort();
+        let _ = waiting.await;
+        release_tx.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        // Nothing else is queued: the next call runs at once.
+        auditors.run(ledger, |_| Ok(())).await.unwrap();
+        assert!(!ran.load(Ordering::SeqCst), "an abandoned call ran");
+    }
+
+    #[tokio::test]
+    async fn a_stopping_server_refuses_and_stops_reads() {
+        let auditors = pool(1, 4);
+        auditors.stop();
+        let refused = auditors
+            .run(LedgerId::default(), |_| Ok(()))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unavailable);
+        let stop = Stop {
+            caller_gone: Arc::new(AtomicBool::new(false)),
+            server_stopping: auditors.stopping.clone(),
+        };
+        assert!(matches!(stop.check(), Err(StoreError::Cancelled(_))));
+    }
+}
