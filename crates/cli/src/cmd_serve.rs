@@ -121,6 +121,9 @@ fn read(path: &PathBuf) -> Result<Vec<u8>> {
 }
 
 pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
+    // First, before anything uses rayon: a verification's parallel checks
+    // must yield the cores to the writers.
+    service::audit::lower_rayon_priority();
     let tls = match (&a.tls_cert, &a.tls_key) {
         (Some(cert), Some(key)) => Some(Identity::from_pem(read(cert)?, read(key)?)),
         _ => None,

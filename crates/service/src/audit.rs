@@ -1,20 +1,22 @@
 //! Auditors' calls: whole-ledger verification, bundles and whole-review
 //! reads. Each costs a pass over the ledger, so they run a few at a time on
-//! blocking threads of their own (their parallel parts on the process's
-//! rayon pool, which `serve` sizes to leave a core to the writers), under a
-//! queue limit per ledger and per server, and they stop at the next chunk
-//! read once their caller has gone (cancelled, or past its deadline) or the
-//! server is stopping. Appends and feeds never wait for them.
+//! threads of their own, under a queue limit per ledger and per server, and
+//! they stop at the next chunk read once their caller has gone (cancelled,
+//! or past its deadline) or the server is stopping. Appends and feeds never
+//! wait for them, and do not compete with them for the cores on equal
+//! terms: the auditors' threads, the threads they start, and the process's
+//! rayon pool (where a verification checks its entries in parallel) run at
+//! a lower scheduling priority ([`AUDIT_NICE`]) than the writers and the
+//! async runtime.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use ledger_core::{EventId, Hash, LedgerId, Seq};
 use ledger_store::{Batch, Head, Store, StoreError};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 use tonic::Status;
 
-use crate::ledger_api::blocking;
 use crate::limits::Limits;
 use crate::load::{Scope, Seats};
 
@@ -49,8 +51,34 @@ impl Drop for OnDrop {
     }
 }
 
+/// The nice value of the auditors' threads: the scheduler gives a thread at
+/// nice 0 (a writer, the runtime) about nine times their share of a busy core.
+pub const AUDIT_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority to [`AUDIT_NICE`]
+/// (Linux keeps the nice value per thread, and a thread's new threads
+/// inherit it). Best effort: where the system refuses, the thread runs on
+/// at its priority.
+pub fn lower_priority() {
+    let _ = rustix::process::setpriority_process(None, AUDIT_NICE);
+}
+
+/// Builds the process's rayon pool with its threads at [`AUDIT_NICE`], so
+/// that a verification's parallel checks yield to the writers. Call it
+/// before anything uses rayon; false if the pool was already built.
+pub fn lower_rayon_priority() -> bool {
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("rayon-{i}"))
+        .start_handler(|_| lower_priority())
+        .build_global()
+        .is_ok()
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
 /// The pool the auditors' calls run in.
 pub struct Auditors {
+    jobs: mpsc::Sender<Job>,
     running: Arc<Semaphore>,
     seats: Arc<Seats>,
     queue: usize,
@@ -59,10 +87,42 @@ pub struct Auditors {
 }
 
 impl Auditors {
-    /// The pool, under `limits`.
+    /// The pool, under `limits`: its threads start at once and end when it
+    /// is dropped.
     pub fn new(limits: &Limits) -> Auditors {
+        let threads = limits.audit_threads.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let mut started = 0;
+        for i in 0..threads {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("auditor-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            // A job that panics loses its answer (its caller
+                            // hears INTERNAL), not the thread.
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                });
+            // The pool runs with the threads that did start.
+            started += usize::from(spawned.is_ok());
+        }
+        let running = Semaphore::new(started);
+        if started == 0 {
+            // Nothing could run an auditor's call: refuse them all.
+            running.close();
+        }
         Auditors {
-            running: Arc::new(Semaphore::new(limits.audit_threads.max(1))),
+            jobs,
+            running: Arc::new(running),
             seats: Seats::new(),
             queue: limits.audit_queue.max(1),
             queue_per_ledger: limits.audit_queue_per_ledger.max(1),
@@ -107,18 +167,22 @@ impl Auditors {
         };
         // Waiting here costs nothing: a caller that goes away while queued
         // never starts.
-        let permit = self
-            .running
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Status::unavailable("the server is stopping"))?;
-        blocking(move || {
+        let permit =
+            self.running.clone().acquire_owned().await.map_err(|_| {
+                Status::unavailable("the server is stopping, or has no auditor thread")
+            })?;
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move || {
             let _held = (seat, permit);
-            stop.check().map_err(stopped)?;
-            work(&stop)
-        })
-        .await
+            let result = stop.check().map_err(stopped).and_then(|()| work(&stop));
+            let _ = answer.send(result);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| Status::unavailable("the auditors' pool has stopped"))?;
+        answered
+            .await
+            .map_err(|_| Status::internal("an auditor's call failed"))?
     }
 }
 

@@ -165,7 +165,7 @@ pub fn append(ledger: &Writer, signed: SignedEvent) -> Result<Receipt> {
 }
 
 /// Writer `t`'s `i`th enrolment: the fresh member `m{t}-{i}` with a fresh key.
-fn enrolment(t: usize, i: u64) -> RosterChange {
+pub(crate) fn enrolment(t: usize, i: u64) -> RosterChange {
     let handle = format!("m{t}-{i}");
     let member = record(&handle, "Information Security Officer", &new_key(), false)
         .expect("generated handles are valid");
@@ -187,7 +187,8 @@ fn record(handle: &str, role: &str, key: &KeyPair, top_management: bool) -> Resu
     })
 }
 
-fn sign(ledger: LedgerId, author: &KeyPair, payload: &Payload) -> SignedEvent {
+/// `payload` by `author` for `ledger`, with a fresh event id, now.
+pub(crate) fn sign(ledger: LedgerId, author: &KeyPair, payload: &Payload) -> SignedEvent {
     review::compose(ledger, new_event_id(), author, now(), payload).sign(author)
 }
 

@@ -97,6 +97,7 @@ mod prove;
 mod rebuild;
 mod report;
 mod served;
+mod under_load;
 mod verify;
 mod verify_bundle;
 
@@ -139,7 +140,9 @@ enum Scenario {
     GrpcAppend(Common),
     /// The feed: catching up on N entries, then following live appends.
     Feed(Common),
-    /// All nine scenarios in turn, each in a process of its own.
+    /// Append latency while 64 clients flood the server with verifications they abandon.
+    AppendUnderLoad(Common),
+    /// All ten scenarios in turn, each in a process of its own.
     All(Common),
     /// Verifies the ledger in DIR and prints one JSON line (used by `verify`).
     #[command(hide = true)]
@@ -223,6 +226,7 @@ enum Measure {
     VerifyBundle,
     GrpcAppend,
     Feed,
+    AppendUnderLoad,
 }
 
 impl Measure {
@@ -237,6 +241,7 @@ impl Measure {
             Measure::VerifyBundle => "verify-bundle",
             Measure::GrpcAppend => "grpc-append",
             Measure::Feed => "feed",
+            Measure::AppendUnderLoad => "append-under-load",
         }
     }
 
@@ -266,6 +271,9 @@ impl Measure {
                 grpc_append::run(opts, entries.unwrap_or(append::DEFAULT_ENTRIES))
             }
             Measure::Feed => return feed::run(opts, entries.unwrap_or(feed::DEFAULT_ENTRIES)),
+            Measure::AppendUnderLoad => {
+                under_load::run(opts, entries.unwrap_or(under_load::DEFAULT_ENTRIES))
+            }
         };
         Ok(vec![one?])
     }
@@ -306,6 +314,7 @@ fn main() -> Result<()> {
         Scenario::VerifyBundle(c) => (c, Some(VerifyBundle)),
         Scenario::GrpcAppend(c) => (c, Some(GrpcAppend)),
         Scenario::Feed(c) => (c, Some(Feed)),
+        Scenario::AppendUnderLoad(c) => (c, Some(AppendUnderLoad)),
         Scenario::All(c) => (c, None),
     };
     if !common.json {
@@ -344,6 +353,7 @@ fn main() -> Result<()> {
                 VerifyBundle,
                 GrpcAppend,
                 Feed,
+                AppendUnderLoad,
             ] {
                 for report in run_apart(scenario, &common)? {
                     print(&report);
