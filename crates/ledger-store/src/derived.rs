@@ -166,6 +166,22 @@ pub fn check_directory(
 ) -> (Option<String>, Vec<String>) {
     let mut warnings = Vec::new();
     let mut fault = None;
+    if let Some((reason, copy)) = store.read_only() {
+        warnings.push(format!(
+            "the ledger directory cannot be written ({reason}): read from a private copy of its database in {}, deleted on exit",
+            copy.display()
+        ));
+    }
+    let discarded = match store.read_only() {
+        Some(_) => "was left out of the copy",
+        None => "was deleted",
+    };
+    for path in store.discarded_snapshots() {
+        warnings.push(format!(
+            "{} is an incomplete sled snapshot (a full disk or a crash interrupted its writing) and {discarded}; sled recovered from the snapshot before it and its log",
+            path.display()
+        ));
+    }
     let size = store.head().map(|h| h.size).unwrap_or(0);
     if size > 0 && matches!(store.witness(), Ok(None)) {
         warnings.push(

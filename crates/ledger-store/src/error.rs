@@ -78,6 +78,15 @@ pub enum StoreError {
         /// Entries the witness checkpoint states.
         witnessed: u64,
     },
+    /// The ledger directory cannot be written (a read-only copy or mount):
+    /// it can be verified and read, not appended to or repaired.
+    #[error("ledger {path} is read-only ({reason}): it can be verified and read, not written")]
+    ReadOnly {
+        /// The ledger directory.
+        path: PathBuf,
+        /// Why it cannot be written.
+        reason: String,
+    },
     /// Replaying the stored entries through the admission rules failed.
     #[error("stored entry {seq} is not admissible on replay: {reason}")]
     Replay {
