@@ -116,6 +116,11 @@ const WITNESS_FILE: &str = "checkpoint.witness";
 /// feeds passes a larger one to [`SledStore::open_with_cache`].
 pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
+pub(crate) const INDEX_PREFIX: &[u8] = b"i";
+pub(crate) const NODE_PREFIX: &[u8] = b"n";
+pub(crate) const HEAD: &[u8] = HEAD_KEY;
+pub(crate) const CHECKPOINT: &[u8] = CHECKPOINT_KEY;
+
 fn entry_key(seq: Seq) -> [u8; 9] {
     let mut k = [b'e'; 9];
     k[1..].copy_from_slice(&seq.0.to_be_bytes());
@@ -460,6 +465,55 @@ impl SledStore {
             path: self.dir.join(DB_DIR),
             message: e.to_string(),
         }
+    }
+
+    /// Writes derived records (never an entry: a key under `e` is refused)
+    /// in one atomic batch, removes `remove`, flushes, and then replaces the
+    /// witness with `witness`. Only [`crate::derived::repair`] calls it.
+    pub(crate) fn rewrite_derived(
+        &self,
+        put: &[(Vec<u8>, Vec<u8>)],
+        remove: &[Vec<u8>],
+        witness: Option<&str>,
+    ) -> Result<()> {
+        self.check_writable()?;
+        let mut b = sled::Batch::default();
+        for (k, v) in put {
+            if k.first() == Some(&b'e') {
+                return Err(StoreError::Damaged {
+                    what: "repair plan".into(),
+                    reason: "it would rewrite an entry".into(),
+                });
+            }
+            b.insert(k.as_slice(), v.as_slice());
+        }
+        for k in remove {
+            if k.first() == Some(&b'e') {
+                return Err(StoreError::Damaged {
+                    what: "repair plan".into(),
+                    reason: "it would remove an entry".into(),
+                });
+            }
+            b.remove(k.as_slice());
+        }
+        self.write_batch(b)?;
+        match witness {
+            Some(note) => self.write_witness(note),
+            None => Ok(()),
+        }
+    }
+
+    /// Calls `f` with every key and value under `prefix`, in key order.
+    pub(crate) fn visit_prefix(
+        &self,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        for item in self.tree()?.scan_prefix(prefix) {
+            let (k, v) = item.map_err(|e| self.db_err(e))?;
+            f(&k, &v)?;
+        }
+        Ok(())
     }
 
     /// Applies a sled batch and flushes; after a failure the handle is let go.
