@@ -1,8 +1,11 @@
 //! Damage to the records the store derives from its entries (Merkle nodes,
-//! the head, the checkpoint, the files beside the database), made on disk
-//! behind the program's back: `verify` names the record (exit 1, or a
-//! warning where nothing is wrong with the evidence), and opening for
-//! append refuses to build on it, leaving the ledger exactly as it was.
+//! the head, the checkpoint, the event-id index, the files beside the
+//! database), made on disk behind the program's back: `verify` names the
+//! record (exit 1, or a warning where nothing is wrong with the evidence),
+//! opening for append refuses to build on it, leaving the ledger exactly as
+//! it was, and `repair` rewrites exactly the damaged records, after which
+//! the ledger verifies and appends again. Where the fault is in the
+//! evidence itself, `repair` refuses and writes nothing.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -64,6 +67,17 @@ fn with_tree(dir: &Path, f: impl FnOnce(&sled::Tree)) {
     db.flush().unwrap();
 }
 
+/// The key of the event-id index record of entry `seq`.
+fn index_record_of(t: &sled::Tree, seq: u64) -> Vec<u8> {
+    let entry = t
+        .get([&b"e"[..], &seq.to_be_bytes()].concat())
+        .unwrap()
+        .unwrap();
+    let entry = ledger_core::Entry::decode(&entry).unwrap();
+    let event = ledger_core::Event::decode(&entry.event).unwrap();
+    [&b"i"[..], &event.id.0].concat()
+}
+
 fn flip(t: &sled::Tree, key: &[u8], at: usize) {
     let mut v = t.get(key).unwrap().unwrap().to_vec();
     v[at] ^= 0x01;
@@ -72,6 +86,14 @@ fn flip(t: &sled::Tree, key: &[u8], at: usize) {
 
 type Damage = fn(&sled::Tree, &Path);
 
+/// What `repair` must do after the damage.
+enum Repair {
+    /// Rewrite exactly these records (as `repair --json` names them).
+    Rewrites(&'static [&'static str]),
+    /// Refuse (exit 1) with these words, writing nothing.
+    Refuses(&'static str),
+}
+
 /// What verify must say: exit code, and words of its fault (exit 1) or warning (exit 0).
 struct Case {
     name: &'static str,
@@ -79,6 +101,7 @@ struct Case {
     verify: (i32, &'static str),
     /// Words of the refusal to open for append, or `None` when appending is safe.
     append_refused: Option<&'static str>,
+    repair: Repair,
 }
 
 fn cases() -> Vec<Case> {
@@ -88,6 +111,7 @@ fn cases() -> Vec<Case> {
             damage: |t, _| flip(t, &node_key(2, 2), 5),
             verify: (1, "stored Merkle node (2, 2)"),
             append_refused: Some("Merkle node (2, 2)"),
+            repair: Repair::Rewrites(&["Merkle node (2, 2)"]),
         },
         Case {
             name: "flipped byte in an inner Merkle node",
@@ -96,6 +120,7 @@ fn cases() -> Vec<Case> {
             // Appends build on the frontier only; proofs through this node
             // are what it breaks, and verify finds it.
             append_refused: None,
+            repair: Repair::Rewrites(&["Merkle node (1, 1)"]),
         },
         Case {
             name: "top Merkle node deleted",
@@ -104,12 +129,14 @@ fn cases() -> Vec<Case> {
             },
             verify: (1, "(3, 0) is missing"),
             append_refused: Some("Merkle node (3, 0)"),
+            repair: Repair::Rewrites(&["Merkle node (3, 0)"]),
         },
         Case {
             name: "flipped byte in the stored head's hash",
             damage: |t, _| flip(t, b"mhead", 12),
             verify: (1, "head"),
             append_refused: Some("head"),
+            repair: Repair::Rewrites(&["head"]),
         },
         Case {
             name: "flipped byte in the stored head's frontier",
@@ -120,6 +147,7 @@ fn cases() -> Vec<Case> {
             },
             verify: (1, "stored head is damaged"),
             append_refused: Some("Merkle node"),
+            repair: Repair::Rewrites(&["head"]),
         },
         Case {
             name: "stored head and checkpoint swapped",
@@ -131,12 +159,14 @@ fn cases() -> Vec<Case> {
             },
             verify: (1, "head is damaged"),
             append_refused: Some("head"),
+            repair: Repair::Rewrites(&["head", "checkpoint"]),
         },
         Case {
             name: "checkpoint.witness deleted",
             damage: |_, dir| std::fs::remove_file(dir.join("checkpoint.witness")).unwrap(),
             verify: (0, "checkpoint.witness is missing"),
             append_refused: None,
+            repair: Repair::Rewrites(&["checkpoint.witness"]),
         },
         Case {
             name: "checkpoint.pem from another ledger",
@@ -151,18 +181,112 @@ fn cases() -> Vec<Case> {
             },
             verify: (1, "not the checkpoint key"),
             append_refused: Some("checkpoint.pem"),
+            repair: Repair::Refuses("not the checkpoint key"),
         },
         Case {
             name: "checkpoint.pem corrupt",
             damage: |_, dir| std::fs::write(dir.join("checkpoint.pem"), b"not a key\n").unwrap(),
             verify: (1, "checkpoint.pem is damaged"),
             append_refused: Some("checkpoint.pem"),
+            repair: Repair::Refuses("checkpoint.pem"),
         },
         Case {
             name: "checkpoint.pem missing",
             damage: |_, dir| std::fs::remove_file(dir.join("checkpoint.pem")).unwrap(),
             verify: (0, "checkpoint.pem is missing"),
             append_refused: Some("checkpoint.pem"),
+            repair: Repair::Refuses("checkpoint.pem"),
+        },
+        Case {
+            name: "an event-id index record deleted",
+            damage: |t, _| {
+                t.remove(index_record_of(t, 5)).unwrap();
+            },
+            verify: (1, "is not in the index"),
+            append_refused: None,
+            repair: Repair::Rewrites(&["event-id index of event"]),
+        },
+        Case {
+            name: "an event-id index record pointing at another entry",
+            damage: |t, _| {
+                t.insert(index_record_of(t, 5), &7u64.to_be_bytes())
+                    .unwrap();
+            },
+            verify: (1, "is also at #7"),
+            append_refused: None,
+            repair: Repair::Rewrites(&["event-id index of event"]),
+        },
+        Case {
+            name: "a stray event-id index record",
+            damage: |t, _| {
+                let key = [&b"i"[..], &e2e::event_id(999).0].concat();
+                t.insert(key, &3u64.to_be_bytes()).unwrap();
+            },
+            // The stray record refuses that event as a duplicate: only repair looks for it.
+            verify: (0, "[]"),
+            append_refused: Some("already in the ledger at #3"),
+            repair: Repair::Rewrites(&["event-id index of event"]),
+        },
+        Case {
+            name: "a stray Merkle node beyond the tree",
+            damage: |t, _| {
+                t.insert(node_key(0, 40), &[7u8; 32]).unwrap();
+            },
+            verify: (0, "[]"),
+            append_refused: None,
+            repair: Repair::Rewrites(&["Merkle node (0, 40)"]),
+        },
+        Case {
+            name: "the checkpoint deleted",
+            damage: |t, _| {
+                t.remove(b"mcheckpoint").unwrap();
+            },
+            verify: (1, "no checkpoint is stored"),
+            append_refused: Some("checkpoint"),
+            repair: Repair::Rewrites(&["checkpoint"]),
+        },
+        Case {
+            name: "a flipped byte in the checkpoint's signature",
+            damage: |t, _| {
+                let v = t.get(b"mcheckpoint").unwrap().unwrap();
+                let at = v.len() - 10;
+                flip(t, b"mcheckpoint", at);
+            },
+            verify: (1, "checkpoint"),
+            append_refused: Some("checkpoint"),
+            repair: Repair::Rewrites(&["checkpoint"]),
+        },
+        Case {
+            name: "a flipped byte in an entry's signature",
+            damage: |t, _| {
+                let key = [&b"e"[..], &5u64.to_be_bytes()].concat();
+                let v = t.get(&key).unwrap().unwrap();
+                let at = v.len() - 3;
+                flip(t, &key, at);
+            },
+            verify: (1, "signature"),
+            // Replaying on open finds that entry #6 no longer links to it.
+            append_refused: Some("entry #6"),
+            repair: Repair::Refuses("entry #5"),
+        },
+        Case {
+            name: "a middle entry deleted",
+            damage: |t, _| {
+                t.remove([&b"e"[..], &4u64.to_be_bytes()].concat()).unwrap();
+            },
+            verify: (1, "entry #4 is missing"),
+            append_refused: Some("entry"),
+            repair: Repair::Refuses("entry #4 is missing"),
+        },
+        Case {
+            name: "the last entry deleted",
+            damage: |t, _| {
+                t.remove([&b"e"[..], &11u64.to_be_bytes()].concat())
+                    .unwrap();
+            },
+            verify: (1, "12 entries but 11"),
+            append_refused: Some("head"),
+            repair: Repair::Refuses("are lost"),
         },
     ]
 }
@@ -205,12 +329,89 @@ fn try_append(dir: &Path, org: &Org) -> Option<String> {
 
 use ledger_store::Store as _;
 
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for item in std::fs::read_dir(from).unwrap() {
+        let item = item.unwrap();
+        let target = to.join(item.file_name());
+        if item.file_type().unwrap().is_dir() {
+            copy_tree(&item.path(), &target);
+        } else if item.file_name() != "LOCK" {
+            std::fs::copy(item.path(), &target).unwrap();
+        }
+    }
+}
+
 /// `verify --json`: exit code and report.
 fn verify(dir: &Path) -> (i32, Value) {
+    json_of("verify", dir)
+}
+
+/// `COMMAND --json --ledger DIR`: exit code and output.
+fn json_of(command: &str, dir: &Path) -> (i32, Value) {
     let (code, stdout, stderr) =
-        run(&["verify", "--json", "--ledger", dir.to_str().unwrap()]).unwrap();
+        run(&[command, "--json", "--ledger", dir.to_str().unwrap()]).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     (code, serde_json::from_str(&stdout).unwrap_or(Value::Null))
+}
+
+/// The database's keys and values, and the files beside it.
+type Everything = (BTreeMap<Vec<u8>, Vec<u8>>, Vec<Option<Vec<u8>>>);
+
+/// The database and the files beside it, byte for byte.
+fn everything(dir: &Path) -> Everything {
+    let files = ["checkpoint.witness", "checkpoint.pem"]
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).ok())
+        .collect();
+    (dump(dir), files)
+}
+
+/// Runs `repair` after `case`'s damage and checks what it did.
+fn check_repair(case: &Case, dir: &Path, org: &Org) {
+    let name = case.name;
+    let before = everything(dir);
+    let (code, report) = json_of("repair", dir);
+    match case.repair {
+        Repair::Refuses(words) => {
+            assert_eq!(code, 1, "{name}: {report}");
+            assert_eq!(report["repaired"], false, "{name}");
+            let said = report["fault"].to_string();
+            assert!(
+                said.contains(words),
+                "{name}: {said} should mention {words:?}"
+            );
+            assert!(everything(dir) == before, "{name}: a refused repair wrote");
+        }
+        Repair::Rewrites(records) => {
+            assert_eq!(code, 0, "{name}: {report}");
+            let done: Vec<String> = report["rewritten"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["record"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(done.len(), records.len(), "{name}: {report}");
+            for (got, want) in done.iter().zip(records) {
+                assert!(
+                    got.starts_with(want),
+                    "{name}: rewrote {done:?}, not {records:?}"
+                );
+            }
+            let (code, after) = verify(dir);
+            assert_eq!(code, 0, "{name}: after repair: {after}");
+            assert_eq!(after["warnings"], serde_json::json!([]), "{name}");
+            // Repair again: nothing to do, nothing written.
+            let repaired = everything(dir);
+            let (code, again) = json_of("repair", dir);
+            assert_eq!(code, 0, "{name}: {again}");
+            assert_eq!(again["rewritten"], serde_json::json!([]), "{name}: {again}");
+            assert!(everything(dir) == repaired, "{name}: a second repair wrote");
+            assert_eq!(try_append(dir, org), None, "{name}: after repair");
+            let (code, after) = verify(dir);
+            assert_eq!(code, 0, "{name}: after repair and an append: {after}");
+        }
+    }
 }
 
 #[test]
@@ -244,6 +445,8 @@ fn damaged_derived_records_are_named_and_never_built_on() {
             "{name}: {said:?} should mention {words:?}"
         );
 
+        let damaged = root.path().join("damaged");
+        copy_tree(&dir, &damaged);
         let before = dump(&dir);
         let refused = try_append(&dir, &org);
         match case.append_refused {
@@ -260,5 +463,24 @@ fn damaged_derived_records_are_named_and_never_built_on() {
             }
             None => assert_eq!(refused, None, "{name}"),
         }
+        if case.append_refused.is_some() {
+            check_repair(&case, &dir, &org);
+        } else {
+            // The append went on top: repair the copy made before it.
+            check_repair(&case, &damaged, &org);
+        }
     }
+}
+
+#[test]
+fn repair_on_a_sound_ledger_rewrites_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("ledger");
+    let org = Org::new(6);
+    build(&dir, &org);
+    let before = everything(&dir);
+    let (code, stdout, stderr) = run(&["repair", "--ledger", dir.to_str().unwrap()]).unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("nothing to repair"), "{stdout}");
+    assert!(everything(&dir) == before, "repair wrote to a sound ledger");
 }

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 use ledger_core::Hash;
-use ledger_store::SledStore;
 use review::ReviewId;
 use review::bundle::{self, Bundle};
 use review::render::{self, Checked, Format, Outcome};
@@ -55,7 +54,7 @@ pub fn export(a: ExportArgs, out: &Out) -> Result<Verdict> {
     let bytes = match Hosted::of(&a.ledger)? {
         Some(mut client) => client.bundle(&a.review)?,
         None => {
-            let store = SledStore::open(&a.ledger.path)?;
+            let store = crate::local::open_for_reading(&a.ledger.path)?;
             service::export::bundle(&store, &ReviewId::new(a.review.as_str())?)?.to_bytes()
         }
     };

@@ -61,7 +61,7 @@ fn latest_checkpoint(store: &SledStore, state: &LedgerState) -> Result<(String, 
 }
 
 pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
-    let store = SledStore::open(&a.ledger.path)?;
+    let store = crate::local::open_for_reading(&a.ledger.path)?;
     let mut state = LedgerState::new();
     replay(&store, &mut state)?;
     let mut rows = Vec::new();
@@ -108,7 +108,7 @@ pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
 }
 
 pub fn checkpoint(a: CheckpointArgs, out: &Out) -> Result<Verdict> {
-    let store = SledStore::open(&a.ledger.path)?;
+    let store = crate::local::open_for_reading(&a.ledger.path)?;
     let mut state = LedgerState::new();
     replay(&store, &mut state)?;
     let (note, cp) = latest_checkpoint(&store, &state)?;
@@ -127,7 +127,7 @@ pub fn checkpoint(a: CheckpointArgs, out: &Out) -> Result<Verdict> {
 }
 
 pub fn prove(a: ProveArgs, out: &Out) -> Result<Verdict> {
-    let store = SledStore::open(&a.ledger.path)?;
+    let store = crate::local::open_for_reading(&a.ledger.path)?;
     let mut state = LedgerState::new();
     replay(&store, &mut state)?;
     let (note, cp) = latest_checkpoint(&store, &state)?;

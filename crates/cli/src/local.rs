@@ -90,10 +90,31 @@ pub fn record(state: &mut LedgerState, receipt: &Receipt, effect: Effect) {
     ledger_core::Admission::apply(state, receipt.seq, receipt.hash, receipt.received, effect);
 }
 
+/// Opens a ledger directory for reading: in place, or, when this process
+/// cannot write it (an auditor's copy, a read-only mount), from a private
+/// copy of its database, which it says on stderr.
+pub fn open_for_reading(dir: &Path) -> Result<SledStore> {
+    let store = SledStore::open(dir)?;
+    warn_if_copied(&store);
+    Ok(store)
+}
+
+/// Says on stderr when `store` reads a private copy of a directory that
+/// cannot be written.
+pub fn warn_if_copied(store: &SledStore) {
+    if let Some((reason, copy)) = store.read_only() {
+        eprintln!(
+            "warning: {} cannot be written ({reason}): reading a private copy of its database in {}, deleted on exit",
+            store.dir().display(),
+            copy.display()
+        );
+    }
+}
+
 /// Opens a ledger directory for reading and replays it: the store (for
 /// checkpoints and entries) and the state after its last entry.
 pub fn load(dir: &Path) -> Result<(SledStore, LedgerState)> {
-    let store = SledStore::open(dir)?;
+    let store = open_for_reading(dir)?;
     let mut state = LedgerState::new();
     replay(&store, &mut state).with_context(|| format!("cannot replay {}", dir.display()))?;
     Ok((store, state))

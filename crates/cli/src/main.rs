@@ -9,6 +9,7 @@
 //! review-ledger init --ledger ./ledger --org "Example Ltd" --key ceo.pem \
 //!     --id ceo --name "Ada Example" --role "Chief Executive"
 //! review-ledger verify --ledger ./ledger
+//! review-ledger repair --ledger ./ledger   # after verify names a damaged derived record
 //! ```
 
 /// mimalloc, not the system allocator: in a profile of the feed, glibc's
@@ -25,6 +26,7 @@ mod cmd_key;
 mod cmd_ledger;
 mod cmd_member;
 mod cmd_minutes;
+mod cmd_repair;
 mod cmd_reports;
 mod cmd_review;
 mod cmd_serve;
@@ -101,6 +103,9 @@ enum Command {
     Prove(cmd_inspect::ProveArgs),
     /// Replay and verify every entry: chain, signatures, rules, checkpoint.
     Verify(cmd_verify::VerifyArgs),
+    /// Derive the Merkle nodes, head, event-id index, checkpoint and witness
+    /// again from the entries, once they verify, and rewrite those that differ.
+    Repair(cmd_repair::RepairArgs),
     /// Write one review's evidence bundle for offline verification.
     Export(cmd_bundle::ExportArgs),
     /// Verify an evidence bundle offline: signatures, proofs, completeness, rules.
@@ -142,6 +147,7 @@ fn main() -> ExitCode {
         Command::Checkpoint(a) => cmd_inspect::checkpoint(a, &out),
         Command::Prove(a) => cmd_inspect::prove(a, &out),
         Command::Verify(a) => cmd_verify::run(a, &out),
+        Command::Repair(a) => cmd_repair::run(a, &out),
         Command::Export(a) => cmd_bundle::export(a, &out),
         Command::VerifyBundle(a) => cmd_bundle::verify_bundle(a, &out),
         Command::Demo(a) => cmd_demo::run(a, &out),

@@ -78,6 +78,24 @@ pub enum StoreError {
         /// Entries the witness checkpoint states.
         witnessed: u64,
     },
+    /// The ledger directory cannot be written (a read-only copy or mount):
+    /// it can be verified and read, not appended to or repaired.
+    #[error("ledger {path} is read-only ({reason}): it can be verified and read, not written")]
+    ReadOnly {
+        /// The ledger directory.
+        path: PathBuf,
+        /// Why it cannot be written.
+        reason: String,
+    },
+    /// Repair refused: the fault is not in a derived record, or the
+    /// records cannot be derived again (see [`crate::derived::repair`]).
+    #[error("repair refused{}: {reason}", seq.map(|s| format!(" at entry #{s}")).unwrap_or_default())]
+    Unrepairable {
+        /// The entry at fault, when the fault is in one entry.
+        seq: Option<u64>,
+        /// What is wrong, and why repair cannot mend it.
+        reason: String,
+    },
     /// Replaying the stored entries through the admission rules failed.
     #[error("stored entry {seq} is not admissible on replay: {reason}")]
     Replay {

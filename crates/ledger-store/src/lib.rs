@@ -8,7 +8,7 @@
 //! and only then acknowledges. [`keyfile`] reads and writes key files.
 //!
 //! ```no_run
-//! # fn demo<A: ledger_core::Admission + 'static>(state: A, signed: ledger_core::SignedEvent) {
+//! # fn demo<A: ledger_core::Admission + Default + 'static>(state: A, signed: ledger_core::SignedEvent) {
 //! use ledger_store::{Ledger, SledStore, system_clock};
 //! let store = SledStore::open("ledger".as_ref()).unwrap();
 //! let key = store.checkpoint_key().unwrap();

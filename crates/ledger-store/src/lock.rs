@@ -65,4 +65,46 @@ impl DirLock {
         writeln!(file, "{}", std::process::id()).map_err(io)?;
         Ok(DirLock { _file: file })
     }
+
+    /// Takes a shared lock on `DIR/LOCK` without writing anything, for a
+    /// reader of a directory it cannot write: fails, naming the holder,
+    /// while a writer holds the directory. `None` when there is no lock
+    /// file (no process ever opened the directory for writing).
+    pub fn acquire_shared(dir: &Path) -> Result<Option<SharedLock>> {
+        let path = dir.join("LOCK");
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StoreError::Io { path, source }),
+        };
+        let mut attempt = 0;
+        loop {
+            match file.try_lock_shared() {
+                Ok(()) => return Ok(Some(SharedLock { _file: file })),
+                Err(TryLockError::WouldBlock) if attempt < RETRIES => {
+                    attempt += 1;
+                    std::thread::sleep(RETRY_PAUSE);
+                }
+                Err(TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    let _ = file.read_to_string(&mut holder);
+                    let holder = match holder.trim() {
+                        "" => "unknown process".to_owned(),
+                        pid => format!("pid {pid}"),
+                    };
+                    return Err(StoreError::Locked {
+                        path: dir.to_owned(),
+                        holder,
+                    });
+                }
+                Err(TryLockError::Error(source)) => return Err(StoreError::Io { path, source }),
+            }
+        }
+    }
+}
+
+/// A shared lock on `DIR/LOCK`, held until dropped.
+#[derive(Debug)]
+pub struct SharedLock {
+    _file: File,
 }

@@ -19,8 +19,21 @@
 //! witness ahead of the database means acknowledged entries were lost, and
 //! the ledger refuses to append (which would fork its history). A witness
 //! behind the database (a crash between the two writes) is harmless.
+//!
+//! sled keeps the first write error it meets and returns it from every
+//! later operation of that handle, and its memory may then hold a batch
+//! that never reached the disk. After a failed write the store lets go of
+//! the handle; the next operation opens the database again, which recovers
+//! exactly what is on disk, so that a full disk, once space is freed, needs
+//! no restart.
+//!
+//! A directory this process cannot write (an auditor's copy, a read-only
+//! mount) is opened from a private copy of its `db/` in the temporary
+//! directory, because sled cannot open a database it cannot write. The copy
+//! is deleted when the store is dropped; appending to it is refused.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
 
 use ledger_core::merkle::NewNode;
 use ledger_core::{
@@ -84,6 +97,11 @@ pub trait Store: Send + Sync + 'static {
     fn witness(&self) -> Result<Option<String>>;
     /// Writes a batch atomically and returns only once it is durable.
     fn append(&self, batch: &Batch) -> Result<()>;
+    /// Whether [`Store::append`] can work: `Err` names why not (a
+    /// read-only directory), so that a writer refuses before it starts.
+    fn check_writable(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 const HEAD_KEY: &[u8] = b"mhead";
@@ -98,38 +116,181 @@ const WITNESS_FILE: &str = "checkpoint.witness";
 /// feeds passes a larger one to [`SledStore::open_with_cache`].
 pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
+pub(crate) const INDEX_PREFIX: &[u8] = b"i";
+pub(crate) const NODE_PREFIX: &[u8] = b"n";
+pub(crate) const HEAD: &[u8] = HEAD_KEY;
+pub(crate) const CHECKPOINT: &[u8] = CHECKPOINT_KEY;
+
 fn entry_key(seq: Seq) -> [u8; 9] {
     let mut k = [b'e'; 9];
     k[1..].copy_from_slice(&seq.0.to_be_bytes());
     k
 }
 
-fn index_key(id: &EventId) -> [u8; 17] {
+pub(crate) fn index_key(id: &EventId) -> [u8; 17] {
     let mut k = [b'i'; 17];
     k[1..].copy_from_slice(&id.0);
     k
 }
 
-fn node_key(level: u32, index: u64) -> [u8; 10] {
+pub(crate) fn node_key(level: u32, index: u64) -> [u8; 10] {
     let mut k = [b'n'; 10];
     k[1] = level as u8;
     k[2..].copy_from_slice(&index.to_be_bytes());
     k
 }
 
-/// A ledger directory: `LOCK`, `checkpoint.pem` (the ledger's checkpoint
-/// key) and `db/` (sled).
-pub struct SledStore {
-    dir: PathBuf,
+/// The sled handles of an open database (each a reference-counted handle).
+#[derive(Clone)]
+struct Handles {
     db: sled::Db,
     tree: sled::Tree,
-    _lock: DirLock,
+}
+
+/// How this process holds its ledger directory.
+enum Access {
+    /// It holds the directory's `LOCK` and works on `db/` in place.
+    Writable {
+        /// Held until the store is dropped.
+        _lock: DirLock,
+    },
+    /// It cannot write the directory: it reads a private copy of `db/`.
+    ReadOnly {
+        /// The copy, deleted when the store is dropped.
+        copy: tempfile::TempDir,
+        /// Why the directory cannot be written.
+        reason: String,
+    },
+}
+
+/// A ledger directory: `LOCK`, `checkpoint.pem` (the ledger's checkpoint
+/// key), `checkpoint.witness` and `db/` (sled).
+pub struct SledStore {
+    dir: PathBuf,
+    cache_bytes: u64,
+    /// `None` after a failed write, until the next operation opens the
+    /// database again. Declared before `access`: fields drop in order, and
+    /// sled must let go of its files before a private copy is deleted.
+    handles: RwLock<Option<Handles>>,
+    access: Access,
+    /// Incomplete sled snapshots found and discarded before sled opened.
+    discarded: Mutex<Vec<PathBuf>>,
 }
 
 impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SledStore").field("dir", &self.dir).finish()
     }
+}
+
+/// Whether an error opening a file for writing means the directory cannot
+/// be written (as opposed to missing or broken).
+fn cannot_write(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+/// Whether `name` is a snapshot sled was still writing: sled writes
+/// `snap.<lsn>.generating`, syncs it and only then renames it to
+/// `snap.<lsn>`, so a file still named so is incomplete (a full disk or a
+/// crash interrupted it). sled 0.34 would read it as the newest snapshot
+/// and refuse to open ("Read corrupted data"); the snapshot before it is
+/// still there, and sled rebuilds from it and the log.
+fn is_incomplete_snapshot(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|n| n.starts_with("snap.") && n.ends_with(".generating"))
+}
+
+/// Removes every incomplete snapshot from sled's directory `db`.
+fn discard_incomplete_snapshots(db: &Path) -> Result<Vec<PathBuf>> {
+    let io = |path: &Path, source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut discarded = Vec::new();
+    let items = match std::fs::read_dir(db) {
+        Ok(items) => items,
+        // A ledger being created: sled makes the directory.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(discarded),
+        Err(e) => return Err(io(db, e)),
+    };
+    for item in items {
+        let item = item.map_err(|e| io(db, e))?;
+        if is_incomplete_snapshot(&item.file_name()) {
+            let path = item.path();
+            std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+            discarded.push(path);
+        }
+    }
+    Ok(discarded)
+}
+
+/// Copies sled's directory `from` to `to` (which must not exist), leaving
+/// out incomplete snapshots (listed in `skipped`), with files this process
+/// can write: sled opens its files for writing even to read them.
+fn copy_db(from: &Path, to: &Path, skipped: &mut Vec<PathBuf>, depth: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |path: &Path, source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    // sled's layout is `db/` and `db/blobs/`; anything deeper is not sled's.
+    if depth > 4 {
+        return Ok(());
+    }
+    std::fs::create_dir(to).map_err(|e| io(to, e))?;
+    for item in std::fs::read_dir(from).map_err(|e| io(from, e))? {
+        let item = item.map_err(|e| io(from, e))?;
+        let source = item.path();
+        let target = to.join(item.file_name());
+        let kind = item.file_type().map_err(|e| io(&source, e))?;
+        if kind.is_dir() {
+            copy_db(&source, &target, skipped, depth + 1)?;
+        } else if is_incomplete_snapshot(&item.file_name()) {
+            skipped.push(source);
+        } else if kind.is_file() {
+            std::fs::copy(&source, &target).map_err(|e| io(&source, e))?;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| io(&target, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens sled at `path` (after discarding incomplete snapshots), and its tree.
+fn open_db(path: &Path, cache_bytes: u64) -> Result<(Handles, Vec<PathBuf>)> {
+    let discarded = discard_incomplete_snapshots(path)?;
+    let config = sled::Config::new().path(path).cache_capacity(cache_bytes);
+    let err = |e: sled::Error| StoreError::Database {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    // This process holds the directory's LOCK, so sled's own file lock
+    // can only be held by a handle of ours that was just dropped and
+    // whose background thread has not yet let go: wait for it a while.
+    let mut tries = 0;
+    let db = loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.to_string().contains("could not acquire lock") =>
+            {
+                if tries == 100 {
+                    return Err(StoreError::Database {
+                        path: path.to_owned(),
+                        message: e.to_string(),
+                    });
+                }
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.map_err(err)?,
+        }
+    };
+    let tree = db.open_tree(b"ledger").map_err(err)?;
+    Ok((Handles { db, tree }, discarded))
 }
 
 impl SledStore {
@@ -139,16 +300,23 @@ impl SledStore {
             path: dir.to_owned(),
             source,
         })?;
-        let lock = DirLock::acquire(dir)?;
+        let lock = DirLock::acquire(dir).map_err(|e| match e {
+            StoreError::Io { source, .. } if cannot_write(&source) => StoreError::ReadOnly {
+                path: dir.to_owned(),
+                reason: source.to_string(),
+            },
+            e => e,
+        })?;
         if dir.join(DB_DIR).exists() || dir.join(CHECKPOINT_KEY_FILE).exists() {
             return Err(StoreError::AlreadyExists(dir.to_owned()));
         }
         keyfile::write_private(&dir.join(CHECKPOINT_KEY_FILE), checkpoint_key)?;
-        Self::open_db(dir, lock, DEFAULT_CACHE_BYTES)
+        Self::open_in_place(dir, lock, DEFAULT_CACHE_BYTES)
     }
 
     /// Opens an existing ledger directory and checks that its stored head
-    /// describes its last entry.
+    /// describes its last entry. A directory this process cannot write is
+    /// opened read-only from a private copy (see [`SledStore::read_only`]).
     pub fn open(dir: &Path) -> Result<SledStore> {
         Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
     }
@@ -169,53 +337,117 @@ impl SledStore {
     }
 
     fn open_existing(dir: &Path, cache_bytes: u64) -> Result<SledStore> {
-        let lock = DirLock::acquire(dir)?;
+        let lock = match DirLock::acquire(dir) {
+            Ok(lock) => lock,
+            Err(StoreError::Io { path, source }) if cannot_write(&source) => {
+                let reason = format!("{}: {source}", path.display());
+                return Self::open_copy(dir, cache_bytes, reason);
+            }
+            Err(e) => return Err(e),
+        };
         if !dir.join(DB_DIR).is_dir() {
             return Err(StoreError::NotALedger(dir.to_owned()));
         }
-        Self::open_db(dir, lock, cache_bytes)
+        Self::open_in_place(dir, lock, cache_bytes)
     }
 
-    fn open_db(dir: &Path, lock: DirLock, cache_bytes: u64) -> Result<SledStore> {
-        let path = dir.join(DB_DIR);
-        let config = sled::Config::new().path(&path).cache_capacity(cache_bytes);
-        // This process holds the directory's LOCK, so sled's own file lock
-        // can only be held by a handle of ours that was just dropped and
-        // whose background thread has not yet let go: wait for it a while.
-        let mut tries = 0;
-        let db = loop {
-            match config.open() {
-                Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.to_string().contains("could not acquire lock") =>
-                {
-                    if tries == 100 {
-                        return Err(StoreError::Database {
-                            path,
-                            message: e.to_string(),
-                        });
-                    }
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => {
-                    break other.map_err(|e| StoreError::Database {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })?;
-                }
-            }
-        };
-        let tree = db.open_tree(b"ledger").map_err(|e| StoreError::Database {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+    fn open_in_place(dir: &Path, lock: DirLock, cache_bytes: u64) -> Result<SledStore> {
+        let (handles, discarded) = open_db(&dir.join(DB_DIR), cache_bytes)?;
         Ok(SledStore {
             dir: dir.to_owned(),
-            db,
-            tree,
-            _lock: lock,
+            cache_bytes,
+            handles: RwLock::new(Some(handles)),
+            access: Access::Writable { _lock: lock },
+            discarded: Mutex::new(discarded),
         })
+    }
+
+    /// Opens a private copy of a directory this process cannot write.
+    fn open_copy(dir: &Path, cache_bytes: u64, reason: String) -> Result<SledStore> {
+        let source = dir.join(DB_DIR);
+        if !source.is_dir() {
+            return Err(StoreError::NotALedger(dir.to_owned()));
+        }
+        // A process that can write the directory may be appending to it: a
+        // copy taken now could be torn. Its lock says so (flock needs no
+        // write access), and is held shared while the files are copied.
+        let shared = DirLock::acquire_shared(dir)?;
+        let copy = tempfile::Builder::new()
+            .prefix("review-ledger-copy-")
+            .tempdir()
+            .map_err(|source| StoreError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let mut skipped = Vec::new();
+        copy_db(&source, &copy.path().join(DB_DIR), &mut skipped, 0)?;
+        drop(shared);
+        let (handles, _) = open_db(&copy.path().join(DB_DIR), cache_bytes)?;
+        Ok(SledStore {
+            dir: dir.to_owned(),
+            cache_bytes,
+            handles: RwLock::new(Some(handles)),
+            access: Access::ReadOnly { copy, reason },
+            discarded: Mutex::new(skipped),
+        })
+    }
+
+    /// Where sled's files are: `db/` in the directory, or the private copy.
+    fn db_path(&self) -> PathBuf {
+        match &self.access {
+            Access::Writable { .. } => self.dir.join(DB_DIR),
+            Access::ReadOnly { copy, .. } => copy.path().join(DB_DIR),
+        }
+    }
+
+    /// When the directory cannot be written: why, and where the private
+    /// copy of its database that this store reads is.
+    pub fn read_only(&self) -> Option<(&str, &Path)> {
+        match &self.access {
+            Access::Writable { .. } => None,
+            Access::ReadOnly { copy, reason } => Some((reason.as_str(), copy.path())),
+        }
+    }
+
+    /// Incomplete sled snapshots (`db/snap.*.generating`, left by a full
+    /// disk or a crash) that were discarded before sled opened the
+    /// database, or left out of a read-only copy.
+    pub fn discarded_snapshots(&self) -> Vec<PathBuf> {
+        self.discarded.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// The open sled handles, opening the database again after a failed write.
+    fn handles(&self) -> Result<Handles> {
+        let poisoned = || StoreError::Database {
+            path: self.db_path(),
+            message: "a thread panicked while holding the database handle".into(),
+        };
+        if let Some(h) = self.handles.read().map_err(|_| poisoned())?.as_ref() {
+            return Ok(h.clone());
+        }
+        let mut slot = self.handles.write().map_err(|_| poisoned())?;
+        if let Some(h) = slot.as_ref() {
+            return Ok(h.clone());
+        }
+        let (handles, discarded) = open_db(&self.db_path(), self.cache_bytes)?;
+        if let Ok(mut d) = self.discarded.lock() {
+            d.extend(discarded);
+        }
+        *slot = Some(handles.clone());
+        Ok(handles)
+    }
+
+    fn tree(&self) -> Result<sled::Tree> {
+        self.handles().map(|h| h.tree)
+    }
+
+    /// Lets go of sled after a failed write: that handle returns the error
+    /// from every later operation, and its memory may hold what never
+    /// reached the disk. The next operation opens the database again.
+    fn close_after_failure(&self) {
+        if let Ok(mut slot) = self.handles.write() {
+            slot.take();
+        }
     }
 
     /// The ledger directory.
@@ -235,9 +467,70 @@ impl SledStore {
         }
     }
 
+    /// Writes derived records (never an entry: a key under `e` is refused)
+    /// in one atomic batch, removes `remove`, flushes, and then replaces the
+    /// witness with `witness`. Only [`crate::derived::repair`] calls it.
+    pub(crate) fn rewrite_derived(
+        &self,
+        put: &[(Vec<u8>, Vec<u8>)],
+        remove: &[Vec<u8>],
+        witness: Option<&str>,
+    ) -> Result<()> {
+        self.check_writable()?;
+        let mut b = sled::Batch::default();
+        for (k, v) in put {
+            if k.first() == Some(&b'e') {
+                return Err(StoreError::Damaged {
+                    what: "repair plan".into(),
+                    reason: "it would rewrite an entry".into(),
+                });
+            }
+            b.insert(k.as_slice(), v.as_slice());
+        }
+        for k in remove {
+            if k.first() == Some(&b'e') {
+                return Err(StoreError::Damaged {
+                    what: "repair plan".into(),
+                    reason: "it would remove an entry".into(),
+                });
+            }
+            b.remove(k.as_slice());
+        }
+        self.write_batch(b)?;
+        match witness {
+            Some(note) => self.write_witness(note),
+            None => Ok(()),
+        }
+    }
+
+    /// Calls `f` with every key and value under `prefix`, in key order.
+    pub(crate) fn visit_prefix(
+        &self,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        for item in self.tree()?.scan_prefix(prefix) {
+            let (k, v) = item.map_err(|e| self.db_err(e))?;
+            f(&k, &v)?;
+        }
+        Ok(())
+    }
+
+    /// Applies a sled batch and flushes; after a failure the handle is let go.
+    fn write_batch(&self, b: sled::Batch) -> Result<()> {
+        let result = {
+            let h = self.handles()?;
+            h.tree.apply_batch(b).and_then(|()| h.db.flush().map(drop))
+        };
+        result.map_err(|e| {
+            self.close_after_failure();
+            self.db_err(e)
+        })
+    }
+
     /// The highest sequence number stored under an entry key, and its bytes.
     pub fn last_entry(&self) -> Result<Option<(Seq, Vec<u8>)>> {
-        match self.tree.scan_prefix(b"e").next_back() {
+        match self.tree()?.scan_prefix(b"e").next_back() {
             None => Ok(None),
             Some(Err(e)) => Err(self.db_err(e)),
             Some(Ok((k, v))) => Ok(Some((decode_entry_key(&k)?, v.to_vec()))),
@@ -274,11 +567,17 @@ impl SledStore {
             path: tmp.clone(),
             source,
         };
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
-        std::io::Write::write_all(&mut file, note.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        // A lost rename leaves the older witness, which is never ahead of the database.
-        std::fs::rename(&tmp, &path).map_err(io)
+        let written = (|| {
+            let mut file = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut file, note.as_bytes())?;
+            file.sync_all()?;
+            // A lost rename leaves the older witness, which is never ahead of the database.
+            std::fs::rename(&tmp, &path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(io)
     }
 
     /// Checks that the head's size and hash match the last stored entry,
@@ -319,7 +618,7 @@ fn decode_entry_key(k: &[u8]) -> Result<Seq> {
 
 impl Store for SledStore {
     fn head(&self) -> Result<Head> {
-        match self.tree.get(HEAD_KEY).map_err(|e| self.db_err(e))? {
+        match self.tree()?.get(HEAD_KEY).map_err(|e| self.db_err(e))? {
             None => Ok(Head::default()),
             Some(bytes) => codec::decode("head", &bytes).map_err(|e| StoreError::Damaged {
                 what: "head".into(),
@@ -329,14 +628,17 @@ impl Store for SledStore {
     }
 
     fn entry(&self, seq: Seq) -> Result<Option<Vec<u8>>> {
-        let v = self.tree.get(entry_key(seq)).map_err(|e| self.db_err(e))?;
+        let v = self
+            .tree()?
+            .get(entry_key(seq))
+            .map_err(|e| self.db_err(e))?;
         Ok(v.map(|v| v.to_vec()))
     }
 
     fn range(&self, start: Seq, limit: usize) -> Result<Vec<(Seq, Vec<u8>)>> {
         let mut out = Vec::with_capacity(limit.min(4096));
         for item in self
-            .tree
+            .tree()?
             .range(entry_key(start)..=entry_key(Seq(u64::MAX)))
             .take(limit)
         {
@@ -347,7 +649,11 @@ impl Store for SledStore {
     }
 
     fn seq_of(&self, id: &EventId) -> Result<Option<Seq>> {
-        match self.tree.get(index_key(id)).map_err(|e| self.db_err(e))? {
+        match self
+            .tree()?
+            .get(index_key(id))
+            .map_err(|e| self.db_err(e))?
+        {
             None => Ok(None),
             Some(v) => {
                 let bytes: [u8; 8] = v.as_ref().try_into().map_err(|_| StoreError::Damaged {
@@ -361,7 +667,7 @@ impl Store for SledStore {
 
     fn node(&self, level: u32, index: u64) -> Result<Option<Hash>> {
         match self
-            .tree
+            .tree()?
             .get(node_key(level, index))
             .map_err(|e| self.db_err(e))?
         {
@@ -377,7 +683,11 @@ impl Store for SledStore {
     }
 
     fn checkpoint(&self) -> Result<Option<String>> {
-        match self.tree.get(CHECKPOINT_KEY).map_err(|e| self.db_err(e))? {
+        match self
+            .tree()?
+            .get(CHECKPOINT_KEY)
+            .map_err(|e| self.db_err(e))?
+        {
             None => Ok(None),
             Some(v) => String::from_utf8(v.to_vec())
                 .map(Some)
@@ -399,9 +709,23 @@ impl Store for SledStore {
         }
         b.insert(HEAD_KEY, codec::encode(&batch.head));
         b.insert(CHECKPOINT_KEY, batch.checkpoint.as_bytes());
-        self.tree.apply_batch(b).map_err(|e| self.db_err(e))?;
-        self.db.flush().map_err(|e| self.db_err(e))?;
-        self.write_witness(&batch.checkpoint)
+        self.check_writable()?;
+        self.write_batch(b)?;
+        // The batch is durable. A witness that cannot be written (a full
+        // disk) stays behind the database, as after a crash between the two
+        // writes, which is harmless; the next batch writes it again.
+        let _ = self.write_witness(&batch.checkpoint);
+        Ok(())
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match &self.access {
+            Access::Writable { .. } => Ok(()),
+            Access::ReadOnly { reason, .. } => Err(StoreError::ReadOnly {
+                path: self.dir.clone(),
+                reason: reason.clone(),
+            }),
+        }
     }
 
     fn witness(&self) -> Result<Option<String>> {

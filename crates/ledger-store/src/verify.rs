@@ -272,16 +272,17 @@ fn check_witness<A: Admission>(
 }
 
 /// One stored entry after the checks that need no order.
-struct Checked {
+pub(crate) struct Checked {
     /// The key it is stored under.
-    key: Seq,
+    pub(crate) key: Seq,
     /// The decoded, signature-checked entry, or why not.
-    entry: Result<VerifiedEntry, String>,
-    /// Why the event-id index does not point at this entry, if it does not.
-    index_fault: Option<String>,
+    pub(crate) entry: Result<VerifiedEntry, String>,
+    /// Where the event-id index points for this entry's event (`Ok(None)`
+    /// when the entry did not decode), or why it cannot be read.
+    pub(crate) index: Result<Option<Seq>, String>,
     /// The stored Merkle nodes this entry completes, in the order
     /// [`Frontier::push`] returns them (empty when the store keeps none).
-    nodes: Result<Vec<Option<Hash>>, String>,
+    pub(crate) nodes: Vec<Result<Option<Hash>, String>>,
 }
 
 /// The `(level, index)` of each node that leaf `index` completes, leaf
@@ -292,40 +293,78 @@ fn completed_by(index: u64) -> impl Iterator<Item = (u32, u64)> {
 }
 
 /// Decodes, verifies and looks up a chunk of stored entries on all cores.
-fn check_chunk<S: Store + ?Sized>(store: &S, chunk: Vec<(Seq, Vec<u8>)>) -> Vec<Checked> {
+pub(crate) fn check_chunk<S: Store + ?Sized>(
+    store: &S,
+    chunk: Vec<(Seq, Vec<u8>)>,
+) -> Vec<Checked> {
     chunk
         .into_par_iter()
         .map(|(key, bytes)| {
             let entry = VerifiedEntry::from_bytes(&bytes).map_err(|e| e.at(key.0).to_string());
-            // Event ids are unique: the index must point at this very entry.
-            let index_fault = entry.as_ref().ok().and_then(|v| {
-                let id = v.event.id;
-                match store.seq_of(&id) {
-                    Ok(Some(at)) if at == key => None,
-                    Ok(Some(at)) => {
-                        Some(format!("entry #{}: event {id} is also at #{}", key.0, at.0))
-                    }
-                    Ok(None) => Some(format!("entry #{}: event {id} is not in the index", key.0)),
-                    Err(e) => Some(e.to_string()),
-                }
-            });
+            let index = match &entry {
+                Ok(v) => store.seq_of(&v.event.id).map_err(|e| e.to_string()),
+                Err(_) => Ok(None),
+            };
             // Read here, on all cores, so that the ordering thread only compares.
             let nodes = if store.keeps_nodes() {
                 completed_by(key.0)
-                    .map(|(level, index)| store.node(level, index))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| e.to_string())
+                    .map(|(level, index)| store.node(level, index).map_err(|e| e.to_string()))
+                    .collect()
             } else {
-                Ok(Vec::new())
+                Vec::new()
             };
             Checked {
                 key,
                 entry,
-                index_fault,
+                index,
                 nodes,
             }
         })
         .collect()
+}
+
+/// The checks of one stored entry that concern the evidence itself, in
+/// ledger order: it is the next entry, stored under the number it states,
+/// linked to the entry before, and admitted by the rules; it is then
+/// applied to `state` and pushed on `chain`. `beside` is a fault found
+/// beside the entry (the event-id index), reported before the rules run.
+/// `verify` and `repair` both judge entries with it.
+pub(crate) fn check_in_order<A: Admission>(
+    chain: &mut Chain,
+    state: &mut A,
+    key: Seq,
+    entry: Result<VerifiedEntry, String>,
+    beside: impl FnOnce(&VerifiedEntry) -> Option<String>,
+) -> Result<VerifiedEntry, String> {
+    let expected = chain.size;
+    if key.0 != expected {
+        return Err(format!(
+            "entry #{expected} is missing (next stored is #{})",
+            key.0
+        ));
+    }
+    let v = entry?;
+    if v.entry.seq != key {
+        return Err(format!(
+            "entry stored as #{} says it is #{}",
+            key.0, v.entry.seq.0
+        ));
+    }
+    chain.check(&v).map_err(|e| e.to_string())?;
+    if let Some(reason) = beside(&v) {
+        return Err(reason);
+    }
+    match state.check(key, v.entry.received, &v.event) {
+        Ok(effect) => state.apply(key, v.hash, v.entry.received, effect),
+        Err(e) => {
+            return Err(format!(
+                "entry #{expected}: event {} is not admissible: {e}",
+                v.event.id
+            ));
+        }
+    }
+    chain.push(v.hash, v.entry.received);
+    Ok(v)
 }
 
 /// Checks one stored entry in order, and the Merkle nodes the entry
@@ -345,38 +384,21 @@ fn step<A: Admission>(
             reason,
         })
     };
-    if key.0 != expected {
-        return fault(format!(
-            "entry #{expected} is missing (next stored is #{})",
-            key.0
-        ));
-    }
-    let v = match checked.entry {
-        Ok(v) => v,
-        Err(e) => return fault(e),
-    };
-    if v.entry.seq != key {
-        return fault(format!(
-            "entry stored as #{} says it is #{}",
-            key.0, v.entry.seq.0
-        ));
-    }
-    if let Err(e) = chain.check(&v) {
-        return fault(e.to_string());
-    }
-    if let Some(reason) = checked.index_fault {
-        return fault(reason);
-    }
-    match state.check(key, v.entry.received, &v.event) {
-        Ok(effect) => state.apply(key, v.hash, v.entry.received, effect),
-        Err(e) => {
-            return fault(format!(
-                "entry #{expected}: event {} is not admissible: {e}",
-                v.event.id
-            ));
+    // Event ids are unique: the index must point at this very entry.
+    let index = checked.index;
+    let index_fault = |v: &VerifiedEntry| {
+        let id = v.event.id;
+        match index {
+            Ok(Some(at)) if at == key => None,
+            Ok(Some(at)) => Some(format!("entry #{}: event {id} is also at #{}", key.0, at.0)),
+            Ok(None) => Some(format!("entry #{}: event {id} is not in the index", key.0)),
+            Err(e) => Some(e),
         }
-    }
-    chain.push(v.hash, v.entry.received);
+    };
+    let v = match check_in_order(chain, state, key, checked.entry, index_fault) {
+        Ok(v) => v,
+        Err(reason) => return fault(reason),
+    };
     // The nodes the previous entry completed are checked now that this
     // entry links to it: a changed entry is reported as such, not as the
     // stored node that no longer matches it.
@@ -384,7 +406,11 @@ fn step<A: Admission>(
         return Some(f);
     }
     let computed = frontier.push(&v.hash);
-    match checked.nodes {
+    match checked
+        .nodes
+        .into_iter()
+        .collect::<Result<Vec<_>, String>>()
+    {
         Ok(stored) if stored.is_empty() => {}
         Ok(stored) => pending.extend(computed.into_iter().zip(stored)),
         Err(e) => return fault(e),

@@ -11,11 +11,16 @@
 //! threads form a pipeline: batch N is flushed while batch N + 1 is verified.
 //!
 //! The admission state is private to the writer: nothing outside it can
-//! see an effect before it is durable. If a write fails, the ledger stops
-//! (the writer's state may be ahead of the disk) and every later append
-//! is refused until the ledger is reopened.
+//! see an effect before it is durable. If a write fails (a full disk), the
+//! batches prepared on top of it are refused too, and the writer's state,
+//! now ahead of the disk, is dropped: before the next batch the writer
+//! rebuilds it from what the store holds (the store opens its database
+//! again and the entries are replayed, the derived records at the end
+//! checked), so that appends work again once the cause is gone, without
+//! reopening the ledger. Until the store can be read, every append is
+//! refused with the reason.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -92,7 +97,11 @@ pub enum AppendError<R: std::error::Error + 'static> {
         /// The rule it breaks.
         source: R,
     },
-    /// The store failed; the writer has stopped.
+    /// The store failed (a full disk, a damaged database). The event is
+    /// not acknowledged. When the write itself failed part way, whether it
+    /// reached the disk is known once the database is read again: look the
+    /// event id up, or send the same event again, which is refused as a
+    /// duplicate naming its entry if it was stored.
     #[error("ledger storage failed: {0}")]
     Store(String),
 }
@@ -117,6 +126,17 @@ pub fn system_clock() -> Clock {
     })
 }
 
+/// Whether the store's writes are failing, shared by the writer and the
+/// committer.
+#[derive(Default)]
+struct Health {
+    /// Bumped each time the writer rebuilds its state from the store: a
+    /// batch prepared in an older epoch built on a write that failed.
+    epoch: u64,
+    /// Why the last write failed, until the writer has rebuilt its state.
+    failed: Option<String>,
+}
+
 /// An open ledger that accepts appends.
 pub struct Ledger<S: Store, A: Admission> {
     store: Arc<S>,
@@ -124,9 +144,11 @@ pub struct Ledger<S: Store, A: Admission> {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl<S: Store, A: Admission + 'static> Ledger<S, A> {
+impl<S: Store, A: Admission + Default + 'static> Ledger<S, A> {
     /// Starts the writer on `store`, first replaying every stored entry
-    /// through `state` to rebuild the admission state.
+    /// through `state` to rebuild the admission state. `A::default()` is
+    /// the state of an empty ledger, which the writer replays into again
+    /// after a failed write.
     pub fn start(
         store: S,
         mut state: A,
@@ -146,9 +168,8 @@ impl<S: Store, A: Admission + 'static> Ledger<S, A> {
         checkpoint_key: KeyPair,
         clock: Clock,
     ) -> Result<Self, StoreError> {
-        // Nothing is appended on a derived record that has not been checked.
-        let genesis_key = state.checkpoint_key();
-        if let Some(named) = genesis_key
+        store.check_writable()?;
+        if let Some(named) = state.checkpoint_key()
             && named != checkpoint_key.public()
         {
             return Err(StoreError::Derived {
@@ -160,20 +181,7 @@ impl<S: Store, A: Admission + 'static> Ledger<S, A> {
                 ),
             });
         }
-        let head = match genesis_key {
-            Some(key) => crate::derived::check_end(&store, &key)?,
-            None => store.head()?,
-        };
-        if chain.head != head.hash || chain.size != head.size {
-            return Err(StoreError::HeadMismatch {
-                head_size: head.size,
-                head_hash: head.hash.to_hex(),
-                found: format!(
-                    "the entries chain to {} entries ending in {}",
-                    chain.size, chain.head
-                ),
-            });
-        }
+        let head = checked_end(&store, &state, &chain)?;
         let store = Arc::new(store);
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let writer = Writer {
@@ -184,7 +192,7 @@ impl<S: Store, A: Admission + 'static> Ledger<S, A> {
             key: checkpoint_key,
             clock,
             in_flight: Arc::default(),
-            failed: Arc::default(),
+            health: Arc::default(),
         };
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -244,6 +252,31 @@ impl<S: Store, A: Admission> Drop for Ledger<S, A> {
     }
 }
 
+/// Checks, before anything is appended on them, the derived records at the
+/// end of the store (see [`crate::derived::check_end`]) and that they
+/// describe the end of the replayed `chain`.
+fn checked_end<S: Store + ?Sized, A: Admission>(
+    store: &S,
+    state: &A,
+    chain: &Chain,
+) -> Result<Head, StoreError> {
+    let head = match state.checkpoint_key() {
+        Some(key) => crate::derived::check_end(store, &key)?,
+        None => store.head()?,
+    };
+    if chain.head != head.hash || chain.size != head.size {
+        return Err(StoreError::HeadMismatch {
+            head_size: head.size,
+            head_hash: head.hash.to_hex(),
+            found: format!(
+                "the entries chain to {} entries ending in {}",
+                chain.size, chain.head
+            ),
+        });
+    }
+    Ok(head)
+}
+
 /// Rebuilds the admission state and the chain from the stored entries. The
 /// signatures were verified when the entries were admitted; [`crate::verify`]
 /// checks them again.
@@ -291,10 +324,11 @@ struct Writer<S: Store, A: Admission> {
     frontier: ledger_core::Frontier,
     key: KeyPair,
     clock: Clock,
-    /// Event ids of batches handed to the committer and not yet durable.
-    in_flight: Arc<Mutex<HashSet<EventId>>>,
-    /// Set once a write failed: the writer's state may be ahead of the disk.
-    failed: Arc<Mutex<Option<String>>>,
+    /// Event ids of batches handed to the committer and not yet durable,
+    /// with the epoch they were prepared in.
+    in_flight: Arc<Mutex<HashMap<EventId, u64>>>,
+    /// Whether a write failed: the writer's state is then ahead of the disk.
+    health: Arc<Mutex<Health>>,
 }
 
 /// A batch ready to write, with the callers to answer once it is durable.
@@ -302,13 +336,15 @@ struct Prepared<R: std::error::Error + 'static> {
     batch: Batch,
     accepted: Vec<(Reply<R>, Seq, EntryHash)>,
     received: UnixMicros,
+    /// The [`Health::epoch`] it was prepared in.
+    epoch: u64,
 }
 
 /// Writes prepared batches in order, flushes, and only then answers.
 struct Committer<S: Store> {
     store: Arc<S>,
-    in_flight: Arc<Mutex<HashSet<EventId>>>,
-    failed: Arc<Mutex<Option<String>>>,
+    in_flight: Arc<Mutex<HashMap<EventId, u64>>>,
+    health: Arc<Mutex<Health>>,
 }
 
 impl<S: Store> Committer<S> {
@@ -324,6 +360,26 @@ impl<S: Store> Committer<S> {
     }
 
     fn commit<R: std::error::Error + 'static>(&self, group: Vec<Prepared<R>>) {
+        // A batch prepared before the last failed write was rebuilt from
+        // builds on that write, and is never written; nor is anything while
+        // a failure stands.
+        let (epoch, failure) = match self.health.lock() {
+            Ok(h) => (Some(h.epoch), h.failed.clone()),
+            Err(_) => (None, Some("the ledger's state lock is poisoned".to_owned())),
+        };
+        let (group, stale): (Vec<_>, Vec<_>) = match (&failure, epoch) {
+            (None, Some(epoch)) => group.into_iter().partition(|p| p.epoch == epoch),
+            _ => (Vec::new(), group),
+        };
+        self.refuse(
+            stale,
+            failure.as_deref().unwrap_or(
+                "a write before it failed and the ledger has recovered since: send the event again",
+            ),
+        );
+        if group.is_empty() {
+            return;
+        }
         let last = group.len() - 1;
         let mut merged = Batch::default();
         for (i, p) in group.iter().enumerate() {
@@ -334,23 +390,15 @@ impl<S: Store> Committer<S> {
                 merged.checkpoint = p.batch.checkpoint.clone();
             }
         }
-        let failed = self.failed.lock().ok().and_then(|f| f.clone());
-        let result = match failed {
-            Some(why) => Err(why),
-            None => self
-                .store
-                .append(&merged)
-                .map_err(|e| format!("{e}; reopen the ledger")),
-        };
-        if let Ok(mut f) = self.in_flight.lock() {
-            for (_, id, _) in &merged.entries {
-                f.remove(id);
-            }
-        }
+        let result = self
+            .store
+            .append(&merged)
+            .map_err(|e| format!("{e}; the append is not acknowledged"));
+        self.landed(&merged.entries, group[0].epoch);
         if let Err(why) = &result
-            && let Ok(mut f) = self.failed.lock()
+            && let Ok(mut h) = self.health.lock()
         {
-            f.get_or_insert(why.clone());
+            h.failed.get_or_insert(why.clone());
         }
         for p in group {
             for (reply, seq, hash) in p.accepted {
@@ -366,9 +414,32 @@ impl<S: Store> Committer<S> {
             }
         }
     }
+
+    /// Forgets the in-flight event ids of a batch of `epoch` that was
+    /// written or refused (not those of a later epoch, which a caller sent
+    /// again after a failure).
+    fn landed(&self, entries: &[(Seq, EventId, Vec<u8>)], epoch: u64) {
+        if let Ok(mut f) = self.in_flight.lock() {
+            for (_, id, _) in entries {
+                if f.get(id) == Some(&epoch) {
+                    f.remove(id);
+                }
+            }
+        }
+    }
+
+    /// Answers every caller in `batches` with `why`; nothing of them is written.
+    fn refuse<R: std::error::Error + 'static>(&self, batches: Vec<Prepared<R>>, why: &str) {
+        for p in batches {
+            self.landed(&p.batch.entries, p.epoch);
+            for (reply, _, _) in p.accepted {
+                let _ = reply.send(Err(AppendError::Store(why.to_owned())));
+            }
+        }
+    }
 }
 
-impl<S: Store, A: Admission> Writer<S, A> {
+impl<S: Store, A: Admission + Default> Writer<S, A> {
     fn run(mut self, rx: Receiver<Request<A::Rejection>>) {
         // Batch N is written and flushed on the committer thread while this
         // thread verifies and admits batch N + 1.
@@ -376,7 +447,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
         let committer = Committer {
             store: self.store.clone(),
             in_flight: self.in_flight.clone(),
-            failed: self.failed.clone(),
+            health: self.health.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("ledger-committer".into())
@@ -412,24 +483,55 @@ impl<S: Store, A: Admission> Writer<S, A> {
         let _ = handle.join();
     }
 
-    fn failure(&self) -> Option<String> {
-        self.failed.lock().ok().and_then(|f| f.clone())
+    fn fail(&self, why: String) {
+        if let Ok(mut h) = self.health.lock() {
+            h.failed.get_or_insert(why);
+        }
     }
 
-    fn fail(&self, why: String) {
-        if let Ok(mut f) = self.failed.lock() {
-            f.get_or_insert(why);
-        }
+    /// After a failed write, replaces this writer's state (ahead of the
+    /// disk) with one rebuilt from what the store holds, and starts a new
+    /// epoch; returns the epoch to prepare in, or why the store cannot be
+    /// read yet.
+    fn recover(&mut self) -> Result<u64, String> {
+        let (epoch, why) = {
+            let h = self
+                .health
+                .lock()
+                .map_err(|_| "the ledger's state lock is poisoned".to_owned())?;
+            match &h.failed {
+                None => return Ok(h.epoch),
+                Some(why) => (h.epoch, why.clone()),
+            }
+        };
+        let mut state = A::default();
+        let rebuilt = replay(self.store.as_ref(), &mut state).and_then(|chain| {
+            checked_end(self.store.as_ref(), &state, &chain).map(|head| (chain, head))
+        });
+        let (chain, head) = rebuilt.map_err(|e| format!("{why}; still failing: {e}"))?;
+        self.state = state;
+        self.chain = chain;
+        self.frontier = head.frontier;
+        let mut h = self
+            .health
+            .lock()
+            .map_err(|_| "the ledger's state lock is poisoned".to_owned())?;
+        h.failed = None;
+        h.epoch = epoch + 1;
+        Ok(h.epoch)
     }
 
     /// Verifies, admits and chains a batch; `None` when nothing in it was admitted.
     fn prepare(&mut self, requests: Vec<Request<A::Rejection>>) -> Option<Prepared<A::Rejection>> {
-        if let Some(why) = self.failure() {
-            for r in requests {
-                let _ = r.reply.send(Err(AppendError::Store(why.clone())));
+        let epoch = match self.recover() {
+            Ok(epoch) => epoch,
+            Err(why) => {
+                for r in requests {
+                    let _ = r.reply.send(Err(AppendError::Store(why.clone())));
+                }
+                return None;
             }
-            return None;
-        }
+        };
         // A few signatures are checked here: handing them to the shared
         // rayon pool would queue them behind whatever else it runs (an
         // auditor's whole-ledger verification, on a server).
@@ -443,7 +545,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
         let mut ids: HashSet<EventId> = HashSet::new();
         let now = (self.clock)().max(self.chain.last_received);
         for (request, verified) in requests.into_iter().zip(verified) {
-            let outcome = self.admit(&request.signed, verified, now, &mut ids, &mut batch);
+            let outcome = self.admit(&request.signed, verified, now, epoch, &mut ids, &mut batch);
             match outcome {
                 Ok((seq, hash)) => accepted.push((request.reply, seq, hash)),
                 Err(e) => {
@@ -470,12 +572,13 @@ impl<S: Store, A: Admission> Writer<S, A> {
             frontier: self.frontier.clone(),
         };
         if let Ok(mut f) = self.in_flight.lock() {
-            f.extend(ids);
+            f.extend(ids.into_iter().map(|id| (id, epoch)));
         }
         Some(Prepared {
             batch,
             accepted,
             received: now,
+            epoch,
         })
     }
 
@@ -485,6 +588,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
         signed: &SignedEvent,
         verified: ledger_core::Result<Event>,
         now: UnixMicros,
+        epoch: u64,
         ids: &mut HashSet<EventId>,
         batch: &mut Batch,
     ) -> Result<(Seq, EntryHash), AppendError<A::Rejection>> {
@@ -511,7 +615,7 @@ impl<S: Store, A: Admission> Writer<S, A> {
         let in_flight = self
             .in_flight
             .lock()
-            .map(|f| f.contains(&event.id))
+            .map(|f| f.get(&event.id) == Some(&epoch))
             .unwrap_or(false);
         if ids.contains(&event.id) || in_flight {
             return Err(AppendError::Duplicate {
