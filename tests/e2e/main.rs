@@ -14,6 +14,7 @@ mod readonly;
 mod refusals;
 mod remote;
 mod remote_audit;
+mod retry;
 mod review;
 mod service;
 mod slow_feed;

@@ -23,6 +23,10 @@ pub struct LogArgs {
     /// How many entries to list at most.
     #[arg(long, default_value_t = 1000)]
     pub limit: usize,
+    /// Show only the entry holding this event (32 hex digits); exit 1 when
+    /// the ledger has none.
+    #[arg(long, value_name = "HEX", conflicts_with_all = ["from", "limit"])]
+    pub event_id: Option<String>,
 }
 
 #[derive(Args)]
@@ -64,8 +68,23 @@ pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
     let store = crate::local::open_for_reading(&a.ledger.path)?;
     let mut state = LedgerState::new();
     replay(&store, &mut state)?;
+    let (from, limit) = match a.event_id.as_deref() {
+        None => (Seq(a.from), a.limit),
+        Some(hex) => {
+            let id = ledger_core::EventId::from_hex(hex).context("--event-id")?;
+            match store.seq_of(&id)? {
+                Some(seq) => (seq, 1),
+                None => {
+                    out.emit(&Value::Array(Vec::new()), || {
+                        format!("event {id} is not in the ledger")
+                    });
+                    return Ok(Verdict::Failed);
+                }
+            }
+        }
+    };
     let mut rows = Vec::new();
-    for (seq, bytes) in store.range(Seq(a.from), a.limit)? {
+    for (seq, bytes) in store.range(from, limit)? {
         let entry = Entry::decode(&bytes).with_context(|| format!("entry {seq}"))?;
         let event = Event::decode(&entry.event).with_context(|| format!("entry {seq}"))?;
         let author = state

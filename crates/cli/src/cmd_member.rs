@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use crate::Verdict;
 use crate::hosted::Place;
 use crate::out::Out;
+use crate::target::Retry;
 use crate::target::{Appended, Target};
 
 #[derive(Args)]
@@ -23,6 +24,8 @@ pub struct Signer {
     /// The private key of the member signing this change (it never leaves this machine).
     #[arg(long)]
     pub key: PathBuf,
+    #[command(flatten)]
+    pub retry: Retry,
 }
 
 #[derive(Subcommand)]
@@ -266,7 +269,9 @@ fn submit(
     out: &Out,
 ) -> Result<Verdict> {
     let key = keyfile::read_private(&signer.key)?;
-    let mut target = Target::open(&signer.ledger)?;
+    let Some(mut target) = Target::open(&signer.ledger, &signer.retry, &key, out)? else {
+        return Ok(Verdict::Ok);
+    };
     let payload = build(target.state()?, &key)?;
     let Appended {
         receipt,

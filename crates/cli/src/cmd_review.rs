@@ -20,7 +20,7 @@ use crate::doc_ref::{self, Digest};
 use crate::hosted::Place;
 use crate::local::now;
 use crate::out::Out;
-use crate::target::Target;
+use crate::target::{Retry, Target};
 
 /// Who signs, where, and whether the event amends signed minutes.
 #[derive(Args)]
@@ -36,6 +36,8 @@ pub struct Author {
     /// Amend minutes already signed, for this reason.
     #[arg(long, value_name = "REASON")]
     pub amend: Option<String>,
+    #[command(flatten)]
+    pub retry: Retry,
 }
 
 #[derive(Subcommand)]
@@ -270,6 +272,8 @@ pub enum ActionCommand {
         key: PathBuf,
         #[command(flatten)]
         status: StatusArgs,
+        #[command(flatten)]
+        retry: Retry,
     },
 }
 
@@ -562,6 +566,7 @@ pub fn run_action(cmd: ActionCommand, out: &Out) -> Result<Verdict> {
         ledger,
         key,
         status,
+        retry,
     } = cmd;
     let update = ActionUpdate {
         action: ActionId::new(status.action.as_str())?,
@@ -569,7 +574,9 @@ pub fn run_action(cmd: ActionCommand, out: &Out) -> Result<Verdict> {
         note: status.note,
     };
     let key = keyfile::read_private(&key)?;
-    let mut target = Target::open(&ledger)?;
+    let Some(mut target) = Target::open(&ledger, &retry, &key, out)? else {
+        return Ok(Verdict::Ok);
+    };
     append(&mut target, &key, &Payload::ActionUpdate(update), out)
 }
 
@@ -579,7 +586,9 @@ fn submit(
     out: &Out,
 ) -> Result<Verdict> {
     let key = keyfile::read_private(&a.key)?;
-    let mut target = Target::open(&a.ledger)?;
+    let Some(mut target) = Target::open(&a.ledger, &a.retry, &key, out)? else {
+        return Ok(Verdict::Ok);
+    };
     let payload = build(a, target.state()?)?;
     append(&mut target, &key, &payload, out)
 }

@@ -91,6 +91,32 @@ fn refused(server: &str, call: &str, s: tonic::Status) -> anyhow::Error {
     )
 }
 
+/// Why a signed event is not known to be appended.
+pub enum Delivery {
+    /// The server refused it: nothing was appended.
+    Refused(anyhow::Error),
+    /// No answer says what became of it.
+    Unknown(String),
+}
+
+/// Whether a status refuses a call outright (nothing was done), rather than
+/// leaving its outcome unknown (the server stopped, failed or never answered).
+fn refuses(code: tonic::Code) -> bool {
+    use tonic::Code::*;
+    matches!(
+        code,
+        InvalidArgument
+            | PermissionDenied
+            | FailedPrecondition
+            | AlreadyExists
+            | NotFound
+            | Unauthenticated
+            | ResourceExhausted
+            | OutOfRange
+            | Unimplemented
+    )
+}
+
 /// The ledger's entries and checkpoint, verified on this machine.
 pub struct Verified {
     /// The state after the last verified entry.
@@ -181,17 +207,36 @@ impl Hosted {
     }
 
     /// Sends one signed event; returns once the server has it durable.
-    pub fn append(&mut self, signed: &SignedEvent) -> Result<Receipt> {
+    pub fn append(&mut self, signed: &SignedEvent) -> Result<Receipt, Delivery> {
         let message = pb::AppendRequest {
             ledger_id: self.id_hex(),
             event: Some(service::convert::signed_event_pb(signed)),
         };
-        let r = self.ledger_call("the event", message, async |c, r| c.append(r).await)?;
+        let request = self.server.request(message).map_err(Delivery::Refused)?;
+        let client = &mut self.ledger;
+        let r = match self.runtime.block_on(client.append(request)) {
+            Ok(r) => r.into_inner(),
+            Err(s) if refuses(s.code()) => {
+                return Err(Delivery::Refused(refused(
+                    &self.server.server,
+                    "the event",
+                    s,
+                )));
+            }
+            Err(s) => {
+                return Err(Delivery::Unknown(format!(
+                    "{} answered {:?}: {}",
+                    self.server.server,
+                    s.code(),
+                    s.message()
+                )));
+            }
+        };
         let hash: [u8; 32] = r.entry_hash.as_slice().try_into().map_err(|_| {
-            anyhow!(
+            Delivery::Unknown(format!(
                 "the server's receipt has a {}-byte entry hash",
                 r.entry_hash.len()
-            )
+            ))
         })?;
         Ok(Receipt {
             seq: Seq(r.seq),
@@ -199,6 +244,24 @@ impl Hosted {
             received: UnixMicros(r.received_micros),
             checkpoint: r.checkpoint,
         })
+    }
+
+    /// The stored entry holding event `id`, if the server has one.
+    pub fn entry_of(&mut self, id: EventId) -> Result<Option<(Seq, Vec<u8>)>> {
+        let message = pb::GetByEventIdRequest {
+            ledger_id: self.id_hex(),
+            event_id: id.to_hex(),
+        };
+        let request = self.server.request(message)?;
+        let client = &mut self.ledger;
+        match self.runtime.block_on(client.get_by_event_id(request)) {
+            Ok(r) => {
+                let e = r.into_inner();
+                Ok(Some((Seq(e.seq), e.entry)))
+            }
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
+            Err(s) => Err(refused(&self.server.server, "the event lookup", s)),
+        }
     }
 
     /// The server's latest checkpoint note (not yet verified).

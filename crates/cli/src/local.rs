@@ -50,7 +50,7 @@ impl Local {
     /// receipt and what it changed. The admission rules run here first, for
     /// an early error, and again in the writer, which decides.
     pub fn append(&mut self, author: &KeyPair, payload: &Payload) -> Result<(Receipt, Effect)> {
-        let (_, signed, effect) = prepare(&self.state, author, payload)?;
+        let (_, signed, effect) = prepare(&self.state, author, new_event_id(), payload)?;
         let receipt = self.ledger.append(signed).map_err(|e| anyhow!("{e}"))?;
         record(&mut self.state, &receipt, effect.clone());
         Ok((receipt, effect))
@@ -75,10 +75,11 @@ impl Local {
 pub fn prepare(
     state: &LedgerState,
     author: &KeyPair,
+    id: EventId,
     payload: &Payload,
 ) -> Result<(EventId, SignedEvent, Effect)> {
     let ledger_id = state.roster.ledger_id.unwrap_or(Hash::ZERO);
-    let event = review::compose(ledger_id, new_event_id(), author, now(), payload);
+    let event = review::compose(ledger_id, id, author, now(), payload);
     let effect = state
         .admit(Seq(state.size), now(), &event)
         .map_err(|e| anyhow!("refused: {e}"))?;

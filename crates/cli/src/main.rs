@@ -160,7 +160,13 @@ fn main() -> ExitCode {
         Ok(Verdict::Failed) => ExitCode::from(1),
         Err(e) => {
             eprintln!("error: {}", message(&e));
-            ExitCode::from(2)
+            // An append that may or may not have landed is not a failure:
+            // scripts retry it with the same --event-id.
+            if e.downcast_ref::<target::OutcomeUnknown>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

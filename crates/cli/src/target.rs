@@ -6,21 +6,90 @@
 //! delivered (the local writer, or `Append` over gRPC) and where the state
 //! comes from (a replay of the directory, or a replay of the server's
 //! entries verified on this machine).
+//!
+//! Appends are safe to retry: an append whose outcome is not known (a
+//! write that failed part way, a server that went away before answering) is
+//! reported as [`OutcomeUnknown`] with its event id, and the same command
+//! run again with `--event-id` ([`Retry`]) finds the event if it is there
+//! and appends nothing.
+
+use std::fmt;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
-use ledger_core::{EventId, KeyPair};
-use ledger_store::{Receipt, verify};
+use clap::Args;
+use ledger_core::{Entry, Event, EventId, KeyPair, Seq};
+use ledger_store::{AppendError, Receipt, Store, verify};
 use review::{Effect, LedgerState, Payload};
+use serde_json::json;
 
-use crate::hosted::{Hosted, Place, Verified};
-use crate::local::{Local, prepare, record};
+use crate::hosted::{Delivery, Hosted, Place, Verified};
+use crate::local::{Local, new_event_id, prepare, record};
+use crate::out::Out;
 
-/// An opened ledger, local or remote.
-pub enum Target {
+/// How an append is made safe to retry.
+#[derive(Args, Clone, Debug, Default)]
+pub struct Retry {
+    /// Append with this event id (32 hex digits) instead of a fresh one.
+    /// Give the id an earlier run printed when its outcome was unknown: if
+    /// that event is in the ledger already, nothing is appended and the
+    /// command says where it is.
+    #[arg(long, value_name = "HEX")]
+    pub event_id: Option<String>,
+}
+
+/// An append whose outcome is not known: the ledger may or may not hold the
+/// event (a write that failed part way, a server that went away before it
+/// answered). `main` exits 3 on it.
+#[derive(Debug)]
+pub struct OutcomeUnknown {
+    /// The event.
+    pub event_id: EventId,
+    /// The ledger directory, in local mode.
+    pub dir: Option<PathBuf>,
+    /// What happened.
+    pub cause: String,
+}
+
+impl fmt::Display for OutcomeUnknown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = self.event_id;
+        write!(
+            f,
+            "the outcome of event {id} is unknown ({}): the ledger may or may not hold it. ",
+            self.cause
+        )?;
+        if let Some(dir) = &self.dir {
+            write!(
+                f,
+                "Look with `review-ledger log --ledger {} --event-id {id}`, or run",
+                dir.display()
+            )?;
+        } else {
+            f.write_str("Run")?;
+        }
+        write!(
+            f,
+            " the same command again with `--event-id {id}`: if the event is there it is not appended twice"
+        )
+    }
+}
+
+impl std::error::Error for OutcomeUnknown {}
+
+/// Where an append goes.
+enum At {
     /// A directory this process holds the lock of.
     Local(Box<Local>),
     /// A ledger on a server, and its verified state once fetched.
     Remote(Box<Hosted>, Option<Box<Verified>>),
+}
+
+/// An opened ledger, local or remote, to append one event to.
+pub struct Target {
+    at: At,
+    /// The event id to append with, when the user gave one.
+    event_id: Option<EventId>,
 }
 
 /// What an append did.
@@ -34,22 +103,94 @@ pub struct Appended {
 }
 
 impl Target {
-    /// Opens the ledger `place` names: a server when `--server` is given,
-    /// else the directory.
-    pub fn open(place: &Place) -> Result<Target> {
-        Ok(match Hosted::of(place)? {
-            Some(remote) => Target::Remote(Box::new(remote), None),
-            None => Target::Local(Box::new(Local::open(&place.path)?)),
-        })
+    /// Opens the ledger `place` names (a server when `--server` is given,
+    /// else the directory) to append an event by `author`. `None` when the
+    /// event `retry` names is in the ledger already: that is said on `out`,
+    /// and nothing is to be appended.
+    pub fn open(
+        place: &Place,
+        retry: &Retry,
+        author: &KeyPair,
+        out: &Out,
+    ) -> Result<Option<Target>> {
+        let event_id = retry
+            .event_id
+            .as_deref()
+            .map(EventId::from_hex)
+            .transpose()
+            .context("--event-id")?;
+        let at = match Hosted::of(place)? {
+            Some(remote) => At::Remote(Box::new(remote), None),
+            None => At::Local(Box::new(Local::open(&place.path)?)),
+        };
+        let mut target = Target { at, event_id };
+        if let Some(id) = event_id
+            && let Some((seq, event)) = target.find(id)?
+        {
+            if event.author != author.public() {
+                bail!(
+                    "event id {id} is taken: entry #{} holds an event by another key; \
+                     leave out --event-id to append under a fresh one",
+                    seq.0
+                );
+            }
+            let summary = match Payload::decode(&event.kind, &event.payload) {
+                Ok(p) => review::describe::payload(&p),
+                Err(_) => event.kind.as_str().to_owned(),
+            };
+            out.emit(
+                &json!({
+                    "already": true,
+                    "seq": seq.0,
+                    "event_id": id.to_hex(),
+                    "kind": event.kind.as_str(),
+                    "summary": summary,
+                }),
+                || {
+                    format!(
+                        "event {id} is already in the ledger at #{}: {summary}",
+                        seq.0
+                    )
+                },
+            );
+            return Ok(None);
+        }
+        Ok(Some(target))
+    }
+
+    /// The entry holding event `id`, if any.
+    fn find(&mut self, id: EventId) -> Result<Option<(Seq, Event)>> {
+        let found = match &mut self.at {
+            At::Local(local) => {
+                let store = local.ledger.store();
+                match store.seq_of(&id)? {
+                    Some(seq) => store.entry(seq)?.map(|bytes| (seq, bytes)),
+                    None => None,
+                }
+            }
+            At::Remote(remote, _) => remote.entry_of(id)?,
+        };
+        let Some((seq, bytes)) = found else {
+            return Ok(None);
+        };
+        let entry = Entry::decode(&bytes).with_context(|| format!("entry {seq}"))?;
+        let event = Event::decode(&entry.event).with_context(|| format!("entry {seq}"))?;
+        if event.id != id {
+            bail!(
+                "entry {seq} was found for event {id} but holds event {}",
+                event.id
+            );
+        }
+        Ok(Some((seq, event)))
     }
 
     /// The state after the ledger's last entry. Remote: every entry up to
     /// the server's checkpoint, fetched and verified here (once, and again
     /// after someone else appended).
     pub fn state(&mut self) -> Result<&LedgerState> {
-        match self {
-            Target::Local(local) => Ok(&local.state),
-            Target::Remote(remote, verified) => {
+        match &mut self.at {
+            At::Local(local) => Ok(&local.state),
+            At::Remote(remote, verified) => {
                 if verified.is_none() {
                     *verified = Some(Box::new(remote.replay()?));
                 }
@@ -61,46 +202,61 @@ impl Target {
     /// The state after every entry has been verified on this machine:
     /// signatures, chain, rules, Merkle root against the signed checkpoint.
     pub fn verified_state(&mut self) -> Result<&LedgerState> {
-        match self {
-            Target::Local(local) => {
-                let report = verify(
-                    local.ledger.store().as_ref(),
-                    LedgerState::new(),
-                    None,
-                    &mut |_, _| {},
-                )?;
-                if let Some(f) = report.fault {
-                    bail!(
-                        "the ledger does not verify{}: {}",
-                        f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
-                        f.reason
-                    );
-                }
-                Ok(&local.state)
+        // The remote state is only ever a verified replay.
+        if let At::Local(local) = &self.at {
+            let report = verify(
+                local.ledger.store().as_ref(),
+                LedgerState::new(),
+                None,
+                &mut |_, _| {},
+            )?;
+            if let Some(f) = report.fault {
+                bail!(
+                    "the ledger does not verify{}: {}",
+                    f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
+                    f.reason
+                );
             }
-            // The remote state is only ever a verified replay.
-            Target::Remote(..) => self.state(),
         }
+        self.state()
     }
 
     /// Builds, checks and signs the event carrying `payload` with `author`,
     /// then delivers it: to the local writer, or to the server's `Append`.
-    /// Returns once it is durable.
+    /// Returns once it is durable. An error is [`OutcomeUnknown`] when the
+    /// event may have been appended all the same.
     pub fn append(&mut self, author: &KeyPair, payload: &Payload) -> Result<Appended> {
-        let (event_id, signed, effect) = prepare(self.state()?, author, payload)?;
-        let receipt = match self {
-            Target::Local(local) => local.ledger.append(signed).map_err(|e| anyhow!("{e}"))?,
-            Target::Remote(remote, _) => remote
-                .append(&signed)
-                .with_context(|| format!("event {event_id} was not appended"))?,
+        let id = self.event_id.unwrap_or_else(new_event_id);
+        let (event_id, signed, effect) = prepare(self.state()?, author, id, payload)?;
+        let unknown = |dir: Option<PathBuf>, cause: String| OutcomeUnknown {
+            event_id,
+            dir,
+            cause,
         };
-        match self {
-            Target::Local(local) => {
+        let receipt = match &mut self.at {
+            At::Local(local) => match local.ledger.append(signed) {
+                Ok(r) => r,
+                Err(e @ AppendError::Store(_)) => {
+                    let dir = local.ledger.store().dir().to_owned();
+                    return Err(unknown(Some(dir), e.to_string()).into());
+                }
+                Err(e) => return Err(anyhow!("{e}")),
+            },
+            At::Remote(remote, _) => match remote.append(&signed) {
+                Ok(r) => r,
+                Err(Delivery::Unknown(cause)) => return Err(unknown(None, cause).into()),
+                Err(Delivery::Refused(e)) => {
+                    return Err(e.context(format!("event {event_id} was not appended")));
+                }
+            },
+        };
+        match &mut self.at {
+            At::Local(local) => {
                 // The lock keeps every other writer out: the entry is the next one.
                 record(&mut local.state, &receipt, effect.clone());
             }
             // Read back from the server, verified, when next needed.
-            Target::Remote(_, verified) => *verified = None,
+            At::Remote(_, verified) => *verified = None,
         }
         Ok(Appended {
             receipt,
