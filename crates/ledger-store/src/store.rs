@@ -91,6 +91,15 @@ pub trait Store: Send + Sync + 'static {
     fn keeps_nodes(&self) -> bool {
         true
     }
+    /// How many event-id index records and Merkle node records are stored,
+    /// so that a verification finds records that belong to no entry (a
+    /// stray index record would refuse a new event as a duplicate, a stray
+    /// node would be served in a proof). `None` where the store cannot
+    /// count them against its entries (a snapshot of a growing ledger,
+    /// entries fetched from a server).
+    fn derived_counts(&self) -> Result<Option<(u64, u64)>> {
+        Ok(None)
+    }
     /// The latest signed checkpoint note.
     fn checkpoint(&self) -> Result<Option<String>>;
     /// The checkpoint witness kept beside the database, if any.
@@ -617,6 +626,19 @@ fn decode_entry_key(k: &[u8]) -> Result<Seq> {
 }
 
 impl Store for SledStore {
+    fn derived_counts(&self) -> Result<Option<(u64, u64)>> {
+        let (mut index, mut nodes) = (0u64, 0u64);
+        self.visit_prefix(INDEX_PREFIX, |_, _| {
+            index += 1;
+            Ok(())
+        })?;
+        self.visit_prefix(NODE_PREFIX, |_, _| {
+            nodes += 1;
+            Ok(())
+        })?;
+        Ok(Some((index, nodes)))
+    }
+
     fn head(&self) -> Result<Head> {
         match self.tree()?.get(HEAD_KEY).map_err(|e| self.db_err(e))? {
             None => Ok(Head::default()),

@@ -179,6 +179,9 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
     if fault.is_none() {
         fault = check_nodes(&mut pending, chain.size.saturating_sub(1));
     }
+    if fault.is_none() {
+        fault = check_counts(store, chain.size)?;
+    }
     if fault.is_none()
         && let (Some(want), Some(got)) = (trust, chain.ledger_id)
         && want != got
@@ -436,6 +439,31 @@ fn check_nodes(nodes: &mut Vec<(NewNode, Option<Hash>)>, seq: u64) -> Option<Fau
         }
     }
     None
+}
+
+/// Checks that the store holds no index record or Merkle node beyond those
+/// of its entries, each of which was checked with its entry: one index
+/// record an entry, and `size >> level` nodes at each level.
+fn check_counts<S: Store + ?Sized>(store: &S, size: u64) -> Result<Option<Fault>, StoreError> {
+    let Some((index, nodes)) = store.derived_counts()? else {
+        return Ok(None);
+    };
+    let tree: u64 = (0..64).map(|level| size >> level).sum();
+    let stray = |what: &str, stored: u64, want: u64| Fault {
+        seq: None,
+        reason: format!(
+            "{stored} {what} records are stored where the {size} entries give {want}: \
+             {} belong to no entry (`review-ledger repair` removes them)",
+            stored.abs_diff(want)
+        ),
+    };
+    Ok(if index != size {
+        Some(stray("event-id index", index, size))
+    } else if store.keeps_nodes() && nodes != tree {
+        Some(stray("Merkle node", nodes, tree))
+    } else {
+        None
+    })
 }
 
 fn check_checkpoint<S: Store + ?Sized, A: Admission>(

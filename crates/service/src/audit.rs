@@ -228,6 +228,11 @@ impl<S: Store> Store for Stoppable<S> {
         self.inner.keeps_nodes()
     }
 
+    fn derived_counts(&self) -> ledger_store::Result<Option<(u64, u64)>> {
+        self.stop.check()?;
+        self.inner.derived_counts()
+    }
+
     fn checkpoint(&self) -> ledger_store::Result<Option<String>> {
         self.inner.checkpoint()
     }
