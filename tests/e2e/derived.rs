@@ -484,3 +484,33 @@ fn repair_on_a_sound_ledger_rewrites_nothing() {
     assert!(stdout.contains("nothing to repair"), "{stdout}");
     assert!(everything(&dir) == before, "repair wrote to a sound ledger");
 }
+
+/// `checkpoint` and `prove` read the genesis entry and the stored note
+/// only; a note of another ledger under the same checkpoint key is
+/// refused all the same.
+#[test]
+fn checkpoint_and_prove_refuse_another_ledgers_checkpoint() {
+    let root = tempfile::tempdir().unwrap();
+    let (ours, theirs) = (root.path().join("ours"), root.path().join("theirs"));
+    // Two organisations whose genesis names the same checkpoint key.
+    build(&ours, &Org::new(6));
+    build(&theirs, &Org::new(5));
+    let d = ours.to_str().unwrap();
+    let (code, _, stderr) = run(&["prove", "--ledger", d, "--seq", "1"]).unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let mut note = Vec::new();
+    with_tree(&theirs, |t| {
+        note = t.get(b"mcheckpoint").unwrap().unwrap().to_vec()
+    });
+    with_tree(&ours, |t| {
+        t.insert(b"mcheckpoint", note.as_slice()).unwrap();
+    });
+    for args in [
+        vec!["checkpoint", "--ledger", d],
+        vec!["prove", "--ledger", d, "--seq", "1"],
+    ] {
+        let (code, _, stderr) = run(&args).unwrap();
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("not of this ledger"), "{args:?}: {stderr}");
+    }
+}

@@ -51,16 +51,29 @@ pub struct ProveArgs {
     pub old_size: Option<u64>,
 }
 
-/// The latest checkpoint, verified under the key genesis names.
-fn latest_checkpoint(store: &SledStore, state: &LedgerState) -> Result<(String, Checkpoint)> {
+/// The latest checkpoint, verified under the key genesis names and for
+/// the ledger genesis founds. Reads the genesis entry and the stored note
+/// only, whatever the ledger's length.
+fn latest_checkpoint(store: &SledStore) -> Result<(String, Checkpoint)> {
+    let bytes = store
+        .entry(Seq(0))?
+        .context("the ledger has no genesis entry")?;
+    let entry = Entry::decode(&bytes).context("the genesis entry")?;
+    let event = Event::decode(&entry.event).context("the genesis entry")?;
+    let Ok(Payload::Genesis(genesis)) = Payload::decode(&event.kind, &event.payload) else {
+        bail!("entry #0 is not a genesis ({})", event.kind.as_str());
+    };
     let note = store
         .checkpoint()?
         .context("the ledger has no checkpoint")?;
-    let key = state
-        .roster
-        .checkpoint_key
-        .context("the ledger has no genesis")?;
-    let cp = Checkpoint::verify(&note, &key)?;
+    let cp = Checkpoint::verify(&note, &genesis.checkpoint_key)?;
+    let ledger_id = entry.hash();
+    if cp.ledger_id != ledger_id {
+        bail!(
+            "the stored checkpoint is of ledger {}, not of this ledger {ledger_id}",
+            cp.ledger_id
+        );
+    }
     Ok((note, cp))
 }
 
@@ -128,9 +141,7 @@ pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
 
 pub fn checkpoint(a: CheckpointArgs, out: &Out) -> Result<Verdict> {
     let store = crate::local::open_for_reading(&a.ledger.path)?;
-    let mut state = LedgerState::new();
-    replay(&store, &mut state)?;
-    let (note, cp) = latest_checkpoint(&store, &state)?;
+    let (note, cp) = latest_checkpoint(&store)?;
     out.emit(
         &json!({
             "ledger_id": cp.ledger_id.to_hex(),
@@ -147,9 +158,7 @@ pub fn checkpoint(a: CheckpointArgs, out: &Out) -> Result<Verdict> {
 
 pub fn prove(a: ProveArgs, out: &Out) -> Result<Verdict> {
     let store = crate::local::open_for_reading(&a.ledger.path)?;
-    let mut state = LedgerState::new();
-    replay(&store, &mut state)?;
-    let (note, cp) = latest_checkpoint(&store, &state)?;
+    let (note, cp) = latest_checkpoint(&store)?;
     let nodes = StoreNodes(&store);
     let value = if let Some(seq) = a.seq {
         if seq >= cp.size {

@@ -33,7 +33,7 @@ pub struct ServeArgs {
     /// Listen beyond loopback without TLS.
     #[arg(long)]
     pub allow_plaintext: bool,
-    /// The sled cache of each hosted ledger, in MiB.
+    /// The sled cache of the whole server, in MiB, shared evenly between its ledgers (at least 1 MiB each).
     #[arg(long, default_value_t = service::limits::CACHE_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub cache_mib: u64,

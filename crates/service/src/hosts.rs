@@ -135,8 +135,9 @@ impl Hosts {
         cache_bytes: u64,
     ) -> Result<Hosts, ServiceError> {
         let mut ledgers: HashMap<Hash, Arc<Hosted>> = HashMap::new();
+        let each = cache_share(cache_bytes, dirs.len());
         for dir in dirs {
-            let hosted = Hosted::open(dir, cache_bytes)?;
+            let hosted = Hosted::open(dir, each)?;
             if let Some(first) = ledgers.get(&hosted.id) {
                 return Err(ServiceError::SameLedger {
                     id: hosted.id.to_hex(),
@@ -184,9 +185,29 @@ impl Hosts {
     }
 }
 
+/// Each of `ledgers` ledgers' share of the server's sled cache of
+/// `total` bytes, and never less than [`limits::MIN_CACHE_BYTES`].
+pub fn cache_share(total: u64, ledgers: usize) -> u64 {
+    (total / ledgers.max(1) as u64).max(crate::limits::MIN_CACHE_BYTES)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_is_shared_between_ledgers() {
+        let mib = 1 << 20;
+        for (total, ledgers, each) in [
+            (256 * mib, 1, 256 * mib),
+            (256 * mib, 4, 64 * mib),
+            (256 * mib, 0, 256 * mib),
+            // 1,000 small ledgers in 2 GB: each gets its floor.
+            (256 * mib, 1000, crate::limits::MIN_CACHE_BYTES),
+        ] {
+            assert_eq!(cache_share(total, ledgers), each, "{total} over {ledgers}");
+        }
+    }
 
     /// The stored form of a token is part of the token file's format: if it
     /// changed, every token already issued would be refused. docs/SERVICE.md

@@ -1,10 +1,15 @@
 //! The limits the server enforces, in one place (documented in docs/SERVICE.md).
 
-/// The sled cache of each hosted ledger unless `serve --cache-mib` says
-/// otherwise: the server keeps this much of a ledger's entries and Merkle
-/// nodes decoded, so that feeds and reads seldom go back to the log on disk.
-/// (The CLI's own commands keep `ledger_store::DEFAULT_CACHE_BYTES`.)
+/// The server's sled cache, shared evenly between its ledgers, unless
+/// `serve --cache-mib` says otherwise: the server keeps this much of its
+/// ledgers' entries and Merkle nodes decoded, so that feeds and reads
+/// seldom go back to the log on disk. (The CLI's own commands keep
+/// `ledger_store::DEFAULT_CACHE_BYTES`.)
 pub const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The least sled cache a hosted ledger gets, however many share the
+/// server's: sled's own floor for a useful cache.
+pub const MIN_CACHE_BYTES: u64 = 1024 * 1024;
 
 /// The largest request message accepted: one signed event is at most
 /// 65 KiB + 1 KiB ([`ledger_core::SignedEvent::MAX_LEN`]), plus framing.

@@ -96,6 +96,7 @@ mod meetings;
 mod prove;
 mod rebuild;
 mod report;
+mod scaling;
 mod served;
 mod under_load;
 mod verify;
@@ -142,6 +143,10 @@ enum Scenario {
     Feed(Common),
     /// Append latency while 64 clients flood the server with verifications they abandon.
     AppendUnderLoad(Common),
+    /// Each everyday command's time on ledgers of growing size (`--sizes`),
+    /// beside its time at the smallest; not part of `all` (it builds a ledger
+    /// of 1M review events).
+    Scaling(Common),
     /// All ten scenarios in turn, each in a process of its own.
     All(Common),
     /// Verifies the ledger in DIR and prints one JSON line (used by `verify`).
@@ -192,6 +197,10 @@ struct Common {
     /// verify-bundle and feed); not used by check.
     #[arg(long)]
     entries: Option<u64>,
+    /// Ledger sizes in review events for `scaling`, comma-separated
+    /// (default: 1000,10000,100000,1000000).
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<u64>,
     /// Reviews to check in `check` (default: 1000).
     #[arg(long)]
     reviews: Option<u64>,
@@ -227,6 +236,7 @@ enum Measure {
     GrpcAppend,
     Feed,
     AppendUnderLoad,
+    Scaling,
 }
 
 impl Measure {
@@ -242,6 +252,7 @@ impl Measure {
             Measure::GrpcAppend => "grpc-append",
             Measure::Feed => "feed",
             Measure::AppendUnderLoad => "append-under-load",
+            Measure::Scaling => "scaling",
         }
     }
 
@@ -274,6 +285,13 @@ impl Measure {
             Measure::AppendUnderLoad => {
                 under_load::run(opts, entries.unwrap_or(under_load::DEFAULT_ENTRIES))
             }
+            Measure::Scaling => {
+                let sizes = match opts.sizes.as_slice() {
+                    [] => scaling::DEFAULT_SIZES.to_vec(),
+                    given => given.to_vec(),
+                };
+                return scaling::run(opts, &sizes);
+            }
         };
         Ok(vec![one?])
     }
@@ -293,6 +311,8 @@ pub struct Options {
     pub cache_bytes: u64,
     /// The cores available, reported since ratios above 1 depend on them.
     pub cores: usize,
+    /// Ledger sizes for `scaling`, when given.
+    pub sizes: Vec<u64>,
 }
 
 fn main() -> Result<()> {
@@ -315,6 +335,7 @@ fn main() -> Result<()> {
         Scenario::GrpcAppend(c) => (c, Some(GrpcAppend)),
         Scenario::Feed(c) => (c, Some(Feed)),
         Scenario::AppendUnderLoad(c) => (c, Some(AppendUnderLoad)),
+        Scenario::Scaling(c) => (c, Some(Scaling)),
         Scenario::All(c) => (c, None),
     };
     if !common.json {
@@ -335,6 +356,7 @@ fn main() -> Result<()> {
                     .cache_mib
                     .map_or(service::limits::CACHE_BYTES, |m| m << 20),
                 cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                sizes: common.sizes.clone(),
             };
             for report in scenario.run(&opts, common.entries)? {
                 print(&report);

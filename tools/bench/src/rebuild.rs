@@ -192,6 +192,49 @@ pub fn run(opts: &Options, review_events: u64) -> Result<Report> {
     .with("cores", opts.cores))
 }
 
+/// A ledger of the story's organisation and `review_events` review events
+/// on disk, its writer closed: built as [`run`] builds its own.
+pub(crate) struct StoryLedger {
+    /// The temporary directory holding it (removed when dropped).
+    pub dir: tempfile::TempDir,
+    /// The ledger directory.
+    pub path: std::path::PathBuf,
+    /// Its ledger id.
+    pub id: ledger_core::LedgerId,
+}
+
+/// Builds a [`StoryLedger`] under `parent` (default: the system temp dir).
+pub(crate) fn story_ledger(
+    parent: Option<&std::path::Path>,
+    review_events: u64,
+) -> Result<StoryLedger> {
+    let dir = match parent {
+        Some(p) => tempfile::Builder::new().prefix("bench-").tempdir_in(p),
+        None => tempfile::Builder::new().prefix("bench-").tempdir(),
+    }
+    .context("cannot create a temporary directory")?;
+    let path = dir.path().join("ledger");
+    let checkpoint_key = KeyPair::from_seed([0x3f; 32]);
+    let ledger = Ledger::start(
+        SledStore::create(&path, &checkpoint_key)?,
+        LedgerState::new(),
+        checkpoint_key.clone(),
+        system_clock(),
+    )?;
+    let keys = story_keys();
+    let mut founder = Mirror::new(&keys, u32::MAX, LedgerState::new());
+    found(&ledger, &mut founder, &checkpoint_key)?;
+    build(&ledger, &founder, review_events)?;
+    ledger.close();
+    drop(ledger);
+    let id = founder
+        .state
+        .roster
+        .ledger_id
+        .context("the founded ledger has no id")?;
+    Ok(StoryLedger { dir, path, id })
+}
+
 /// The story's people's keys, by handle.
 pub(crate) fn story_keys() -> BTreeMap<&'static str, KeyPair> {
     PEOPLE

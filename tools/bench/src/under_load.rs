@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use ledger_core::{KeyPair, LedgerId, SignedEvent};
-use ledger_store::{Ledger, SledStore, system_clock};
-use review::{LedgerState, Payload};
+use review::Payload;
 use service::pb;
 use service::pb::review_service_client::ReviewServiceClient;
 use tonic::Code;
@@ -32,7 +31,7 @@ use crate::Options;
 use crate::fixture;
 use crate::measure::{self, Stats, micros};
 use crate::meetings;
-use crate::rebuild::{self, Mirror};
+use crate::rebuild;
 use crate::report::{Report, round};
 use crate::served::{self, Served};
 
@@ -71,30 +70,9 @@ const PROPOSER: usize = 9_999;
 pub fn run(opts: &Options, review_events: u64) -> Result<Report> {
     // As `serve` does, before anything uses rayon.
     let lowered = service::audit::lower_rayon_priority();
-    let dir = match opts.tmp.as_deref() {
-        Some(p) => tempfile::Builder::new().prefix("bench-").tempdir_in(p),
-        None => tempfile::Builder::new().prefix("bench-").tempdir(),
-    }
-    .context("cannot create a temporary directory")?;
-    let path = dir.path().join("ledger");
-    let checkpoint_key = KeyPair::from_seed([0x3f; 32]);
-    let ledger = Ledger::start(
-        SledStore::create(&path, &checkpoint_key)?,
-        LedgerState::new(),
-        checkpoint_key.clone(),
-        system_clock(),
-    )?;
+    let built = rebuild::story_ledger(opts.tmp.as_deref(), review_events)?;
+    let (path, id) = (built.path.clone(), built.id);
     let keys = rebuild::story_keys();
-    let mut founder = Mirror::new(&keys, u32::MAX, LedgerState::new());
-    rebuild::found(&ledger, &mut founder, &checkpoint_key)?;
-    rebuild::build_beside(&ledger, &founder, review_events, |_| Ok(()))?;
-    ledger.close();
-    drop(ledger);
-    let id = founder
-        .state
-        .roster
-        .ledger_id
-        .context("the founded ledger has no id")?;
     let ceo = keys.get("ceo").context("the story has a chief executive")?;
     let idle_events = proposals(id, ceo, 0, APPENDS);
     let load_events = proposals(id, ceo, APPENDS, APPENDS);
@@ -169,7 +147,7 @@ pub fn run(opts: &Options, review_events: u64) -> Result<Report> {
     })?;
     let peak = measure::peak_rss_bytes()?;
     served.stop()?;
-    drop(dir);
+    drop(built);
     let (mut idle, mut load) = (idle, load);
     let (idle, load) = (Stats::of(&mut idle), Stats::of(&mut load));
     Ok(Report::new(
