@@ -36,4 +36,20 @@ pub trait Admission: Send + Sync {
     /// Applies an admitted event, now stored as entry `seq` with hash `hash`,
     /// received at `received`.
     fn apply(&mut self, seq: Seq, hash: EntryHash, received: UnixMicros, effect: Self::Effect);
+
+    /// The state as bytes for a snapshot, so that opening the ledger folds
+    /// only the entries after it; `None` when the domain keeps none.
+    fn snapshot(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// The state a snapshot's bytes hold, if they decode to the state after
+    /// exactly `size` entries of this version's domain; `None` otherwise.
+    fn restore(bytes: &[u8], size: u64) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        let _ = (bytes, size);
+        None
+    }
 }

@@ -66,6 +66,43 @@ pub fn decode<T: Serialize + DeserializeOwned>(what: &'static str, bytes: &[u8])
     Ok(value)
 }
 
+/// The most bytes a snapshot of a ledger's admission state may take: the
+/// same encoding as [`encode`], for a local cache of derived state, never
+/// for anything signed or exchanged.
+pub const SNAPSHOT_LIMIT: usize = 1 << 30;
+
+type SnapshotConfig = Configuration<LittleEndian, Fixint, Limit<SNAPSHOT_LIMIT>>;
+
+fn snapshot_config() -> SnapshotConfig {
+    config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<SNAPSHOT_LIMIT>()
+}
+
+/// Encodes a snapshot; `None` when it would be over [`SNAPSHOT_LIMIT`].
+pub fn encode_snapshot<T: Serialize>(value: &T) -> Option<Vec<u8>> {
+    bincode::serde::encode_to_vec(value, snapshot_config()).ok()
+}
+
+/// Decodes a snapshot whose bytes the caller has checked against their
+/// hash, refusing trailing bytes. (Unlike [`decode`] it does not encode the
+/// value again to compare: the hash already pins the bytes.)
+pub fn decode_snapshot<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
+    let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, snapshot_config())
+        .map_err(|e| Error::Decode {
+            what,
+            reason: e.to_string(),
+        })?;
+    if used != bytes.len() {
+        return Err(Error::TrailingBytes {
+            what,
+            extra: bytes.len() - used,
+        });
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,7 +107,7 @@ impl SubjectProof {
 }
 
 /// Every subject's tip.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subjects {
     /// Tips by subject, in map order.
     pub tips: BTreeMap<Subject, Tip>,

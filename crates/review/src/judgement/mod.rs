@@ -16,7 +16,7 @@ pub mod conformance;
 pub mod wording;
 
 #[cfg(test)]
-mod as_at_tests;
+pub(crate) mod as_at_tests;
 
 use crate::audit::{ReviewAudit, audit};
 use crate::conformance::{Report, check};

@@ -4,4 +4,5 @@
 
 pub mod reviews;
 pub mod roster;
+pub mod snapshot;
 pub mod state;

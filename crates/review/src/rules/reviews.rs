@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use ledger_core::{Hash, PublicKey, Seq, UnixMicros};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Rejection;
 use crate::ids::{ActionId, Date, ObjectiveId, ReviewId};
@@ -29,7 +29,7 @@ use crate::vocab::{
 pub const MAX_LONG_TEXT: usize = 16 * 1024;
 
 /// One signature on a review's minutes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MinutesSignature {
     /// The signer.
     pub member: MemberId,
@@ -46,7 +46,7 @@ pub struct MinutesSignature {
 }
 
 /// One event that changed a review's minutes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// The entry.
     pub seq: Seq,
@@ -65,9 +65,10 @@ pub struct Change {
 }
 
 /// Everything the ledger knows about one review.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewRecord {
     /// The current minutes.
+    #[serde(with = "crate::rules::snapshot::minutes")]
     pub minutes: Minutes,
     /// The review before this one.
     pub previous: Option<ReviewId>,
@@ -102,7 +103,7 @@ impl ReviewRecord {
 }
 
 /// One event in an action's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionEvent {
     /// The entry.
     pub seq: Seq,
@@ -119,7 +120,7 @@ pub struct ActionEvent {
 }
 
 /// An action across its whole life.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionRecord {
     /// Its id.
     pub id: ActionId,
@@ -147,7 +148,7 @@ impl ActionRecord {
 }
 
 /// An objective and its assessments.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectiveRecord {
     /// The review that set it.
     pub review: ReviewId,
@@ -241,7 +242,7 @@ impl Item {
 }
 
 /// All reviews of a ledger, the action log and the objectives.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reviews {
     /// Reviews by id.
     pub reviews: BTreeMap<ReviewId, ReviewRecord>,

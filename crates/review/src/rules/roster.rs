@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ledger_core::{EventId, LedgerId, PublicKey, Purpose, Seq, codec};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Rejection;
 use crate::member::{MemberId, MemberRecord, check_text};
@@ -22,7 +22,7 @@ use crate::payload::{Genesis, RosterChange, Rotation, RotationStatement};
 use crate::policy::{Policy, Thresholds};
 
 /// A member as the roster knows them now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     /// The handle.
     pub handle: MemberId,
@@ -47,7 +47,7 @@ pub struct Member {
 
 /// What a member was at some point of the ledger: the part of the roster
 /// that verdicts depend on. Names and roles never change once enrolled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Standing {
     /// Top management.
     pub top_management: bool,
@@ -165,7 +165,7 @@ impl<'r> RosterAsAt<'r> {
 }
 
 /// What became of a key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyState {
     /// It signs for its member.
     Active,
@@ -176,7 +176,7 @@ pub enum KeyState {
 }
 
 /// Every key the ledger has ever enrolled.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRecord {
     /// Whose key it is.
     pub member: MemberId,
@@ -187,7 +187,7 @@ pub struct KeyRecord {
 }
 
 /// A roster change waiting for its quorum.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     /// The proposing event.
     pub id: EventId,
@@ -235,8 +235,9 @@ pub enum RosterOp {
     },
 }
 
-/// The roster of one ledger.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The roster of one ledger. (Serialized only for snapshots,
+/// `rules::snapshot`.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Roster {
     /// The ledger id, once genesis is applied.
     pub ledger_id: Option<LedgerId>,
@@ -247,8 +248,10 @@ pub struct Roster {
     /// The policy from genesis.
     pub policy: Policy,
     /// Members by handle.
+    #[serde(with = "crate::rules::snapshot::members")]
     pub members: BTreeMap<MemberId, Member>,
     /// Every key ever enrolled.
+    #[serde(with = "crate::rules::snapshot::keys")]
     pub keys: HashMap<PublicKey, KeyRecord>,
     /// Changes waiting for their quorum, by proposing event id.
     pub pending: BTreeMap<EventId, Pending>,

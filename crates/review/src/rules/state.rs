@@ -1,6 +1,7 @@
 //! The admission state machine: one pure function for appending and replaying.
 
 use ledger_core::{Admission, EntryHash, Event, Seq, UnixMicros};
+use serde::{Deserialize, Serialize};
 
 use crate::error::Rejection;
 use crate::payload::Payload;
@@ -8,8 +9,9 @@ use crate::reviews::{Item, ReviewOp, Reviews};
 use crate::roster::{Roster, RosterOp};
 use crate::subjects::{Subject, Subjects};
 
-/// Everything the rules need to know about the ledger so far.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Everything the rules need to know about the ledger so far. It is
+/// serialized only for snapshots ([`crate::rules::snapshot`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerState {
     /// Who may sign.
     pub roster: Roster,
@@ -157,5 +159,13 @@ impl Admission for LedgerState {
             Effect::Review(op) => self.reviews.apply(seq, received, op),
         }
         self.size = seq.0.saturating_add(1);
+    }
+
+    fn snapshot(&self) -> Option<Vec<u8>> {
+        crate::rules::snapshot::encode(self)
+    }
+
+    fn restore(bytes: &[u8], size: u64) -> Option<LedgerState> {
+        crate::rules::snapshot::decode(bytes, size)
     }
 }

@@ -1,0 +1,176 @@
+//! Snapshots of the admission state: [`LedgerState`] as bytes, so that a
+//! ledger opens by loading the newest snapshot and folding only the
+//! entries after it instead of replaying them all.
+//!
+//! The encoding is the evidence format's codec with a larger limit
+//! (`ledger_core::codec::encode_snapshot`), preceded by
+//! [`SNAPSHOT_VERSION`]: a snapshot of another version is not decoded, and
+//! the store that keeps it checks it by its blake3 hash and the Merkle root
+//! at its size before this code sees it. Maps are written in key order, so
+//! the same state always gives the same bytes. Two fields that the minutes'
+//! digest and the JSON views leave out are written here beside their
+//! records: each member's standing history, and the minutes' meeting times.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ledger_core::{PublicKey, Seq, codec};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::minutes::Minutes;
+use crate::roster::{KeyRecord, Member, Standing};
+use crate::state::LedgerState;
+use crate::vocab::MeetingTimes;
+
+/// The version of the snapshot encoding. Bump it whenever a type in
+/// [`LedgerState`] changes shape: older snapshots are then ignored and
+/// rebuilt, never misread.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// The state's snapshot bytes; `None` if they would be over the codec's
+/// snapshot limit.
+pub fn encode(state: &LedgerState) -> Option<Vec<u8>> {
+    codec::encode_snapshot(&(SNAPSHOT_VERSION, state))
+}
+
+/// The state `bytes` hold, if they are a snapshot of this version of the
+/// state after exactly `size` entries.
+pub fn decode(bytes: &[u8], size: u64) -> Option<LedgerState> {
+    let version: u32 = codec::decode_snapshot("snapshot version", bytes.get(..4)?).ok()?;
+    if version != SNAPSHOT_VERSION {
+        return None;
+    }
+    let (_, state): (u32, LedgerState) = codec::decode_snapshot("snapshot", bytes).ok()?;
+    (state.size == size).then_some(state)
+}
+
+/// The members, each with the standing history its JSON view leaves out.
+pub(crate) mod members {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        members: &BTreeMap<crate::MemberId, Member>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(members.values().map(|m| (m, &m.history)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<crate::MemberId, Member>, D::Error> {
+        let all: Vec<(Member, Vec<(Seq, Standing)>)> = Deserialize::deserialize(d)?;
+        Ok(all
+            .into_iter()
+            .map(|(mut m, history)| {
+                m.history = history;
+                (m.handle.clone(), m)
+            })
+            .collect())
+    }
+}
+
+/// Every key ever enrolled, in key order.
+pub(crate) mod keys {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        keys: &HashMap<PublicKey, KeyRecord>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut sorted: Vec<_> = keys.iter().collect();
+        sorted.sort_by_key(|(k, _)| k.0);
+        s.collect_seq(sorted)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<HashMap<PublicKey, KeyRecord>, D::Error> {
+        let all: Vec<(PublicKey, KeyRecord)> = Deserialize::deserialize(d)?;
+        Ok(all.into_iter().collect())
+    }
+}
+
+/// The minutes, with the meeting times that their digest's encoding leaves
+/// out while absent written after them.
+pub(crate) mod minutes {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(minutes: &Minutes, s: S) -> Result<S::Ok, S::Error> {
+        let mut bare = minutes.clone();
+        let times = bare.times.take();
+        (bare, times).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Minutes, D::Error> {
+        let (mut minutes, times): (Minutes, Option<crate::minutes::Recorded<MeetingTimes>>) =
+            Deserialize::deserialize(d)?;
+        minutes.times = times;
+        Ok(minutes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ledger_core::{Admission, EntryHash, Hash, SignedEvent, UnixMicros};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::judgement::as_at_tests::varied_story;
+
+    /// Folds entries `from..` of a rehearsed ledger into `state`, as
+    /// opening a ledger folds the entries after its snapshot.
+    fn fold(state: &mut LedgerState, events: &[SignedEvent], received: &[UnixMicros], from: usize) {
+        for (i, (e, t)) in events.iter().zip(received).enumerate().skip(from) {
+            let event = e.verify().expect("rehearsed events verify");
+            let seq = Seq(i as u64);
+            let effect = state.check(seq, *t, &event).expect("rehearsed events are admitted");
+            // The rehearsal's stand-in for an entry hash.
+            let hash: EntryHash = Hash(*blake3::hash(&e.encode()).as_bytes());
+            state.apply(seq, hash, *t, effect);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+
+        /// On any generated ledger, the state restored from a snapshot
+        /// taken after any entry, with the entries after it folded in, is
+        /// the state a full replay gives; and a snapshot restores exactly
+        /// the state it was taken of.
+        #[test]
+        fn any_snapshot_and_its_tail_give_the_replayed_state(
+            drops in proptest::collection::vec(0u8..12, 120),
+            later in proptest::collection::vec((0u8..6, 0usize..5), 0..8),
+        ) {
+            let r = varied_story(&drops, &later);
+            let n = r.events.len();
+            let mut at = LedgerState::new();
+            for k in 0..=n {
+                let bytes = encode(&at).expect("a story's state is small");
+                let mut restored = decode(&bytes, k as u64).expect("a snapshot decodes");
+                prop_assert_eq!(&restored, &at, "restored after {} entries", k);
+                prop_assert_eq!(encode(&restored), Some(bytes), "the same bytes again");
+                fold(&mut restored, &r.events, &r.received, k);
+                prop_assert_eq!(&restored, &r.state, "snapshot after {} entries, then the tail", k);
+                if k < n {
+                    fold(&mut at, &r.events[..=k], &r.received[..=k], k);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_snapshot_of_another_size_or_version_or_damaged_is_not_restored() {
+        let r = varied_story(&[], &[]);
+        let size = r.state.size;
+        let bytes = encode(&r.state).unwrap();
+        assert_eq!(decode(&bytes, size).as_ref(), Some(&r.state));
+        assert!(decode(&bytes, size - 1).is_none(), "another size");
+        let mut other = bytes.clone();
+        other[..4].copy_from_slice(&(SNAPSHOT_VERSION + 1).to_le_bytes());
+        assert!(decode(&other, size).is_none(), "another version");
+        assert!(decode(&bytes[..bytes.len() - 1], size).is_none(), "cut short");
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode(&longer, size).is_none(), "trailing bytes");
+    }
+}
