@@ -27,10 +27,13 @@ enum Later {
     Thresholds,
 }
 
-/// The story with the steps whose `drops` entry is 0 left out, then the
-/// roster events `later` names (kind, member): a generated ledger for
-/// properties that must hold on any ledger.
+/// The story with the steps whose `drops` entry is 0 left out and the
+/// meeting's times recorded once it opened, then the roster events `later`
+/// names (kind, member): a generated ledger for properties that must hold
+/// on any ledger.
 pub(crate) fn varied_story(drops: &[u8], later: &[(u8, usize)]) -> Rehearsal {
+    use crate::ids::TimeOfDay;
+    use crate::vocab::MeetingTimes;
     let mut r = Rehearsal::founded(today());
     let steps = crate::story::story(held());
     for (step, d) in steps.iter().zip(drops.iter().chain(std::iter::repeat(&9))) {
@@ -41,6 +44,15 @@ pub(crate) fn varied_story(drops: &[u8], later: &[(u8, usize)]) -> Rehearsal {
             Step::Append { by, payload } => r.append(by, payload),
             Step::Sign { by, review } => r.sign(by, review),
         };
+        if matches!(step, Step::Append { payload: Payload::Open(o), .. } if o.review == current_id())
+        {
+            let times = MeetingTimes {
+                started: TimeOfDay::parse("started", "10:00").expect("a time"),
+                ended: TimeOfDay::parse("ended", "11:30").expect("a time"),
+            };
+            let payload = Payload::MeetingTimes(crate::story::content(&current_id(), times));
+            let _ = r.append("isms", &payload);
+        }
     }
     for (n, (k, i)) in later.iter().enumerate() {
         apply(&mut r, to_later((*k, *i)), n);

@@ -122,7 +122,9 @@ mod tests {
         for (i, (e, t)) in events.iter().zip(received).enumerate().skip(from) {
             let event = e.verify().expect("rehearsed events verify");
             let seq = Seq(i as u64);
-            let effect = state.check(seq, *t, &event).expect("rehearsed events are admitted");
+            let effect = state
+                .check(seq, *t, &event)
+                .expect("rehearsed events are admitted");
             // The rehearsal's stand-in for an entry hash.
             let hash: EntryHash = Hash(*blake3::hash(&e.encode()).as_bytes());
             state.apply(seq, hash, *t, effect);
@@ -161,6 +163,11 @@ mod tests {
     #[test]
     fn a_snapshot_of_another_size_or_version_or_damaged_is_not_restored() {
         let r = varied_story(&[], &[]);
+        let times = r.state.reviews.reviews[&crate::story::current_id()]
+            .minutes
+            .times
+            .clone();
+        assert!(times.is_some(), "the story records the meeting's times");
         let size = r.state.size;
         let bytes = encode(&r.state).unwrap();
         assert_eq!(decode(&bytes, size).as_ref(), Some(&r.state));
@@ -168,7 +175,10 @@ mod tests {
         let mut other = bytes.clone();
         other[..4].copy_from_slice(&(SNAPSHOT_VERSION + 1).to_le_bytes());
         assert!(decode(&other, size).is_none(), "another version");
-        assert!(decode(&bytes[..bytes.len() - 1], size).is_none(), "cut short");
+        assert!(
+            decode(&bytes[..bytes.len() - 1], size).is_none(),
+            "cut short"
+        );
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(decode(&longer, size).is_none(), "trailing bytes");
