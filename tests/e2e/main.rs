@@ -18,5 +18,6 @@ mod retry;
 mod review;
 mod service;
 mod slow_feed;
+mod snapshots;
 mod tamper;
 mod trust;

@@ -6,7 +6,7 @@ use ledger_core::merkle::{
     prove_consistency, prove_inclusion, verify_consistency, verify_inclusion,
 };
 use ledger_core::{Checkpoint, Entry, Event, Seq};
-use ledger_store::{SledStore, Store, StoreNodes, replay};
+use ledger_store::{SledStore, Store, StoreNodes};
 use review::{LedgerState, Payload};
 use serde_json::{Value, json};
 
@@ -80,7 +80,7 @@ fn latest_checkpoint(store: &SledStore) -> Result<(String, Checkpoint)> {
 pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
     let store = crate::local::open_for_reading(&a.ledger.path)?;
     let mut state = LedgerState::new();
-    replay(&store, &mut state)?;
+    crate::local::rebuild(&store, &mut state)?;
     let (from, limit) = match a.event_id.as_deref() {
         None => (Seq(a.from), a.limit),
         Some(hex) => {

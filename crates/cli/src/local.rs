@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 use ledger_core::{EventId, Hash, KeyPair, Seq, SignedEvent, UnixMicros};
-use ledger_store::{Ledger, Receipt, SledStore, Store, replay, system_clock};
+use ledger_store::{Ledger, Receipt, SledStore, Store, system_clock};
 use rand_core::{OsRng, RngCore};
 use review::{Effect, LedgerState, Payload};
 
@@ -37,12 +37,13 @@ impl Local {
         Self::start(store)
     }
 
-    /// Starts the writer on a store, replaying it once.
+    /// Starts the writer on a store, loading its state once (from its
+    /// snapshot and the entries after it).
     pub fn start(store: SledStore) -> Result<Local> {
         let key = store.checkpoint_key()?;
         let mut state = LedgerState::new();
-        let chain = replay(&store, &mut state)?;
-        let ledger = Ledger::start_replayed(store, state.clone(), chain, key, system_clock())?;
+        let loaded = rebuild(&store, &mut state)?;
+        let ledger = Ledger::start_loaded(store, state.clone(), loaded, key, system_clock())?;
         Ok(Local { state, ledger })
     }
 
@@ -112,11 +113,25 @@ pub fn warn_if_copied(store: &SledStore) {
     }
 }
 
-/// Opens a ledger directory for reading and replays it: the store (for
+/// Opens a ledger directory for reading and loads it: the store (for
 /// checkpoints and entries) and the state after its last entry.
 pub fn load(dir: &Path) -> Result<(SledStore, LedgerState)> {
     let store = open_for_reading(dir)?;
     let mut state = LedgerState::new();
-    replay(&store, &mut state).with_context(|| format!("cannot replay {}", dir.display()))?;
+    rebuild(&store, &mut state).with_context(|| format!("cannot replay {}", dir.display()))?;
     Ok((store, state))
+}
+
+/// The state after the store's last entry, from its snapshot and the
+/// entries after it ([`ledger_store::load`]); a snapshot that cannot be
+/// used is said on stderr, and every entry is replayed instead.
+pub fn rebuild(store: &SledStore, state: &mut LedgerState) -> Result<ledger_store::Loaded> {
+    let loaded = ledger_store::load(store, state)?;
+    if let Some(why) = &loaded.ignored {
+        eprintln!(
+            "warning: {}: {why}; every entry was replayed instead (a new snapshot is stored when the ledger is next appended to)",
+            store.dir().display()
+        );
+    }
+    Ok(loaded)
 }

@@ -355,7 +355,9 @@ pub fn repair<A: Admission>(
     now: UnixMicros,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Repaired, StoreError> {
-    use crate::store::{CHECKPOINT, HEAD, INDEX_PREFIX, NODE_PREFIX, index_key, node_key};
+    use crate::store::{
+        CHECKPOINT, HEAD, INDEX_PREFIX, NODE_PREFIX, SNAPSHOT_KEY, index_key, node_key,
+    };
 
     store.check_writable()?;
     let mut rewritten = Vec::new();
@@ -381,6 +383,7 @@ pub fn repair<A: Admission>(
     let mut witness_at = None;
     let mut checkpoint_at = None;
 
+    let mut snapshot = crate::snapshot::Audit::new(store.snapshot()?);
     let mut next = Seq(0);
     loop {
         let chunk = store.range(next, crate::verify::CHUNK)?;
@@ -449,6 +452,7 @@ pub fn repair<A: Admission>(
                 root: frontier.root(),
                 head: chain.head,
             };
+            snapshot.at(chain.size, &state, frontier.root());
             if Some(chain.size) == witness_size {
                 witness_at = Some(at);
             }
@@ -561,6 +565,19 @@ pub fn repair<A: Admission>(
             reason,
         });
         put.push((HEAD.to_vec(), ledger_core::codec::encode(&head)));
+    }
+
+    // A snapshot that opening would not use, or that is not the entries'
+    // state, is replaced by one of the end.
+    if let Some(reason) = snapshot.finish(size)
+        && let Some(record) = crate::snapshot::record(&state, size, frontier.root())
+    {
+        rewritten.push(Rewrite {
+            record: "snapshot".into(),
+            action: "rewritten",
+            reason,
+        });
+        put.push((SNAPSHOT_KEY.to_vec(), record));
     }
 
     let subjects = state.subjects();

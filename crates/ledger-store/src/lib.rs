@@ -22,11 +22,13 @@ pub mod derived;
 pub mod error;
 pub mod keyfile;
 mod lock;
+pub mod snapshot;
 pub mod store;
 pub mod verify;
 pub mod writer;
 
 pub use error::{Result, StoreError};
+pub use snapshot::{Loaded, load};
 pub use store::{Batch, DEFAULT_CACHE_BYTES, Head, SledStore, Store, StoreNodes};
 pub use verify::{Fault, Report, verify, verify_into};
 pub use writer::{AppendError, Clock, Ledger, MAX_BATCH, Receipt, replay, system_clock};

@@ -106,6 +106,15 @@ pub trait Store: Send + Sync + 'static {
     fn witness(&self) -> Result<Option<String>>;
     /// Writes a batch atomically and returns only once it is durable.
     fn append(&self, batch: &Batch) -> Result<()>;
+    /// The stored snapshot record ([`crate::snapshot`]), if any.
+    fn snapshot(&self) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    /// Stores a snapshot record in place of the last one, durably.
+    fn put_snapshot(&self, record: &[u8]) -> Result<()> {
+        let _ = record;
+        Ok(())
+    }
     /// Whether [`Store::append`] can work: `Err` names why not (a
     /// read-only directory), so that a writer refuses before it starts.
     fn check_writable(&self) -> Result<()> {
@@ -115,6 +124,7 @@ pub trait Store: Send + Sync + 'static {
 
 const HEAD_KEY: &[u8] = b"mhead";
 const CHECKPOINT_KEY: &[u8] = b"mcheckpoint";
+pub(crate) const SNAPSHOT_KEY: &[u8] = b"msnapshot";
 const CHECKPOINT_KEY_FILE: &str = "checkpoint.pem";
 const DB_DIR: &str = "db";
 const WITNESS_FILE: &str = "checkpoint.witness";
@@ -626,6 +636,18 @@ fn decode_entry_key(k: &[u8]) -> Result<Seq> {
 }
 
 impl Store for SledStore {
+    fn snapshot(&self) -> Result<Option<Vec<u8>>> {
+        let bytes = self.tree()?.get(SNAPSHOT_KEY).map_err(|e| self.db_err(e))?;
+        Ok(bytes.map(|b| b.to_vec()))
+    }
+
+    fn put_snapshot(&self, record: &[u8]) -> Result<()> {
+        self.check_writable()?;
+        let mut b = sled::Batch::default();
+        b.insert(SNAPSHOT_KEY, record);
+        self.write_batch(b)
+    }
+
     fn derived_counts(&self) -> Result<Option<(u64, u64)>> {
         let (mut index, mut nodes) = (0u64, 0u64);
         self.visit_prefix(INDEX_PREFIX, |_, _| {

@@ -97,6 +97,7 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
     let mut frontier = Frontier::default();
     let mut pending: Vec<(NewNode, Option<Hash>)> = Vec::new();
     let mut fault = None;
+    let mut snapshot = crate::snapshot::Audit::new(store.snapshot()?);
 
     // A second thread reads each chunk and checks its entries on all cores
     // (decoding, signatures, hashes, the event-id index), while this thread
@@ -131,6 +132,7 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
                 if let Some(f) = step(&mut chain, &mut frontier, &mut pending, state, checked) {
                     return Ok(Some(f));
                 }
+                snapshot.at(chain.size, state, frontier.root());
                 if Some(chain.size) == witness_size {
                     witness_point = Some((frontier.root(), chain.head));
                 }
@@ -181,6 +183,11 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
     }
     if fault.is_none() {
         fault = check_counts(store, chain.size)?;
+    }
+    if fault.is_none()
+        && let Some(reason) = snapshot.finish(chain.size)
+    {
+        fault = at_end(format!("{reason} (`review-ledger repair` replaces it)"));
     }
     if fault.is_none()
         && let (Some(want), Some(got)) = (trust, chain.ledger_id)

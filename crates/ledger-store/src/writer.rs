@@ -155,8 +155,28 @@ impl<S: Store, A: Admission + Default + 'static> Ledger<S, A> {
         checkpoint_key: KeyPair,
         clock: Clock,
     ) -> Result<Self, StoreError> {
-        let chain = replay(&store, &mut state)?;
-        Self::start_replayed(store, state, chain, checkpoint_key, clock)
+        let loaded = crate::snapshot::load(&store, &mut state)?;
+        Self::start_loaded(store, state, loaded, checkpoint_key, clock)
+    }
+
+    /// Starts the writer with a state and chain that
+    /// [`crate::snapshot::load`] has already rebuilt from this store.
+    pub fn start_loaded(
+        store: S,
+        state: A,
+        loaded: crate::snapshot::Loaded,
+        checkpoint_key: KeyPair,
+        clock: Clock,
+    ) -> Result<Self, StoreError> {
+        let snapshot_at = loaded.from.unwrap_or(0);
+        Self::begin(
+            store,
+            state,
+            loaded.chain,
+            snapshot_at,
+            checkpoint_key,
+            clock,
+        )
     }
 
     /// Starts the writer with a state and chain that [`replay`] has already
@@ -165,6 +185,20 @@ impl<S: Store, A: Admission + Default + 'static> Ledger<S, A> {
         store: S,
         state: A,
         chain: Chain,
+        checkpoint_key: KeyPair,
+        clock: Clock,
+    ) -> Result<Self, StoreError> {
+        Self::begin(store, state, chain, 0, checkpoint_key, clock)
+    }
+
+    /// Starts the writer; `snapshot_at` is the size of the stored snapshot
+    /// the state was loaded from (0 for none), so that a clean close stores
+    /// one only when the ledger has grown since.
+    fn begin(
+        store: S,
+        state: A,
+        chain: Chain,
+        snapshot_at: u64,
         checkpoint_key: KeyPair,
         clock: Clock,
     ) -> Result<Self, StoreError> {
@@ -193,6 +227,7 @@ impl<S: Store, A: Admission + Default + 'static> Ledger<S, A> {
             clock,
             in_flight: Arc::default(),
             health: Arc::default(),
+            snapshot_at,
         };
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -277,15 +312,28 @@ fn checked_end<S: Store + ?Sized, A: Admission>(
     Ok(head)
 }
 
-/// Rebuilds the admission state and the chain from the stored entries. The
-/// signatures were verified when the entries were admitted; [`crate::verify`]
-/// checks them again.
+/// Rebuilds the admission state and the chain from every stored entry.
+/// The signatures were verified when the entries were admitted;
+/// [`crate::verify`] checks them again. Opening a ledger uses
+/// [`crate::snapshot::load`] instead, which starts from a snapshot.
 pub fn replay<S: Store + ?Sized, A: Admission>(
     store: &S,
     state: &mut A,
 ) -> Result<Chain, StoreError> {
     let size = store.head()?.size;
     let mut chain = Chain::default();
+    fold(store, state, &mut chain, size)?;
+    Ok(chain)
+}
+
+/// Folds the stored entries from `chain.size` up to `size` into `state`
+/// and `chain`.
+pub(crate) fn fold<S: Store + ?Sized, A: Admission>(
+    store: &S,
+    state: &mut A,
+    chain: &mut Chain,
+    size: u64,
+) -> Result<(), StoreError> {
     while chain.size < size {
         let chunk = store.range(Seq(chain.size), 4096)?;
         if chunk.is_empty() {
@@ -314,7 +362,7 @@ pub fn replay<S: Store + ?Sized, A: Admission>(
             state.apply(seq, v.hash, v.entry.received, effect);
         }
     }
-    Ok(chain)
+    Ok(())
 }
 
 struct Writer<S: Store, A: Admission> {
@@ -329,6 +377,8 @@ struct Writer<S: Store, A: Admission> {
     in_flight: Arc<Mutex<HashMap<EventId, u64>>>,
     /// Whether a write failed: the writer's state is then ahead of the disk.
     health: Arc<Mutex<Health>>,
+    /// The size of the last snapshot prepared or found stored.
+    snapshot_at: u64,
 }
 
 /// A batch ready to write, with the callers to answer once it is durable.
@@ -338,6 +388,8 @@ struct Prepared<R: std::error::Error + 'static> {
     received: UnixMicros,
     /// The [`Health::epoch`] it was prepared in.
     epoch: u64,
+    /// A snapshot record of the state after it, to store once it is durable.
+    snapshot: Option<Vec<u8>>,
 }
 
 /// Writes prepared batches in order, flushes, and only then answers.
@@ -395,6 +447,13 @@ impl<S: Store> Committer<S> {
             .append(&merged)
             .map_err(|e| format!("{e}; the append is not acknowledged"));
         self.landed(&merged.entries, group[0].epoch);
+        // A snapshot goes after the batch it follows is durable; one that is
+        // lost (a crash, a full disk) leaves the last one in use.
+        if result.is_ok()
+            && let Some(record) = group.iter().rev().find_map(|p| p.snapshot.as_ref())
+        {
+            let _ = self.store.put_snapshot(record);
+        }
         if let Err(why) = &result
             && let Ok(mut h) = self.health.lock()
         {
@@ -481,6 +540,16 @@ impl<S: Store, A: Admission + Default> Writer<S, A> {
         }
         drop(to_committer);
         let _ = handle.join();
+        // Closed cleanly: a snapshot of the end, so that the next open
+        // folds nothing.
+        let healthy = self.health.lock().is_ok_and(|h| h.failed.is_none());
+        if healthy
+            && self.chain.size > self.snapshot_at
+            && let Some(record) =
+                crate::snapshot::record(&self.state, self.chain.size, self.frontier.root())
+        {
+            let _ = self.store.put_snapshot(&record);
+        }
     }
 
     fn fail(&self, why: String) {
@@ -505,8 +574,8 @@ impl<S: Store, A: Admission + Default> Writer<S, A> {
             }
         };
         let mut state = A::default();
-        let rebuilt = replay(self.store.as_ref(), &mut state).and_then(|chain| {
-            checked_end(self.store.as_ref(), &state, &chain).map(|head| (chain, head))
+        let rebuilt = crate::snapshot::load(self.store.as_ref(), &mut state).and_then(|loaded| {
+            checked_end(self.store.as_ref(), &state, &loaded.chain).map(|head| (loaded.chain, head))
         });
         let (chain, head) = rebuilt.map_err(|e| format!("{why}; still failing: {e}"))?;
         self.state = state;
@@ -574,11 +643,21 @@ impl<S: Store, A: Admission + Default> Writer<S, A> {
         if let Ok(mut f) = self.in_flight.lock() {
             f.extend(ids.into_iter().map(|id| (id, epoch)));
         }
+        let size = self.chain.size;
+        let snapshot = if size / crate::snapshot::SNAPSHOT_EVERY
+            > self.snapshot_at / crate::snapshot::SNAPSHOT_EVERY
+        {
+            self.snapshot_at = size;
+            crate::snapshot::record(&self.state, size, self.frontier.root())
+        } else {
+            None
+        };
         Some(Prepared {
             batch,
             accepted,
             received: now,
             epoch,
+            snapshot,
         })
     }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use ledger_core::{Admission, Entry, Event, LedgerId, Seq, SignedEvent};
 use ledger_store::{
-    AppendError, Head, Ledger, Receipt, SledStore, Store, StoreError, replay, system_clock,
+    AppendError, Head, Ledger, Receipt, SledStore, Store, StoreError, system_clock,
 };
 use review::{LedgerState, Rejection};
 use tokio::sync::watch;
@@ -62,15 +62,22 @@ impl Hosted {
         let store = SledStore::open_with_cache(dir, cache_bytes).map_err(err)?;
         let key = store.checkpoint_key().map_err(err)?;
         let mut state = LedgerState::new();
-        let chain = replay(&store, &mut state).map_err(err)?;
+        let loaded = ledger_store::load(&store, &mut state).map_err(err)?;
+        if let Some(why) = &loaded.ignored {
+            eprintln!(
+                "warning: {}: {why}; every entry was replayed instead",
+                dir.display()
+            );
+        }
+
         let id = state
             .roster
             .ledger_id
             .ok_or_else(|| ServiceError::NoGenesis(dir.to_owned()))?;
         let note = store.checkpoint().map_err(err)?.unwrap_or_default();
-        let size = chain.size;
-        let ledger = Ledger::start_replayed(store, state.clone(), chain, key, system_clock())
-            .map_err(err)?;
+        let size = loaded.chain.size;
+        let ledger =
+            Ledger::start_loaded(store, state.clone(), loaded, key, system_clock()).map_err(err)?;
         let (applied, _) = watch::channel(size);
         Ok(Hosted {
             id,

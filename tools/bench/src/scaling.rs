@@ -159,8 +159,13 @@ fn time(bin: &Path, runs: usize, args: impl Fn(usize) -> Vec<String>) -> Result<
     Ok(best)
 }
 
-/// `review-ledger serve` on 127.0.0.1, stopped when dropped.
-struct Serving(Child, String);
+/// `review-ledger serve` on 127.0.0.1, stopped when dropped. Its stdout is
+/// kept open: the server prints more lines after its address.
+struct Serving {
+    child: Child,
+    url: String,
+    _stdout: BufReader<std::process::ChildStdout>,
+}
 
 impl Serving {
     fn start(bin: &Path, dir: &str) -> Result<Serving> {
@@ -172,22 +177,27 @@ impl Serving {
             .context("cannot start review-ledger serve")?;
         let mut first = String::new();
         let stdout = child.stdout.take().context("serve has no stdout")?;
-        BufReader::new(stdout).read_line(&mut first)?;
+        let mut stdout = BufReader::new(stdout);
+        stdout.read_line(&mut first)?;
         let addr = first
             .trim()
             .strip_prefix("listening on ")
             .with_context(|| format!("serve printed {first:?}"))?
             .to_owned();
-        Ok(Serving(child, format!("http://{addr}")))
+        Ok(Serving {
+            child,
+            url: format!("http://{addr}"),
+            _stdout: stdout,
+        })
     }
 }
 
 impl Drop for Serving {
     fn drop(&mut self) {
         let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
+            .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let _ = self.0.wait();
+        let _ = self.child.wait();
     }
 }
 
@@ -232,7 +242,7 @@ pub fn run(opts: &Options, sizes: &[u64]) -> Result<Vec<Report>> {
             args.retain(|a| a != "--ledger" && a != &fill.dir);
             args.extend([
                 "--server".into(),
-                served.1.clone(),
+                served.url.clone(),
                 "--ledger-id".into(),
                 id.clone(),
             ]);

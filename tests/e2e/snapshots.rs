@@ -1,0 +1,161 @@
+//! Snapshots of the admission state on a real store: a writer closed
+//! cleanly leaves one, opening starts from it and folds only what came
+//! after, and a snapshot that is damaged, of another history or ahead of
+//! the log is named and never trusted: opening replays every entry instead
+//! and reaches the same state.
+
+use std::path::Path;
+
+use e2e::{Org, run};
+use ledger_core::LedgerId;
+use ledger_store::{Ledger, SledStore, load, replay, system_clock};
+use review::LedgerState;
+
+use crate::service::enrol;
+
+/// Roster proposals by member 0, events `first..first + n`.
+fn proposals(ledger: &e2e::OpenLedger, org: &Org, id: LedgerId, first: u64, n: u64) {
+    for k in first..first + n {
+        ledger.append(enrol(org, id, k)).unwrap();
+    }
+}
+
+/// A ledger of `org` with `n` proposals after founding, closed cleanly.
+fn ledger(dir: &Path, org: &Org, n: u64) -> LedgerId {
+    let (ledger, id) = org.found(dir).unwrap();
+    proposals(&ledger, org, id, 1000, n);
+    ledger.close();
+    id
+}
+
+/// The state and how it was loaded, beside a full replay's.
+fn opened(dir: &Path) -> (ledger_store::Loaded, LedgerState, LedgerState) {
+    let store = SledStore::open(dir).unwrap();
+    let mut loaded_state = LedgerState::new();
+    let loaded = load(&store, &mut loaded_state).unwrap();
+    let mut replayed = LedgerState::new();
+    replay(&store, &mut replayed).unwrap();
+    (loaded, loaded_state, replayed)
+}
+
+fn with_tree(dir: &Path, f: impl FnOnce(&sled::Tree)) {
+    let db = sled::open(dir.join("db")).unwrap();
+    let tree = db.open_tree(b"ledger").unwrap();
+    f(&tree);
+    db.flush().unwrap();
+}
+
+#[test]
+fn a_clean_close_leaves_a_snapshot_and_opening_folds_only_what_came_after() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("ledger");
+    let org = Org::new(4);
+    let id = ledger(&dir, &org, 6);
+    let (loaded, state, replayed) = opened(&dir);
+    let size = replayed.size;
+    assert_eq!(loaded.from, Some(size), "{:?}", loaded.ignored);
+    assert_eq!(state, replayed);
+
+    // Entries appended after a snapshot are folded on top of it: three more
+    // appends, then the older snapshot put back in place of the newer one.
+    let mut before = Vec::new();
+    with_tree(&dir, |t| {
+        before = t.get(b"msnapshot").unwrap().unwrap().to_vec()
+    });
+    let store = SledStore::open(&dir).unwrap();
+    let key = store.checkpoint_key().unwrap();
+    let writer = Ledger::start(store, LedgerState::new(), key, system_clock()).unwrap();
+    proposals(&writer, &org, id, 2000, 3);
+    writer.close();
+    drop(writer);
+    with_tree(&dir, |t| {
+        t.insert(b"msnapshot", before.as_slice()).unwrap();
+    });
+    let (loaded, state, replayed) = opened(&dir);
+    assert_eq!(loaded.from, Some(size));
+    assert_eq!(replayed.size, size + 3);
+    assert_eq!(state, replayed, "the snapshot and the three after it");
+}
+
+#[test]
+fn a_snapshot_that_does_not_match_the_log_is_named_and_never_trusted() {
+    let root = tempfile::tempdir().unwrap();
+    let org = Org::new(4);
+    // Another history of the same organisation (other rotations), and the
+    // same history grown longer.
+    let other = root.path().join("other");
+    {
+        let (l, id) = org.found(&other).unwrap();
+        proposals(&l, &org, id, 5000, 6);
+        l.close();
+    }
+    let longer = root.path().join("longer");
+    ledger(&longer, &org, 9);
+    let snapshot_of = |dir: &Path| {
+        let mut s = Vec::new();
+        with_tree(dir, |t| s = t.get(b"msnapshot").unwrap().unwrap().to_vec());
+        s
+    };
+    let (other_snapshot, longer_snapshot) = (snapshot_of(&other), snapshot_of(&longer));
+    type Damage = Box<dyn Fn(&sled::Tree)>;
+    let cases: Vec<(&str, Damage, &str)> = vec![
+        (
+            "a flipped byte in the state",
+            Box::new(|t| {
+                let mut s = t.get(b"msnapshot").unwrap().unwrap().to_vec();
+                let at = s.len() - 10;
+                s[at] ^= 1;
+                t.insert(b"msnapshot", s).unwrap();
+            }),
+            "its hash does not match",
+        ),
+        (
+            "cut short",
+            Box::new(|t| {
+                let s = t.get(b"msnapshot").unwrap().unwrap().to_vec();
+                t.insert(b"msnapshot", &s[..s.len() / 2]).unwrap();
+            }),
+            "does not decode",
+        ),
+        (
+            "of another history",
+            Box::new(move |t| {
+                t.insert(b"msnapshot", other_snapshot.as_slice()).unwrap();
+            }),
+            "of another history",
+        ),
+        (
+            "ahead of the log",
+            Box::new(move |t| {
+                t.insert(b"msnapshot", longer_snapshot.as_slice()).unwrap();
+            }),
+            "are stored",
+        ),
+    ];
+    for (name, damage, said) in cases {
+        let dir = root.path().join(name.replace(' ', "-"));
+        ledger(&dir, &org, 6);
+        with_tree(&dir, damage);
+        let (loaded, state, replayed) = opened(&dir);
+        assert_eq!(loaded.from, None, "{name}: trusted");
+        let why = loaded.ignored.unwrap_or_default();
+        assert!(why.contains(said), "{name}: {why}");
+        assert_eq!(state, replayed, "{name}");
+        // The CLI says so, and answers from the entries.
+        let (code, out, err) =
+            run(&["reviews", "--json", "--ledger", dir.to_str().unwrap()]).unwrap();
+        assert_eq!(code, 0, "{name}: {err}");
+        assert!(err.contains(said), "{name}: {err}");
+        assert!(out.trim_start().starts_with('['), "{name}: {out}");
+        // The next clean close stores a good one again.
+        let store = SledStore::open(&dir).unwrap();
+        let key = store.checkpoint_key().unwrap();
+        let writer = Ledger::start(store, LedgerState::new(), key, system_clock()).unwrap();
+        proposals(&writer, &org, state.roster.ledger_id.unwrap(), 7000, 1);
+        writer.close();
+        drop(writer);
+        let (loaded, state, replayed) = opened(&dir);
+        assert_eq!(loaded.from, Some(replayed.size), "{name}: rebuilt");
+        assert_eq!(state, replayed, "{name}");
+    }
+}
