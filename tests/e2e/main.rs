@@ -21,3 +21,4 @@ mod slow_feed;
 mod snapshots;
 mod tamper;
 mod trust;
+mod verified_cache;

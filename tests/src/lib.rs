@@ -150,7 +150,20 @@ pub fn binary() -> PathBuf {
 }
 
 /// Runs the binary with `args`; returns its exit code, stdout and stderr.
+/// Each run has a verified cache of its own (`REVIEW_LEDGER_CACHE`), so
+/// that no run trusts what another verified of a ledger that happens to
+/// share its id and a reused port: [`run_cached`] shares one.
 pub fn run(args: &[&str]) -> Result<(i32, String, String)> {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let cache = std::env::temp_dir().join(format!("rl-cache-{}-{n}", std::process::id()));
+    let result = run_cached(args, &cache);
+    let _ = std::fs::remove_dir_all(&cache);
+    result
+}
+
+/// [`run`] with the verified cache in `cache`, kept between runs.
+pub fn run_cached(args: &[&str], cache: &Path) -> Result<(i32, String, String)> {
     let Output {
         status,
         stdout,
@@ -158,6 +171,7 @@ pub fn run(args: &[&str]) -> Result<(i32, String, String)> {
     } = Command::new(binary())
         .args(args)
         .env_remove("REVIEW_LEDGER_DIR")
+        .env("REVIEW_LEDGER_CACHE", cache)
         .output()
         .context("cannot start review-ledger")?;
     let code = status.code().unwrap_or(-1);

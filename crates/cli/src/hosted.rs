@@ -20,10 +20,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use ledger_core::merkle::ConsistencyProof;
 use ledger_core::{
-    Admission, Checkpoint, Entry, Event, EventId, Frontier, Hash, LedgerId, Seq, SignedEvent,
-    UnixMicros, VerifiedEntry,
+    Admission, Checkpoint, Entry, Event, EventId, Hash, LedgerId, Seq, SignedEvent, UnixMicros,
+    VerifiedEntry,
 };
-use ledger_store::{Batch, Head, Receipt, Store, StoreError, verify_into};
+use ledger_store::{Batch, Head, Receipt, Start, Store, StoreError, verify_from};
 use review::LedgerState;
 use service::pb;
 use service::pb::ledger_service_client::LedgerServiceClient;
@@ -288,46 +288,90 @@ impl Hosted {
             .and_then(|(body, _)| ledger_core::Checkpoint::parse_body(&format!("{body}\n")).ok())
             .map(|cp| cp.size)
             .with_context(|| format!("{}: the checkpoint does not parse", self.server.server))?;
-        let mut entries: Vec<Vec<u8>> = Vec::with_capacity(size as usize);
-        while (entries.len() as u64) < size {
+        // What this machine verified of this ledger on this server before:
+        // only the entries after it are fetched and verified.
+        let server = self.server.server.clone();
+        let before = crate::cache::load(&server, &self.ledger_id)
+            .and_then(|v| v.state().map(|state| (v, state)));
+        let (start, mut state, earlier) = match before {
+            Some((v, _)) if v.size > size => bail!(
+                "{server} now states {size} entries, fewer than the {} this machine verified \
+                 before: the ledger was rolled back or rewritten (`verify --server --trust` \
+                 reports it; remove {} to verify it from the start)",
+                v.size,
+                crate::cache::path(&server, &self.ledger_id)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+            Some((v, state)) => (
+                Start {
+                    chain: v.chain(),
+                    frontier: v.frontier.clone(),
+                },
+                state,
+                v.ids,
+            ),
+            None => (Start::default(), LedgerState::new(), Vec::new()),
+        };
+        let from = start.chain.size;
+        let mut entries: Vec<Vec<u8>> = Vec::with_capacity((size - from) as usize);
+        while from + (entries.len() as u64) < size {
+            let next = from + entries.len() as u64;
             let message = pb::ReadRangeRequest {
                 ledger_id: self.id_hex(),
-                start: entries.len() as u64,
+                start: next,
                 limit: 0,
             };
             let got = self.ledger_call("ReadRange", message, async |c, r| c.read_range(r).await)?;
             if got.entries.is_empty() {
-                bail!(
-                    "{} sent no entries from #{} though its checkpoint states {size}",
-                    self.server.server,
-                    entries.len()
-                );
+                bail!("{server} sent no entries from #{next} though its checkpoint states {size}");
             }
             for e in got.entries {
-                if e.seq != entries.len() as u64 {
-                    bail!(
-                        "{} sent entry #{} where #{} was due",
-                        self.server.server,
-                        e.seq,
-                        entries.len()
-                    );
+                let due = from + entries.len() as u64;
+                if e.seq != due {
+                    bail!("{server} sent entry #{} where #{due} was due", e.seq);
                 }
-                if entries.len() as u64 == size {
+                if due == size {
                     break;
                 }
                 entries.push(e.entry);
             }
         }
-        let store = Fetched::new(entries, note.clone());
-        let mut state = LedgerState::new();
-        let report = verify_into(&store, &mut state, Some(self.ledger_id), &mut |_, _| {})?;
+        let store = Fetched::after(&start, earlier, entries, note.clone());
+        let report = verify_from(
+            &store,
+            &mut state,
+            start,
+            Some(self.ledger_id),
+            &mut |_, _| {},
+        )?;
         if let Some(f) = report.fault {
+            let since = if from > 0 {
+                format!(" after the {from} entries this machine verified before")
+            } else {
+                String::new()
+            };
             bail!(
-                "the ledger on {} does not verify{}: {}",
-                self.server.server,
+                "the ledger on {server} does not verify{since}{}: {}",
                 f.seq.map(|s| format!(" at entry #{s}")).unwrap_or_default(),
                 f.reason
             );
+        }
+        let chain = ledger_core::Chain {
+            size: report.entries,
+            head: report.head,
+            ledger_id: report.ledger_id,
+            last_received: store.head.received,
+        };
+        if let Some(v) = crate::cache::Verified::new(
+            &server,
+            &chain,
+            store.head.frontier.clone(),
+            note.clone(),
+            store.ids(),
+            &state,
+        ) {
+            crate::cache::store(&v);
         }
         Ok(Verified {
             state,
@@ -435,6 +479,8 @@ impl Hosted {
 /// from the entries themselves, and no Merkle nodes are kept (the root is
 /// recomputed from the entries).
 struct Fetched {
+    /// The sequence number of the first fetched entry.
+    first: u64,
     entries: Vec<Vec<u8>>,
     index: HashMap<EventId, Seq>,
     head: Head,
@@ -442,13 +488,24 @@ struct Fetched {
 }
 
 impl Fetched {
-    fn new(entries: Vec<Vec<u8>>, checkpoint: String) -> Fetched {
-        let mut index = HashMap::new();
+    /// The entries fetched after those `start` covers (whose event ids are
+    /// `earlier`), and the checkpoint note they are to be verified against.
+    fn after(
+        start: &Start,
+        earlier: Vec<(EventId, u64)>,
+        entries: Vec<Vec<u8>>,
+        checkpoint: String,
+    ) -> Fetched {
+        let first = start.chain.size;
+        let mut index: HashMap<EventId, Seq> = earlier
+            .into_iter()
+            .map(|(id, seq)| (id, Seq(seq)))
+            .collect();
         let mut head = Head {
-            size: entries.len() as u64,
-            hash: Hash::ZERO,
-            received: UnixMicros(0),
-            frontier: Frontier::default(),
+            size: first + entries.len() as u64,
+            hash: start.chain.head,
+            received: start.chain.last_received,
+            frontier: start.frontier.clone(),
         };
         for (i, bytes) in entries.iter().enumerate() {
             let hash = ledger_core::hash_entry_bytes(bytes);
@@ -459,16 +516,24 @@ impl Fetched {
                 head.received = entry.received;
                 if let Ok(event) = Event::decode(&entry.event) {
                     // The first holder of an id: a second one is then a fault.
-                    index.entry(event.id).or_insert(Seq(i as u64));
+                    index.entry(event.id).or_insert(Seq(first + i as u64));
                 }
             }
         }
         Fetched {
+            first,
             entries,
             index,
             head,
             checkpoint,
         }
+    }
+
+    /// Every event id verified, with its entry.
+    fn ids(&self) -> Vec<(EventId, u64)> {
+        let mut ids: Vec<_> = self.index.iter().map(|(id, seq)| (*id, seq.0)).collect();
+        ids.sort_unstable_by_key(|(_, seq)| *seq);
+        ids
     }
 }
 
@@ -478,17 +543,21 @@ impl Store for Fetched {
     }
 
     fn entry(&self, seq: Seq) -> ledger_store::Result<Option<Vec<u8>>> {
-        Ok(self.entries.get(seq.0 as usize).cloned())
+        let Some(i) = seq.0.checked_sub(self.first) else {
+            return Ok(None);
+        };
+        Ok(self.entries.get(i as usize).cloned())
     }
 
     fn range(&self, start: Seq, limit: usize) -> ledger_store::Result<Vec<(Seq, Vec<u8>)>> {
+        let skip = start.0.saturating_sub(self.first) as usize;
         Ok(self
             .entries
             .iter()
             .enumerate()
-            .skip(start.0 as usize)
+            .skip(skip)
             .take(limit)
-            .map(|(i, e)| (Seq(i as u64), e.clone()))
+            .map(|(i, e)| (Seq(self.first + i as u64), e.clone()))
             .collect())
     }
 

@@ -18,6 +18,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod cache;
 mod cmd_bundle;
 mod cmd_demo;
 mod cmd_feed;

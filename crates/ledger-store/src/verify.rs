@@ -73,6 +73,31 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
     trust: Option<LedgerId>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, StoreError> {
+    verify_from(store, state, Start::default(), trust, progress)
+}
+
+/// Where a verification starts: at genesis, or after entries this
+/// machine verified before, given by their chain and Merkle frontier (and
+/// `state`, the admission state after them).
+#[derive(Clone, Debug, Default)]
+pub struct Start {
+    /// The chain after the entries verified before.
+    pub chain: Chain,
+    /// Their Merkle frontier.
+    pub frontier: Frontier,
+}
+
+/// [`verify_into`] of the entries after `start`: every check, on the entries
+/// from `start.chain.size` on, with the chain, the tree and `state`
+/// carried on from those verified before. The stored head and checkpoint
+/// must cover them all.
+pub fn verify_from<S: Store + ?Sized, A: Admission>(
+    store: &S,
+    state: &mut A,
+    start: Start,
+    trust: Option<LedgerId>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, StoreError> {
     // A head that does not decode is a damaged record, reported like any
     // other fault once the entries are verified.
     let (head, head_fault) = match store.head() {
@@ -93,8 +118,11 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
         .and_then(|(body, _)| Checkpoint::parse_body(&format!("{body}\n")).ok())
         .map(|cp| cp.size);
     let mut witness_point = None;
-    let mut chain = Chain::default();
-    let mut frontier = Frontier::default();
+    let Start {
+        mut chain,
+        mut frontier,
+    } = start;
+    let first = Seq(chain.size);
     let mut pending: Vec<(NewNode, Option<Hash>)> = Vec::new();
     let mut fault = None;
     let mut snapshot = crate::snapshot::Audit::new(store.snapshot()?);
@@ -105,7 +133,7 @@ pub fn verify_into<S: Store + ?Sized, A: Admission>(
     let fault_found = std::thread::scope(|scope| -> Result<Option<Fault>, StoreError> {
         let (tx, rx) = mpsc::sync_channel::<Result<Vec<Checked>, StoreError>>(2);
         scope.spawn(move || {
-            let mut next = Seq(0);
+            let mut next = first;
             loop {
                 let chunk = store.range(next, CHUNK).map(|c| check_chunk(store, c));
                 let done = match &chunk {
