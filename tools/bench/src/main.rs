@@ -218,6 +218,9 @@ struct Common {
     /// Where to create the temporary ledgers (default: the system temp dir).
     #[arg(long)]
     tmp: Option<PathBuf>,
+    /// Leave the ledgers `scaling` builds in this directory, for inspection.
+    #[arg(long)]
+    keep: Option<PathBuf>,
     /// One JSON object per scenario on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -313,6 +316,8 @@ pub struct Options {
     pub cores: usize,
     /// Ledger sizes for `scaling`, when given.
     pub sizes: Vec<u64>,
+    /// Where `scaling` leaves its ledgers, when given.
+    pub keep: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -357,6 +362,7 @@ fn main() -> Result<()> {
                     .map_or(service::limits::CACHE_BYTES, |m| m << 20),
                 cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 sizes: common.sizes.clone(),
+                keep: common.keep.clone(),
             };
             for report in scenario.run(&opts, common.entries)? {
                 print(&report);
