@@ -238,14 +238,17 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "a flipped byte in the state snapshot",
-            damage: |t, _| {
-                let len = t.get(b"msnapshot").unwrap().unwrap().len();
-                flip(t, b"msnapshot", len - 20);
+            damage: |_, dir| {
+                let path = dir.join("state.snapshot");
+                let mut bytes = std::fs::read(&path).unwrap();
+                let at = bytes.len() - 20;
+                bytes[at] ^= 1;
+                std::fs::write(&path, bytes).unwrap();
             },
             verify: (1, "the stored snapshot is damaged"),
             // Opening ignores it (with a warning) and replays every entry.
             append_refused: None,
-            repair: Repair::Rewrites(&["snapshot"]),
+            repair: Repair::Rewrites(&["state.snapshot"]),
         },
         Case {
             name: "the checkpoint deleted",

@@ -38,11 +38,13 @@ fn opened(dir: &Path) -> (ledger_store::Loaded, LedgerState, LedgerState) {
     (loaded, loaded_state, replayed)
 }
 
-fn with_tree(dir: &Path, f: impl FnOnce(&sled::Tree)) {
-    let db = sled::open(dir.join("db")).unwrap();
-    let tree = db.open_tree(b"ledger").unwrap();
-    f(&tree);
-    db.flush().unwrap();
+/// The stored state snapshot of the ledger in `dir`.
+fn snapshot_of(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("state.snapshot")).unwrap()
+}
+
+fn put_snapshot(dir: &Path, bytes: &[u8]) {
+    std::fs::write(dir.join("state.snapshot"), bytes).unwrap();
 }
 
 #[test]
@@ -58,19 +60,14 @@ fn a_clean_close_leaves_a_snapshot_and_opening_folds_only_what_came_after() {
 
     // Entries appended after a snapshot are folded on top of it: three more
     // appends, then the older snapshot put back in place of the newer one.
-    let mut before = Vec::new();
-    with_tree(&dir, |t| {
-        before = t.get(b"msnapshot").unwrap().unwrap().to_vec()
-    });
+    let before = snapshot_of(&dir);
     let store = SledStore::open(&dir).unwrap();
     let key = store.checkpoint_key().unwrap();
     let writer = Ledger::start(store, LedgerState::new(), key, system_clock()).unwrap();
     proposals(&writer, &org, id, 2000, 3);
     writer.close();
     drop(writer);
-    with_tree(&dir, |t| {
-        t.insert(b"msnapshot", before.as_slice()).unwrap();
-    });
+    put_snapshot(&dir, &before);
     let (loaded, state, replayed) = opened(&dir);
     assert_eq!(loaded.from, Some(size));
     assert_eq!(replayed.size, size + 3);
@@ -91,51 +88,39 @@ fn a_snapshot_that_does_not_match_the_log_is_named_and_never_trusted() {
     }
     let longer = root.path().join("longer");
     ledger(&longer, &org, 9);
-    let snapshot_of = |dir: &Path| {
-        let mut s = Vec::new();
-        with_tree(dir, |t| s = t.get(b"msnapshot").unwrap().unwrap().to_vec());
-        s
-    };
     let (other_snapshot, longer_snapshot) = (snapshot_of(&other), snapshot_of(&longer));
-    type Damage = Box<dyn Fn(&sled::Tree)>;
+    type Damage = Box<dyn Fn(&[u8]) -> Vec<u8>>;
     let cases: Vec<(&str, Damage, &str)> = vec![
         (
             "a flipped byte in the state",
-            Box::new(|t| {
-                let mut s = t.get(b"msnapshot").unwrap().unwrap().to_vec();
+            Box::new(|s| {
+                let mut s = s.to_vec();
                 let at = s.len() - 10;
                 s[at] ^= 1;
-                t.insert(b"msnapshot", s).unwrap();
+                s
             }),
             "its hash does not match",
         ),
         (
             "cut short",
-            Box::new(|t| {
-                let s = t.get(b"msnapshot").unwrap().unwrap().to_vec();
-                t.insert(b"msnapshot", &s[..s.len() / 2]).unwrap();
-            }),
+            Box::new(|s| s[..s.len() / 2].to_vec()),
             "does not decode",
         ),
         (
             "of another history",
-            Box::new(move |t| {
-                t.insert(b"msnapshot", other_snapshot.as_slice()).unwrap();
-            }),
+            Box::new(move |_| other_snapshot.clone()),
             "of another history",
         ),
         (
             "ahead of the log",
-            Box::new(move |t| {
-                t.insert(b"msnapshot", longer_snapshot.as_slice()).unwrap();
-            }),
+            Box::new(move |_| longer_snapshot.clone()),
             "are stored",
         ),
     ];
     for (name, damage, said) in cases {
         let dir = root.path().join(name.replace(' ', "-"));
         ledger(&dir, &org, 6);
-        with_tree(&dir, damage);
+        put_snapshot(&dir, &damage(&snapshot_of(&dir)));
         let (loaded, state, replayed) = opened(&dir);
         assert_eq!(loaded.from, None, "{name}: trusted");
         let why = loaded.ignored.unwrap_or_default();

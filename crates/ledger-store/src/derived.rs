@@ -355,9 +355,7 @@ pub fn repair<A: Admission>(
     now: UnixMicros,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Repaired, StoreError> {
-    use crate::store::{
-        CHECKPOINT, HEAD, INDEX_PREFIX, NODE_PREFIX, SNAPSHOT_KEY, index_key, node_key,
-    };
+    use crate::store::{CHECKPOINT, HEAD, INDEX_PREFIX, NODE_PREFIX, index_key, node_key};
 
     store.check_writable()?;
     let mut rewritten = Vec::new();
@@ -569,15 +567,18 @@ pub fn repair<A: Admission>(
 
     // A snapshot that opening would not use, or that is not the entries'
     // state, is replaced by one of the end.
-    if let Some(reason) = snapshot.finish(size)
-        && let Some(record) = crate::snapshot::record(&state, size, frontier.root())
-    {
-        rewritten.push(Rewrite {
-            record: "snapshot".into(),
-            action: "rewritten",
+    let new_snapshot = snapshot.finish(size).and_then(|reason| {
+        Some((
             reason,
+            crate::snapshot::record(&state, size, frontier.root())?,
+        ))
+    });
+    if let Some((reason, _)) = &new_snapshot {
+        rewritten.push(Rewrite {
+            record: crate::store::SNAPSHOT_FILE.into(),
+            action: "rewritten",
+            reason: reason.clone(),
         });
-        put.push((SNAPSHOT_KEY.to_vec(), record));
     }
 
     let subjects = state.subjects();
@@ -659,6 +660,10 @@ pub fn repair<A: Admission>(
     }
     if !put.is_empty() || !remove.is_empty() || new_witness.is_some() {
         store.rewrite_derived(&put, &remove, new_witness.as_deref())?;
+    }
+    // After the records it was checked against.
+    if let Some((_, record)) = new_snapshot {
+        store.put_snapshot(&record)?;
     }
     Ok(Repaired {
         ledger_id,

@@ -2,8 +2,9 @@
 //! was appended since the last one, not the ledger's whole history.
 //!
 //! The writer stores one every [`SNAPSHOT_EVERY`] entries, after the batch
-//! that reaches it is durable, and one when it is closed cleanly. A
-//! snapshot record holds the state's bytes (the domain's
+//! that reaches it is durable, and one when it is closed cleanly, in the
+//! file `state.snapshot` beside the database (replaced whole: written,
+//! synced, renamed). A snapshot record holds the state's bytes (the domain's
 //! [`Admission::snapshot`]), their blake3 hash, the size they cover and the
 //! Merkle root at that size. [`load`] uses it only when all of them agree
 //! with the log (the hash with the bytes, the size with the head, the root

@@ -124,7 +124,9 @@ pub trait Store: Send + Sync + 'static {
 
 const HEAD_KEY: &[u8] = b"mhead";
 const CHECKPOINT_KEY: &[u8] = b"mcheckpoint";
-pub(crate) const SNAPSHOT_KEY: &[u8] = b"msnapshot";
+/// The state snapshot's file beside the database: a large value rewritten
+/// whole, which sled would keep as blob files it frees only lazily.
+pub const SNAPSHOT_FILE: &str = "state.snapshot";
 const CHECKPOINT_KEY_FILE: &str = "checkpoint.pem";
 const DB_DIR: &str = "db";
 const WITNESS_FILE: &str = "checkpoint.witness";
@@ -580,17 +582,24 @@ impl SledStore {
     }
 
     fn write_witness(&self, note: &str) -> Result<()> {
-        let path = self.dir.join(WITNESS_FILE);
-        let tmp = self.dir.join("checkpoint.witness.tmp");
+        self.replace_file(WITNESS_FILE, note.as_bytes())
+    }
+
+    /// Replaces the file `name` in the ledger directory with `bytes`
+    /// durably: written beside it, synced, then renamed over it.
+    fn replace_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!("{name}.tmp"));
         let io = |source| StoreError::Io {
             path: tmp.clone(),
             source,
         };
         let written = (|| {
             let mut file = std::fs::File::create(&tmp)?;
-            std::io::Write::write_all(&mut file, note.as_bytes())?;
+            std::io::Write::write_all(&mut file, bytes)?;
             file.sync_all()?;
-            // A lost rename leaves the older witness, which is never ahead of the database.
+            // A lost rename leaves the older file: a witness never ahead of
+            // the database, a snapshot of fewer entries.
             std::fs::rename(&tmp, &path)
         })();
         if written.is_err() {
@@ -637,15 +646,17 @@ fn decode_entry_key(k: &[u8]) -> Result<Seq> {
 
 impl Store for SledStore {
     fn snapshot(&self) -> Result<Option<Vec<u8>>> {
-        let bytes = self.tree()?.get(SNAPSHOT_KEY).map_err(|e| self.db_err(e))?;
-        Ok(bytes.map(|b| b.to_vec()))
+        let path = self.dir.join(SNAPSHOT_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io { path, source }),
+        }
     }
 
     fn put_snapshot(&self, record: &[u8]) -> Result<()> {
         self.check_writable()?;
-        let mut b = sled::Batch::default();
-        b.insert(SNAPSHOT_KEY, record);
-        self.write_batch(b)
+        self.replace_file(SNAPSHOT_FILE, record)
     }
 
     fn derived_counts(&self) -> Result<Option<(u64, u64)>> {

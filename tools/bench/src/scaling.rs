@@ -139,12 +139,7 @@ impl Fill {
 
 /// The best wall time of `runs` runs of `args`, in seconds; exit 0 or 1
 /// (a check may find a nonconformity) counts as done.
-fn time(
-    bin: &Path,
-    cache: &Path,
-    runs: usize,
-    args: impl Fn(usize) -> Vec<String>,
-) -> Result<f64> {
+fn time(bin: &Path, cache: &Path, runs: usize, args: impl Fn(usize) -> Vec<String>) -> Result<f64> {
     let mut best = f64::INFINITY;
     for n in 0..runs {
         let args = args(n);
@@ -288,7 +283,10 @@ pub fn run(opts: &Options, sizes: &[u64]) -> Result<Vec<Report>> {
                 let to = keep.join(format!("ledger-{size}"));
                 std::fs::rename(&built.path, &to)
                     .with_context(|| format!("cannot keep the ledger in {}", to.display()))?;
-                eprintln!("scaling: kept the ledger of {size} review events in {}", to.display());
+                eprintln!(
+                    "scaling: kept the ledger of {size} review events in {}",
+                    to.display()
+                );
             }
             None => drop(built),
         }
