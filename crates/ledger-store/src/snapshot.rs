@@ -2,7 +2,8 @@
 //! was appended since the last one, not the ledger's whole history.
 //!
 //! The writer stores one every [`SNAPSHOT_EVERY`] entries, after the batch
-//! that reaches it is durable, and one when it is closed cleanly, in the
+//! that reaches it is durable, and one when it is closed cleanly after
+//! [`SNAPSHOT_ON_CLOSE_AFTER`] entries or more since the last, in the
 //! file `state.snapshot` beside the database (replaced whole: written,
 //! synced, renamed). A snapshot record holds the state's bytes (the domain's
 //! [`Admission::snapshot`]), their blake3 hash, the size they cover and the
@@ -25,6 +26,12 @@ use crate::writer::fold;
 /// The writer stores a snapshot each time the ledger grows past a multiple
 /// of this many entries.
 pub const SNAPSHOT_EVERY: u64 = 10_000;
+
+/// A clean close stores a snapshot only when the ledger has grown by at
+/// least this many entries since the last one: a command that appends one
+/// event does not rewrite the whole state for it (the next open folds the
+/// few entries since, in milliseconds).
+pub const SNAPSHOT_ON_CLOSE_AFTER: u64 = 1_000;
 
 /// A stored snapshot.
 #[derive(Serialize, Deserialize)]

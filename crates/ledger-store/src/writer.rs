@@ -540,11 +540,13 @@ impl<S: Store, A: Admission + Default> Writer<S, A> {
         }
         drop(to_committer);
         let _ = handle.join();
-        // Closed cleanly: a snapshot of the end, so that the next open
-        // folds nothing.
+        // Closed cleanly: a snapshot of the end when the ledger grew enough
+        // since the last one (or has none), so that the next open folds
+        // little.
         let healthy = self.health.lock().is_ok_and(|h| h.failed.is_none());
         if healthy
-            && self.chain.size > self.snapshot_at
+            && (self.chain.size >= self.snapshot_at + crate::snapshot::SNAPSHOT_ON_CLOSE_AFTER
+                || (self.snapshot_at == 0 && self.chain.size > 0))
             && let Some(record) =
                 crate::snapshot::record(&self.state, self.chain.size, self.frontier.root())
         {
