@@ -9,22 +9,6 @@ use serde_json::Value;
 
 use crate::service::Server;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() == "LOCK" {
-            continue;
-        }
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -36,7 +20,7 @@ fn verify_over_grpc_keeps_trust_and_catches_a_fork() {
     let (v, _) = rl(&["demo", "--json", "--dir", s(&demo)], 0);
     let id = v["ledger_id"].as_str().unwrap().to_owned();
     let (original, fork) = (demo.join("ledger"), tmp.path().join("fork"));
-    copy_dir(&original, &fork);
+    e2e::copy_ledger(&original, &fork);
     // Both grow by one different entry from the same history.
     for (ledger, who) in [(&original, "x1"), (&fork, "x2")] {
         let key = tmp.path().join(format!("{who}.pem"));

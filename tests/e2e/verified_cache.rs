@@ -14,22 +14,6 @@ fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() == "LOCK" {
-            continue;
-        }
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 /// Appends `n` proposals of member 0 to the closed ledger in `dir`.
 fn grow(dir: &Path, org: &Org, first: u64, n: u64) {
     let store = ledger_store::SledStore::open(dir).unwrap();
@@ -60,8 +44,8 @@ fn a_remote_command_verifies_what_is_new_and_reports_a_fork_or_rollback() {
         root.path().join("rolled-back"),
     );
     let (org, id) = founded(&ours);
-    copy_dir(&ours, &forked);
-    copy_dir(&ours, &rolled_back);
+    e2e::copy_ledger(&ours, &forked);
+    e2e::copy_ledger(&ours, &rolled_back);
     // The fork has other entries where ours will have three appends.
     grow(&forked, &org, 70_000, 5);
     let key = root.path().join("m0.pem");

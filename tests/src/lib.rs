@@ -193,3 +193,21 @@ pub fn rl(args: &[&str], code: i32) -> (serde_json::Value, String) {
         stdout + &stderr,
     )
 }
+
+/// Copies a ledger directory as an auditor would take it away: every file
+/// but the writer's `LOCK`.
+pub fn copy_ledger(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for e in std::fs::read_dir(from).expect("read the ledger directory") {
+        let e = e.expect("a directory entry");
+        if e.file_name() == "LOCK" {
+            continue;
+        }
+        let target = to.join(e.file_name());
+        if e.file_type().expect("a file type").is_dir() {
+            copy_ledger(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("copy a file");
+        }
+    }
+}

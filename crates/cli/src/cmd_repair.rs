@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use ledger_store::{SledStore, Store, StoreError, derived};
 use review::LedgerState;
 use serde_json::json;
@@ -23,15 +22,7 @@ pub fn run(a: RepairArgs, out: &Out) -> Result<Verdict> {
     // Unchecked: the head may be what is damaged.
     let store = SledStore::open_unchecked(&a.ledger.path)?;
     let total = store.head().map(|h| h.size).unwrap_or(0);
-    let bar = if out.json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(total)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta})")
-            .expect("template is valid"),
-    );
+    let bar = crate::out::entries_bar(out, total);
     let now = crate::local::now();
     let outcome = derived::repair(&store, LedgerState::new(), now, &mut |done, total| {
         bar.set_length(total);

@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use ledger_core::Hash;
 use ledger_store::{Report, SledStore, Store, verify_into};
 use review::{LedgerState, ReviewId};
@@ -48,15 +47,7 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
     }
     let store = SledStore::open_unchecked(&a.ledger.path)?;
     let total = store.head().map(|h| h.size).unwrap_or(0);
-    let bar = if out.json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(total)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta})")
-            .expect("template is valid"),
-    );
+    let bar = crate::out::entries_bar(out, total);
     let review = a.review.as_deref().map(ReviewId::new).transpose()?;
     let mut state = LedgerState::new();
     let report = verify_into(&store, &mut state, trust, &mut |done, total| {

@@ -36,3 +36,20 @@ pub fn time(t: UnixMicros) -> String {
         Err(_) => format!("{}us", t.0),
     }
 }
+
+/// A progress bar over `total` entries for a pass over a ledger, hidden
+/// when the output is JSON.
+pub fn entries_bar(out: &Out, total: u64) -> indicatif::ProgressBar {
+    let bar = if out.json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(total)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta})",
+        )
+        .expect("template is valid"),
+    );
+    bar
+}

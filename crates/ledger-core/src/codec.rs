@@ -20,13 +20,16 @@ use crate::error::{Error, Result};
 /// made on behalf of hostile length fields.
 pub const DECODE_LIMIT: usize = 4 * 1024 * 1024;
 
-type Config = Configuration<LittleEndian, Fixint, Limit<DECODE_LIMIT>>;
-
-fn config() -> Config {
+/// The encoding's configuration, with a limit of `LIMIT` bytes a value.
+fn limited<const LIMIT: usize>() -> Configuration<LittleEndian, Fixint, Limit<LIMIT>> {
     config::standard()
         .with_little_endian()
         .with_fixed_int_encoding()
-        .with_limit::<DECODE_LIMIT>()
+        .with_limit::<LIMIT>()
+}
+
+fn config() -> Configuration<LittleEndian, Fixint, Limit<DECODE_LIMIT>> {
+    limited::<DECODE_LIMIT>()
 }
 
 /// Encodes a value canonically.
@@ -71,13 +74,8 @@ pub fn decode<T: Serialize + DeserializeOwned>(what: &'static str, bytes: &[u8])
 /// for anything signed or exchanged.
 pub const SNAPSHOT_LIMIT: usize = 1 << 30;
 
-type SnapshotConfig = Configuration<LittleEndian, Fixint, Limit<SNAPSHOT_LIMIT>>;
-
-fn snapshot_config() -> SnapshotConfig {
-    config::standard()
-        .with_little_endian()
-        .with_fixed_int_encoding()
-        .with_limit::<SNAPSHOT_LIMIT>()
+fn snapshot_config() -> Configuration<LittleEndian, Fixint, Limit<SNAPSHOT_LIMIT>> {
+    limited::<SNAPSHOT_LIMIT>()
 }
 
 /// Encodes a snapshot; `None` when it would be over [`SNAPSHOT_LIMIT`].
