@@ -207,3 +207,68 @@ fn a_read_only_view_of_a_ledger_in_use_is_refused() {
     let (code, _, stderr) = run(&["verify", "--ledger", point.to_str().unwrap()]).unwrap();
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// Whether this test runs as root and can run the binary as `nobody` (it
+/// cannot when a directory above the binary is closed to other users).
+fn can_become_nobody() -> bool {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    root && std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(e2e::binary())
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// An auditor who is another user reads the organisation's directory in
+/// place: the checkpoint key file (0600) is unreadable to them, which says
+/// nothing about the ledger; verify says so and the ledger verifies.
+#[test]
+fn another_user_verifies_a_directory_whose_key_file_it_cannot_read() {
+    if !can_become_nobody() {
+        eprintln!(
+            "readonly: skipped: needs root, setpriv, and a binary other users may run, to run as another user"
+        );
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let demo = root.path().join("demo");
+    e2e::rl(&["demo", "--dir", demo.to_str().unwrap()], 0);
+    let ledger = demo.join("ledger");
+    let status = std::process::Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(&ledger)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::set_permissions(
+        ledger.join("checkpoint.pem"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(e2e::binary())
+        .args(["verify", "--json", "--ledger"])
+        .arg(&ledger)
+        .env("HOME", root.path())
+        .env("TMPDIR", std::env::temp_dir())
+        .env("REVIEW_LEDGER_CACHE", root.path().join("cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["valid"], true, "{report}");
+    assert!(
+        report["warnings"]
+            .to_string()
+            .contains("cannot be read by this user"),
+        "{report}"
+    );
+}

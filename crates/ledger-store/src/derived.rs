@@ -202,6 +202,16 @@ pub fn check_directory(
         );
     } else {
         match (store.checkpoint_key(), genesis_key) {
+            // An auditor reading someone else's directory may not read the
+            // key (it is 0600): that says nothing about the ledger.
+            (Err(StoreError::Io { source, .. }), _)
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                warnings.push(
+                    "checkpoint.pem cannot be read by this user: it was not checked against genesis"
+                        .to_owned(),
+                )
+            }
             (Err(e), _) => fault = Some(format!("checkpoint.pem is damaged: {e}")),
             (Ok(key), Some(named)) if key.public() != named => {
                 fault = Some(format!(
