@@ -52,8 +52,21 @@ pub fn decode<T: Serialize + DeserializeOwned>(what: &'static str, bytes: &[u8])
             limit: DECODE_LIMIT,
         });
     }
+    let value: T = decode_whole(what, bytes, config())?;
+    if encode(&value) != bytes {
+        return Err(Error::NonCanonical { what });
+    }
+    Ok(value)
+}
+
+/// Decodes `bytes` as one `T` under `config`, refusing trailing bytes.
+fn decode_whole<T: DeserializeOwned, C: config::Config>(
+    what: &'static str,
+    bytes: &[u8],
+    config: C,
+) -> Result<T> {
     let (value, used): (T, usize) =
-        bincode::serde::decode_from_slice(bytes, config()).map_err(|e| Error::Decode {
+        bincode::serde::decode_from_slice(bytes, config).map_err(|e| Error::Decode {
             what,
             reason: e.to_string(),
         })?;
@@ -62,9 +75,6 @@ pub fn decode<T: Serialize + DeserializeOwned>(what: &'static str, bytes: &[u8])
             what,
             extra: bytes.len() - used,
         });
-    }
-    if encode(&value) != bytes {
-        return Err(Error::NonCanonical { what });
     }
     Ok(value)
 }
@@ -87,18 +97,7 @@ pub fn encode_snapshot<T: Serialize>(value: &T) -> Option<Vec<u8>> {
 /// hash, refusing trailing bytes. (Unlike [`decode`] it does not encode the
 /// value again to compare: the hash already pins the bytes.)
 pub fn decode_snapshot<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
-    let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, snapshot_config())
-        .map_err(|e| Error::Decode {
-            what,
-            reason: e.to_string(),
-        })?;
-    if used != bytes.len() {
-        return Err(Error::TrailingBytes {
-            what,
-            extra: bytes.len() - used,
-        });
-    }
-    Ok(value)
+    decode_whole(what, bytes, snapshot_config())
 }
 
 #[cfg(test)]

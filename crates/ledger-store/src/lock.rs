@@ -46,18 +46,7 @@ impl DirLock {
         };
         match locked {
             Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = match holder.trim() {
-                    "" => "unknown process".to_owned(),
-                    pid => format!("pid {pid}"),
-                };
-                return Err(StoreError::Locked {
-                    path: dir.to_owned(),
-                    holder,
-                });
-            }
+            Err(TryLockError::WouldBlock) => return Err(held(dir, &mut file)),
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
         file.set_len(0).map_err(io)?;
@@ -85,18 +74,7 @@ impl DirLock {
                     attempt += 1;
                     std::thread::sleep(RETRY_PAUSE);
                 }
-                Err(TryLockError::WouldBlock) => {
-                    let mut holder = String::new();
-                    let _ = file.read_to_string(&mut holder);
-                    let holder = match holder.trim() {
-                        "" => "unknown process".to_owned(),
-                        pid => format!("pid {pid}"),
-                    };
-                    return Err(StoreError::Locked {
-                        path: dir.to_owned(),
-                        holder,
-                    });
-                }
+                Err(TryLockError::WouldBlock) => return Err(held(dir, &mut file)),
                 Err(TryLockError::Error(source)) => return Err(StoreError::Io { path, source }),
             }
         }
@@ -107,4 +85,19 @@ impl DirLock {
 #[derive(Debug)]
 pub struct SharedLock {
     _file: File,
+}
+
+/// The refusal of a lock `dir`'s `LOCK` file holds, naming the holder by
+/// the process id it wrote there.
+fn held(dir: &Path, file: &mut File) -> StoreError {
+    let mut holder = String::new();
+    let _ = file.read_to_string(&mut holder);
+    let holder = match holder.trim() {
+        "" => "unknown process".to_owned(),
+        pid => format!("pid {pid}"),
+    };
+    StoreError::Locked {
+        path: dir.to_owned(),
+        holder,
+    }
 }
