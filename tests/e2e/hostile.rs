@@ -245,14 +245,7 @@ async fn feeds_are_capped_and_a_stalled_one_is_dropped_with_a_resume_status() {
         from: 0,
     };
     // Connection A: a small HTTP/2 window, as over a slow link.
-    let slow_link = Endpoint::from_shared(server.url())
-        .unwrap()
-        .initial_stream_window_size(Some(8 * 1024))
-        .initial_connection_window_size(Some(8 * 1024))
-        .connect()
-        .await
-        .unwrap();
-    let mut a = LedgerServiceClient::new(slow_link);
+    let mut a = server.slow_link(8 * 1024).await;
     let mut stalled = a.feed(open()).await.unwrap().into_inner();
     let _second = a.feed(open()).await.unwrap().into_inner();
     let third = a.feed(open()).await.unwrap_err();

@@ -64,6 +64,20 @@ impl Server {
         LedgerServiceClient::connect(self.url()).await.unwrap()
     }
 
+    /// A client on a connection of its own whose HTTP/2 windows hold
+    /// `window` bytes, as over a slow link: the server can have only a few
+    /// messages in flight to it before its streams back up.
+    pub(crate) async fn slow_link(&self, window: u32) -> LedgerServiceClient<Channel> {
+        let channel = tonic::transport::Endpoint::from_shared(self.url())
+            .unwrap()
+            .initial_stream_window_size(Some(window))
+            .initial_connection_window_size(Some(window))
+            .connect()
+            .await
+            .unwrap();
+        LedgerServiceClient::new(channel)
+    }
+
     pub(crate) async fn review(&self) -> ReviewServiceClient<Channel> {
         ReviewServiceClient::connect(self.url()).await.unwrap()
     }

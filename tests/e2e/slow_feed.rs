@@ -11,7 +11,6 @@ use e2e::Org;
 use ledger_core::LedgerId;
 use service::pb;
 use service::pb::ledger_service_client::LedgerServiceClient;
-use tonic::transport::Endpoint;
 
 use crate::service::{Server, enrol, founded, request, size, take, verify_dir};
 
@@ -67,16 +66,10 @@ async fn a_slow_subscriber_holds_back_nobody_and_loses_nothing() {
         from: 0,
     };
     // The slow subscriber is on a connection of its own with a small HTTP/2
-    // window, as over a slow link: the server can have only a few messages
-    // in flight to it before its stream backs up.
-    let slow_link = Endpoint::from_shared(server.url())
-        .unwrap()
-        .initial_stream_window_size(Some(WINDOW))
-        .initial_connection_window_size(Some(WINDOW))
-        .connect()
+    // window, as over a slow link.
+    let mut slow = server
+        .slow_link(WINDOW)
         .await
-        .unwrap();
-    let mut slow = LedgerServiceClient::new(slow_link)
         .feed(open())
         .await
         .unwrap()
