@@ -4,6 +4,7 @@
 mod as_at;
 mod bundles;
 mod cli;
+mod console;
 mod crash;
 mod derived;
 mod discovery;

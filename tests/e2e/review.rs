@@ -8,12 +8,33 @@ use e2e::rl;
 use review::Date;
 use serde_json::Value;
 
-struct Org {
-    dir: PathBuf,
+pub(crate) struct Org {
+    pub(crate) dir: PathBuf,
+    /// A server and ledger id: members act through it instead of the directory.
+    pub(crate) remote: Option<(String, String)>,
 }
 
+/// Who is expected at a meeting, who chairs, who comes, and who signs.
+pub(crate) struct Meeting<'a> {
+    pub(crate) chair: &'a str,
+    pub(crate) expected: &'a str,
+    pub(crate) present: &'a str,
+    pub(crate) apologies: &'a str,
+    /// Members who sign with a key file; others may sign elsewhere.
+    pub(crate) signers: &'a [&'a str],
+}
+
+/// Northwind's meeting: the chief executive chairs, and both top managers sign.
+const NORTHWIND: Meeting = Meeting {
+    chair: "ceo",
+    expected: "ceo,ops,isms,it,hr",
+    present: "ceo,ops,isms,it",
+    apologies: "hr",
+    signers: &["ceo", "ops"],
+};
+
 impl Org {
-    fn key(&self, who: &str) -> String {
+    pub(crate) fn key(&self, who: &str) -> String {
         self.dir
             .join(format!("{who}.pem"))
             .to_str()
@@ -21,15 +42,19 @@ impl Org {
             .to_owned()
     }
 
-    fn ledger(&self) -> String {
+    pub(crate) fn ledger(&self) -> String {
         self.dir.join("ledger").to_str().unwrap().to_owned()
     }
 
     /// `review-ledger <args> --ledger L --key K` as member `who`.
-    fn by(&self, who: &str, args: &[&str], code: i32) -> (Value, String) {
+    pub(crate) fn by(&self, who: &str, args: &[&str], code: i32) -> (Value, String) {
         let (l, k) = (self.ledger(), self.key(who));
         let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--ledger", &l, "--key", &k]);
+        match &self.remote {
+            Some((server, id)) => all.extend(["--server", server, "--ledger-id", id]),
+            None => all.extend(["--ledger", &l]),
+        }
+        all.extend(["--key", &k]);
         rl(&all, code)
     }
 
@@ -47,7 +72,7 @@ fn date(d: Date) -> String {
 
 /// `--doc` for a local copy `path`: titled by its file name, found by others
 /// in the document system, digested from the copy.
-fn shared(path: &Path) -> String {
+pub(crate) fn shared(path: &Path) -> String {
     let name = path.file_name().unwrap().to_str().unwrap();
     format!(
         "{name}=https://dms.northwind.example/isms/{name}=@{}",
@@ -59,6 +84,7 @@ fn shared(path: &Path) -> String {
 fn organisation(dir: &Path) -> Org {
     let org = Org {
         dir: dir.to_owned(),
+        remote: None,
     };
     for who in ["ceo", "ops", "isms", "it", "hr"] {
         rl(&["key", "new", "--out", &org.key(who)], 0);
@@ -112,7 +138,7 @@ fn organisation(dir: &Path) -> Org {
     org
 }
 
-const INPUTS: [&str; 10] = [
+pub(crate) const INPUTS: [&str; 10] = [
     "previous-actions",
     "context-changes",
     "interested-party-needs",
@@ -125,14 +151,16 @@ const INPUTS: [&str; 10] = [
     "improvement",
 ];
 
-/// Runs one review: schedule, pack, meeting, every input, outputs, close, both signatures.
-fn hold(
+/// Runs one review: schedule, pack, meeting, every input, outputs, close,
+/// and the signatures of `meeting.signers`.
+pub(crate) fn hold(
     org: &Org,
     review: &str,
     held: Date,
     previous: Option<&str>,
     statuses: &[(&str, &str)],
     pack: &[PathBuf],
+    meeting: &Meeting,
 ) {
     let planned = date(held);
     let mut schedule = vec![
@@ -149,9 +177,9 @@ fn hold(
         "--period-end",
         "2025-12-31",
         "--chair",
-        "ceo",
+        meeting.chair,
         "--expected",
-        "ceo,ops,isms,it,hr",
+        meeting.expected,
     ];
     if let Some(p) = previous {
         schedule.extend(["--previous", p]);
@@ -174,11 +202,11 @@ fn hold(
             "--held",
             &planned,
             "--chair",
-            "ceo",
+            meeting.chair,
             "--present",
-            "ceo,ops,isms,it",
+            meeting.present,
             "--apologies",
-            "hr",
+            meeting.apologies,
         ],
         0,
     );
@@ -348,7 +376,7 @@ fn hold(
         ],
         0,
     );
-    for who in ["ceo", "ops"] {
+    for who in meeting.signers {
         org.by(who, &["minutes", "sign", "--review", review, "--yes"], 0);
     }
 }
@@ -372,7 +400,15 @@ fn a_review_from_schedule_to_signed_minutes_and_an_amendment() {
     .collect();
 
     // Last year's review, then progress on its actions between reviews.
-    hold(&org, "mr-2025", today.plus_days(-360), None, &[], &pack);
+    hold(
+        &org,
+        "mr-2025",
+        today.plus_days(-360),
+        None,
+        &[],
+        &pack,
+        &NORTHWIND,
+    );
     org.by(
         "it",
         &[
@@ -412,6 +448,7 @@ fn a_review_from_schedule_to_signed_minutes_and_an_amendment() {
         Some("mr-2025"),
         &[("mr-2025-a1", "completed"), ("mr-2025-a2", "overdue")],
         &pack,
+        &NORTHWIND,
     );
 
     let (reviews, _) = org.read(&["reviews"], 0);

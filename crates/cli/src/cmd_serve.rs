@@ -33,6 +33,14 @@ pub struct ServeArgs {
     /// Listen beyond loopback without TLS.
     #[arg(long)]
     pub allow_plaintext: bool,
+    /// Serve the web console (plain HTTP) on this address; port 0 picks a free port.
+    /// Beyond loopback, put a TLS-terminating proxy in front and pass --http-behind-tls.
+    #[arg(long)]
+    pub http: Option<SocketAddr>,
+    /// Browsers reach the console over HTTPS through a proxy: mark its cookies Secure,
+    /// and allow it to listen beyond loopback.
+    #[arg(long, requires = "http")]
+    pub http_behind_tls: bool,
     /// The sled cache of the whole server, in MiB, shared evenly between its ledgers (at least 1 MiB each).
     #[arg(long, default_value_t = service::limits::CACHE_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
@@ -130,6 +138,9 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
     };
     let tls_on = tls.is_some();
     server::check_listen(a.listen, tls_on, a.allow_plaintext)?;
+    if let Some(http) = a.http {
+        server::check_listen(http, a.http_behind_tls, a.allow_plaintext)?;
+    }
     let tokens = match &a.tokens {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -157,6 +168,21 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
             .await
             .with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
+        let console = match a.http {
+            Some(http) => {
+                let listener = tokio::net::TcpListener::bind(http)
+                    .await
+                    .with_context(|| format!("cannot listen on {http} for the web console"))?;
+                let web = Arc::new(console::Console::new(
+                    hosts.clone(),
+                    server.auditors(),
+                    a.http_behind_tls,
+                ));
+                Some((listener.local_addr()?, web, listener))
+            }
+            None => None,
+        };
+        let console_addr = console.as_ref().map(|(addr, _, _)| *addr);
         let ledgers: Vec<_> = hosts
             .all()
             .map(|h| serde_json::json!({"ledger_id": h.id.to_hex(), "dir": h.dir}))
@@ -164,15 +190,34 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
         // The first line on stdout is the bound address, for scripts and
         // tests: `listening on ADDR`, or one JSON object with `--json`.
         if out.json {
-            let v = serde_json::json!({"listening": addr.to_string(), "tls": tls_on, "ledgers": ledgers});
+            let v = serde_json::json!({
+                "listening": addr.to_string(),
+                "tls": tls_on,
+                "ledgers": ledgers,
+                "console": console_addr.map(|c| format!("http://{c}/")),
+            });
             println!("{v}");
         } else {
             println!("listening on {addr}");
+            if let Some(c) = console_addr {
+                println!("web console on http://{c}/");
+            }
             for h in hosts.all() {
                 println!("ledger {} at {}", h.id, h.dir.display());
             }
         }
         std::io::stdout().flush()?;
+        if let Some((_, web, listener)) = console {
+            let mut stopping = hosts.stopping();
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = stopping.wait_for(|s| *s).await;
+                };
+                if let Err(e) = console::serve(web, listener, stop).await {
+                    eprintln!("the web console stopped: {e}");
+                }
+            });
+        }
         server.serve(listener, shutdown).await?;
         eprintln!("stopped");
         Ok::<_, anyhow::Error>(Verdict::Ok)

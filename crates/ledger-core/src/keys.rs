@@ -25,14 +25,21 @@ pub enum Purpose {
     Event,
     /// A new key accepting a rotation (see `review`'s roster).
     KeyRotation,
+    /// A member proving to the web console that they hold an enrolled key,
+    /// to open a session. Never valid as an event signature.
+    ConsoleSignIn,
 }
 
 impl Purpose {
+    /// Every purpose.
+    pub const ALL: [Purpose; 3] = [Purpose::Event, Purpose::KeyRotation, Purpose::ConsoleSignIn];
+
     /// The context string prefixed to the signed message.
     pub fn context(self) -> &'static [u8] {
         match self {
             Purpose::Event => b"review-ledger/v1 event\0",
             Purpose::KeyRotation => b"review-ledger/v1 key rotation\0",
+            Purpose::ConsoleSignIn => b"review-ledger/v1 console sign-in\0",
         }
     }
 
@@ -40,6 +47,7 @@ impl Purpose {
         match self {
             Purpose::Event => "event",
             Purpose::KeyRotation => "key rotation",
+            Purpose::ConsoleSignIn => "console sign-in",
         }
     }
 }

@@ -222,6 +222,7 @@ fn signature_examples(ex: &Entry) -> Value {
     for (name, purpose) in [
         ("event_signature", Purpose::Event),
         ("key_rotation_signature", Purpose::KeyRotation),
+        ("console_sign_in_signature", Purpose::ConsoleSignIn),
     ] {
         out.insert(
             name.into(),
@@ -308,6 +309,7 @@ fn build() -> Value {
         "contexts": {
             "event_signature": context(Purpose::Event.context()),
             "key_rotation_signature": context(Purpose::KeyRotation.context()),
+            "console_sign_in_signature": context(Purpose::ConsoleSignIn.context()),
             "entry_hash": context(ENTRY_HASH_CONTEXT.as_bytes()),
             "merkle": context(MERKLE_CONTEXT.as_bytes()),
             "key_fingerprint": context(FINGERPRINT_CONTEXT.as_bytes()),
@@ -942,6 +944,7 @@ fn every_context_has_a_worked_example() {
         let purpose = match name.as_str() {
             "event_signature" => Purpose::Event,
             "key_rotation_signature" => Purpose::KeyRotation,
+            "console_sign_in_signature" => Purpose::ConsoleSignIn,
             other => panic!("signature example {other} has no purpose"),
         };
         assert_eq!(bytes(&s["context"]), purpose.context(), "{name}");
@@ -961,7 +964,7 @@ fn every_context_has_a_worked_example() {
             sig,
             "{name}"
         );
-        for other in [Purpose::Event, Purpose::KeyRotation] {
+        for other in Purpose::ALL {
             if other != purpose {
                 assert!(key.verify(other, &message, &sig).is_err(), "{name}");
             }

@@ -51,7 +51,7 @@ pub use vocabulary::{ids, inputs, member, payload, policy, vocab};
 #[cfg(test)]
 mod tests;
 
-use ledger_core::{Event, EventId, FORMAT_VERSION, KeyPair, LedgerId, UnixMicros};
+use ledger_core::{Event, EventId, FORMAT_VERSION, KeyPair, LedgerId, PublicKey, UnixMicros};
 
 pub use audit::ReviewAudit;
 pub use conformance::{Finding, Report, Severity};
@@ -75,11 +75,23 @@ pub fn compose(
     time: UnixMicros,
     payload: &Payload,
 ) -> Event {
+    compose_for(ledger, id, author.public(), time, payload)
+}
+
+/// Builds the event carrying `payload` for `author` to sign elsewhere (the
+/// web console builds it, the member's browser signs it).
+pub fn compose_for(
+    ledger: LedgerId,
+    id: EventId,
+    author: PublicKey,
+    time: UnixMicros,
+    payload: &Payload,
+) -> Event {
     Event {
         version: FORMAT_VERSION,
         ledger,
         id,
-        author: author.public(),
+        author,
         time,
         kind: payload.kind(),
         payload: payload.encode(),

@@ -85,6 +85,16 @@ impl Tokens {
         Ok(Tokens { grants })
     }
 
+    /// The best role `token` grants on `ledger`, if it is known and grants any.
+    pub fn role_of(&self, token: &str, ledger: &Hash) -> Option<Role> {
+        self.grants
+            .get(&Tokens::hash(token))?
+            .iter()
+            .filter(|(_, l)| l.is_none_or(|l| &l == ledger))
+            .map(|(r, _)| *r)
+            .max()
+    }
+
     /// Checks the `authorization: Bearer <token>` header for `need` on `ledger`.
     fn check(&self, meta: &MetadataMap, ledger: &Hash, need: Role) -> Result<(), Status> {
         let header = meta
@@ -172,6 +182,17 @@ impl Hosts {
             .get(&id)
             .cloned()
             .ok_or_else(|| Status::not_found(format!("no ledger {id} on this server")))
+    }
+
+    /// The ledger `id`, whoever asks: for a caller that checks access itself
+    /// (the web console, by its sessions).
+    pub fn ledger(&self, id: &Hash) -> Option<Arc<Hosted>> {
+        self.ledgers.get(id).cloned()
+    }
+
+    /// The bearer tokens, when the server asks for them.
+    pub fn tokens(&self) -> Option<&Tokens> {
+        self.tokens.as_ref()
     }
 
     /// A receiver that turns true when the server begins to stop.

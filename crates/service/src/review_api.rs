@@ -46,7 +46,7 @@ fn known(host: &Hosted, state: &LedgerState, review: &ReviewId) -> Result<(), St
 /// A snapshot of a ledger that has `review`, for an auditor's answer built
 /// from many reads: taken while appends are held off, so that its entries,
 /// head and checkpoint agree however long the replay runs.
-fn review_snapshot(host: &Hosted, review: &ReviewId) -> Result<Snapshot, Status> {
+pub fn review_snapshot(host: &Hosted, review: &ReviewId) -> Result<Snapshot, Status> {
     known(host, &host.state(), review)?;
     host.snapshot().map_err(|e| store_status("snapshot", e))
 }

@@ -103,6 +103,12 @@ pub async fn prepare(
 }
 
 impl Prepared {
+    /// The auditors' pool, for another face of the same server (the web
+    /// console) whose whole-ledger reads must count against the same limits.
+    pub fn auditors(&self) -> Arc<Auditors> {
+        self.auditors.clone()
+    }
+
     /// Serves on `listener` until `shutdown` resolves. Then feeds end,
     /// auditors' calls stop at their next read, no new call is taken, and
     /// calls in flight have [`Limits::grace`] to finish before their

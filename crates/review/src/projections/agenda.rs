@@ -331,6 +331,12 @@ pub fn render_agenda(agenda: &Agenda, format: Format) -> String {
     render::emit(&agenda_doc(agenda), format)
 }
 
+/// An agenda as HTML elements without the page around them, for a page
+/// styled with `render::HTML_STYLE`.
+pub fn agenda_html_body(agenda: &Agenda) -> String {
+    render::html_body(&agenda_doc(agenda))
+}
+
 fn inputs_cell(item: &AgendaItem) -> Line {
     if item.outputs {
         return vec![text("outputs (clause 9.3.3)")];

@@ -33,7 +33,8 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-const STYLE: &str = r#"
+/// The style of HTML documents, also served by the web console.
+pub const STYLE: &str = r#"
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
 body { font: 10.5pt/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
@@ -161,6 +162,16 @@ pub(crate) fn render(doc: &Doc) -> String {
         out.push_str(&running_style(r));
     }
     out.push_str("</style>\n</head>\n<body>\n<main>\n");
+    out.push_str(&body(doc));
+    out.push_str("</main>\n</body>\n</html>\n");
+    out
+}
+
+/// The document's content as HTML elements, without the page around it:
+/// what the web console places in its own page (with [`STYLE`] as a style
+/// sheet of its own).
+pub(crate) fn body(doc: &Doc) -> String {
+    let mut out = String::new();
     let mut in_section = false;
     let mut titles = 0;
     for block in &doc.blocks {
@@ -242,7 +253,6 @@ pub(crate) fn render(doc: &Doc) -> String {
     if in_section {
         out.push_str("</section>\n");
     }
-    out.push_str("</main>\n</body>\n</html>\n");
     out
 }
 

@@ -49,6 +49,7 @@ use crate::minutes::Recorded;
 use crate::view::{MinutesView, Person, SignatureLine};
 use crate::vocab::ActionState;
 
+pub use html::STYLE as HTML_STYLE;
 pub use html::escape as escape_html;
 pub use report::{Checked, Outcome};
 
@@ -90,6 +91,17 @@ impl Format {
 /// Renders the minutes of one review.
 pub fn minutes(view: &MinutesView, format: Format) -> String {
     emit(&minutes_doc(view), format)
+}
+
+/// The minutes of one review as HTML elements without the page around
+/// them, for a page that styles them with [`HTML_STYLE`].
+pub fn minutes_html_body(view: &MinutesView) -> String {
+    html_body(&minutes_doc(view))
+}
+
+/// A document as HTML elements without the page around them.
+pub(crate) fn html_body(doc: &Doc) -> String {
+    html::body(doc)
 }
 
 /// Renders the auditor's report of one bundle's verification: the verdict

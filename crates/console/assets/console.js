@@ -1,0 +1,220 @@
+// The review-ledger web console's one script, an ES module embedded in the
+// server. It does what needs the member's key, which never leaves this
+// browser: making the key (WebCrypto Ed25519, non-extractable, kept in
+// IndexedDB), signing in with it, and signing the events the server builds.
+// Every page reads without it.
+
+const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content ?? null;
+const ledger = meta("ledger");
+const csrf = meta("csrf");
+const memberKey = meta("member-key");
+const page = document.body.dataset.page;
+
+// The context strings of docs/FORMAT.md, section 6: the browser decides
+// what purpose it signs for, never the server.
+const EVENT_CONTEXT = "review-ledger/v1 event\0";
+const SIGN_IN_CONTEXT = "review-ledger/v1 console sign-in\0";
+const FORMAT_VERSION = 1;
+const CLOCK_SLACK_MS = 60_000;
+
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const unhex = (text) => {
+  if (!/^([0-9a-f]{2})*$/.test(text)) throw new Error("the server sent bytes that are not hex");
+  return Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
+};
+const concat = (...parts) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+};
+
+// --- The key store: one key per ledger, by ledger id. ---------------------
+
+function openStore() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open("review-ledger", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("keys");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function request(mode, act) {
+  const db = await openStore();
+  return new Promise((resolve, reject) => {
+    const r = act(db.transaction("keys", mode).objectStore("keys"));
+    r.onsuccess = () => resolve(r.result ?? null);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+const loadKey = () => request("readonly", (s) => s.get(ledger));
+
+async function makeKey() {
+  // Non-extractable: the private key can sign, and can never be read out.
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  const record = { privateKey: pair.privateKey, publicKey: pair.publicKey, public: hex(raw), created: new Date().toISOString() };
+  await request("readwrite", (s) => s.put(record, ledger));
+  return record;
+}
+
+async function sign(record, context, message) {
+  const signed = concat(new TextEncoder().encode(context), message);
+  return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, record.privateKey, signed));
+}
+
+async function post(path, body, json = false) {
+  const res = await fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "content-type": json ? "application/json" : "application/x-www-form-urlencoded" },
+    body: json ? JSON.stringify(body) : new URLSearchParams(body),
+  });
+  const answer = await res.json().catch(() => ({ error: `the server answered ${res.status}` }));
+  if (!res.ok) throw new Error(answer.error ?? `the server answered ${res.status}`);
+  return answer;
+}
+
+// --- Checking what the server asks us to sign. ------------------------------
+
+// The header of an event's canonical bytes (docs/FORMAT.md, section 5):
+// version u16, ledger 32 bytes, id 16, author 32, time i64 (microseconds),
+// kind as a u64 length and its bytes, all little-endian.
+export function checkEvent(bytes, kind, publicHex) {
+  if (bytes.length < 98) throw new Error("the event is too short to be one");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint16(0, true) !== FORMAT_VERSION) throw new Error("the event is not of format version 1");
+  if (hex(bytes.subarray(2, 34)) !== ledger) throw new Error("the event is for another ledger");
+  if (hex(bytes.subarray(50, 82)) !== publicHex) throw new Error("the event names another author than this browser's key");
+  const ms = Number(view.getBigInt64(82, true) / 1000n);
+  if (Math.abs(ms - Date.now()) > CLOCK_SLACK_MS) throw new Error("the event's time is more than a minute from this device's clock");
+  const n = Number(view.getBigUint64(90, true));
+  if (n < 1 || n > 64 || 98 + n > bytes.length) throw new Error("the event's kind is malformed");
+  const got = new TextDecoder().decode(bytes.subarray(98, 98 + n));
+  if (got !== kind) throw new Error(`the event is a ${got}, not the ${kind} this form asks for`);
+}
+
+// --- Pages. -----------------------------------------------------------------
+
+function say(el, text) {
+  if (el) el.textContent = text;
+}
+
+function supported() {
+  return window.isSecureContext && crypto?.subtle && window.indexedDB;
+}
+
+async function devicePage() {
+  const status = document.getElementById("key-status");
+  const button = document.getElementById("make-key");
+  if (!button) return; // the page already shows a key
+  if (!supported()) return say(status, "This browser cannot keep a key here (it needs a secure context, WebCrypto and IndexedDB).");
+  const existing = await loadKey();
+  if (existing) {
+    location.replace(`?key=${existing.public}`);
+    return;
+  }
+  say(status, "This browser holds no key for this ledger yet.");
+  button.disabled = false;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const record = await makeKey();
+      location.replace(`?key=${record.public}`);
+    } catch (e) {
+      say(status, `No key was made: ${e.message}. This browser may not support Ed25519 keys.`);
+      button.disabled = false;
+    }
+  });
+}
+
+async function signInPage() {
+  const status = document.getElementById("sign-in-status");
+  const button = document.getElementById("sign-in-key");
+  if (!supported()) return say(status, "This browser cannot hold a key here; use a token, or another browser.");
+  button.disabled = false;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const record = await loadKey();
+      if (!record) throw new Error("this browser holds no key for this ledger: create one on the device page");
+      const { challenge } = await post(`/l/${ledger}/signin/challenge`, {});
+      const signature = await sign(record, SIGN_IN_CONTEXT, concat(unhex(ledger), unhex(challenge)));
+      const answer = await post(`/l/${ledger}/signin/key`, { key: record.public, challenge, signature: hex(signature) }, true);
+      say(status, `Signed in as ${answer.member}.`);
+      location.assign(answer.redirect);
+    } catch (e) {
+      say(status, `Not signed in: ${e.message}`);
+      button.disabled = false;
+    }
+  });
+}
+
+let busy = false;
+
+async function signForms() {
+  const forms = document.querySelectorAll("form.sign-event");
+  if (forms.length === 0) return;
+  const record = supported() ? await loadKey() : null;
+  for (const form of forms) {
+    const status = form.querySelector(".sign-status");
+    const button = form.querySelector("button[type=submit]");
+    if (!record) {
+      say(status, "This browser holds no key for this ledger, so it cannot sign here.");
+      continue;
+    }
+    if (memberKey && record.public !== memberKey) {
+      say(status, "You signed in with another key than this browser holds: sign in again here.");
+      continue;
+    }
+    button.disabled = false;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      busy = true;
+      button.disabled = true;
+      try {
+        say(status, "Preparing the event\u2026");
+        const fields = Object.fromEntries(new FormData(form));
+        const prepared = await post(`/l/${ledger}/prepare`, fields);
+        const bytes = unhex(prepared.event);
+        checkEvent(bytes, form.dataset.kind, record.public);
+        say(status, `Signing: ${prepared.description}`);
+        const signature = await sign(record, EVENT_CONTEXT, bytes);
+        const done = await post(`/l/${ledger}/append`, { csrf, event: prepared.event, signature: hex(signature) });
+        say(status, `Signed and recorded as entry ${done.seq}.`);
+        form.dataset.appended = String(done.seq);
+        busy = false;
+        if (form.dataset.done) location.assign(form.dataset.done);
+      } catch (e) {
+        say(status, `Not signed: ${e.message}`);
+        button.disabled = false;
+        busy = false;
+      }
+    });
+  }
+}
+
+function live() {
+  const shown = Number(document.body.dataset.live);
+  if (!ledger || Number.isNaN(shown) || !window.EventSource) return;
+  const notice = document.getElementById("live-notice");
+  const source = new EventSource(`/l/${ledger}/live`);
+  source.addEventListener("size", (e) => {
+    const size = Number(e.data);
+    if (size <= shown) return;
+    if (busy || document.querySelector("form.sign-event input:checked")) {
+      notice.hidden = false;
+      say(notice, `The ledger has ${size - shown} new entries: reload to see them.`);
+    } else {
+      source.close();
+      location.reload();
+    }
+  });
+}
+
+if (page === "device") devicePage();
+if (page === "signin") signInPage();
+signForms();
+if (document.body.dataset.live !== undefined) live();

@@ -1,0 +1,382 @@
+//! Signing in, and appending from the browser.
+//!
+//! An append takes two requests, and the member's key acts between them in
+//! their browser:
+//! 1. `prepare`: the server builds the event from the form (author: the key
+//!    the session signed in with; a fresh event id; its own clock), checks
+//!    it against the rules as the ledger stands, and returns its canonical
+//!    bytes with a description;
+//! 2. the browser checks the header fields it can (version, ledger id,
+//!    author = its own key, kind, clock within a minute) and signs the
+//!    bytes with its key;
+//! 3. `append`: the server appends the signed event by the same path as
+//!    gRPC `Append` (the writer checks the signature and every rule again).
+//!
+//! Every post in a session carries the session's CSRF token; an event is
+//! appended only if its author is the key the session signed in with.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use ledger_core::{Event, EventId, LedgerId, PublicKey, Purpose, Seq, Signature, SignedEvent};
+use rand_core::{OsRng, RngCore};
+use review::Payload;
+use review::vocab::Sign;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::Console;
+use crate::error::WebError;
+use crate::pages::{ledger_id, session_of};
+use crate::session::{COOKIE, SESSION_LIFE, Secret, Session, Who, sign_in_message};
+
+/// A JSON answer with the security headers.
+fn answer(value: serde_json::Value) -> Response {
+    let mut r = Json(value).into_response();
+    crate::pages::layout::secure(&mut r);
+    r
+}
+
+fn cookie_header(console: &Console, ledger: &LedgerId, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if console.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text = format!(
+        "{COOKIE}={value}; Path=/l/{}/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+        ledger.to_hex()
+    );
+    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""))
+}
+
+fn with_session(console: &Console, ledger: &LedgerId, id: &Secret, mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie_header(console, ledger, &id.to_hex(), SESSION_LIFE.as_secs()),
+    );
+    crate::pages::layout::secure(&mut r);
+    r
+}
+
+/// The token sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    /// The bearer token, as `review-ledger token` printed it.
+    #[serde(default)]
+    pub token: String,
+}
+
+/// `POST /l/<id>/signin/token`: a session for a bearer token's role.
+pub async fn token(
+    State(console): State<Arc<Console>>,
+    Path(ledger): Path<String>,
+    axum::Form(form): axum::Form<TokenForm>,
+) -> Result<Response, WebError> {
+    let id = ledger_id(&ledger)?;
+    let Some(tokens) = console.hosts.tokens() else {
+        return Err(WebError::bad(
+            "this server asks for no token: every page can be read without one",
+        ));
+    };
+    let role = tokens
+        .role_of(form.token.trim(), &id)
+        .filter(|_| console.hosts.ledger(&id).is_some())
+        .ok_or_else(|| {
+            WebError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "the token is unknown, or grants nothing on this ledger",
+            )
+        })?;
+    let (sid, _) = console
+        .sessions
+        .open(id, Who::Token(role))
+        .map_err(|e| WebError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let to = Redirect::to(&format!("/l/{}/", id.to_hex())).into_response();
+    Ok(with_session(&console, &id, &sid, to))
+}
+
+/// `POST /l/<id>/signin/challenge`: a one-time challenge for a key to sign.
+pub async fn challenge(
+    State(console): State<Arc<Console>>,
+    Path(ledger): Path<String>,
+) -> Result<Response, WebError> {
+    let id = ledger_id(&ledger).map_err(WebError::as_json)?;
+    let c = console.sessions.challenge(id).map_err(|e| {
+        WebError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).as_json()
+    })?;
+    Ok(answer(json!({
+        "challenge": c.to_hex(),
+        "ledger": id.to_hex(),
+        "context": String::from_utf8_lossy(Purpose::ConsoleSignIn.context()),
+    })))
+}
+
+/// The key sign-in request.
+#[derive(Debug, Deserialize)]
+pub struct KeySignIn {
+    /// The browser's public key, `ed25519:<hex>` or hex.
+    pub key: String,
+    /// The challenge, hex.
+    pub challenge: String,
+    /// Ed25519 over the sign-in context, the ledger id and the challenge, hex.
+    pub signature: String,
+}
+
+fn signature(text: &str) -> Result<Signature, WebError> {
+    let mut b = [0u8; 64];
+    hex::decode_to_slice(text.trim(), &mut b)
+        .map_err(|_| WebError::bad("the signature is not 128 hex digits").as_json())?;
+    Ok(Signature(b))
+}
+
+/// `POST /l/<id>/signin/key`: opens a member's session once their key has
+/// signed an unused challenge and the roster says the key signs for them now.
+pub async fn key(
+    State(console): State<Arc<Console>>,
+    Path(ledger): Path<String>,
+    Json(req): Json<KeySignIn>,
+) -> Result<Response, WebError> {
+    let id = ledger_id(&ledger).map_err(WebError::as_json)?;
+    let refuse = |m: String| WebError::forbidden(m).as_json();
+    let challenge = Secret::from_hex(req.challenge.trim())
+        .ok_or_else(|| WebError::bad("the challenge is not 64 hex digits").as_json())?;
+    let key = PublicKey::from_text(&req.key).map_err(|e| WebError::bad(e.to_string()).as_json())?;
+    let sig = signature(&req.signature)?;
+    if !console.sessions.take_challenge(&id, &challenge) {
+        return Err(refuse(
+            "the challenge is unknown, used or expired: sign in again".into(),
+        ));
+    }
+    key.verify(
+        Purpose::ConsoleSignIn,
+        &sign_in_message(&id, &challenge),
+        &sig,
+    )
+    .map_err(|e| refuse(e.to_string()))?;
+    let host = console
+        .hosts
+        .ledger(&id)
+        .ok_or_else(|| refuse("this key signs nothing on this ledger".into()))?;
+    let handle = {
+        let state = host.state();
+        let member = state.roster.signer(&key).map_err(|e| {
+            refuse(format!(
+                "{e}; show this key's fingerprint ({}) to top management to have it enrolled",
+                key.fingerprint()
+            ))
+        })?;
+        member.handle.clone()
+    };
+    let (sid, _) = console
+        .sessions
+        .open(
+            id,
+            Who::Member {
+                handle: handle.clone(),
+                key,
+            },
+        )
+        .map_err(|e| {
+            WebError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).as_json()
+        })?;
+    let r = Json(json!({
+        "member": handle.as_str(),
+        "redirect": format!("/l/{}/", id.to_hex()),
+    }))
+    .into_response();
+    Ok(with_session(&console, &id, &sid, r))
+}
+
+/// A form that carries the session's CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub struct Posted {
+    /// The session's CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+    /// For `prepare`: `minutes.sign` or `roster.approve`.
+    #[serde(default)]
+    pub kind: String,
+    /// For `minutes.sign`: the review.
+    #[serde(default)]
+    pub review: String,
+    /// For `minutes.sign`: the digest of the minutes the page showed; the
+    /// server refuses if the minutes changed since.
+    #[serde(default)]
+    pub digest: String,
+    /// For `roster.approve`: the proposing event's id.
+    #[serde(default)]
+    pub proposal: String,
+    /// For `append`: the event's canonical bytes, hex.
+    #[serde(default)]
+    pub event: String,
+    /// For `append`: the signature, hex.
+    #[serde(default)]
+    pub signature: String,
+}
+
+/// The member session a post belongs to, with its CSRF token checked.
+fn member_session(
+    console: &Console,
+    ledger: &LedgerId,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(String, Session, review::MemberId, PublicKey), WebError> {
+    let (sid, session) = session_of(console, ledger, headers)
+        .ok_or_else(|| WebError::forbidden("sign in with your key first").as_json())?;
+    if !session.csrf.matches(csrf) {
+        return Err(WebError::forbidden(
+            "the form's CSRF token is not this session's: reload the page and try again",
+        )
+        .as_json());
+    }
+    match &session.who {
+        Who::Member { handle, key } => {
+            let (h, k) = (handle.clone(), *key);
+            Ok((sid, session, h, k))
+        }
+        Who::Token(_) => {
+            Err(WebError::forbidden("a token session cannot sign: sign in with your key").as_json())
+        }
+    }
+}
+
+/// `POST /l/<id>/signout`.
+pub async fn sign_out(
+    State(console): State<Arc<Console>>,
+    Path(ledger): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<Posted>,
+) -> Result<Response, WebError> {
+    let id = ledger_id(&ledger)?;
+    let (sid, session) = session_of(&console, &id, &headers)
+        .ok_or_else(|| WebError::bad("you are not signed in"))?;
+    if !session.csrf.matches(&form.csrf) {
+        return Err(WebError::forbidden(
+            "the form's CSRF token is not this session's",
+        ));
+    }
+    console.sessions.close(&sid);
+    let mut r = Redirect::to(&format!("/l/{}/signin", id.to_hex())).into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, cookie_header(&console, &id, "", 0));
+    Ok(r)
+}
+
+fn conflict(m: impl Into<String>) -> WebError {
+    WebError::new(axum::http::StatusCode::CONFLICT, m).as_json()
+}
+
+/// `POST /l/<id>/prepare`: builds the event a form asks for, authored by the
+/// session's key, checks it against the rules now, and returns its bytes.
+pub async fn prepare(
+    State(console): State<Arc<Console>>,
+    Path(ledger): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<Posted>,
+) -> Result<Response, WebError> {
+    let id = ledger_id(&ledger).map_err(WebError::as_json)?;
+    let (_, _, _, key) = member_session(&console, &id, &headers, &form.csrf)?;
+    let host = console
+        .hosts
+        .ledger(&id)
+        .ok_or_else(|| WebError::not_found("no such ledger on this server").as_json())?;
+    let state = host.state();
+    let payload = match form.kind.as_str() {
+        "minutes.sign" => {
+            let review = review::ReviewId::new(form.review.as_str())
+                .map_err(|e| WebError::bad(e.to_string()).as_json())?;
+            let r = state
+                .reviews
+                .reviews
+                .get(&review)
+                .ok_or_else(|| WebError::not_found(format!("no review {review}")).as_json())?;
+            let sign = Sign {
+                review: review.clone(),
+                digest: r.minutes.digest(),
+                covers: r.content_head(),
+            };
+            if sign.digest.to_hex() != form.digest.trim() {
+                return Err(conflict(
+                    "the minutes changed since this page showed them: read them again before signing",
+                ));
+            }
+            Payload::Sign(sign)
+        }
+        "roster.approve" => {
+            let proposal = EventId::from_hex(form.proposal.trim())
+                .map_err(|e| WebError::bad(e.to_string()).as_json())?;
+            Payload::Approve(proposal)
+        }
+        other => {
+            return Err(WebError::bad(format!(
+                "the console cannot build a {} event",
+                review::ids::quoted(other)
+            ))
+            .as_json());
+        }
+    };
+    let mut eid = [0u8; 16];
+    OsRng.fill_bytes(&mut eid);
+    let now = ledger_store::system_clock()();
+    let event = review::compose_for(id, EventId(eid), key, now, &payload);
+    state
+        .admit(Seq(state.size), now, &event)
+        .map_err(|e| conflict(e.to_string()))?;
+    Ok(answer(json!({
+        "event": hex::encode(event.encode()),
+        "kind": event.kind.to_string(),
+        "description": review::describe::payload(&payload),
+        "ledger": id.to_hex(),
+        "author": key.to_hex(),
+        "context": String::from_utf8_lossy(Purpose::Event.context()),
+    })))
+}
+
+/// `POST /l/<id>/append`: appends an event the session's member signed in
+/// their browser, by the path of gRPC `Append`; answers once it is durable.
+pub async fn append(
+    State(console): State<Arc<Console>>,
+    Path(ledger): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<Posted>,
+) -> Result<Response, WebError> {
+    let id = ledger_id(&ledger).map_err(WebError::as_json)?;
+    let (_, _, _, key) = member_session(&console, &id, &headers, &form.csrf)?;
+    let bytes = hex::decode(form.event.trim())
+        .map_err(|_| WebError::bad("the event is not hex").as_json())?;
+    let event = Event::decode(&bytes).map_err(|e| WebError::bad(e.to_string()).as_json())?;
+    if event.author != key {
+        return Err(WebError::forbidden(
+            "this event is not by the key signed in here: nothing was appended",
+        )
+        .as_json());
+    }
+    if event.ledger != id {
+        return Err(
+            WebError::bad("this event is for another ledger: nothing was appended").as_json(),
+        );
+    }
+    let signed = SignedEvent {
+        event: bytes,
+        signature: signature(&form.signature)?,
+    };
+    let host = console
+        .hosts
+        .ledger(&id)
+        .ok_or_else(|| WebError::not_found("no such ledger on this server").as_json())?;
+    let receipt = tokio::task::spawn_blocking(move || host.append(signed))
+        .await
+        .map_err(|e| {
+            WebError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).as_json()
+        })?
+        .map_err(|e| WebError::from(service::error::append_status(e)).as_json())?;
+    Ok(answer(json!({
+        "seq": receipt.seq.0,
+        "hash": receipt.hash.to_hex(),
+        "checkpoint": receipt.checkpoint,
+    })))
+}

@@ -1,0 +1,674 @@
+//! The web console in a real browser: headless Chromium driven through
+//! ChromeDriver (WebDriver, the `fantoccini` crate), against the real
+//! `serve --http` on 127.0.0.1.
+//!
+//! Two browser profiles stand for two directors: each makes its own device
+//! key, is enrolled from the command line, signs in with it, and signs the
+//! minutes; one approves the other's enrolment from its console. The
+//! command line then verifies their signatures. Forged posts are refused
+//! with nothing appended, pages read without JavaScript, and a screenshot
+//! of each main page is written under `target/console-screenshots/`.
+//!
+//! Needs `chromium` and `chromedriver` (Debian's `chromium` and
+//! `chromium-driver`; `.ci/run` installs them). Without them the test says
+//! it was skipped.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use e2e::rl;
+use fantoccini::{Client, ClientBuilder, Locator};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use ledger_core::{EventId, KeyPair, PublicKey, Purpose};
+use review::{Date, Payload};
+use serde_json::json;
+
+use crate::review::{Meeting, Org, hold};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// How long a page may take to show what a step waits for before the test
+/// fails: a bound on a hang, not a measured figure.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `serve --http` on 127.0.0.1: the gRPC address and the console's.
+struct Serving {
+    _child: Killed,
+    grpc: String,
+    web: String,
+    ledger: String,
+}
+
+fn serve(dir: &Path) -> Serving {
+    let mut child = Command::new(e2e::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .arg("--ledger")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("review-ledger serve starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let child = Killed(child);
+    let mut next = || lines.next().expect("serve prints").expect("stdout reads");
+    let grpc = next().strip_prefix("listening on ").unwrap().to_owned();
+    let web = next()
+        .strip_prefix("web console on ")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let ledger = next()
+        .split_whitespace()
+        .nth(1)
+        .expect("ledger <id> at <dir>")
+        .to_owned();
+    Serving {
+        _child: child,
+        grpc: format!("http://{grpc}"),
+        web,
+        ledger,
+    }
+}
+
+/// ChromeDriver on a free port, and the browsers it starts.
+struct Driver {
+    _child: Killed,
+    url: String,
+    profiles: tempfile::TempDir,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let child = Killed(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < PATIENCE, "chromedriver never listened");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver {
+            _child: child,
+            url: format!("http://127.0.0.1:{port}"),
+            profiles: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A browser with a profile of its own; `javascript: false` turns
+    /// scripts off.
+    async fn browser(&self, name: &str, javascript: bool) -> Client {
+        let profile = self.profiles.path().join(name);
+        let mut options = json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        });
+        if !javascript {
+            options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let caps = json!({ "goog:chromeOptions": options });
+        let caps = caps.as_object().unwrap().clone();
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a browser session starts")
+    }
+}
+
+/// Waits until the element at `css` exists and its text satisfies `ok`;
+/// returns the text.
+async fn text_when(b: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    let mut last = String::new();
+    loop {
+        if let Ok(e) = b.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            if ok(&t) {
+                return t;
+            }
+            last = t;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{css} never showed what was awaited; last: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks `css` once it is enabled.
+async fn click_when_enabled(b: &Client, css: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(e) = b.find(Locator::Css(css)).await
+            && e.is_enabled().await.unwrap_or(false)
+        {
+            e.click().await.unwrap();
+            return;
+        }
+        assert!(started.elapsed() < PATIENCE, "{css} never became enabled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(b: &Client, name: &str) {
+    let png = b.screenshot().await.unwrap();
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+/// A browser makes its device key; returns its public key as text.
+async fn make_key(b: &Client, s: &Serving) -> String {
+    b.goto(&format!("{}/l/{}/device", s.web, s.ledger))
+        .await
+        .unwrap();
+    click_when_enabled(b, "#make-key").await;
+    let key = text_when(b, "#public-key", |t| t.starts_with("ed25519:")).await;
+    // The page shows the fingerprint the server computes from it.
+    let fp = text_when(b, "#fingerprint", |t| !t.is_empty()).await;
+    let parsed = PublicKey::from_text(&key).unwrap();
+    assert_eq!(fp, parsed.fingerprint());
+    key
+}
+
+async fn sign_in(b: &Client, s: &Serving) {
+    b.goto(&format!("{}/l/{}/signin", s.web, s.ledger))
+        .await
+        .unwrap();
+    click_when_enabled(b, "#sign-in-key").await;
+    let overview = format!("{}/l/{}/", s.web, s.ledger);
+    let started = Instant::now();
+    while b.current_url().await.unwrap().as_str() != overview {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "sign-in never reached the overview"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn sign_minutes(b: &Client, s: &Serving, review: &str) {
+    b.goto(&format!("{}/l/{}/reviews/{review}/sign", s.web, s.ledger))
+        .await
+        .unwrap();
+    // The digest shown is the one the ledger computes.
+    text_when(b, "#digest", |t| t.len() == 64).await;
+    b.find(Locator::Css("#confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_when_enabled(b, "form.sign-event button[type=submit]").await;
+    let review_page = format!("{}/l/{}/reviews/{review}", s.web, s.ledger);
+    let started = Instant::now();
+    while b.current_url().await.unwrap().as_str() != review_page {
+        let status = match b.find(Locator::Css(".sign-status")).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        assert!(!status.starts_with("Not signed"), "{status}");
+        assert!(
+            started.elapsed() < PATIENCE,
+            "signing never finished: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Plain HTTP, for what a browser would not send.
+struct Http {
+    client: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Http {
+    fn new() -> Http {
+        Http {
+            client: hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> (u16, String) {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("rl_session={c}"));
+        }
+        let res = self
+            .client
+            .request(req.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The ledger's size, as a page states it for its live updates.
+    async fn size(&self, s: &Serving) -> u64 {
+        let (_, page) = self
+            .send("GET", &format!("{}/l/{}/", s.web, s.ledger), None, &[])
+            .await;
+        let at = page.find("data-live=\"").expect("the overview is live") + 11;
+        page[at..].split('"').next().unwrap().parse().unwrap()
+    }
+}
+
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn have_browser() -> bool {
+    let ok = Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file();
+    if !ok {
+        eprintln!(
+            "skipped: the web console's browser tests need {CHROMIUM} and {CHROMEDRIVER} \
+             (Debian's chromium and chromium-driver; .ci/run installs them)"
+        );
+    }
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directors_sign_the_minutes_from_their_browsers() {
+    if !have_browser() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org {
+        dir: tmp.path().to_owned(),
+        remote: None,
+    };
+    // The chief executive founds the ledger from the command line; the ISMS
+    // lead, IT and HR hold key files.
+    for who in ["ceo", "isms", "it", "hr"] {
+        rl(&["key", "new", "--out", &org.key(who)], 0);
+    }
+    let l = org.ledger();
+    rl(
+        &[
+            "init",
+            "--ledger",
+            &l,
+            "--org",
+            "Northwind",
+            "--key",
+            &org.key("ceo"),
+            "--id",
+            "ceo",
+            "--name",
+            "Ada Okafor",
+            "--role",
+            "Chief Executive",
+        ],
+        0,
+    );
+    for (who, name, role) in [
+        ("isms", "Chloe Varga", "ISMS Lead"),
+        ("it", "Dev Patel", "Head of IT"),
+        ("hr", "Erin Walsh", "Head of HR"),
+    ] {
+        let public = format!("{}.pub", org.key(who));
+        org.by(
+            "ceo",
+            &[
+                "member",
+                "add",
+                "--id",
+                who,
+                "--name",
+                name,
+                "--role",
+                role,
+                "--public-key",
+                &public,
+            ],
+            0,
+        );
+    }
+
+    let s = serve(Path::new(&l));
+    org.remote = Some((s.grpc.clone(), s.ledger.clone()));
+    let http = Http::new();
+    let driver = Driver::start();
+    let ops = driver.browser("ops", true).await;
+    let fin = driver.browser("fin", true).await;
+
+    // Each director's browser makes its own key; the page shows the
+    // enrolment request.
+    let ops_key = make_key(&ops, &s).await;
+    let fin_key = make_key(&fin, &s).await;
+    assert_ne!(ops_key, fin_key);
+    screenshot(&fin, "device").await;
+
+    // A key not yet enrolled cannot sign in.
+    fin.goto(&format!("{}/l/{}/signin", s.web, s.ledger))
+        .await
+        .unwrap();
+    click_when_enabled(&fin, "#sign-in-key").await;
+    let refused = text_when(&fin, "#sign-in-status", |t| t.starts_with("Not signed in")).await;
+    assert!(
+        refused.contains("not enrolled") || refused.contains("unknown"),
+        "{refused}"
+    );
+
+    // The chief executive enrols both from the command line; with two top
+    // managers the second enrolment waits for the operations director, who
+    // approves it in the console.
+    let add = |who: &str, name: &str, role: &str, key: &str| {
+        let (v, _) = org.by(
+            "ceo",
+            &[
+                "member",
+                "add",
+                "--json",
+                "--id",
+                who,
+                "--name",
+                name,
+                "--role",
+                role,
+                "--public-key",
+                key,
+                "--top-management",
+            ],
+            0,
+        );
+        v
+    };
+    let v = add("ops", "Ben Marsh", "Operations Director", &ops_key);
+    assert!(v["pending"].is_null(), "{v}");
+    let v = add("fin", "Farah Nouri", "Finance Director", &fin_key);
+    assert!(v["pending"]["proposal"].is_string(), "{v}");
+
+    sign_in(&ops, &s).await;
+    screenshot(&ops, "overview-empty").await;
+    ops.goto(&format!("{}/l/{}/roster", s.web, s.ledger))
+        .await
+        .unwrap();
+    screenshot(&ops, "roster-pending").await;
+    click_when_enabled(&ops, "form.sign-event button[type=submit]").await;
+    text_when(&ops, ".sign-status", |t| {
+        t.starts_with("Signed and recorded")
+    })
+    .await;
+    let (members, _) = rl(
+        &[
+            "member",
+            "list",
+            "--json",
+            "--server",
+            &s.grpc,
+            "--ledger-id",
+            &s.ledger,
+        ],
+        0,
+    );
+    assert!(members.to_string().contains("\"fin\""), "{members}");
+
+    // The ISMS lead records the review; the two directors attended.
+    let today = Date::of_micros(ledger_store::system_clock()()).unwrap();
+    let pack: Vec<PathBuf> = ["performance-report.pdf", "risk-register.xlsx"]
+        .iter()
+        .map(|n| {
+            let p = tmp.path().join(n);
+            std::fs::write(&p, format!("contents of {n}")).unwrap();
+            p
+        })
+        .collect();
+    hold(
+        &org,
+        "2026",
+        today,
+        None,
+        &[],
+        &pack,
+        &Meeting {
+            chair: "ops",
+            expected: "ceo,ops,fin,isms,it,hr",
+            present: "ops,fin,isms,it",
+            apologies: "ceo,hr",
+            signers: &[],
+        },
+    );
+
+    // The review page says first that signatures are missing.
+    let review_url = format!("{}/l/{}/reviews/2026", s.web, s.ledger);
+    ops.goto(&review_url).await.unwrap();
+    let banner = text_when(&ops, ".verdict", |t| t.contains("awaiting signatures")).await;
+    assert!(banner.contains("Farah Nouri"), "{banner}");
+    screenshot(&ops, "review-awaiting").await;
+    ops.goto(&format!("{review_url}/sign")).await.unwrap();
+    text_when(&ops, "#digest", |t| t.len() == 64).await;
+    screenshot(&ops, "sign").await;
+
+    // The operations director signs; the finance director signs in and
+    // signs while the first one's review page is open, and that page
+    // follows the ledger by itself.
+    sign_minutes(&ops, &s, "2026").await;
+    text_when(&ops, ".verdict", |t| t.contains("1 of 2")).await;
+    sign_in(&fin, &s).await;
+    sign_minutes(&fin, &s, "2026").await;
+    let banner = text_when(&ops, ".verdict", |t| t.contains("holds")).await;
+    assert!(banner.starts_with("Review 2026: holds"), "{banner}");
+    screenshot(&ops, "review-holds").await;
+
+    // The command line accepts the browsers' signatures, offline too.
+    let remote = [
+        "--server",
+        s.grpc.as_str(),
+        "--ledger-id",
+        s.ledger.as_str(),
+    ];
+    let trusted = tmp.path().join("trusted.json");
+    let trusted = trusted.to_str().unwrap();
+    let mut verify = vec!["verify", "--json", "--trust", &s.ledger, "--review", "2026"];
+    verify.extend(["--state", trusted]);
+    verify.extend(remote);
+    let (v, _) = rl(&verify, 0);
+    assert_eq!(v["holds"], json!(true), "{v}");
+    let signers: Vec<&str> = v["review"]["audit"]["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["signer"]["handle"].as_str().unwrap())
+        .collect();
+    assert_eq!(signers, ["ops", "fin"], "{v}");
+    let bundle = tmp.path().join("2026.bundle");
+    let b = bundle.to_str().unwrap();
+    let mut export = vec!["export", "--review", "2026", "--out", b];
+    export.extend(remote);
+    rl(&export, 0);
+    rl(&["verify-bundle", b, "--trust", &s.ledger], 0);
+    let mut check = vec!["check", "--review", "2026"];
+    check.extend(remote);
+    rl(&check, 0);
+
+    // Forged posts are refused and append nothing.
+    let before = http.size(&s).await;
+    let cookie = ops.get_named_cookie("rl_session").await.unwrap();
+    let cookie = cookie.value().to_owned();
+    let csrf = ops
+        .find(Locator::Css("meta[name=csrf]"))
+        .await
+        .unwrap()
+        .attr("content")
+        .await
+        .unwrap()
+        .unwrap();
+    let append = format!("{}/l/{}/append", s.web, s.ledger);
+    let prepare = format!("{}/l/{}/prepare", s.web, s.ledger);
+    // A wrong CSRF token.
+    let (code, body) = http
+        .send(
+            "POST",
+            &prepare,
+            Some(&cookie),
+            &[
+                ("csrf", &"0".repeat(64)),
+                ("kind", "minutes.sign"),
+                ("review", "2026"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("CSRF"), "{body}");
+    // No session at all.
+    let (code, _) = http
+        .send(
+            "POST",
+            &prepare,
+            None,
+            &[
+                ("csrf", &csrf),
+                ("kind", "minutes.sign"),
+                ("review", "2026"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 403);
+    // Another member's event in this session: signed by the chief
+    // executive's key file, posted in the operations director's session.
+    let ceo = ledger_store::keyfile::read_private(Path::new(&org.key("ceo"))).unwrap();
+    let ledger_id = ledger_core::Hash::from_hex("ledger", &s.ledger).unwrap();
+    let approve = Payload::Approve(EventId([7; 16]));
+    let now = ledger_store::system_clock()();
+    let event = review::compose(ledger_id, EventId([9; 16]), &ceo, now, &approve);
+    let signed = event.sign(&ceo);
+    let (code, body) = http
+        .send(
+            "POST",
+            &append,
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("event", &hex::encode(&signed.event)),
+                ("signature", &hex::encode(signed.signature.0)),
+            ],
+        )
+        .await;
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("not by the key signed in here"), "{body}");
+    // Event bytes authored by the session's own key, with a signature over
+    // other bytes.
+    let ops_public = PublicKey::from_text(&ops_key).unwrap();
+    let event = review::compose_for(ledger_id, EventId([10; 16]), ops_public, now, &approve);
+    let other = KeyPair::from_seed([3; 32]).sign(Purpose::Event, &event.encode());
+    let (code, body) = http
+        .send(
+            "POST",
+            &append,
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("event", &hex::encode(event.encode())),
+                ("signature", &hex::encode(other.0)),
+            ],
+        )
+        .await;
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("signature"), "{body}");
+    assert_eq!(
+        http.size(&s).await,
+        before,
+        "a refused post appended something"
+    );
+
+    // Every page reads without JavaScript; signing says what it needs.
+    let plain = driver.browser("plain", false).await;
+    for (path, name, heading) in [
+        ("", "overview", "Northwind"),
+        ("reviews/2026", "review", "Minutes"),
+        ("actions", "actions", "Action log"),
+        ("objectives", "objectives", "Objectives"),
+        ("roster", "roster", "Roster"),
+        ("log", "ledger", "The ledger"),
+        ("log/3", "entry", "Entry 3"),
+    ] {
+        plain
+            .goto(&format!("{}/l/{}/{path}", s.web, s.ledger))
+            .await
+            .unwrap();
+        let text = plain
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains(heading), "{path}: {text}");
+        screenshot(&plain, name).await;
+    }
+    plain
+        .goto(&format!("{}/l/{}/signin", s.web, s.ledger))
+        .await
+        .unwrap();
+    let button = plain.find(Locator::Css("#sign-in-key")).await.unwrap();
+    assert!(
+        !button.is_enabled().await.unwrap(),
+        "a key button without a script"
+    );
+
+    for b in [ops, fin, plain] {
+        b.close().await.unwrap();
+    }
+}
