@@ -65,10 +65,15 @@ struct Serving {
 }
 
 fn serve(dir: &Path) -> Serving {
+    serve_with(dir, &[])
+}
+
+fn serve_with(dir: &Path, extra: &[&str]) -> Serving {
     let mut child = Command::new(e2e::binary())
         .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .arg("--ledger")
         .arg(dir)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -276,6 +281,18 @@ impl Http {
         cookie: Option<&str>,
         form: &[(&str, &str)],
     ) -> (u16, String) {
+        let (code, _, body) = self.exchange(method, url, cookie, form).await;
+        (code, body)
+    }
+
+    /// The status, headers and body of one request.
+    async fn exchange(
+        &self,
+        method: &str,
+        url: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> (u16, hyper::HeaderMap, String) {
         let body: String = form
             .iter()
             .map(|(k, v)| format!("{k}={}", urlencode(v)))
@@ -294,8 +311,13 @@ impl Http {
             .await
             .unwrap();
         let status = res.status().as_u16();
+        let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     /// The ledger's size, as a page states it for its live updates.
@@ -671,4 +693,134 @@ async fn directors_sign_the_minutes_from_their_browsers() {
     for b in [ops, fin, plain] {
         b.close().await.unwrap();
     }
+}
+
+/// With `--tokens`, the console shows nothing without a session, and a
+/// token opens one with its role: a reader's cannot download evidence
+/// bundles, an auditor's can. Plain HTTP: no browser needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_open_sessions_with_their_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("ceo.pem");
+    let key = key.to_str().unwrap();
+    rl(&["key", "new", "--out", key], 0);
+    let l = tmp.path().join("ledger");
+    let l = l.to_str().unwrap();
+    rl(
+        &[
+            "init",
+            "--ledger",
+            l,
+            "--org",
+            "Northwind",
+            "--key",
+            key,
+            "--id",
+            "ceo",
+            "--name",
+            "Ada Okafor",
+            "--role",
+            "Chief Executive",
+        ],
+        0,
+    );
+    let mint = |role: &str| {
+        let (v, _) = rl(
+            &["token", "new", "--json", "--role", role, "--ledger-id", "*"],
+            0,
+        );
+        (
+            v["token"].as_str().unwrap().to_owned(),
+            v["tokens_line"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (reader, reader_line) = mint("reader");
+    let (auditor, auditor_line) = mint("auditor");
+    let tokens = tmp.path().join("tokens");
+    std::fs::write(&tokens, format!("{reader_line}\n{auditor_line}\n")).unwrap();
+    let s = serve_with(Path::new(l), &["--tokens", tokens.to_str().unwrap()]);
+    let http = Http::new();
+    let base = format!("{}/l/{}", s.web, s.ledger);
+
+    // Nothing without a session, and no list of ledgers.
+    let (code, headers, _) = http.exchange("GET", &format!("{base}/"), None, &[]).await;
+    assert_eq!(code, 303);
+    assert_eq!(
+        headers["location"],
+        format!("/l/{}/signin", s.ledger).as_str()
+    );
+    let (code, index) = http.send("GET", &format!("{}/", s.web), None, &[]).await;
+    assert_eq!(code, 200);
+    assert!(!index.contains(&s.ledger), "{index}");
+
+    // A wrong token opens nothing.
+    let signin = format!("{base}/signin/token");
+    let (code, headers, _) = http
+        .exchange("POST", &signin, None, &[("token", "rlt_wrong")])
+        .await;
+    assert_eq!(code, 401);
+    assert!(headers.get("set-cookie").is_none());
+
+    let session = |headers: &hyper::HeaderMap| {
+        let cookie = headers["set-cookie"].to_str().unwrap().to_owned();
+        for attr in [
+            "HttpOnly",
+            "SameSite=Strict",
+            &format!("Path=/l/{}/", s.ledger),
+        ] {
+            assert!(cookie.contains(attr), "{cookie}");
+        }
+        cookie
+            .strip_prefix("rl_session=")
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (code, headers, _) = http
+        .exchange("POST", &signin, None, &[("token", &reader)])
+        .await;
+    assert_eq!(code, 303);
+    let as_reader = session(&headers);
+    let (code, page) = http
+        .send("GET", &format!("{base}/"), Some(&as_reader), &[])
+        .await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("Northwind") && page.contains("reader (token)"),
+        "{page}"
+    );
+    let (_, headers, _) = http
+        .exchange("GET", &format!("{base}/roster"), Some(&as_reader), &[])
+        .await;
+    for header in [
+        "content-security-policy",
+        "x-content-type-options",
+        "referrer-policy",
+    ] {
+        assert!(headers.contains_key(header), "{header}");
+    }
+    let bundle = format!("{base}/reviews/2026/bundle");
+    let (code, body) = http.send("GET", &bundle, Some(&as_reader), &[]).await;
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("auditor"), "{body}");
+
+    let (_, headers, _) = http
+        .exchange("POST", &signin, None, &[("token", &auditor)])
+        .await;
+    let as_auditor = session(&headers);
+    // Past the role check: the ledger has no review 2026.
+    let (code, body) = http.send("GET", &bundle, Some(&as_auditor), &[]).await;
+    assert_eq!(code, 404, "{body}");
+    // A token session cannot sign.
+    let (code, body) = http
+        .send(
+            "POST",
+            &format!("{base}/prepare"),
+            Some(&as_auditor),
+            &[("csrf", "00"), ("kind", "minutes.sign")],
+        )
+        .await;
+    assert_eq!(code, 403, "{body}");
 }

@@ -87,6 +87,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod append;
 mod check;
+mod console;
 mod feed;
 mod fixture;
 mod grpc_append;
@@ -147,6 +148,10 @@ enum Scenario {
     /// beside its time at the smallest; not part of `all` (it builds a ledger
     /// of 1M review events).
     Scaling(Common),
+    /// The web console's page weights and times on a ledger of N review
+    /// events (default 1000), with the review page's first paint in
+    /// Chromium when it is installed; not part of `all`.
+    Console(Common),
     /// All ten scenarios in turn, each in a process of its own.
     All(Common),
     /// Verifies the ledger in DIR and prints one JSON line (used by `verify`).
@@ -240,6 +245,7 @@ enum Measure {
     Feed,
     AppendUnderLoad,
     Scaling,
+    Console,
 }
 
 impl Measure {
@@ -256,6 +262,7 @@ impl Measure {
             Measure::Feed => "feed",
             Measure::AppendUnderLoad => "append-under-load",
             Measure::Scaling => "scaling",
+            Measure::Console => "console",
         }
     }
 
@@ -288,6 +295,7 @@ impl Measure {
             Measure::AppendUnderLoad => {
                 under_load::run(opts, entries.unwrap_or(under_load::DEFAULT_ENTRIES))
             }
+            Measure::Console => console::run(opts, entries.unwrap_or(console::DEFAULT_ENTRIES)),
             Measure::Scaling => {
                 let sizes = match opts.sizes.as_slice() {
                     [] => scaling::DEFAULT_SIZES.to_vec(),
@@ -341,6 +349,7 @@ fn main() -> Result<()> {
         Scenario::Feed(c) => (c, Some(Feed)),
         Scenario::AppendUnderLoad(c) => (c, Some(AppendUnderLoad)),
         Scenario::Scaling(c) => (c, Some(Scaling)),
+        Scenario::Console(c) => (c, Some(Console)),
         Scenario::All(c) => (c, None),
     };
     if !common.json {

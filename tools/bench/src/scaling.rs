@@ -100,7 +100,7 @@ pub const COMMANDS: &[(&str, &[&str])] = &[
 ];
 
 /// The `review-ledger` binary beside this bench.
-fn binary() -> Result<PathBuf> {
+pub(crate) fn binary() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find the bench executable")?;
     let path = exe.with_file_name("review-ledger");
     if !path.exists() {
@@ -165,32 +165,53 @@ fn time(bin: &Path, cache: &Path, runs: usize, args: impl Fn(usize) -> Vec<Strin
 
 /// `review-ledger serve` on 127.0.0.1, stopped when dropped. Its stdout is
 /// kept open: the server prints more lines after its address.
-struct Serving {
+pub(crate) struct Serving {
     child: Child,
-    url: String,
+    pub(crate) url: String,
+    /// The web console's address, when started with `--http`.
+    pub(crate) console: Option<String>,
     _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Serving {
-    fn start(bin: &Path, dir: &str) -> Result<Serving> {
-        let mut child = Command::new(bin)
-            .args(["serve", "--ledger", dir, "--listen", "127.0.0.1:0"])
+    /// Serves `dir`, with the web console too when `console` is set.
+    pub(crate) fn start(bin: &Path, dir: &str, console: bool) -> Result<Serving> {
+        let mut cmd = Command::new(bin);
+        cmd.args(["serve", "--ledger", dir, "--listen", "127.0.0.1:0"]);
+        if console {
+            cmd.args(["--http", "127.0.0.1:0"]);
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .context("cannot start review-ledger serve")?;
-        let mut first = String::new();
         let stdout = child.stdout.take().context("serve has no stdout")?;
         let mut stdout = BufReader::new(stdout);
-        stdout.read_line(&mut first)?;
+        let mut line = || -> Result<String> {
+            let mut l = String::new();
+            stdout.read_line(&mut l)?;
+            Ok(l.trim().to_owned())
+        };
+        let first = line()?;
         let addr = first
-            .trim()
             .strip_prefix("listening on ")
             .with_context(|| format!("serve printed {first:?}"))?
             .to_owned();
+        let console = match console {
+            true => {
+                let second = line()?;
+                let web = second
+                    .strip_prefix("web console on ")
+                    .with_context(|| format!("serve printed {second:?}"))?;
+                Some(web.trim_end_matches('/').to_owned())
+            }
+            false => None,
+        };
         Ok(Serving {
             child,
             url: format!("http://{addr}"),
+            console,
             _stdout: stdout,
         })
     }
@@ -243,7 +264,7 @@ pub fn run(opts: &Options, sizes: &[u64]) -> Result<Vec<Report>> {
         // A remote append: the CLI verifies the entries after those it
         // verified before (its cache, warmed by one append first, as on a
         // machine that has appended before), then appends.
-        let served = Serving::start(&bin, &fill.dir)?;
+        let served = Serving::start(&bin, &fill.dir, false)?;
         let id = built.id.to_hex();
         let remote = |n: usize| {
             let mut args = fill.args(COMMANDS[COMMANDS.len() - 1].1, 10_000 + n);
