@@ -753,6 +753,14 @@ async fn tokens_open_sessions_with_their_role() {
     assert_eq!(code, 200);
     assert!(!index.contains(&s.ledger), "{index}");
 
+    // Someone not yet enrolled can still make their key.
+    let (code, page) = http.send("GET", &format!("{base}/device"), None, &[]).await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("make-key") && !page.contains("Northwind"),
+        "{page}"
+    );
+
     // A wrong token opens nothing.
     let signin = format!("{base}/signin/token");
     let (code, headers, _) = http

@@ -94,6 +94,24 @@ pub fn page(frame: &Frame, title: &str, body: Markup) -> Markup {
     }
 }
 
+/// A page of a ledger for someone who may not read it yet (signing in,
+/// making a key): it names no organisation and shows nothing of the ledger.
+pub fn outside(ledger: &str, page_name: &'static str, title: &str, body: Markup) -> Response {
+    respond(page(
+        &Frame {
+            ledger,
+            organisation: "review-ledger",
+            who: None,
+            csrf: None,
+            key: None,
+            page: page_name,
+            live: None,
+        },
+        title,
+        body,
+    ))
+}
+
 /// A page outside any ledger (the index, an error).
 pub fn bare(title: &str, body: Markup) -> Markup {
     html! {

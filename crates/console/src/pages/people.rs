@@ -130,14 +130,21 @@ pub async fn device(
     Query(q): Query<DeviceQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let v = viewer(&console, &ledger, &headers, Role::Reader)?;
+    // Someone not yet enrolled has no session on a server with tokens: the
+    // page still makes their key, without saying what the roster holds.
+    let v = match viewer(&console, &ledger, &headers, Role::Reader) {
+        Ok(v) => Some(v),
+        Err(e) if e.location.is_some() => None,
+        Err(e) => return Err(e),
+    };
     let key = match q.key.trim() {
         "" => None,
         text => Some(PublicKey::from_text(text).map_err(|e| WebError::bad(e.to_string()))?),
     };
-    let state = v.host.state();
+    let state = v.as_ref().map(|v| v.host.state());
     let enrolled = key.and_then(|k| {
         state
+            .as_ref()?
             .roster
             .keys
             .get(&k)
@@ -163,6 +170,7 @@ pub async fn device(
                 @match &enrolled {
                     Some((member, KeyState::Active)) => p.verdict.ok { "This key is enrolled for " strong { (member) } ". " a href="signin" { "Sign in" } },
                     Some((member, _)) => p.verdict.failed { "This key was enrolled for " (member) " and no longer signs." },
+                    None if state.is_none() => p { "Sign in once it is enrolled to see your ledger." },
                     None => {
                         section aria-labelledby="request" {
                             h2 #request { "Enrolment request" }
@@ -175,9 +183,13 @@ pub async fn device(
             }
         }
     };
-    let size = state.size;
-    Ok(v.frame(&state, "device")
-        .render("This device", Some(size), body))
+    Ok(match (&v, &state) {
+        (Some(v), Some(state)) => {
+            v.frame(state, "device")
+                .render("This device", Some(state.size), body)
+        }
+        _ => layout::outside(&ledger_id(&ledger)?.to_hex(), "device", "This device", body),
+    })
 }
 
 /// `/l/<id>/signin`: with this browser's key (script), or with a bearer
@@ -213,17 +225,5 @@ pub async fn sign_in(
             }
         }
     };
-    Ok(layout::respond(layout::page(
-        &layout::Frame {
-            ledger: &hex,
-            organisation: "review-ledger",
-            who: None,
-            csrf: None,
-            key: None,
-            page: "signin",
-            live: None,
-        },
-        "Sign in",
-        body,
-    )))
+    Ok(layout::outside(&hex, "signin", "Sign in", body))
 }
