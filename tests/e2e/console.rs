@@ -29,7 +29,7 @@ use ledger_core::{EventId, KeyPair, PublicKey, Purpose};
 use review::{Date, Payload};
 use serde_json::json;
 
-use crate::review::{Meeting, Org, hold};
+use crate::review::{Meeting, found, hold};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -356,58 +356,17 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let mut org = Org {
-        dir: tmp.path().to_owned(),
-        remote: None,
-    };
     // The chief executive founds the ledger from the command line; the ISMS
     // lead, IT and HR hold key files.
-    for who in ["ceo", "isms", "it", "hr"] {
-        rl(&["key", "new", "--out", &org.key(who)], 0);
-    }
-    let l = org.ledger();
-    rl(
+    let mut org = found(
+        tmp.path(),
         &[
-            "init",
-            "--ledger",
-            &l,
-            "--org",
-            "Northwind",
-            "--key",
-            &org.key("ceo"),
-            "--id",
-            "ceo",
-            "--name",
-            "Ada Okafor",
-            "--role",
-            "Chief Executive",
+            ("isms", "Chloe Varga", "ISMS Lead", false),
+            ("it", "Dev Patel", "Head of IT", false),
+            ("hr", "Erin Walsh", "Head of HR", false),
         ],
-        0,
     );
-    for (who, name, role) in [
-        ("isms", "Chloe Varga", "ISMS Lead"),
-        ("it", "Dev Patel", "Head of IT"),
-        ("hr", "Erin Walsh", "Head of HR"),
-    ] {
-        let public = format!("{}.pub", org.key(who));
-        org.by(
-            "ceo",
-            &[
-                "member",
-                "add",
-                "--id",
-                who,
-                "--name",
-                name,
-                "--role",
-                role,
-                "--public-key",
-                &public,
-            ],
-            0,
-        );
-    }
-
+    let l = org.ledger();
     let s = serve(Path::new(&l));
     org.remote = Some((s.grpc.clone(), s.ledger.clone()));
     let http = Http::new();
@@ -701,29 +660,9 @@ async fn directors_sign_the_minutes_from_their_browsers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_open_sessions_with_their_role() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = tmp.path().join("ceo.pem");
-    let key = key.to_str().unwrap();
-    rl(&["key", "new", "--out", key], 0);
-    let l = tmp.path().join("ledger");
-    let l = l.to_str().unwrap();
-    rl(
-        &[
-            "init",
-            "--ledger",
-            l,
-            "--org",
-            "Northwind",
-            "--key",
-            key,
-            "--id",
-            "ceo",
-            "--name",
-            "Ada Okafor",
-            "--role",
-            "Chief Executive",
-        ],
-        0,
-    );
+    let org = found(tmp.path(), &[]);
+    let l = org.ledger();
+    let l = l.as_str();
     let mint = |role: &str| {
         let (v, _) = rl(
             &["token", "new", "--json", "--role", role, "--ledger-id", "*"],

@@ -80,15 +80,16 @@ pub(crate) fn shared(path: &Path) -> String {
     )
 }
 
-/// Keys and a roster: ceo and ops are top management; isms, it and hr are not.
-fn organisation(dir: &Path) -> Org {
+/// Northwind's ledger, founded by its chief executive (`ceo`, top
+/// management), and `members` (handle, name, role, top management) each
+/// with a key file, enrolled by the chief executive in order; a change
+/// that waits for a second top manager is approved by `ops`.
+pub(crate) fn found(dir: &Path, members: &[(&str, &str, &str, bool)]) -> Org {
     let org = Org {
         dir: dir.to_owned(),
         remote: None,
     };
-    for who in ["ceo", "ops", "isms", "it", "hr"] {
-        rl(&["key", "new", "--out", &org.key(who)], 0);
-    }
+    rl(&["key", "new", "--out", &org.key("ceo")], 0);
     let l = org.ledger();
     rl(
         &[
@@ -108,7 +109,8 @@ fn organisation(dir: &Path) -> Org {
         ],
         0,
     );
-    let add = |who: &str, name: &str, role: &str, top: bool| {
+    for &(who, name, role, top) in members {
+        rl(&["key", "new", "--out", &org.key(who)], 0);
         let pubkey = format!("{}.pub", org.key(who));
         let mut args = vec![
             "member",
@@ -130,12 +132,21 @@ fn organisation(dir: &Path) -> Org {
         if let Some(p) = v["pending"]["proposal"].as_str() {
             org.by("ops", &["member", "approve", "--proposal", p], 0);
         }
-    };
-    add("ops", "Ben Marsh", "Operations Director", true);
-    add("isms", "Chloe Varga", "ISMS Lead", false);
-    add("it", "Dev Patel", "Head of IT", false);
-    add("hr", "Erin Walsh", "Head of HR", false);
+    }
     org
+}
+
+/// Keys and a roster: ceo and ops are top management; isms, it and hr are not.
+fn organisation(dir: &Path) -> Org {
+    found(
+        dir,
+        &[
+            ("ops", "Ben Marsh", "Operations Director", true),
+            ("isms", "Chloe Varga", "ISMS Lead", false),
+            ("it", "Dev Patel", "Head of IT", false),
+            ("hr", "Erin Walsh", "Head of HR", false),
+        ],
+    )
 }
 
 pub(crate) const INPUTS: [&str; 10] = [

@@ -14,7 +14,6 @@ use ledger_core::KeyPair;
 use ledger_store::{SledStore, keyfile, verify, verify_into};
 use rand_core::OsRng;
 use review::story::{self, ORGANISATION, PEOPLE, Step};
-use review::vocab::Sign;
 use review::{
     Genesis, LedgerState, MemberId, MemberRecord, Payload, Policy, RosterChange, audit, conformance,
 };
@@ -122,12 +121,7 @@ pub fn run(a: DemoArgs, out: &Out) -> Result<Verdict> {
                     .with_context(|| review::describe::payload(payload))?;
             }
             Step::Sign { by, review } => {
-                let r = &local.state.reviews.reviews[review];
-                let sign = Sign {
-                    review: review.clone(),
-                    digest: r.minutes.digest(),
-                    covers: r.content_head(),
-                };
+                let sign = local.state.reviews.reviews[review].sign_request();
                 local.append(&keys[by], &Payload::Sign(sign))?;
             }
         }

@@ -8,7 +8,6 @@ use clap::{Args, Subcommand, ValueEnum};
 use ledger_store::{Store, keyfile};
 use review::render::{self, Format};
 use review::view::MinutesView;
-use review::vocab::Sign;
 use review::{LedgerState, Payload, ReviewId};
 use serde_json::json;
 use service::pb;
@@ -179,11 +178,7 @@ fn sign(a: SignArgs, out: &Out) -> Result<Verdict> {
         .reviews
         .get(&review)
         .with_context(|| format!("no review {review} in this ledger"))?;
-    let sign = Sign {
-        review: review.clone(),
-        digest: record.minutes.digest(),
-        covers: record.content_head(),
-    };
+    let sign = record.sign_request();
     if !a.yes {
         let text = rendered(state, None, &review, MinutesFormat::Text)?;
         eprintln!("{text}");

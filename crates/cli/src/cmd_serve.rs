@@ -173,7 +173,7 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
                 let listener = tokio::net::TcpListener::bind(http)
                     .await
                     .with_context(|| format!("cannot listen on {http} for the web console"))?;
-                let web = Arc::new(console::Console::new(
+                let web = Arc::new(web_console::Console::new(
                     hosts.clone(),
                     server.auditors(),
                     a.http_behind_tls,
@@ -213,7 +213,7 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
                 let stop = async move {
                     let _ = stopping.wait_for(|s| *s).await;
                 };
-                if let Err(e) = console::serve(web, listener, stop).await {
+                if let Err(e) = web_console::serve(web, listener, stop).await {
                     eprintln!("the web console stopped: {e}");
                 }
             });

@@ -16,7 +16,6 @@ use crate::payload::{Genesis, Payload, RosterChange};
 use crate::policy::Policy;
 use crate::state::LedgerState;
 use crate::story::{ORGANISATION, PEOPLE, Step};
-use crate::vocab::Sign;
 
 /// The in-memory ledger.
 pub struct Rehearsal {
@@ -163,12 +162,7 @@ impl Rehearsal {
                 field: "review".into(),
                 reason: format!("no review {review}"),
             })?;
-        let sign = Sign {
-            review: review.clone(),
-            digest: r.minutes.digest(),
-            covers: r.content_head(),
-        };
-        self.append(by, &Payload::Sign(sign))
+        self.append(by, &Payload::Sign(r.sign_request()))
     }
 
     /// Runs the steps in order, stopping at the first refusal.

@@ -95,6 +95,16 @@ impl ReviewRecord {
         !self.signatures.is_empty()
     }
 
+    /// The signature the current minutes ask for: their digest and the
+    /// last entry that changed them.
+    pub fn sign_request(&self) -> Sign {
+        Sign {
+            review: self.minutes.review.clone(),
+            digest: self.minutes.digest(),
+            covers: self.content_head(),
+        }
+    }
+
     /// Signatures on the current minutes.
     pub fn current_signatures(&self) -> impl Iterator<Item = &MinutesSignature> {
         let head = self.content_head();

@@ -23,15 +23,15 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use ledger_core::{Event, EventId, LedgerId, PublicKey, Purpose, Seq, Signature, SignedEvent};
 use rand_core::{OsRng, RngCore};
-use review::Payload;
-use review::vocab::Sign;
+use review::{LedgerState, Payload};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::Console;
 use crate::error::WebError;
 use crate::pages::{ledger_id, session_of};
-use crate::session::{COOKIE, SESSION_LIFE, Secret, Session, Who, sign_in_message};
+use crate::session::{COOKIE, SESSION_LIFE, Secret, Who, sign_in_message};
+use service::host::Hosted;
 
 /// A JSON answer with the security headers.
 fn answer(value: serde_json::Value) -> Response {
@@ -94,7 +94,7 @@ pub async fn token(
     let (sid, _) = console
         .sessions
         .open(id, Who::Token(role))
-        .map_err(|e| WebError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+        .map_err(|e| WebError::unavailable(e.to_string()))?;
     let to = Redirect::to(&format!("/l/{}/", id.to_hex())).into_response();
     Ok(with_session(&console, &id, &sid, to))
 }
@@ -105,9 +105,10 @@ pub async fn challenge(
     Path(ledger): Path<String>,
 ) -> Result<Response, WebError> {
     let id = ledger_id(&ledger).map_err(WebError::as_json)?;
-    let c = console.sessions.challenge(id).map_err(|e| {
-        WebError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).as_json()
-    })?;
+    let c = console
+        .sessions
+        .challenge(id)
+        .map_err(|e| WebError::unavailable(e.to_string()).as_json())?;
     Ok(answer(json!({
         "challenge": c.to_hex(),
         "ledger": id.to_hex(),
@@ -180,9 +181,7 @@ pub async fn key(
                 key,
             },
         )
-        .map_err(|e| {
-            WebError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).as_json()
-        })?;
+        .map_err(|e| WebError::unavailable(e.to_string()).as_json())?;
     let r = Json(json!({
         "member": handle.as_str(),
         "redirect": format!("/l/{}/", id.to_hex()),
@@ -218,14 +217,16 @@ pub struct Posted {
     pub signature: String,
 }
 
-/// The member session a post belongs to, with its CSRF token checked.
-fn member_session(
+/// What a post in a member's session acts with: the ledger, the key the
+/// member signed in with, and the hosted ledger; the CSRF token checked.
+fn member_post(
     console: &Console,
-    ledger: &LedgerId,
+    ledger: &str,
     headers: &HeaderMap,
     csrf: &str,
-) -> Result<(String, Session, review::MemberId, PublicKey), WebError> {
-    let (sid, session) = session_of(console, ledger, headers)
+) -> Result<(LedgerId, PublicKey, Arc<Hosted>), WebError> {
+    let id = ledger_id(ledger).map_err(WebError::as_json)?;
+    let (_, session) = session_of(console, &id, headers)
         .ok_or_else(|| WebError::forbidden("sign in with your key first").as_json())?;
     if !session.csrf.matches(csrf) {
         return Err(WebError::forbidden(
@@ -233,15 +234,16 @@ fn member_session(
         )
         .as_json());
     }
-    match &session.who {
-        Who::Member { handle, key } => {
-            let (h, k) = (handle.clone(), *key);
-            Ok((sid, session, h, k))
-        }
-        Who::Token(_) => {
-            Err(WebError::forbidden("a token session cannot sign: sign in with your key").as_json())
-        }
-    }
+    let Who::Member { key, .. } = session.who else {
+        return Err(
+            WebError::forbidden("a token session cannot sign: sign in with your key").as_json(),
+        );
+    };
+    let host = console
+        .hosts
+        .ledger(&id)
+        .ok_or_else(|| WebError::not_found("no such ledger on this server").as_json())?;
+    Ok((id, key, host))
 }
 
 /// `POST /l/<id>/signout`.
@@ -266,6 +268,22 @@ pub async fn sign_out(
     Ok(r)
 }
 
+/// The event carrying `payload` for `key` to sign now (a fresh random id,
+/// the server's clock), if the rules admit it as the ledger stands.
+pub fn build(
+    state: &LedgerState,
+    ledger: LedgerId,
+    key: PublicKey,
+    payload: &Payload,
+) -> Result<Event, review::Rejection> {
+    let mut id = [0u8; 16];
+    OsRng.fill_bytes(&mut id);
+    let now = ledger_store::system_clock()();
+    let event = review::compose_for(ledger, EventId(id), key, now, payload);
+    state.admit(Seq(state.size), now, &event)?;
+    Ok(event)
+}
+
 fn conflict(m: impl Into<String>) -> WebError {
     WebError::new(axum::http::StatusCode::CONFLICT, m).as_json()
 }
@@ -278,12 +296,7 @@ pub async fn prepare(
     headers: HeaderMap,
     axum::Form(form): axum::Form<Posted>,
 ) -> Result<Response, WebError> {
-    let id = ledger_id(&ledger).map_err(WebError::as_json)?;
-    let (_, _, _, key) = member_session(&console, &id, &headers, &form.csrf)?;
-    let host = console
-        .hosts
-        .ledger(&id)
-        .ok_or_else(|| WebError::not_found("no such ledger on this server").as_json())?;
+    let (id, key, host) = member_post(&console, &ledger, &headers, &form.csrf)?;
     let state = host.state();
     let payload = match form.kind.as_str() {
         "minutes.sign" => {
@@ -294,11 +307,7 @@ pub async fn prepare(
                 .reviews
                 .get(&review)
                 .ok_or_else(|| WebError::not_found(format!("no review {review}")).as_json())?;
-            let sign = Sign {
-                review: review.clone(),
-                digest: r.minutes.digest(),
-                covers: r.content_head(),
-            };
+            let sign = r.sign_request();
             if sign.digest.to_hex() != form.digest.trim() {
                 return Err(conflict(
                     "the minutes changed since this page showed them: read them again before signing",
@@ -319,13 +328,7 @@ pub async fn prepare(
             .as_json());
         }
     };
-    let mut eid = [0u8; 16];
-    OsRng.fill_bytes(&mut eid);
-    let now = ledger_store::system_clock()();
-    let event = review::compose_for(id, EventId(eid), key, now, &payload);
-    state
-        .admit(Seq(state.size), now, &event)
-        .map_err(|e| conflict(e.to_string()))?;
+    let event = build(&state, id, key, &payload).map_err(|e| conflict(e.to_string()))?;
     Ok(answer(json!({
         "event": hex::encode(event.encode()),
         "kind": event.kind.to_string(),
@@ -344,8 +347,7 @@ pub async fn append(
     headers: HeaderMap,
     axum::Form(form): axum::Form<Posted>,
 ) -> Result<Response, WebError> {
-    let id = ledger_id(&ledger).map_err(WebError::as_json)?;
-    let (_, _, _, key) = member_session(&console, &id, &headers, &form.csrf)?;
+    let (id, key, host) = member_post(&console, &ledger, &headers, &form.csrf)?;
     let bytes = hex::decode(form.event.trim())
         .map_err(|_| WebError::bad("the event is not hex").as_json())?;
     let event = Event::decode(&bytes).map_err(|e| WebError::bad(e.to_string()).as_json())?;
@@ -364,15 +366,9 @@ pub async fn append(
         event: bytes,
         signature: signature(&form.signature)?,
     };
-    let host = console
-        .hosts
-        .ledger(&id)
-        .ok_or_else(|| WebError::not_found("no such ledger on this server").as_json())?;
     let receipt = tokio::task::spawn_blocking(move || host.append(signed))
         .await
-        .map_err(|e| {
-            WebError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).as_json()
-        })?
+        .map_err(|e| WebError::internal(e.to_string()).as_json())?
         .map_err(|e| WebError::from(service::error::append_status(e)).as_json())?;
     Ok(answer(json!({
         "seq": receipt.seq.0,

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use ledger_core::{EventId, Seq};
 use maud::{Markup, PreEscaped, html};
 use review::vocab::{ActionState, Sign};
 use review::{ActionRecord, Date, Judgement, LedgerState, Payload, ReviewId, ReviewRecord};
@@ -18,13 +17,9 @@ use crate::Console;
 use crate::error::WebError;
 use crate::pages::layout;
 
-/// A review's standing, in a word or two, with whether it is good news.
-pub fn status(
-    state: &LedgerState,
-    id: &ReviewId,
-    record: &ReviewRecord,
-    day: Date,
-) -> (String, bool) {
+/// A review's standing, in a word or two, with whether it is good news;
+/// `judgement` is the review's, when it is closed and could be judged.
+pub fn status(record: &ReviewRecord, judgement: Option<&Judgement>) -> (String, bool) {
     let m = &record.minutes;
     if m.meeting.is_none() {
         return match m.pack {
@@ -35,7 +30,7 @@ pub fn status(
     if m.close.is_none() {
         return ("meeting being recorded".into(), true);
     }
-    let Ok(j) = Judgement::of(state, id, day) else {
+    let Some(j) = judgement else {
         return ("cannot be judged".into(), false);
     };
     if j.holds() {
@@ -145,7 +140,8 @@ pub async fn overview(
                 tbody {
                     @for id in reviews.order.iter().rev() {
                         @let r = &reviews.reviews[id];
-                        @let (label, good) = status(&state, id, r, day);
+                        @let judged = r.minutes.close.as_ref().and_then(|_| Judgement::of(&state, id, day).ok());
+                        @let (label, good) = status(r, judged.as_ref());
                         tr {
                             td { a href={ (base) "reviews/" (id) } { code { (id) } } }
                             td { (r.minutes.schedule.item.title) }
@@ -162,9 +158,7 @@ pub async fn overview(
             }
         }
     };
-    let size = state.size;
-    Ok(v.frame(&state, "overview")
-        .render("Overview", Some(size), body))
+    Ok(v.page(&state, "overview", "Overview", true, body))
 }
 
 fn review_id(text: &str) -> Result<ReviewId, WebError> {
@@ -186,22 +180,13 @@ fn sign_check(v: &Viewer, state: &LedgerState, id: &ReviewId) -> Result<Sign, St
     let Some((_, key)) = v.member() else {
         return Err("sign in with your key to sign".into());
     };
-    let r = state.reviews.reviews.get(id).ok_or("no such review")?;
-    let sign = Sign {
-        review: id.clone(),
-        digest: r.minutes.digest(),
-        covers: r.content_head(),
-    };
-    let now = ledger_store::system_clock()();
-    let event = review::compose_for(
-        v.host.id,
-        EventId::default(),
-        *key,
-        now,
-        &Payload::Sign(sign.clone()),
-    );
-    state
-        .admit(Seq(state.size), now, &event)
+    let sign = state
+        .reviews
+        .reviews
+        .get(id)
+        .ok_or("no such review")?
+        .sign_request();
+    crate::sign::build(state, v.host.id, *key, &Payload::Sign(sign.clone()))
         .map_err(|e| e.to_string())?;
     Ok(sign)
 }
@@ -219,8 +204,8 @@ pub async fn review(
     let r = record(&state, &id)?;
     let day = today();
     let base = format!("/l/{}/reviews/{}", v.ledger_hex(), id);
-    let (label, good) = status(&state, &id, r, day);
     let judgement = Judgement::of(&state, &id, day).ok();
+    let (label, good) = status(r, judgement.as_ref());
     let view = review::view::MinutesView::judged(&state, &id, Some(v.host.checkpoint()), day)
         .map_err(|e| WebError::bad(e.to_string()))?;
     let minutes = review::render::minutes_html_body(&view);
@@ -280,9 +265,7 @@ pub async fn review(
             }
         }
     };
-    let size = state.size;
-    Ok(v.frame(&state, "review")
-        .render(&format!("Review {id}"), Some(size), body))
+    Ok(v.page(&state, "review", &format!("Review {id}"), true, body))
 }
 
 /// `/l/<id>/reviews/<review>/sign`: the minutes, what a signature covers,
@@ -354,9 +337,7 @@ pub async fn sign_minutes(
         }
         div.minutes { (PreEscaped(minutes)) }
     };
-    let size = state.size;
-    Ok(v.frame(&state, "sign")
-        .render(&format!("Sign {id}"), Some(size), body))
+    Ok(v.page(&state, "sign", &format!("Sign {id}"), true, body))
 }
 
 /// `/l/<id>/reviews/<review>/minutes.html`: the printable minutes file.
@@ -519,9 +500,7 @@ pub async fn actions(
             }
         }
     };
-    let size = state.size;
-    Ok(v.frame(&state, "actions")
-        .render("Actions", Some(size), body))
+    Ok(v.page(&state, "actions", "Actions", true, body))
 }
 
 /// `/l/<id>/objectives`: each objective, its owner, measure and target, and
@@ -565,7 +544,5 @@ pub async fn objectives(
             }
         }
     };
-    let size = state.size;
-    Ok(v.frame(&state, "objectives")
-        .render("Objectives", Some(size), body))
+    Ok(v.page(&state, "objectives", "Objectives", true, body))
 }

@@ -54,6 +54,16 @@ impl WebError {
         WebError::new(StatusCode::FORBIDDEN, message)
     }
 
+    /// 500: the server's fault.
+    pub fn internal(message: impl Into<String>) -> WebError {
+        WebError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// 503: try again later.
+    pub fn unavailable(message: impl Into<String>) -> WebError {
+        WebError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+    }
+
     /// The same refusal, answered as JSON.
     pub fn as_json(mut self) -> WebError {
         self.json = true;

@@ -64,8 +64,16 @@ impl Viewer {
         }
     }
 
-    /// The frame of a page of this ledger.
-    pub fn frame<'a>(&'a self, state: &'a LedgerState, page: &'static str) -> FrameOwned<'a> {
+    /// A page of this ledger: `body` in the frame, following the ledger
+    /// live (reloading when it grows past `state`'s size) when `live`.
+    pub fn page(
+        &self,
+        state: &LedgerState,
+        page: &'static str,
+        title: &str,
+        live: bool,
+        body: Markup,
+    ) -> Response {
         let who = self.session.as_ref().map(|(_, s)| match &s.who {
             Who::Member { handle, .. } => match state.roster.members.get(handle) {
                 Some(m) => format!("{} ({})", m.name, m.role),
@@ -74,39 +82,16 @@ impl Viewer {
             Who::Token(Role::Auditor) => "auditor (token)".into(),
             Who::Token(Role::Reader) => "reader (token)".into(),
         });
-        FrameOwned {
-            ledger: self.ledger_hex(),
-            organisation: &state.roster.organisation,
-            who,
-            csrf: self.session.as_ref().map(|(_, s)| s.csrf.to_hex()),
-            key: self.member().map(|(_, k)| k.to_hex()),
-            page,
-        }
-    }
-}
-
-/// The owned parts of a [`layout::Frame`].
-pub struct FrameOwned<'a> {
-    ledger: String,
-    organisation: &'a str,
-    who: Option<String>,
-    csrf: Option<String>,
-    key: Option<String>,
-    page: &'static str,
-}
-
-impl FrameOwned<'_> {
-    /// The page: `body` in the frame, live when `live` is the size shown.
-    pub fn render(&self, title: &str, live: Option<u64>, body: Markup) -> Response {
+        let ledger = self.ledger_hex();
         layout::respond(layout::page(
             &layout::Frame {
-                ledger: &self.ledger,
-                organisation: self.organisation,
-                who: self.who.clone(),
-                csrf: self.csrf.clone(),
-                key: self.key.clone(),
-                page: self.page,
-                live,
+                ledger: &ledger,
+                organisation: &state.roster.organisation,
+                who,
+                csrf: self.session.as_ref().map(|(_, s)| s.csrf.to_hex()),
+                key: self.member().map(|(_, k)| k.to_hex()),
+                page,
+                live: live.then_some(state.size),
             },
             title,
             body,

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use service::Role;
@@ -43,10 +43,9 @@ pub async fn live(
     let v = viewer(&console, &ledger, &headers, Role::Reader)?;
     if OPEN.fetch_add(1, Ordering::Relaxed) >= MAX_LIVE {
         OPEN.fetch_sub(1, Ordering::Relaxed);
-        return Err(WebError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("{MAX_LIVE} live pages are open on this server; reload later"),
-        ));
+        return Err(WebError::unavailable(format!(
+            "{MAX_LIVE} live pages are open on this server; reload later"
+        )));
     }
     let seat = Seat;
     let mut sizes = v.host.subscribe();

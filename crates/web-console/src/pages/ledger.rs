@@ -86,8 +86,8 @@ pub async fn log(
     let host = v.host.clone();
     let chunk = tokio::task::spawn_blocking(move || host.store().range(Seq(from), PAGE as usize))
         .await
-        .map_err(|e| WebError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| WebError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| WebError::internal(e.to_string()))?
+        .map_err(|e| WebError::internal(e.to_string()))?;
     let note = v.host.checkpoint();
     let state = v.host.state();
     let rows: Vec<Row> = chunk
@@ -122,7 +122,7 @@ pub async fn log(
             }
         }
     };
-    Ok(v.frame(&state, "log").render("Ledger", Some(size), body))
+    Ok(v.page(&state, "log", "Ledger", true, body))
 }
 
 /// `/l/<id>/log/<seq>`: one entry, its hash, and its inclusion proof
@@ -146,12 +146,8 @@ pub async fn entry(
         .roster
         .checkpoint_key
         .ok_or_else(|| WebError::not_found("this ledger names no checkpoint key"))?;
-    let cp = Checkpoint::verify(&note, &key).map_err(|e| {
-        WebError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the stored checkpoint does not verify: {e}"),
-        )
-    })?;
+    let cp = Checkpoint::verify(&note, &key)
+        .map_err(|e| WebError::internal(format!("the stored checkpoint does not verify: {e}")))?;
     if seq >= cp.size {
         return Err(WebError::not_found(format!(
             "entry #{seq} is not in the latest checkpoint's {} entries",
@@ -169,8 +165,8 @@ pub async fn entry(
         Ok::<_, ledger_store::StoreError>((bytes, proof.path, root))
     })
     .await
-    .map_err(|e| WebError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| WebError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    .map_err(|e| WebError::internal(e.to_string()))?
+    .map_err(|e| WebError::internal(e.to_string()))?;
     let state = v.host.state();
     let r = row(&state, Seq(seq), &bytes);
     let body = html! {
@@ -192,6 +188,5 @@ pub async fn entry(
             @for h in &path { li { code { (h) } } }
         }
     };
-    Ok(v.frame(&state, "entry")
-        .render(&format!("Entry {seq}"), None, body))
+    Ok(v.page(&state, "entry", &format!("Entry {seq}"), false, body))
 }

@@ -108,8 +108,7 @@ pub async fn roster(
             }
         }
     };
-    let size = state.size;
-    Ok(v.frame(&state, "roster").render("Roster", Some(size), body))
+    Ok(v.page(&state, "roster", "Roster", true, body))
 }
 
 /// The device page's query: the public key this browser holds, once made.
@@ -184,10 +183,7 @@ pub async fn device(
         }
     };
     Ok(match (&v, &state) {
-        (Some(v), Some(state)) => {
-            v.frame(state, "device")
-                .render("This device", Some(state.size), body)
-        }
+        (Some(v), Some(state)) => v.page(state, "device", "This device", true, body),
         _ => layout::outside(&ledger_id(&ledger)?.to_hex(), "device", "This device", body),
     })
 }

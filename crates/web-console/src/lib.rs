@@ -1,4 +1,4 @@
-//! `console`: the web console of `review-ledger serve`, for the people who
+//! `web-console`: the web console of `review-ledger serve`, for the people who
 //! take part in a review without a command line.
 //!
 //! Server-rendered HTML (maud), one style sheet and one ES module embedded
