@@ -6,9 +6,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use ledger_core::Hash;
 use review::ReviewId;
-use review::bundle::{self, Bundle};
-use review::render::{self, Checked, Format, Outcome};
-use review::view::MinutesView;
+use review::bundle::Bundle;
+use review::render::{self, Format};
 use serde_json::json;
 
 use crate::Verdict;
@@ -98,72 +97,21 @@ pub fn verify_bundle(a: VerifyBundleArgs, out: &Out) -> Result<Verdict> {
     let bytes =
         std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let file = a.file.display().to_string();
-    let checked = Checked {
-        file: &file,
-        file_digest: Hash(*blake3::hash(&bytes).as_bytes()),
-        file_len: bytes.len(),
+    let v = render::verify_file(
+        &file,
+        &bytes,
         trusted,
-    };
-    let decoded = Bundle::from_bytes(&bytes);
-    let verified = match &decoded {
-        Ok(b) => bundle::verify(b, trusted, today()),
-        Err(e) => Err(e.clone()),
-    };
-    match verified {
-        Err(fault) => {
-            // An invalid bundle gets a report only when asked: a file that
-            // looks like a report is easily filed unread.
-            let written = match &a.html {
-                Some(path) if a.html_on_failure => {
-                    let outcome = Outcome::Invalid {
-                        fault: &fault,
-                        bundle: decoded.as_ref().ok(),
-                    };
-                    write_report(
-                        path,
-                        &render::verification(&checked, &outcome, Format::Html),
-                    )?;
+        today(),
+        a.html.as_ref().map(|_| Format::Html),
+    );
+    match (&v.report, &v.fault) {
+        (Some(report), _) => {
+            let written = match (&a.html, &v.rendered) {
+                (Some(path), Some(html)) => {
+                    write_report(path, html)?;
                     Some(path)
                 }
                 _ => None,
-            };
-            out.emit(
-                &json!({"valid": false, "holds": false, "fault": fault.to_string(), "html": written}),
-                || {
-                    let mut t = format!("INVALID bundle {}: {fault}", a.file.display());
-                    match (&a.html, written) {
-                        (_, Some(path)) => t.push_str(&format!(
-                            "\nwrote the verification report (VERIFICATION FAILED) to {}",
-                            path.display()
-                        )),
-                        (Some(path), None) => t.push_str(&format!(
-                            "\nno report written to {}: the bundle is not valid evidence (--html-on-failure writes one that says so)",
-                            path.display()
-                        )),
-                        (None, None) => {}
-                    }
-                    t
-                },
-            );
-            Ok(Verdict::Failed)
-        }
-        Ok((report, state)) => {
-            let b = decoded?;
-            let written = match &a.html {
-                Some(path) => {
-                    let minutes = MinutesView::of(&state, &b.review, None)?;
-                    let outcome = Outcome::Valid {
-                        report: &report,
-                        minutes: &minutes,
-                        checkpoint: &b.checkpoint,
-                    };
-                    write_report(
-                        path,
-                        &render::verification(&checked, &outcome, Format::Html),
-                    )?;
-                    Some(path)
-                }
-                None => None,
             };
             let holds = report.holds();
             out.emit(
@@ -187,6 +135,37 @@ pub fn verify_bundle(a: VerifyBundleArgs, out: &Out) -> Result<Verdict> {
                 },
             );
             Ok(if holds { Verdict::Ok } else { Verdict::Failed })
+        }
+        (None, fault) => {
+            let fault = fault.as_ref().map(ToString::to_string).unwrap_or_default();
+            // An invalid bundle gets a report only when asked: a file that
+            // looks like a report is easily filed unread.
+            let written = match (&a.html, &v.rendered) {
+                (Some(path), Some(html)) if a.html_on_failure => {
+                    write_report(path, html)?;
+                    Some(path)
+                }
+                _ => None,
+            };
+            out.emit(
+                &json!({"valid": false, "holds": false, "fault": fault, "html": written}),
+                || {
+                    let mut t = format!("INVALID bundle {}: {fault}", a.file.display());
+                    match (&a.html, written) {
+                        (_, Some(path)) => t.push_str(&format!(
+                            "\nwrote the verification report (VERIFICATION FAILED) to {}",
+                            path.display()
+                        )),
+                        (Some(path), None) => t.push_str(&format!(
+                            "\nno report written to {}: the bundle is not valid evidence (--html-on-failure writes one that says so)",
+                            path.display()
+                        )),
+                        (None, None) => {}
+                    }
+                    t
+                },
+            );
+            Ok(Verdict::Failed)
         }
     }
 }

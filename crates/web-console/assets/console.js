@@ -184,9 +184,9 @@ async function signForms() {
         const signature = await sign(record, EVENT_CONTEXT, bytes);
         const done = await post(`/l/${ledger}/append`, { csrf, event: prepared.event, signature: hex(signature) });
         say(status, `Signed and recorded as entry ${done.seq}.`);
-        form.dataset.appended = String(done.seq);
-        busy = false;
-        if (form.dataset.done) location.assign(form.dataset.done);
+        // Show the ledger with the new entry: the form's next page, or this
+        // one again (the live stream must not reload it first).
+        location.assign(form.dataset.done ?? location.href);
       } catch (e) {
         say(status, `Not signed: ${e.message}`);
         button.disabled = false;
@@ -201,6 +201,14 @@ function live() {
   if (!ledger || Number.isNaN(shown) || !window.EventSource) return;
   const notice = document.getElementById("live-notice");
   const source = new EventSource(`/l/${ledger}/live`);
+  // A page left for another may be kept (the back-forward cache): its
+  // stream must not hold one of the few connections a browser opens to a
+  // server, so it ends when the page is hidden and the page, if shown
+  // again, is loaded afresh.
+  // Nor may it reload a page being left: that would cancel the navigation.
+  addEventListener("beforeunload", () => source.close());
+  addEventListener("pagehide", () => source.close());
+  addEventListener("pageshow", (e) => { if (e.persisted) location.reload(); });
   source.addEventListener("size", (e) => {
     const size = Number(e.data);
     if (size <= shown) return;

@@ -83,6 +83,13 @@ pub fn router(console: Arc<Console>) -> Router {
             "/l/{ledger}/reviews/{review}/bundle",
             get(pages::bundle_file),
         )
+        .route("/l/{ledger}/reviews/{review}/report", get(pages::report))
+        .route(
+            "/l/{ledger}/check",
+            get(pages::check_form)
+                .post(pages::check_bundle)
+                .layer(DefaultBodyLimit::max(pages::MAX_UPLOAD)),
+        )
         .route(
             "/l/{ledger}/reviews/{review}/sign",
             get(pages::sign_minutes),

@@ -51,7 +51,7 @@ use crate::vocab::ActionState;
 
 pub use html::STYLE as HTML_STYLE;
 pub use html::escape as escape_html;
-pub use report::{Checked, Outcome};
+pub use report::{Checked, FileVerification, Outcome, verify_file};
 
 /// An output format for printed minutes and agendas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

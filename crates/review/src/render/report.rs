@@ -65,6 +65,81 @@ pub enum Outcome<'a> {
     },
 }
 
+/// An auditor's verification of one bundle file: what `verify-bundle`
+/// and the web console's auditor pages both run.
+#[derive(Clone, Debug)]
+pub struct FileVerification {
+    /// What the verification established, when the bundle verified.
+    pub report: Option<BundleReport>,
+    /// The first fault, when it did not.
+    pub fault: Option<BundleError>,
+    /// The report rendered, when a format was asked for: the verdict first,
+    /// `VERIFICATION FAILED` for a bundle that did not verify.
+    pub rendered: Option<String>,
+}
+
+impl FileVerification {
+    /// Whether the bundle verified and its review holds.
+    pub fn holds(&self) -> bool {
+        self.report.as_ref().is_some_and(BundleReport::holds)
+    }
+}
+
+/// Decodes and verifies the bundle file `bytes` (named `file` in the
+/// report) against the `trusted` ledger id as of `today`, rendering the
+/// report in `format` when one is given.
+pub fn verify_file(
+    file: &str,
+    bytes: &[u8],
+    trusted: LedgerId,
+    today: crate::ids::Date,
+    format: Option<super::Format>,
+) -> FileVerification {
+    let checked = Checked {
+        file,
+        file_digest: Hash(*blake3::hash(bytes).as_bytes()),
+        file_len: bytes.len(),
+        trusted,
+    };
+    let decoded = Bundle::from_bytes(bytes);
+    let verified = decoded
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|b| Ok((b, crate::bundle::verify(b, trusted, today)?)));
+    match verified {
+        Ok((b, (report, state))) => {
+            let rendered = format.and_then(|f| {
+                let minutes = MinutesView::of(&state, &b.review, None).ok()?;
+                let outcome = Outcome::Valid {
+                    report: &report,
+                    minutes: &minutes,
+                    checkpoint: &b.checkpoint,
+                };
+                Some(super::emit(&doc(&checked, &outcome), f))
+            });
+            FileVerification {
+                report: Some(report),
+                fault: None,
+                rendered,
+            }
+        }
+        Err(fault) => {
+            let rendered = format.map(|f| {
+                let outcome = Outcome::Invalid {
+                    fault: &fault,
+                    bundle: decoded.as_ref().ok(),
+                };
+                super::emit(&doc(&checked, &outcome), f)
+            });
+            FileVerification {
+                report: None,
+                fault: Some(fault),
+                rendered,
+            }
+        }
+    }
+}
+
 /// The report as a document.
 pub(crate) fn doc(c: &Checked, outcome: &Outcome) -> Doc {
     match outcome {

@@ -141,6 +141,28 @@ pub fn respond(markup: Markup) -> Response {
     r
 }
 
+/// A self-contained HTML document (the minutes, a verification report):
+/// it carries its style inline and loads nothing, so its policy allows
+/// inline style only; with `attachment`, the browser saves it under that name.
+pub fn document(html: String, attachment: Option<&str>) -> Response {
+    let mut r = axum::response::Html(html).into_response();
+    secure(&mut r);
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(name) = attachment {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                .unwrap_or(HeaderValue::from_static("attachment")),
+        );
+    }
+    r
+}
+
 /// Adds the security headers to any answer.
 pub fn secure(r: &mut Response) {
     let h = r.headers_mut();

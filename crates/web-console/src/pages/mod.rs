@@ -7,6 +7,7 @@
 //! ledger (a reader) or of a token (its role). The bundle download needs
 //! the auditor role, as `GetBundle` does.
 
+mod audit;
 pub mod layout;
 mod ledger;
 mod people;
@@ -27,11 +28,10 @@ use crate::Console;
 use crate::error::WebError;
 use crate::session::{COOKIE, Session, Who, cookie};
 
+pub use audit::{MAX_UPLOAD, bundle_file, check_bundle, check_form, report};
 pub use ledger::{entry, log};
 pub use people::{device, roster, sign_in};
-pub use review_page::{
-    actions, bundle_file, minutes_file, objectives, overview, review, sign_minutes,
-};
+pub use review_page::{actions, minutes_file, objectives, overview, review, sign_minutes};
 
 /// A request's view of one ledger: the ledger, the session if any, and the
 /// role it reads with.

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use maud::{Markup, PreEscaped, html};
 use review::vocab::{ActionState, Sign};
 use review::{ActionRecord, Date, Judgement, LedgerState, Payload, ReviewId, ReviewRecord};
@@ -135,6 +135,9 @@ pub async fn overview(
         }
         section aria-labelledby="reviews" {
             h2 #reviews { "Reviews" }
+            @if v.role >= Role::Auditor {
+                p { a href={ (base) "check" } { "Check an evidence bundle" } " against a ledger id you pin." }
+            }
             table {
                 thead { tr { th scope="col" { "Review" } th scope="col" { "Title" } th scope="col" { "Date" } th scope="col" { "Status" } } }
                 tbody {
@@ -161,7 +164,7 @@ pub async fn overview(
     Ok(v.page(&state, "overview", "Overview", true, body))
 }
 
-fn review_id(text: &str) -> Result<ReviewId, WebError> {
+pub(crate) fn review_id(text: &str) -> Result<ReviewId, WebError> {
     ReviewId::new(text).map_err(|e| WebError::bad(e.to_string()))
 }
 
@@ -233,6 +236,7 @@ pub async fn review(
             a href={ (base) "/minutes.html" } download { "Download the minutes (HTML)" }
             @if v.role >= Role::Auditor {
                 a href={ (base) "/bundle" } download { "Download the evidence bundle" }
+                a href={ (base) "/report" } { "Verification report" }
             }
         }
         div.minutes { (PreEscaped(minutes)) }
@@ -353,57 +357,7 @@ pub async fn minutes_file(
     let view = review::view::MinutesView::judged(&state, &id, Some(v.host.checkpoint()), today())
         .map_err(|e| WebError::bad(e.to_string()))?;
     let html = review::render::minutes(&view, review::render::Format::Html);
-    let mut r = axum::response::Html(html).into_response();
-    // The file carries its own policy (inline style only).
-    r.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"minutes-{id}.html\""))
-            .unwrap_or(HeaderValue::from_static("attachment")),
-    );
-    r.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
-    );
-    Ok(r)
-}
-
-/// `/l/<id>/reviews/<review>/bundle`: the review's evidence bundle, built in
-/// the auditors' pool like `GetBundle`; evidence to verify, not to trust.
-pub async fn bundle_file(
-    State(console): State<Arc<Console>>,
-    Path((ledger, review)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, WebError> {
-    let v = viewer(&console, &ledger, &headers, Role::Auditor)?;
-    let id = review_id(&review)?;
-    let host = v.host.clone();
-    let name = id.to_string();
-    let bytes = console
-        .auditors
-        .run(host.id, move |stop| {
-            let snapshot = service::review_api::review_snapshot(&host, &id)?;
-            let store = service::audit::Stoppable {
-                inner: snapshot,
-                stop: stop.clone(),
-            };
-            service::export::bundle(&store, &id)
-                .map(|b| b.to_bytes())
-                .map_err(|e| tonic::Status::internal(e.to_string()))
-        })
-        .await?;
-    let mut r = bytes.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"review-{name}.bundle\""))
-            .unwrap_or(HeaderValue::from_static("attachment")),
-    );
-    layout::secure(&mut r);
-    Ok(r)
+    Ok(layout::document(html, Some(&format!("minutes-{id}.html"))))
 }
 
 /// The action log's filters.
