@@ -29,7 +29,7 @@ use ledger_core::{EventId, KeyPair, PublicKey, Purpose};
 use review::{Date, Payload};
 use serde_json::json;
 
-use crate::review::{Meeting, found, hold};
+use crate::review::{INPUTS, found};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -339,6 +339,196 @@ fn urlencode(v: &str) -> String {
         .collect()
 }
 
+/// Submits the form of `kind` on the page at `url` with `fields` set, and
+/// waits until the ledger holds one more entry.
+async fn submit(
+    b: &Client,
+    http: &Http,
+    s: &Serving,
+    url: &str,
+    kind: &str,
+    fields: &[(&str, String)],
+) {
+    b.goto(url).await.unwrap();
+    fill_and_sign(b, http, s, kind, fields).await;
+}
+
+/// Sets `fields` of the form of `kind` on the current page, signs it, and
+/// waits until the ledger holds one more entry.
+async fn fill_and_sign(
+    b: &Client,
+    http: &Http,
+    s: &Serving,
+    kind: &str,
+    fields: &[(&str, String)],
+) {
+    let before = http.size(s).await;
+    let script = "const [kind, pairs] = arguments; \
+        const f = document.querySelector(`form[data-kind='${kind}']`); \
+        for (const [n, v] of pairs) { const e = f.elements[n]; \
+          if (e.type === 'checkbox') e.checked = v === 'yes'; else e.value = v; } \
+        return true;";
+    b.execute(script, vec![json!(kind), json!(fields)])
+        .await
+        .unwrap();
+    let form = format!("form[data-kind='{kind}']");
+    click_when_enabled(b, &format!("{form} button[type=submit]")).await;
+    let started = Instant::now();
+    while http.size(s).await == before {
+        let status = match b.find(Locator::Css(&format!("{form} .sign-status"))).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        assert!(!status.starts_with("Not signed"), "{kind}: {status}");
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{kind} was never recorded: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A whole review recorded through the forms: schedule, the pack (its
+/// document's digest computed from the uploaded file), the meeting, every
+/// input, the outputs, an action, an objective and the close.
+async fn record_in_browser(
+    b: &Client,
+    http: &Http,
+    s: &Serving,
+    review: &str,
+    held: Date,
+    pack: &Path,
+) {
+    let t = |v: &str| v.to_owned();
+    let record = format!("{}/l/{}/record", s.web, s.ledger);
+    submit(
+        b,
+        http,
+        s,
+        &record,
+        "review.schedule",
+        &[
+            ("review", t(review)),
+            ("title", t("Annual ISMS management review")),
+            ("planned", held.to_string()),
+            ("period_start", t("2025-01-01")),
+            ("period_end", t("2025-12-31")),
+            ("chair", t("ops")),
+            ("expected", t("ceo, ops, fin, isms, it, hr")),
+        ],
+    )
+    .await;
+    let url = format!("{}/l/{}/reviews/{review}/record", s.web, s.ledger);
+    // The pack: the file goes to the server for its digest only.
+    b.goto(&url).await.unwrap();
+    b.find(Locator::Css("#review-circulate-doc_file_1"))
+        .await
+        .unwrap()
+        .send_keys(pack.to_str().unwrap())
+        .await
+        .unwrap();
+    let want = blake3::hash(&std::fs::read(pack).unwrap())
+        .to_hex()
+        .to_string();
+    let started = Instant::now();
+    loop {
+        let e = b
+            .find(Locator::Css("#review-circulate-doc_digest_1"))
+            .await
+            .unwrap();
+        if e.prop("value").await.unwrap().as_deref() == Some(want.as_str()) {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "the digest never arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fill_and_sign(
+        b,
+        http,
+        s,
+        "review.circulate",
+        &[
+            ("circulated", held.working_days_before(6).to_string()),
+            ("doc_title_1", t("Risk register")),
+            (
+                "doc_location_1",
+                t("https://dms.northwind.example/isms/risk-register.xlsx"),
+            ),
+        ],
+    )
+    .await;
+    let mut steps: Vec<(&str, Vec<(&str, String)>)> = vec![(
+        "review.open",
+        vec![
+            ("held", held.to_string()),
+            ("chair", t("ops")),
+            ("present", t("ops, fin, isms, it")),
+            ("apologies", t("ceo, hr")),
+        ],
+    )];
+    for key in INPUTS {
+        steps.push((
+            "review.input",
+            vec![
+                ("input", t(key)),
+                ("summary", format!("The {key} input was presented with its trend over the period, challenged by the chair and accepted with follow-up actions where needed.")),
+                ("evidence", t("Report=https://docs.example/isms")),
+            ],
+        ));
+    }
+    steps.extend([
+        (
+            "review.decide",
+            vec![
+                ("decision_kind", t("resources")),
+                (
+                    "text",
+                    t("The ISMS is adequately resourced for the coming year."),
+                ),
+                ("inputs", t("monitoring, risk")),
+            ],
+        ),
+        (
+            "review.decide",
+            vec![
+                ("decision_kind", t("improvement")),
+                ("text", t("Automate quarterly access reviews.")),
+                ("inputs", t("improvement")),
+            ],
+        ),
+        (
+            "review.act",
+            vec![
+                ("owner", t("it")),
+                ("due", held.plus_months(3).to_string()),
+                (
+                    "text",
+                    t("Automate access reviews on all production systems."),
+                ),
+                ("decision", t("2")),
+            ],
+        ),
+        (
+            "review.objective-set",
+            vec![
+                ("objective", format!("{review}-o1")),
+                ("text", t("Patch critical vulnerabilities quickly")),
+                ("owner", t("it")),
+                ("measure", t("Median days to patch")),
+                ("target", t("7 days")),
+                ("due", held.plus_months(12).to_string()),
+            ],
+        ),
+        (
+            "review.close",
+            vec![("next_review", held.plus_months(12).to_string())],
+        ),
+    ]);
+    for (kind, fields) in &steps {
+        submit(b, http, s, &url, kind, fields).await;
+    }
+}
+
 fn have_browser() -> bool {
     let ok = Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file();
     if !ok {
@@ -447,31 +637,26 @@ async fn directors_sign_the_minutes_from_their_browsers() {
     );
     assert!(members.to_string().contains("\"fin\""), "{members}");
 
-    // The ISMS lead records the review; the two directors attended.
+    // The operations director records the review through the console's
+    // forms, as the ISMS lead would; the two directors attended.
     let today = Date::of_micros(ledger_store::system_clock()()).unwrap();
-    let pack: Vec<PathBuf> = ["performance-report.pdf", "risk-register.xlsx"]
-        .iter()
-        .map(|n| {
-            let p = tmp.path().join(n);
-            std::fs::write(&p, format!("contents of {n}")).unwrap();
-            p
-        })
-        .collect();
-    hold(
-        &org,
-        "2026",
-        today,
-        None,
-        &[],
-        &pack,
-        &Meeting {
-            chair: "ops",
-            expected: "ceo,ops,fin,isms,it,hr",
-            present: "ops,fin,isms,it",
-            apologies: "ceo,hr",
-            signers: &[],
-        },
+    let pack = tmp.path().join("risk-register.xlsx");
+    std::fs::write(&pack, "contents of the risk register").unwrap();
+    record_in_browser(&ops, &http, &s, "2026", today, &pack).await;
+    screenshot(&ops, "record").await;
+    let (v, _) = rl(
+        &[
+            "reviews",
+            "--json",
+            "--server",
+            &s.grpc,
+            "--ledger-id",
+            &s.ledger,
+        ],
+        0,
     );
+    assert_eq!(v[0]["status"], "closed", "{v}");
+    assert_eq!(v[0]["inputs"], 10, "{v}");
 
     // The review page says first that signatures are missing.
     let review_url = format!("{}/l/{}/reviews/2026", s.web, s.ledger);

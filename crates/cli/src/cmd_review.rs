@@ -244,20 +244,11 @@ pub struct StatusArgs {
 
 impl StatusArgs {
     fn state(&self) -> Result<ActionState> {
-        Ok(match self.status.as_str() {
-            "completed" => ActionState::Completed,
-            "in-progress" => ActionState::InProgress,
-            "open" => ActionState::Open,
-            _ => ActionState::Overdue {
-                revised_due: date(
-                    "--revised-due",
-                    self.revised_due
-                        .as_deref()
-                        .context("--revised-due is required")?,
-                )?,
-                owner: member(self.owner.as_deref().context("--owner is required")?)?,
-            },
-        })
+        Ok(ActionState::parse(
+            &self.status,
+            self.revised_due.as_deref(),
+            self.owner.as_deref(),
+        )?)
     }
 }
 
@@ -278,15 +269,7 @@ pub enum ActionCommand {
 }
 
 fn parse_kind(s: &str) -> Result<DecisionKind, String> {
-    [
-        DecisionKind::ContinualImprovement,
-        DecisionKind::IsmsChange,
-        DecisionKind::Resources,
-        DecisionKind::Other,
-    ]
-    .into_iter()
-    .find(|k| k.key() == s)
-    .ok_or_else(|| format!("{s:?} is not improvement, isms-change, resources or other"))
+    DecisionKind::parse(s).map_err(|e| e.to_string())
 }
 
 fn date(flag: &str, text: &str) -> Result<Date> {
@@ -462,7 +445,9 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
                 |a, state| {
                     let id = match &action {
                         Some(id) => ActionId::new(id.as_str())?,
-                        None => next_action_id(a, state)?,
+                        None => state
+                            .reviews
+                            .next_action_id(&ReviewId::new(a.review.as_str())?)?,
                     };
                     Ok(Payload::Act(content(
                         a,
@@ -540,24 +525,6 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
             };
             submit(&author, |a, _| Ok(Payload::Close(content(a, body)?)), out)
         }
-    }
-}
-
-/// The next free `<review>-a<n>`, counting the review's actions so far.
-fn next_action_id(a: &Author, state: &LedgerState) -> Result<ActionId> {
-    let mut n = state
-        .reviews
-        .actions
-        .values()
-        .filter(|r| r.review.as_str() == a.review)
-        .count()
-        + 1;
-    loop {
-        let id = ActionId::new(format!("{}-a{n}", a.review))?;
-        if !state.reviews.actions.contains_key(&id) {
-            return Ok(id);
-        }
-        n += 1;
     }
 }
 

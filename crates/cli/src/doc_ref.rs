@@ -87,7 +87,7 @@ pub fn parse(flag: &'static str, value: &str, digest: Digest) -> Result<DocRef> 
             at()
         );
     }
-    if let Some(what) = local_path(location) {
+    if let Some(what) = review::vocab::local_location(location) {
         bail!(
             "{}: the location {location:?} is {what}, which nobody else can open: give a shared \
              location (a URL, or a reference such as DMS-1234 or \"SharePoint: ISMS/Pack/risk.xlsx\"); \
@@ -116,36 +116,6 @@ pub fn parse(flag: &'static str, value: &str, digest: Digest) -> Result<DocRef> 
         flag,
         value: value.to_owned(),
     })
-}
-
-/// Why `location` is a path on this machine, if it is one.
-fn local_path(location: &str) -> Option<&'static str> {
-    let bytes = location.as_bytes();
-    let lower = location.to_ascii_lowercase();
-    if lower.starts_with("file:") {
-        Some("a file: URL")
-    } else if location.starts_with("\\\\") {
-        None // UNC: \\server\share names a shared location.
-    } else if location.starts_with('/') || location.starts_with('\\') {
-        Some("an absolute path on this machine")
-    } else if location.starts_with('~') {
-        Some("a path in a home directory on this machine")
-    } else if ["./", "../", ".\\", "..\\"]
-        .iter()
-        .any(|p| location.starts_with(p))
-        || location == "."
-        || location == ".."
-    {
-        Some("a path relative to a directory on this machine")
-    } else if bytes.len() >= 3
-        && bytes[0].is_ascii_alphabetic()
-        && bytes[1] == b':'
-        && (bytes[2] == b'\\' || bytes[2] == b'/')
-    {
-        Some("a drive path on this machine")
-    } else {
-        None
-    }
 }
 
 impl DocRef {

@@ -196,6 +196,26 @@ async function signForms() {
   }
 }
 
+// A pack document's file is sent once, to compute its blake3 digest (the
+// server keeps the digest, never the file), and the digest fills its field.
+function digestFiles() {
+  for (const input of document.querySelectorAll("input.digest-file")) {
+    input.addEventListener("change", async () => {
+      const target = document.getElementById(input.dataset.digest);
+      const file = input.files?.[0];
+      if (!file || !target) return;
+      const body = new FormData();
+      body.append("csrf", csrf ?? "");
+      body.append("file", file);
+      target.value = "";
+      const res = await fetch(`/l/${ledger}/digest`, { method: "POST", credentials: "same-origin", body });
+      const answer = await res.json().catch(() => ({}));
+      if (res.ok) target.value = answer.digest;
+      else target.placeholder = answer.error ?? `the server answered ${res.status}`;
+    });
+  }
+}
+
 function live() {
   const shown = Number(document.body.dataset.live);
   if (!ledger || Number.isNaN(shown) || !window.EventSource) return;
@@ -225,4 +245,5 @@ function live() {
 if (page === "device") devicePage();
 if (page === "signin") signInPage();
 signForms();
+digestFiles();
 if (document.body.dataset.live !== undefined) live();

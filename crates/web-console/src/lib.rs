@@ -24,6 +24,7 @@
 
 pub mod assets;
 pub mod error;
+pub mod forms;
 pub mod live;
 pub mod pages;
 pub mod session;
@@ -94,6 +95,11 @@ pub fn router(console: Arc<Console>) -> Router {
             "/l/{ledger}/reviews/{review}/sign",
             get(pages::sign_minutes),
         )
+        .route("/l/{ledger}/record", get(pages::record))
+        .route(
+            "/l/{ledger}/reviews/{review}/record",
+            get(pages::record_review),
+        )
         .route("/l/{ledger}/actions", get(pages::actions))
         .route("/l/{ledger}/objectives", get(pages::objectives))
         .route("/l/{ledger}/roster", get(pages::roster))
@@ -106,6 +112,10 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/l/{ledger}/signin/key", post(sign::key))
         .route("/l/{ledger}/signout", post(sign::sign_out))
         .route("/l/{ledger}/prepare", post(sign::prepare))
+        .route(
+            "/l/{ledger}/digest",
+            post(sign::digest).layer(DefaultBodyLimit::max(pages::MAX_UPLOAD)),
+        )
         .route("/l/{ledger}/append", post(sign::append))
         .route("/l/{ledger}/live", get(live::live))
         .layer(DefaultBodyLimit::max(MAX_FORM))

@@ -29,6 +29,7 @@ use serde_json::json;
 
 use crate::Console;
 use crate::error::WebError;
+use crate::forms::{self, Fields};
 use crate::pages::{ledger_id, session_of};
 use crate::session::{COOKIE, SESSION_LIFE, Secret, Who, sign_in_message};
 use service::host::Hosted;
@@ -196,19 +197,6 @@ pub struct Posted {
     /// The session's CSRF token.
     #[serde(default)]
     pub csrf: String,
-    /// For `prepare`: `minutes.sign` or `roster.approve`.
-    #[serde(default)]
-    pub kind: String,
-    /// For `minutes.sign`: the review.
-    #[serde(default)]
-    pub review: String,
-    /// For `minutes.sign`: the digest of the minutes the page showed; the
-    /// server refuses if the minutes changed since.
-    #[serde(default)]
-    pub digest: String,
-    /// For `roster.approve`: the proposing event's id.
-    #[serde(default)]
-    pub proposal: String,
     /// For `append`: the event's canonical bytes, hex.
     #[serde(default)]
     pub event: String,
@@ -294,13 +282,14 @@ pub async fn prepare(
     State(console): State<Arc<Console>>,
     Path(ledger): Path<String>,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<Posted>,
+    axum::Form(form): axum::Form<Fields>,
 ) -> Result<Response, WebError> {
-    let (id, key, host) = member_post(&console, &ledger, &headers, &form.csrf)?;
+    let field = |name: &str| form.get(name).map(|s| s.trim()).unwrap_or("");
+    let (id, key, host) = member_post(&console, &ledger, &headers, field("csrf"))?;
     let state = host.state();
-    let payload = match form.kind.as_str() {
+    let payload = match field("kind") {
         "minutes.sign" => {
-            let review = review::ReviewId::new(form.review.as_str())
+            let review = review::ReviewId::new(field("review"))
                 .map_err(|e| WebError::bad(e.to_string()).as_json())?;
             let r = state
                 .reviews
@@ -308,7 +297,7 @@ pub async fn prepare(
                 .get(&review)
                 .ok_or_else(|| WebError::not_found(format!("no review {review}")).as_json())?;
             let sign = r.sign_request();
-            if sign.digest.to_hex() != form.digest.trim() {
+            if sign.digest.to_hex() != field("digest") {
                 return Err(conflict(
                     "the minutes changed since this page showed them: read them again before signing",
                 ));
@@ -316,17 +305,12 @@ pub async fn prepare(
             Payload::Sign(sign)
         }
         "roster.approve" => {
-            let proposal = EventId::from_hex(form.proposal.trim())
+            let proposal = EventId::from_hex(field("proposal"))
                 .map_err(|e| WebError::bad(e.to_string()).as_json())?;
             Payload::Approve(proposal)
         }
-        other => {
-            return Err(WebError::bad(format!(
-                "the console cannot build a {} event",
-                review::ids::quoted(other)
-            ))
-            .as_json());
-        }
+        kind => forms::payload(kind, &form, &state)
+            .map_err(|e| WebError::bad(e.to_string()).as_json())?,
     };
     let event = build(&state, id, key, &payload).map_err(|e| conflict(e.to_string()))?;
     Ok(answer(json!({
@@ -337,6 +321,39 @@ pub async fn prepare(
         "author": key.to_hex(),
         "context": String::from_utf8_lossy(Purpose::Event.context()),
     })))
+}
+
+/// `POST /l/<id>/digest`: the blake3 digest of an uploaded file, for a
+/// pack's document; the file is read into memory, digested and dropped,
+/// never stored.
+pub async fn digest(
+    State(console): State<Arc<Console>>,
+    Path(ledger): Path<String>,
+    headers: HeaderMap,
+    mut upload: axum::extract::Multipart,
+) -> Result<Response, WebError> {
+    let (mut csrf, mut digest) = (String::new(), None);
+    while let Some(field) = upload
+        .next_field()
+        .await
+        .map_err(|e| WebError::bad(format!("the upload is malformed: {e}")).as_json())?
+    {
+        match field.name().unwrap_or_default() {
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "file" => {
+                let bytes = field.bytes().await.map_err(|e| {
+                    WebError::bad(format!("the file did not arrive whole: {e}")).as_json()
+                })?;
+                digest = Some((blake3::hash(&bytes), bytes.len()));
+            }
+            _ => {}
+        }
+    }
+    member_post(&console, &ledger, &headers, &csrf)?;
+    let (hash, len) = digest.ok_or_else(|| WebError::bad("no file was sent").as_json())?;
+    Ok(answer(
+        json!({ "digest": hash.to_hex().as_str(), "bytes": len }),
+    ))
 }
 
 /// `POST /l/<id>/append`: appends an event the session's member signed in

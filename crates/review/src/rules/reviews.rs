@@ -318,6 +318,24 @@ fn able<'r>(roster: &'r Roster, name: &str, handle: &MemberId) -> Result<&'r Mem
 }
 
 impl Reviews {
+    /// The next free action id of `review`, `<review>-a<n>`, counting its
+    /// actions so far.
+    pub fn next_action_id(&self, review: &ReviewId) -> Result<ActionId, Rejection> {
+        let mut n = self
+            .actions
+            .values()
+            .filter(|r| &r.review == review)
+            .count()
+            + 1;
+        loop {
+            let id = ActionId::new(format!("{review}-a{n}"))?;
+            if !self.actions.contains_key(&id) {
+                return Ok(id);
+            }
+            n += 1;
+        }
+    }
+
     /// The review `id`, or a refusal that names it.
     pub fn review(&self, id: &ReviewId) -> Result<&ReviewRecord, Rejection> {
         self.reviews

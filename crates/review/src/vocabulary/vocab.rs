@@ -3,6 +3,7 @@
 use ledger_core::{Hash, Seq};
 use serde::{Deserialize, Serialize};
 
+use crate::error::Rejection;
 use crate::ids::{ActionId, Date, ObjectiveId, ReviewId, TimeOfDay};
 use crate::inputs::InputKey;
 use crate::member::MemberId;
@@ -117,6 +118,38 @@ pub struct Input {
     pub nothing_to_report: bool,
 }
 
+/// Why `location` is a path on the author's machine, which nobody else can
+/// open, if it is one: a document or evidence location must be shared (a
+/// URL, or a reference such as `DMS-1234`).
+pub fn local_location(location: &str) -> Option<&'static str> {
+    let bytes = location.as_bytes();
+    let lower = location.to_ascii_lowercase();
+    if lower.starts_with("file:") {
+        Some("a file: URL")
+    } else if location.starts_with("\\\\") {
+        None // UNC: \\server\share names a shared location.
+    } else if location.starts_with('/') || location.starts_with('\\') {
+        Some("an absolute path on this machine")
+    } else if location.starts_with('~') {
+        Some("a path in a home directory on this machine")
+    } else if ["./", "../", ".\\", "..\\"]
+        .iter()
+        .any(|p| location.starts_with(p))
+        || location == "."
+        || location == ".."
+    {
+        Some("a path relative to a directory on this machine")
+    } else if bytes.len() >= 3
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && (bytes[2] == b'\\' || bytes[2] == b'/')
+    {
+        Some("a drive path on this machine")
+    } else {
+        None
+    }
+}
+
 /// Where an action stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ActionState {
@@ -145,6 +178,41 @@ impl ActionState {
             ActionState::Overdue { .. } => "overdue",
         }
     }
+
+    /// Parses `completed`, `in-progress`, `open` or `overdue`; `overdue`
+    /// needs the revised due date and the owner who confirmed it.
+    pub fn parse(
+        status: &str,
+        revised_due: Option<&str>,
+        owner: Option<&str>,
+    ) -> Result<ActionState, Rejection> {
+        let missing = |field: &str| Rejection::Malformed {
+            field: format!("action.{field}"),
+            reason: "an overdue action needs its revised due date and the owner who confirmed it"
+                .into(),
+        };
+        Ok(match status {
+            "completed" => ActionState::Completed,
+            "in-progress" => ActionState::InProgress,
+            "open" => ActionState::Open,
+            "overdue" => ActionState::Overdue {
+                revised_due: Date::parse(
+                    "action.revised_due",
+                    revised_due.ok_or_else(|| missing("revised_due"))?,
+                )?,
+                owner: MemberId::new(owner.ok_or_else(|| missing("owner"))?)?,
+            },
+            other => {
+                return Err(Rejection::Malformed {
+                    field: "action.status".into(),
+                    reason: format!(
+                        "{} is not completed, in-progress, open or overdue",
+                        crate::ids::quoted(other)
+                    ),
+                });
+            }
+        })
+    }
 }
 
 /// `review.action-status`: the status of an earlier review's action, as this review recorded it.
@@ -172,6 +240,28 @@ pub enum DecisionKind {
 }
 
 impl DecisionKind {
+    /// Every kind.
+    pub const ALL: [DecisionKind; 4] = [
+        DecisionKind::ContinualImprovement,
+        DecisionKind::IsmsChange,
+        DecisionKind::Resources,
+        DecisionKind::Other,
+    ];
+
+    /// Parses [`DecisionKind::key`]'s spelling.
+    pub fn parse(text: &str) -> Result<DecisionKind, Rejection> {
+        DecisionKind::ALL
+            .into_iter()
+            .find(|k| k.key() == text)
+            .ok_or_else(|| Rejection::Malformed {
+                field: "decision.kind".into(),
+                reason: format!(
+                    "{} is not improvement, isms-change, resources or other",
+                    crate::ids::quoted(text)
+                ),
+            })
+    }
+
     /// The spelling on the command line and in reports.
     pub fn key(self) -> &'static str {
         match self {

@@ -37,6 +37,7 @@ pub fn page(frame: &Frame, title: &str, body: Markup) -> Markup {
         ("objectives", "Objectives"),
         ("roster", "Roster"),
         ("log", "Ledger"),
+        ("record", "Record"),
         ("device", "This device"),
     ];
     html! {

@@ -11,6 +11,7 @@ mod audit;
 pub mod layout;
 mod ledger;
 mod people;
+mod record;
 mod review_page;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use crate::session::{COOKIE, Session, Who, cookie};
 pub use audit::{MAX_UPLOAD, bundle_file, check_bundle, check_form, report};
 pub use ledger::{entry, log};
 pub use people::{device, roster, sign_in};
+pub use record::{record, record_review};
 pub use review_page::{actions, minutes_file, objectives, overview, review, sign_minutes};
 
 /// A request's view of one ledger: the ledger, the session if any, and the

@@ -233,6 +233,7 @@ pub async fn review(
             @if can_sign {
                 a.button href={ (base) "/sign" } { "Read and sign the minutes" }
             }
+            a href={ (base) "/record" } { "Record for this review" }
             a href={ (base) "/minutes.html" } download { "Download the minutes (HTML)" }
             @if v.role >= Role::Auditor {
                 a href={ (base) "/bundle" } download { "Download the evidence bundle" }
