@@ -350,28 +350,27 @@ async fn submit(
     fields: &[(&str, String)],
 ) {
     b.goto(url).await.unwrap();
-    fill_and_sign(b, http, s, kind, fields).await;
+    fill_and_sign(b, http, s, &format!("form[data-kind='{kind}']"), fields).await;
 }
 
-/// Sets `fields` of the form of `kind` on the current page, signs it, and
-/// waits until the ledger holds one more entry.
+/// Sets `fields` of the form `form` (a CSS selector) on the current page,
+/// signs it, and waits until the ledger holds one more entry.
 async fn fill_and_sign(
     b: &Client,
     http: &Http,
     s: &Serving,
-    kind: &str,
+    form: &str,
     fields: &[(&str, String)],
 ) {
     let before = http.size(s).await;
-    let script = "const [kind, pairs] = arguments; \
-        const f = document.querySelector(`form[data-kind='${kind}']`); \
+    let script = "const [form, pairs] = arguments; \
+        const f = document.querySelector(form); \
         for (const [n, v] of pairs) { const e = f.elements[n]; \
           if (e.type === 'checkbox') e.checked = v === 'yes'; else e.value = v; } \
         return true;";
-    b.execute(script, vec![json!(kind), json!(fields)])
+    b.execute(script, vec![json!(form), json!(fields)])
         .await
         .unwrap();
-    let form = format!("form[data-kind='{kind}']");
     click_when_enabled(b, &format!("{form} button[type=submit]")).await;
     let started = Instant::now();
     while http.size(s).await == before {
@@ -379,10 +378,10 @@ async fn fill_and_sign(
             Ok(e) => e.text().await.unwrap_or_default(),
             Err(_) => String::new(),
         };
-        assert!(!status.starts_with("Not signed"), "{kind}: {status}");
+        assert!(!status.starts_with("Not signed"), "{form}: {status}");
         assert!(
             started.elapsed() < PATIENCE,
-            "{kind} was never recorded: {status}"
+            "{form} was never recorded: {status}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -446,7 +445,7 @@ async fn record_in_browser(
         b,
         http,
         s,
-        "review.circulate",
+        "form[data-kind='review.circulate']",
         &[
             ("circulated", held.working_days_before(6).to_string()),
             ("doc_title_1", t("Risk register")),
@@ -617,7 +616,7 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         .await
         .unwrap();
     screenshot(&ops, "roster-pending").await;
-    click_when_enabled(&ops, "form.sign-event button[type=submit]").await;
+    click_when_enabled(&ops, "form[data-kind='roster.approve'] button[type=submit]").await;
     // The roster page comes back with the enrolment made.
     text_when(&ops, "main", |t| {
         t.contains("Farah Nouri") && !t.contains("enrol fin")
@@ -745,6 +744,65 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         assert!(verdict.starts_with(expect), "{}: {verdict}", file.display());
     }
 
+    // A director's second device: its key is enrolled beside the first
+    // (proposed by one top manager in the console, approved by the other),
+    // signs in, and is then retired by the director from their laptop,
+    // after which it signs nothing; the laptop's key goes on signing.
+    let phone = driver.browser("fin-phone", true).await;
+    let phone_key = make_key(&phone, &s).await;
+    let roster = format!("{}/l/{}/roster", s.web, s.ledger);
+    ops.goto(&roster).await.unwrap();
+    fill_and_sign(
+        &ops,
+        &http,
+        &s,
+        "form[data-kind='roster.propose']:has(input[value='add-key'])",
+        &[("member", "fin".into()), ("public_key", phone_key.clone())],
+    )
+    .await;
+    submit(&fin, &http, &s, &roster, "roster.approve", &[]).await;
+    sign_in(&phone, &s).await;
+    let (members, _) = rl(
+        &[
+            "member",
+            "list",
+            "--json",
+            "--server",
+            &s.grpc,
+            "--ledger-id",
+            &s.ledger,
+        ],
+        0,
+    );
+    let fin_keys = &members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "fin")
+        .unwrap()["public_keys"];
+    assert_eq!(fin_keys, &json!([fin_key, phone_key]), "{members}");
+    fin.goto(&roster).await.unwrap();
+    screenshot(&fin, "roster-keys").await;
+    fill_and_sign(
+        &fin,
+        &http,
+        &s,
+        &format!("form[data-kind='roster.propose']:has(input[value='{phone_key}'])"),
+        &[("confirm", "yes".into())],
+    )
+    .await;
+    phone
+        .goto(&format!("{}/l/{}/signin", s.web, s.ledger))
+        .await
+        .unwrap();
+    click_when_enabled(&phone, "#sign-in-key").await;
+    let refused = text_when(&phone, "#sign-in-status", |t| {
+        t.starts_with("Not signed in")
+    })
+    .await;
+    assert!(refused.contains("revoked"), "{refused}");
+    sign_in(&fin, &s).await;
+
     // Forged posts are refused and append nothing.
     ops.goto(&review_url).await.unwrap();
     let before = http.size(&s).await;
@@ -871,7 +929,7 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         "a key button without a script"
     );
 
-    for b in [ops, fin, plain] {
+    for b in [ops, fin, phone, plain] {
         b.close().await.unwrap();
     }
 }

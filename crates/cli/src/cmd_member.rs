@@ -66,7 +66,32 @@ pub enum MemberCommand {
         #[arg(long)]
         new_key: PathBuf,
     },
-    /// Revoke a member's key (your own takes effect at once).
+    /// Enrol one more key for a member (a browser on another device, a
+    /// key file); it signs beside their other keys (takes effect at the
+    /// roster quorum).
+    AddKey {
+        #[command(flatten)]
+        signer: Signer,
+        /// The member.
+        #[arg(long)]
+        id: String,
+        /// The key: a `.pub` file or `ed25519:<hex>`.
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Retire one of a member's keys; their other keys go on signing (your
+    /// own takes effect at once).
+    RetireKey {
+        #[command(flatten)]
+        signer: Signer,
+        /// The member.
+        #[arg(long)]
+        id: String,
+        /// The key: a `.pub` file or `ed25519:<hex>`.
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Revoke every key of a member (your own takes effect at once).
     Revoke {
         #[command(flatten)]
         signer: Signer,
@@ -179,6 +204,28 @@ pub fn run(cmd: MemberCommand, out: &Out) -> Result<Verdict> {
                 out,
             )
         }
+        MemberCommand::AddKey {
+            signer,
+            id,
+            public_key,
+        } => change(
+            signer,
+            RosterChange::AddKey {
+                handle: MemberId::new(id)?,
+                key: keyfile::read_public(&public_key)?,
+            },
+        ),
+        MemberCommand::RetireKey {
+            signer,
+            id,
+            public_key,
+        } => change(
+            signer,
+            RosterChange::RetireKey {
+                handle: MemberId::new(id)?,
+                key: keyfile::read_public(&public_key)?,
+            },
+        ),
         MemberCommand::Revoke { signer, id } => change(
             signer,
             RosterChange::Revoke {
@@ -349,8 +396,10 @@ fn list(place: &Place, out: &Out) -> Result<Verdict> {
                 "name": m.name,
                 "role": m.role,
                 "top_management": m.top_management,
-                "public_key": m.key.map(|k| k.to_text()),
-                "fingerprint": m.key.map(|k| k.fingerprint()),
+                // The first active key, as before members held several.
+                "public_key": m.keys.first().map(|k| k.to_text()),
+                "fingerprint": m.keys.first().map(|k| k.fingerprint()),
+                "public_keys": m.keys.iter().map(|k| k.to_text()).collect::<Vec<_>>(),
                 "removed": m.removed,
                 "enrolled_at": m.enrolled_at.0,
             })
@@ -383,10 +432,14 @@ fn list(place: &Place, out: &Out) -> Result<Verdict> {
                 roster.ledger_id.unwrap_or_default()
             );
             for m in roster.members.values() {
-                let status = match (m.removed, m.key) {
+                let status = match (m.removed, m.keys.as_slice()) {
                     (true, _) => "removed".to_owned(),
-                    (false, None) => "no active key".to_owned(),
-                    (false, Some(k)) => k.fingerprint(),
+                    (false, []) => "no active key".to_owned(),
+                    (false, keys) => keys
+                        .iter()
+                        .map(|k| k.fingerprint())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 };
                 let top = if m.top_management {
                     "top management"

@@ -214,8 +214,8 @@ fn rotation_moves_signing_to_the_new_key() {
     assert!(sim.enrol(1, "a", 20, false).is_err());
     sim.enrol(11, "a", 20, false).unwrap();
     assert_eq!(
-        sim.state.roster.members[&handle("ceo")].key,
-        Some(key(11).public())
+        sim.state.roster.members[&handle("ceo")].keys,
+        [key(11).public()]
     );
     // An old key is never enrolled again, for anyone.
     let err = sim.enrol(11, "b", 1, false).unwrap_err();
@@ -233,7 +233,7 @@ fn a_revoked_member_can_be_rekeyed_by_quorum() {
         }),
     )
     .unwrap();
-    assert_eq!(sim.state.roster.members[&handle("isms")].key, None);
+    assert!(sim.state.roster.members[&handle("isms")].keys.is_empty());
     sim.step(
         1,
         Payload::Propose(RosterChange::Rekey {
@@ -286,5 +286,82 @@ fn handles_are_checked_on_decode_too() {
     }
     for good in ["ceo", "head-of-it", "a.b_c9"] {
         assert_eq!(MemberId::new(good).unwrap().as_str(), good);
+    }
+}
+
+/// A member may hold several keys (a browser on each device, a key file):
+/// each signs for them, and each is retired, rotated or revoked on its own.
+#[test]
+fn a_member_holds_several_keys_each_retired_on_its_own() {
+    let mut sim = Sim::founded();
+    sim.enrol(1, "isms", 3, false).unwrap();
+    let add = |h: &str, k: u8| {
+        Payload::Propose(RosterChange::AddKey {
+            handle: handle(h),
+            key: key(k).public(),
+        })
+    };
+    let retire = |h: &str, k: u8| {
+        Payload::Propose(RosterChange::RetireKey {
+            handle: handle(h),
+            key: key(k).public(),
+        })
+    };
+    // Only top management enrols a key, even one of your own.
+    let err = sim.step(3, add("isms", 4)).unwrap_err();
+    assert!(matches!(err, Rejection::NotTopManagement { .. }), "{err}");
+    sim.step(1, add("isms", 4)).unwrap();
+    sim.step(1, add("isms", 5)).unwrap();
+    assert_eq!(
+        sim.state.roster.members[&handle("isms")].keys,
+        [key(3).public(), key(4).public(), key(5).public()]
+    );
+    // Each key signs for its member.
+    for k in [3, 4, 5] {
+        let signer = sim.state.roster.signer(&key(k).public()).unwrap();
+        assert_eq!(signer.handle, handle("isms"));
+    }
+    // A key enrolled once is never enrolled again, for anyone.
+    let err = sim.step(1, add("ceo", 4)).unwrap_err();
+    assert!(matches!(err, Rejection::KeyTaken { .. }), "{err}");
+    // A member retires one of their keys at once, with any of them; the
+    // others go on signing.
+    sim.step(5, retire("isms", 4)).unwrap();
+    assert!(matches!(
+        sim.state.roster.signer(&key(4).public()),
+        Err(Rejection::KeyRevoked { .. })
+    ));
+    assert_eq!(
+        sim.state.roster.members[&handle("isms")].keys,
+        [key(3).public(), key(5).public()]
+    );
+    // Not a key they do not hold, and not someone else's without the quorum's say.
+    let err = sim.step(3, retire("isms", 4)).unwrap_err();
+    assert!(err.to_string().contains("not an active key"), "{err}");
+    let err = sim.step(3, retire("ceo", 1)).unwrap_err();
+    assert!(matches!(err, Rejection::NotTopManagement { .. }), "{err}");
+    // A rotation replaces the signing key only.
+    let ledger = sim.state.roster.ledger_id.unwrap();
+    sim.step(5, rotation(ledger, &handle("isms"), &key(5), &key(6)))
+        .unwrap();
+    assert_eq!(
+        sim.state.roster.members[&handle("isms")].keys,
+        [key(3).public(), key(6).public()]
+    );
+    // Revoking a member revokes every key they hold: they have left.
+    sim.step(
+        3,
+        Payload::Propose(RosterChange::Revoke {
+            handle: handle("isms"),
+        }),
+    )
+    .unwrap();
+    let isms = &sim.state.roster.members[&handle("isms")];
+    assert!(isms.keys.is_empty() && isms.standing().left());
+    for k in [3, 6] {
+        assert!(
+            sim.state.roster.signer(&key(k).public()).is_err(),
+            "key {k}"
+        );
     }
 }

@@ -21,7 +21,8 @@ use review::vocab::{
     Evidence, Input, Objective, Open, Schedule,
 };
 use review::{
-    ActionId, Date, InputKey, MemberId, Minutes, ObjectiveId, Payload, ReviewId, RotationStatement,
+    ActionId, Date, InputKey, MemberId, Minutes, ObjectiveId, Payload, ReviewId, RosterChange,
+    RotationStatement,
 };
 use serde_json::{Value, json};
 
@@ -398,6 +399,22 @@ fn rotation_json() -> Value {
     })
 }
 
+/// The payloads of the two roster changes for members with several keys
+/// (`docs/FORMAT.md` section 12.3): the key of seed `02` for `isms`.
+fn key_changes_json() -> Value {
+    let key = KeyPair::from_seed(NEW_SEED).public();
+    let one = |change: RosterChange| {
+        let payload = Payload::Propose(change);
+        json!({ "kind": payload.kind().to_string(), "payload": hx(payload.encode()) })
+    };
+    json!({
+        "handle": "isms",
+        "key": hx(key.0),
+        "add_key": one(RosterChange::AddKey { handle: member("isms"), key }),
+        "retire_key": one(RosterChange::RetireKey { handle: member("isms"), key }),
+    })
+}
+
 fn build() -> Value {
     json!({
         "about": "Golden vectors of the review domain's hashes and signatures (docs/FORMAT.md \
@@ -420,6 +437,7 @@ fn build() -> Value {
         },
         "subjects": subjects_json(),
         "key_rotation": rotation_json(),
+        "key_changes": key_changes_json(),
     })
 }
 

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use ledger_core::Hash;
+use ledger_core::{Hash, PublicKey};
 use review::ids::TimeOfDay;
 use review::vocab::{
     Act, ActionState, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision,
@@ -20,6 +20,7 @@ use review::vocab::{
 };
 use review::{
     ActionId, Date, InputKey, LedgerState, MemberId, ObjectiveId, Payload, Rejection, ReviewId,
+    RosterChange,
 };
 
 /// A posted form: field name to its text.
@@ -29,7 +30,7 @@ pub type Fields = HashMap<String, String>;
 pub const DOCUMENT_ROWS: usize = 6;
 
 /// The event kinds the review forms build.
-pub const KINDS: [&str; 12] = [
+pub const KINDS: [&str; 13] = [
     "review.schedule",
     "review.circulate",
     "review.open",
@@ -42,6 +43,7 @@ pub const KINDS: [&str; 12] = [
     "review.objective-assess",
     "review.close",
     "action.update",
+    "roster.propose",
 ];
 
 fn bad(field: &str, reason: impl Into<String>) -> Rejection {
@@ -295,6 +297,25 @@ pub fn payload(kind: &str, f: &Fields, state: &LedgerState) -> Result<Payload, R
                 next_review: date(f, "next_review")?,
             },
         )?),
+        "roster.propose" => {
+            let handle = member(f, "member")?;
+            let key = PublicKey::from_text(required(f, "public_key")?).map_err(|e| {
+                Rejection::BadKey {
+                    field: "public_key",
+                    reason: e.to_string(),
+                }
+            })?;
+            Payload::Propose(match required(f, "change")? {
+                "add-key" => RosterChange::AddKey { handle, key },
+                "retire-key" => RosterChange::RetireKey { handle, key },
+                other => {
+                    return Err(bad(
+                        "change",
+                        format!("{other:?} is not add-key or retire-key"),
+                    ));
+                }
+            })
+        }
         "action.update" => Payload::ActionUpdate(ActionUpdate {
             action: ActionId::new(required(f, "action")?)?,
             status: status(f)?,
@@ -329,6 +350,7 @@ mod tests {
     fn each_form_builds_its_kind() {
         let state = LedgerState::new();
         let digest = "ab".repeat(32);
+        let key = ledger_core::KeyPair::from_seed([2; 32]).public().to_text();
         let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
             (
                 "review.schedule",
@@ -420,6 +442,14 @@ mod tests {
                     ("action", "2025-a1"),
                     ("status", "completed"),
                     ("note", "Done"),
+                ],
+            ),
+            (
+                "roster.propose",
+                vec![
+                    ("change", "add-key"),
+                    ("member", "isms"),
+                    ("public_key", &key),
                 ],
             ),
         ];

@@ -83,7 +83,7 @@ fn signing_top(r: &Rehearsal) -> Vec<String> {
         .roster
         .members
         .values()
-        .filter(|m| m.top_management && !m.removed && m.key.is_some())
+        .filter(|m| m.top_management && !m.removed && !m.keys.is_empty())
         .map(|m| m.handle.to_string())
         .collect()
 }
@@ -136,7 +136,7 @@ fn apply(r: &mut Rehearsal, later: Later, n: usize) {
         Later::Thresholds => change(r, RosterChange::SetThresholds(strict())),
         Later::Rekey(i) => {
             let new = fresh(n);
-            let before = r.state.roster.members[&handle(i)].key;
+            let before = r.state.roster.members[&handle(i)].keys.clone();
             change(
                 r,
                 RosterChange::Rekey {
@@ -144,7 +144,7 @@ fn apply(r: &mut Rehearsal, later: Later, n: usize) {
                     key: new.public(),
                 },
             );
-            if r.state.roster.members[&handle(i)].key != before {
+            if r.state.roster.members[&handle(i)].keys != before {
                 r.keys.insert(PEOPLE[i].0.to_owned(), new);
             }
         }

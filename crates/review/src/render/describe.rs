@@ -25,7 +25,13 @@ pub fn roster_change(change: &RosterChange) -> String {
         RosterChange::SetTopManagement { handle, .. } => {
             format!("stop {handle} being top management")
         }
-        RosterChange::Revoke { handle } => format!("revoke the key of {handle}"),
+        RosterChange::Revoke { handle } => format!("revoke every key of {handle}"),
+        RosterChange::AddKey { handle, key } => {
+            format!("enrol one more key for {handle}: {}", key.fingerprint())
+        }
+        RosterChange::RetireKey { handle, key } => {
+            format!("retire the key {} of {handle}", key.fingerprint())
+        }
         RosterChange::Rekey { handle, key } => {
             format!("give {handle} the key {}", key.fingerprint())
         }

@@ -308,7 +308,7 @@ fn enrolled<'r>(
 /// replacement has left, and could never report on it).
 fn able<'r>(roster: &'r Roster, name: &str, handle: &MemberId) -> Result<&'r Member, Rejection> {
     let m = enrolled(roster, name, handle)?;
-    if m.key.is_none() {
+    if m.keys.is_empty() {
         return Err(field(
             name,
             format!("{handle} holds no active key (revoked with no replacement) and cannot own it"),

@@ -6,7 +6,9 @@
 //! - a roster change is proposed by top management, and takes effect once
 //!   top management at the quorum of the policy (counting the proposer)
 //!   has signed it; approvals come one event each;
-//! - revoking one's own key takes effect at once;
+//! - revoking one's own keys, or retiring one of them, takes effect at once;
+//! - a member may hold several active keys (`AddKey`), each rotated,
+//!   retired (`RetireKey`) or revoked on its own;
 //! - a rotation is signed by the old key as the event's author and by the
 //!   new key over a [`RotationStatement`];
 //! - a key enrolled once, for anyone, is never enrolled again, and weak keys never.
@@ -32,8 +34,9 @@ pub struct Member {
     pub role: String,
     /// Whether they are top management.
     pub top_management: bool,
-    /// Their active key, if any (none after a revocation until a rekey).
-    pub key: Option<PublicKey>,
+    /// Their active keys, in the order they were enrolled (none after a
+    /// revocation until a rekey).
+    pub keys: Vec<PublicKey>,
     /// Whether they have been removed.
     pub removed: bool,
     /// The entry that enrolled them.
@@ -77,7 +80,7 @@ impl Member {
         Standing {
             top_management: self.top_management,
             removed: self.removed,
-            has_key: self.key.is_some(),
+            has_key: !self.keys.is_empty(),
         }
     }
 
@@ -407,15 +410,29 @@ impl Roster {
                 }
                 Ok(())
             }
-            RosterChange::Revoke { handle } => match self.member(handle)?.key {
-                Some(_) => Ok(()),
-                None => Err(Rejection::Field {
+            RosterChange::Revoke { handle } => match self.member(handle)?.keys.is_empty() {
+                false => Ok(()),
+                true => Err(Rejection::Field {
                     field: "revoke.handle".into(),
                     reason: format!("{handle} has no active key to revoke"),
                 }),
             },
+            RosterChange::AddKey { handle, key } => {
+                self.member(handle)?;
+                self.check_new_key("add_key.key", key)
+            }
+            RosterChange::RetireKey { handle, key } => {
+                if self.member(handle)?.keys.contains(key) {
+                    Ok(())
+                } else {
+                    Err(Rejection::Field {
+                        field: "retire_key.key".into(),
+                        reason: format!("{} is not an active key of {handle}", key.fingerprint()),
+                    })
+                }
+            }
             RosterChange::Rekey { handle, key } => {
-                if self.member(handle)?.key.is_some() {
+                if !self.member(handle)?.keys.is_empty() {
                     return Err(Rejection::Field {
                         field: "rekey.handle".into(),
                         reason: format!("{handle} still has an active key: rotate it instead"),
@@ -442,8 +459,9 @@ impl Roster {
         change: &RosterChange,
     ) -> Result<Vec<RosterOp>, Rejection> {
         self.check_change(change)?;
-        let own_revocation =
-            matches!(change, RosterChange::Revoke { handle } if *handle == by.handle);
+        let own_revocation = matches!(change,
+            RosterChange::Revoke { handle } | RosterChange::RetireKey { handle, .. }
+                if *handle == by.handle);
         if own_revocation {
             return Ok(vec![RosterOp::Apply(change.clone())]);
         }
@@ -575,7 +593,9 @@ impl Roster {
                         },
                     );
                     if let Some(m) = self.members.get_mut(&member) {
-                        m.key = Some(new);
+                        for k in m.keys.iter_mut().filter(|k| **k == old) {
+                            *k = new;
+                        }
                     }
                 }
             }
@@ -599,7 +619,7 @@ impl Roster {
                 name: r.name,
                 role: r.role,
                 top_management: r.top_management,
-                key: Some(r.key),
+                keys: vec![r.key],
                 removed: false,
                 enrolled_at: seq,
                 history: vec![(
@@ -614,14 +634,36 @@ impl Roster {
         );
     }
 
-    fn revoke_key(&mut self, seq: Seq, handle: &MemberId) {
-        if let Some(m) = self.members.get_mut(handle)
-            && let Some(key) = m.key.take()
-            && let Some(k) = self.keys.get_mut(&key)
-        {
-            k.state = KeyState::Revoked(seq);
+    /// Revokes `key` of `handle`, or every key they hold when `key` is `None`.
+    fn revoke_keys(&mut self, seq: Seq, handle: &MemberId, key: Option<&PublicKey>) {
+        let Some(m) = self.members.get_mut(handle) else {
+            return;
+        };
+        let revoked: Vec<PublicKey> = match key {
+            Some(key) => m.keys.iter().filter(|k| *k == key).copied().collect(),
+            None => m.keys.clone(),
+        };
+        m.keys.retain(|k| !revoked.contains(k));
+        m.record(seq);
+        for key in revoked {
+            if let Some(k) = self.keys.get_mut(&key) {
+                k.state = KeyState::Revoked(seq);
+            }
         }
-        if let Some(m) = self.members.get_mut(handle) {
+    }
+
+    /// Enrols `key` as one more active key of `handle`.
+    fn add_key(&mut self, seq: Seq, handle: MemberId, key: PublicKey) {
+        self.keys.insert(
+            key,
+            KeyRecord {
+                member: handle.clone(),
+                since: seq,
+                state: KeyState::Active,
+            },
+        );
+        if let Some(m) = self.members.get_mut(&handle) {
+            m.keys.push(key);
             m.record(seq);
         }
     }
@@ -645,24 +687,14 @@ impl Roster {
                     }
                 }
             }
-            RosterChange::Revoke { handle } => self.revoke_key(seq, &handle),
-            RosterChange::Rekey { handle, key } => {
-                self.keys.insert(
-                    key,
-                    KeyRecord {
-                        member: handle.clone(),
-                        since: seq,
-                        state: KeyState::Active,
-                    },
-                );
-                if let Some(m) = self.members.get_mut(&handle) {
-                    m.key = Some(key);
-                    m.record(seq);
-                }
+            RosterChange::Revoke { handle } => self.revoke_keys(seq, &handle, None),
+            RosterChange::RetireKey { handle, key } => self.revoke_keys(seq, &handle, Some(&key)),
+            RosterChange::Rekey { handle, key } | RosterChange::AddKey { handle, key } => {
+                self.add_key(seq, handle, key)
             }
             RosterChange::SetThresholds(t) => self.thresholds.push((seq, t)),
             RosterChange::Remove { handle } => {
-                self.revoke_key(seq, &handle);
+                self.revoke_keys(seq, &handle, None);
                 if let Some(m) = self.members.get_mut(&handle) {
                     if m.top_management {
                         self.top_count -= 1;

@@ -36,8 +36,8 @@ pub enum RosterChange {
         /// The new status.
         top_management: bool,
     },
-    /// Revoke a member's current key. Proposed by the key's own member, it
-    /// takes effect at once (a member can always disown a key).
+    /// Revoke every key a member holds. Proposed by the member themselves,
+    /// it takes effect at once (a member can always disown their keys).
     Revoke {
         /// The member whose key is revoked.
         handle: MemberId,
@@ -54,9 +54,26 @@ pub enum RosterChange {
         /// The member.
         handle: MemberId,
     },
-    /// Set the conformance thresholds from this entry on (the last
-    /// variant, so that ledgers written before it keep their bytes).
+    /// Set the conformance thresholds from this entry on (added after the
+    /// first ledgers were written, which keep their bytes).
     SetThresholds(Thresholds),
+    /// Enrol one more key for a member (a browser on another device, a key
+    /// file): it signs for them beside their other keys.
+    AddKey {
+        /// The member.
+        handle: MemberId,
+        /// The key.
+        key: PublicKey,
+    },
+    /// Retire one of a member's keys; their other keys go on signing.
+    /// Proposed by the member themselves, it takes effect at once (a member
+    /// can always disown a key).
+    RetireKey {
+        /// The member.
+        handle: MemberId,
+        /// The key.
+        key: PublicKey,
+    },
 }
 
 /// A member replacing their key: signed as an event by the old key, and

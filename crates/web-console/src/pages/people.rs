@@ -71,11 +71,50 @@ pub async fn roster(
                                             KeyState::Revoked(at) => span.muted { "revoked at " (at) },
                                         }
                                         " since " (r.since)
+                                        @if me.as_ref() == Some(handle) && r.state == KeyState::Active {
+                                            form.sign-event method="post" action=(prepare) data-kind="roster.propose" {
+                                                input type="hidden" name="csrf" value=[&csrf];
+                                                input type="hidden" name="kind" value="roster.propose";
+                                                input type="hidden" name="change" value="retire-key";
+                                                input type="hidden" name="member" value=(handle);
+                                                input type="hidden" name="public_key" value=(key.to_text());
+                                                @let confirm = format!("retire-{}", key.to_hex());
+                                                input id=(confirm) type="checkbox" name="confirm" value="yes" required;
+                                                " " label for=(confirm) { "It signs nothing more" }
+                                                " " button type="submit" disabled { "Retire this key" }
+                                                p.sign-status role="status" {}
+                                            }
+                                        }
                                     }
                                 }
                             }
                         }
                     }
+                }
+            }
+        }
+        @if i_am_top {
+            section aria-labelledby="add-key" {
+                h2 #add-key { "Enrol another key for a member" }
+                p { "A member's browser on another device shows its key on its " em { "This device" } " page. Compare the fingerprint with them before you enrol it." }
+                form.sign-event method="post" action=(prepare) data-kind="roster.propose" {
+                    input type="hidden" name="csrf" value=[&csrf];
+                    input type="hidden" name="kind" value="roster.propose";
+                    input type="hidden" name="change" value="add-key";
+                    p.field {
+                        label for="add-key-member" { "Member" }
+                        select #add-key-member name="member" {
+                            @for (h, m) in roster.members.iter().filter(|(_, m)| !m.removed) {
+                                option value=(h) { (m.name) " (" (h) ")" }
+                            }
+                        }
+                    }
+                    p.field {
+                        label for="add-key-public_key" { "Public key (ed25519:…)" }
+                        input #add-key-public_key type="text" name="public_key" required;
+                    }
+                    button type="submit" disabled { "Propose with this browser's key" }
+                    p.sign-status role="status" {}
                 }
             }
         }
@@ -175,7 +214,10 @@ pub async fn device(
                             h2 #request { "Enrolment request" }
                             p { "Send the fingerprint and public key above to a top manager, by a channel they know is yours, and read the fingerprint to them. "
                                 "They enrol it from the command line; with more than one top manager, others approve it on the roster page or with " code { "member approve" } "." }
+                            p { "For someone joining the roster:" }
                             pre { "review-ledger member add --ledger LEDGER --key TOP-MANAGER.pem \\\n  --id YOUR-HANDLE --name \"YOUR NAME\" --role \"YOUR ROLE\" \\\n  --public-key " (k.to_text()) }
+                            p { "For a member adding this device beside their other keys (or a top manager enrols it on the roster page):" }
+                            pre { "review-ledger member add-key --ledger LEDGER --key TOP-MANAGER.pem \\\n  --id YOUR-HANDLE --public-key " (k.to_text()) }
                         }
                     }
                 }
