@@ -1051,3 +1051,52 @@ async fn tokens_open_sessions_with_their_role() {
         .await;
     assert_eq!(code, 403, "{body}");
 }
+
+/// The console's listener has the server's connection cap and idle limit:
+/// a connection beyond the cap is closed at once, and one that sends
+/// nothing is closed after the idle limit. Plain TCP: no browser needed.
+#[test]
+fn the_console_caps_connections_and_closes_silent_ones() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let org = found(tmp.path(), &[]);
+    let l = org.ledger();
+    let s = serve_with(
+        Path::new(&l),
+        &["--max-connections", "2", "--idle-secs", "3"],
+    );
+    let addr = s.web.trim_start_matches("http://").to_owned();
+    let connect = || {
+        let c = std::net::TcpStream::connect(&addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        c
+    };
+    let mut held: Vec<_> = (0..2).map(|_| connect()).collect();
+    // Give the server a moment to accept both before the third arrives.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut surplus = connect();
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        surplus.read(&mut buf).unwrap(),
+        0,
+        "the third connection is closed"
+    );
+    for c in &mut held {
+        // Closed by the server once silent for the idle limit (before the
+        // 20 s read timeout, which would be an error).
+        match c.read(&mut buf) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("a silent connection was not closed: {other:?}"),
+        }
+    }
+    // Then there is room again.
+    let mut fresh = connect();
+    use std::io::Write;
+    fresh
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    fresh.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

@@ -163,6 +163,7 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
         let shutdown = shutdown_signal()?;
         // Everything that can refuse to start (the certificate and key
         // among them) is loaded before the server says it is listening.
+        let web_limits = limits.clone();
         let server = server::prepare(hosts.clone(), tls, limits).await?;
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
@@ -213,7 +214,7 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
                 let stop = async move {
                     let _ = stopping.wait_for(|s| *s).await;
                 };
-                if let Err(e) = web_console::serve(web, listener, stop).await {
+                if let Err(e) = web_console::serve(web, listener, &web_limits, stop).await {
                     eprintln!("the web console stopped: {e}");
                 }
             });

@@ -4,6 +4,12 @@
 //! more often than that, so only a peer that is silent, stuck half way
 //! through a request or no longer reading is dropped. Running out of file
 //! descriptors pauses accepting instead of ending the server.
+//!
+//! [`Gate`] is that accept loop for any face of the server: the gRPC
+//! service takes its connections through [`incoming`], the web console
+//! through its own gate (where what the server writes counts as activity
+//! too, so that a live page's event stream, which the browser never writes
+//! to, is not taken for a silent peer).
 
 use std::io;
 use std::net::SocketAddr;
@@ -26,7 +32,16 @@ pub struct Guarded {
     inner: TcpStream,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
+    /// Whether bytes written to the peer count as activity.
+    writes_count: bool,
     _permit: OwnedSemaphorePermit,
+}
+
+impl Guarded {
+    fn active(&mut self) {
+        let next = Instant::now() + self.idle;
+        self.deadline.as_mut().reset(next);
+    }
 }
 
 impl Connected for Guarded {
@@ -47,8 +62,7 @@ impl AsyncRead for Guarded {
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 if buf.filled().len() > before {
-                    let next = Instant::now() + self.idle;
-                    self.deadline.as_mut().reset(next);
+                    self.active();
                 }
                 Poll::Ready(Ok(()))
             }
@@ -70,7 +84,11 @@ impl AsyncWrite for Guarded {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if self.writes_count && matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.active();
+        }
+        written
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -86,11 +104,78 @@ impl AsyncWrite for Guarded {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if self.writes_count && matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.active();
+        }
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+/// Accepts connections from a listener, at most `connections` open at
+/// once, each closed once idle for `idle`.
+pub struct Gate {
+    listener: TcpListener,
+    open: Arc<Semaphore>,
+    idle: Duration,
+    writes_count: bool,
+}
+
+impl Gate {
+    /// A gate over `listener`. With `writes_count`, bytes written to a peer
+    /// keep its connection alive as bytes read from it do.
+    pub fn new(
+        listener: TcpListener,
+        connections: usize,
+        idle: Duration,
+        writes_count: bool,
+    ) -> Gate {
+        Gate {
+            listener,
+            open: Arc::new(Semaphore::new(connections.max(1))),
+            idle,
+            writes_count,
+        }
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The next connection within the cap; a connection beyond it is
+    /// closed as soon as it is accepted.
+    pub async fn accept(&self) -> (Guarded, SocketAddr) {
+        loop {
+            let (stream, peer): (TcpStream, SocketAddr) = match self.listener.accept().await {
+                Ok(accepted) => accepted,
+                // Out of file descriptors, or a connection reset before it
+                // was accepted: wait a moment and go on accepting.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = self.open.clone().try_acquire_owned() else {
+                drop(stream);
+                continue;
+            };
+            // Every acknowledgement is one small response: with Nagle's
+            // algorithm on, it waits for the client's delayed ACK.
+            let _ = stream.set_nodelay(true);
+            let guarded = Guarded {
+                inner: stream,
+                idle: self.idle,
+                deadline: Box::pin(tokio::time::sleep(self.idle)),
+                writes_count: self.writes_count,
+                _permit: permit,
+            };
+            return (guarded, peer);
+        }
     }
 }
 
@@ -104,32 +189,10 @@ pub fn incoming(
     tokio::task::JoinHandle<()>,
 ) {
     let (tx, rx) = mpsc::channel(16);
-    let open = Arc::new(Semaphore::new(limits.connections.max(1)));
-    let idle = limits.idle;
+    let gate = Gate::new(listener, limits.connections, limits.idle, false);
     let task = tokio::spawn(async move {
         loop {
-            let (stream, _peer): (TcpStream, SocketAddr) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                // Out of file descriptors, or a connection reset before it
-                // was accepted: wait a moment and go on accepting.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let Ok(permit) = open.clone().try_acquire_owned() else {
-                drop(stream);
-                continue;
-            };
-            // Every acknowledgement is one small response: with Nagle's
-            // algorithm on, it waits for the client's delayed ACK.
-            let _ = stream.set_nodelay(true);
-            let guarded = Guarded {
-                inner: stream,
-                idle,
-                deadline: Box::pin(tokio::time::sleep(idle)),
-                _permit: permit,
-            };
+            let (guarded, _) = gate.accept().await;
             if tx.send(Ok(guarded)).await.is_err() {
                 return;
             }

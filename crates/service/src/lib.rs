@@ -30,7 +30,7 @@
 //! ```
 
 pub mod audit;
-mod conn;
+pub mod conn;
 pub mod convert;
 pub mod error;
 pub mod export;

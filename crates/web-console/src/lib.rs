@@ -38,6 +38,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use service::Hosts;
 use service::audit::Auditors;
+use service::conn::Gate;
+use service::limits::Limits;
 
 use crate::session::Sessions;
 
@@ -122,14 +124,36 @@ pub fn router(console: Arc<Console>) -> Router {
         .with_state(console)
 }
 
-/// Serves the console on `listener` until `shutdown` resolves; live pages'
-/// event streams end when the server begins to stop.
+/// The console's connections: through the server's [`Gate`], at most
+/// [`Limits::connections`] at once, each closed once it has neither sent
+/// nor been sent anything for [`Limits::idle`] (a live page's stream is
+/// written to every 20 seconds, so it stays).
+struct Gated(Gate);
+
+impl axum::serve::Listener for Gated {
+    type Io = service::conn::Guarded;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        self.0.accept().await
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// Serves the console on `listener`, under the connection cap and idle
+/// limit of `limits`, until `shutdown` resolves; live pages' event streams
+/// end when the server begins to stop.
 pub async fn serve(
     console: Arc<Console>,
     listener: tokio::net::TcpListener,
+    limits: &Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(console))
+    let gate = Gate::new(listener, limits.connections, limits.idle, true);
+    axum::serve(Gated(gate), router(console))
         .with_graceful_shutdown(shutdown)
         .await
 }
