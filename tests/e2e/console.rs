@@ -528,6 +528,48 @@ async fn record_in_browser(
     }
 }
 
+/// axe-core, the accessibility engine, where `.ci/run` installs it from the
+/// npm registry (or `AXE_CORE_JS`).
+fn axe_source() -> Option<String> {
+    let path = std::env::var("AXE_CORE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/axe/node_modules/axe-core/axe.min.js")
+        });
+    std::fs::read_to_string(&path).ok()
+}
+
+/// Checks the page `b` shows against WCAG 2.1 A and AA with axe-core, and
+/// that it fits a phone's width; returns what is wrong.
+async fn accessibility(b: &Client, axe: &str) -> Vec<String> {
+    b.execute(&format!("{axe}\n;return true;"), vec![])
+        .await
+        .unwrap();
+    let found = b
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }) \
+               .then(r => done(r.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.length} nodes, e.g. ${v.nodes[0].target}`))) \
+               .catch(e => done([`axe failed: ${e}`]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut problems: Vec<String> = serde_json::from_value(found).unwrap();
+    let overflow = b
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    if overflow.as_i64().unwrap_or(0) > 1 {
+        problems.push(format!("wider than the phone's screen by {overflow} px"));
+    }
+    problems
+}
+
 fn have_browser() -> bool {
     let ok = Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file();
     if !ok {
@@ -893,6 +935,44 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         before,
         "a refused post appended something"
     );
+
+    // Every main page meets WCAG 2.1 AA as axe-core checks it, on a
+    // phone's screen.
+    match axe_source() {
+        None => eprintln!(
+            "skipped: the accessibility check needs axe-core (.ci/run installs it with npm into target/axe)"
+        ),
+        Some(axe) => {
+            ops.set_window_size(390, 844).await.unwrap();
+            let mut all = Vec::new();
+            for path in [
+                "",
+                "reviews/2026",
+                "reviews/2026/sign",
+                "reviews/2026/record",
+                "record",
+                "actions",
+                "objectives",
+                "roster",
+                "log",
+                "log/3",
+                "device",
+                "signin",
+                "check",
+            ] {
+                ops.goto(&format!("{}/l/{}/{path}", s.web, s.ledger))
+                    .await
+                    .unwrap();
+                for p in accessibility(&ops, &axe).await {
+                    all.push(format!("/{path}: {p}"));
+                }
+            }
+            ops.goto(&review_url).await.unwrap();
+            screenshot(&ops, "phone-review").await;
+            assert!(all.is_empty(), "{}", all.join("\n"));
+            ops.set_window_size(1280, 1000).await.unwrap();
+        }
+    }
 
     // Every page reads without JavaScript; signing says what it needs.
     let plain = driver.browser("plain", false).await;
