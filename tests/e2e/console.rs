@@ -889,6 +889,23 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         )
         .await;
     assert_eq!(code, 403);
+    // Another member's session with this page's CSRF token: the token
+    // belongs to the operations director's session only.
+    let fin_cookie = fin.get_named_cookie("rl_session").await.unwrap();
+    let (code, body) = http
+        .send(
+            "POST",
+            &prepare,
+            Some(fin_cookie.value()),
+            &[
+                ("csrf", &csrf),
+                ("kind", "minutes.sign"),
+                ("review", "2026"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("CSRF"), "{body}");
     // Another member's event in this session: signed by the chief
     // executive's key file, posted in the operations director's session.
     let ceo = ledger_store::keyfile::read_private(Path::new(&org.key("ceo"))).unwrap();
