@@ -94,6 +94,22 @@ export function checkEvent(bytes, kind, publicHex) {
   if (n < 1 || n > 64 || 98 + n > bytes.length) throw new Error("the event's kind is malformed");
   const got = new TextDecoder().decode(bytes.subarray(98, 98 + n));
   if (got !== kind) throw new Error(`the event is a ${got}, not the ${kind} this form asks for`);
+  return bytes.subarray(98 + n + 8);
+}
+
+// A minutes signature's payload (docs/FORMAT.md, `minutes.sign`): the review
+// as a u64 length and its bytes, then the 32-byte digest. The browser signs
+// only the digest the page showed.
+function checkMinutesSignature(payload, review, digest) {
+  if (payload.length < 8) throw new Error("the signature's payload is too short");
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (8 + n + 32 > payload.length) throw new Error("the signature's payload is malformed");
+  const named = new TextDecoder().decode(payload.subarray(8, 8 + n));
+  if (named !== review) throw new Error(`the signature names review ${named}, not ${review}`);
+  if (hex(payload.subarray(8 + n, 8 + n + 32)) !== digest) {
+    throw new Error("the signature would cover other minutes than the digest this page shows");
+  }
 }
 
 // --- Pages. -----------------------------------------------------------------
@@ -179,7 +195,10 @@ async function signForms() {
         const fields = Object.fromEntries(new FormData(form));
         const prepared = await post(`/l/${ledger}/prepare`, fields);
         const bytes = unhex(prepared.event);
-        checkEvent(bytes, form.dataset.kind, record.public);
+        const payload = checkEvent(bytes, form.dataset.kind, record.public);
+        if (form.dataset.kind === "minutes.sign") {
+          checkMinutesSignature(payload, fields.review, fields.digest);
+        }
         say(status, `Signing: ${prepared.description}`);
         const signature = await sign(record, EVENT_CONTEXT, bytes);
         const done = await post(`/l/${ledger}/append`, { csrf, event: prepared.event, signature: hex(signature) });
