@@ -1197,3 +1197,111 @@ fn the_console_caps_connections_and_closes_silent_ones() {
     fresh.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// One HTTP/1.1 exchange over TLS with `addr`, trusting only `root`.
+async fn https(addr: &str, root: &[u8], request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::{self, pki_types::CertificateDer, pki_types::ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(root.to_vec())).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// With the server's certificate the console serves TLS, and its session
+/// cookie is `Secure`; plain HTTP on that port gets no page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_serves_tls_with_the_servers_certificate() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let org = found(tmp.path(), &[]);
+    let l = org.ledger();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let (v, _) = rl(
+        &[
+            "token",
+            "new",
+            "--json",
+            "--role",
+            "reader",
+            "--ledger-id",
+            "*",
+        ],
+        0,
+    );
+    let token = v["token"].as_str().unwrap();
+    let tokens = tmp.path().join("tokens");
+    std::fs::write(&tokens, format!("{}\n", v["tokens_line"].as_str().unwrap())).unwrap();
+    let s = serve_with(
+        Path::new(&l),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--tokens",
+            tokens.to_str().unwrap(),
+        ],
+    );
+    let addr = s
+        .web
+        .strip_prefix("https://")
+        .expect("the console says it serves https")
+        .to_owned();
+    let root = ck.cert.der().to_vec();
+    let index = https(
+        &addr,
+        &root,
+        "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    let body = format!("token={token}");
+    let signin = https(
+        &addr,
+        &root,
+        &format!(
+            "POST /l/{}/signin/token HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            s.ledger,
+            body.len()
+        ),
+    )
+    .await;
+    assert!(signin.starts_with("HTTP/1.1 303"), "{signin}");
+    let cookie = signin
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("{signin}"));
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // Plain HTTP gets no page.
+    let mut plain = std::net::TcpStream::connect(&addr).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = plain.read_to_end(&mut got);
+    assert!(
+        !String::from_utf8_lossy(&got).contains("200 OK"),
+        "a page over plain HTTP"
+    );
+}

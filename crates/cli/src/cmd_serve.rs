@@ -33,8 +33,8 @@ pub struct ServeArgs {
     /// Listen beyond loopback without TLS.
     #[arg(long)]
     pub allow_plaintext: bool,
-    /// Serve the web console (plain HTTP) on this address; port 0 picks a free port.
-    /// Beyond loopback, put a TLS-terminating proxy in front and pass --http-behind-tls.
+    /// Serve the web console on this address; port 0 picks a free port. It serves TLS
+    /// with --tls-cert/--tls-key; otherwise plain HTTP, on loopback unless --http-behind-tls.
     #[arg(long)]
     pub http: Option<SocketAddr>,
     /// Browsers reach the console over HTTPS through a proxy: mark its cookies Secure,
@@ -132,14 +132,22 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
     // First, before anything uses rayon: a verification's parallel checks
     // must yield the cores to the writers.
     service::audit::lower_rayon_priority();
-    let tls = match (&a.tls_cert, &a.tls_key) {
-        (Some(cert), Some(key)) => Some(Identity::from_pem(read(cert)?, read(key)?)),
+    let pem = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
         _ => None,
     };
+    let tls = pem
+        .as_ref()
+        .map(|(cert, key)| Identity::from_pem(cert, key));
     let tls_on = tls.is_some();
     server::check_listen(a.listen, tls_on, a.allow_plaintext)?;
+    // The console serves TLS with the same certificate when the server has one.
+    let web_tls = match (&a.http, &pem) {
+        (Some(_), Some((cert, key))) => Some(web_console::tls::Tls::from_pem(cert, key)?),
+        _ => None,
+    };
     if let Some(http) = a.http {
-        server::check_listen(http, a.http_behind_tls, a.allow_plaintext)?;
+        server::check_listen(http, tls_on || a.http_behind_tls, a.allow_plaintext)?;
     }
     let tokens = match &a.tokens {
         Some(path) => {
@@ -177,13 +185,14 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
                 let web = Arc::new(web_console::Console::new(
                     hosts.clone(),
                     server.auditors(),
-                    a.http_behind_tls,
+                    tls_on || a.http_behind_tls,
                 ));
                 Some((listener.local_addr()?, web, listener))
             }
             None => None,
         };
         let console_addr = console.as_ref().map(|(addr, _, _)| *addr);
+        let scheme = if tls_on { "https" } else { "http" };
         let ledgers: Vec<_> = hosts
             .all()
             .map(|h| serde_json::json!({"ledger_id": h.id.to_hex(), "dir": h.dir}))
@@ -195,13 +204,13 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
                 "listening": addr.to_string(),
                 "tls": tls_on,
                 "ledgers": ledgers,
-                "console": console_addr.map(|c| format!("http://{c}/")),
+                "console": console_addr.map(|c| format!("{scheme}://{c}/")),
             });
             println!("{v}");
         } else {
             println!("listening on {addr}");
             if let Some(c) = console_addr {
-                println!("web console on http://{c}/");
+                println!("web console on {scheme}://{c}/");
             }
             for h in hosts.all() {
                 println!("ledger {} at {}", h.id, h.dir.display());
@@ -214,7 +223,8 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
                 let stop = async move {
                     let _ = stopping.wait_for(|s| *s).await;
                 };
-                if let Err(e) = web_console::serve(web, listener, &web_limits, stop).await {
+                if let Err(e) = web_console::serve(web, listener, &web_limits, web_tls, stop).await
+                {
                     eprintln!("the web console stopped: {e}");
                 }
             });

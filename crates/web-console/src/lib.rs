@@ -29,6 +29,7 @@ pub mod live;
 pub mod pages;
 pub mod session;
 pub mod sign;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -124,36 +125,30 @@ pub fn router(console: Arc<Console>) -> Router {
         .with_state(console)
 }
 
-/// The console's connections: through the server's [`Gate`], at most
-/// [`Limits::connections`] at once, each closed once it has neither sent
-/// nor been sent anything for [`Limits::idle`] (a live page's stream is
-/// written to every 20 seconds, so it stays).
-struct Gated(Gate);
-
-impl axum::serve::Listener for Gated {
-    type Io = service::conn::Guarded;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        self.0.accept().await
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
 /// Serves the console on `listener`, under the connection cap and idle
-/// limit of `limits`, until `shutdown` resolves; live pages' event streams
-/// end when the server begins to stop.
+/// limit of `limits` (through the server's [`Gate`]; what is written
+/// counts as activity, so a live page's stream, written to every 20
+/// seconds, stays), over TLS when `tls` is given, until `shutdown`
+/// resolves; live pages' event streams end when the server begins to stop.
 pub async fn serve(
     console: Arc<Console>,
     listener: tokio::net::TcpListener,
     limits: &Limits,
+    tls: Option<tls::Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let gate = Gate::new(listener, limits.connections, limits.idle, true);
-    axum::serve(Gated(gate), router(console))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(console);
+    match tls {
+        None => {
+            axum::serve(tls::Plain(gate), app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(tls) => {
+            axum::serve(tls.listen(gate, limits.idle), app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }
