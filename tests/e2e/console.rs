@@ -833,6 +833,13 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         &[("confirm", "yes".into())],
     )
     .await;
+    // The retired key's session ends with it.
+    phone
+        .goto(&format!("{}/l/{}/", s.web, s.ledger))
+        .await
+        .unwrap();
+    let who = text_when(&phone, ".who", |_| true).await;
+    assert!(!who.contains("Signed in"), "{who}");
     phone
         .goto(&format!("{}/l/{}/signin", s.web, s.ledger))
         .await

@@ -107,7 +107,10 @@ pub fn ledger_id(text: &str) -> Result<LedgerId, WebError> {
         .map_err(|_| WebError::not_found("no such ledger on this server"))
 }
 
-/// The session a request carries for `ledger`, if any.
+/// The session a request carries for `ledger`, if any. A member's session
+/// lasts only while the key it was opened with signs for them: once that
+/// key is retired, rotated or revoked, or the member removed, the session
+/// is closed, and nothing more is read or signed in it.
 pub fn session_of(
     console: &Console,
     ledger: &LedgerId,
@@ -115,7 +118,18 @@ pub fn session_of(
 ) -> Option<(String, Session)> {
     let header = headers.get(header::COOKIE)?.to_str().ok()?;
     let id = cookie(header, COOKIE)?;
-    console.sessions.get(ledger, id).map(|s| (id.to_owned(), s))
+    let session = console.sessions.get(ledger, id)?;
+    if let Who::Member { key, .. } = &session.who {
+        let signs = console
+            .hosts
+            .ledger(ledger)
+            .is_some_and(|h| h.state().roster.signer(key).is_ok());
+        if !signs {
+            console.sessions.close(id);
+            return None;
+        }
+    }
+    Some((id.to_owned(), session))
 }
 
 /// The viewer of `ledger` for a request that needs `need`. Without the
