@@ -787,7 +787,8 @@ async fn directors_sign_the_minutes_from_their_browsers() {
     }
 
     // A director's second device: its key is enrolled beside the first
-    // (proposed by one top manager in the console, approved by the other),
+    // (proposed by a top manager in the console, approved by the chief
+    // executive from the command line),
     // signs in, and is then retired by the director from their laptop,
     // after which it signs nothing; the laptop's key goes on signing.
     let phone = driver.browser("fin-phone", true).await;
@@ -802,7 +803,30 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         &[("member", "fin".into()), ("public_key", phone_key.clone())],
     )
     .await;
-    submit(&fin, &http, &s, &roster, "roster.approve", &[]).await;
+    let (pending, _) = rl(
+        &[
+            "member",
+            "list",
+            "--json",
+            "--server",
+            &s.grpc,
+            "--ledger-id",
+            &s.ledger,
+        ],
+        0,
+    );
+    let proposal = pending["pending"][0]["proposal"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        pending["pending"][0]["change"]
+            .as_str()
+            .unwrap()
+            .starts_with("enrol one more key for fin"),
+        "{pending}"
+    );
+    org.by("ceo", &["member", "approve", "--proposal", &proposal], 0);
     sign_in(&phone, &s).await;
     let (members, _) = rl(
         &[
