@@ -77,7 +77,12 @@ impl Fixed {
             .unwrap_or_else(|e| panic!("{}: {e}", review::describe::payload(payload)));
         let effect = self
             .state
-            .check(receipt.seq, receipt.received, &event)
+            .check(
+                receipt.seq,
+                receipt.received,
+                &event,
+                ledger_core::SignedBy::Ed25519,
+            )
             .unwrap();
         self.state
             .apply(receipt.seq, receipt.hash, receipt.received, effect);
@@ -479,7 +484,7 @@ fn forged_revocation(main: &Fixed) -> Bundle {
         .iter()
         .position(|e| {
             let ev = ledger_core::Event::decode(&e.event).unwrap();
-            ev.author == ops.public() && ev.kind.as_str() == "minutes.sign" && {
+            ev.author.key() == ops.public() && ev.kind.as_str() == "minutes.sign" && {
                 let p = Payload::decode(&ev.kind, &ev.payload).unwrap();
                 p.review() == Some(&story::current_id())
             }

@@ -953,7 +953,10 @@ async fn directors_sign_the_minutes_from_their_browsers() {
             &[
                 ("csrf", &csrf),
                 ("event", &hex::encode(&signed.event)),
-                ("signature", &hex::encode(signed.signature.0)),
+                (
+                    "signature",
+                    &hex::encode(signed.signature.ed25519().expect("an ed25519 signature").0),
+                ),
             ],
         )
         .await;
@@ -962,7 +965,13 @@ async fn directors_sign_the_minutes_from_their_browsers() {
     // Event bytes authored by the session's own key, with a signature over
     // other bytes.
     let ops_public = PublicKey::from_text(&ops_key).unwrap();
-    let event = review::compose_for(ledger_id, EventId([10; 16]), ops_public, now, &approve);
+    let event = review::compose_for(
+        ledger_id,
+        EventId([10; 16]),
+        ledger_core::Author::Ed25519(ops_public),
+        now,
+        &approve,
+    );
     let other = KeyPair::from_seed([3; 32]).sign(Purpose::Event, &event.encode());
     let (code, body) = http
         .send(

@@ -26,7 +26,9 @@ const CASES: &[(&str, Setup, &str)] = &[
         "bad signature",
         |org, _, id| {
             let mut e = enrol(org, id, 0, 100, 50);
-            e.signature.0[10] ^= 1;
+            if let ledger_core::EventSignature::Ed25519(s) = &mut e.signature {
+                s.0[10] ^= 1;
+            }
             e
         },
         "does not verify",

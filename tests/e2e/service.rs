@@ -314,7 +314,9 @@ async fn every_error_code_and_nothing_appended() {
     let before = size(&mut client, &id).await;
 
     let mut bad_sig = enrol(&org, id, 1001);
-    bad_sig.signature.0[7] ^= 1;
+    if let ledger_core::EventSignature::Ed25519(s) = &mut bad_sig.signature {
+        s.0[7] ^= 1;
+    }
     let stranger = KeyPair::from_seed([99; 32]);
     let unknown_key = review::compose(
         id,

@@ -103,7 +103,7 @@ pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
         let author = state
             .roster
             .keys
-            .get(&event.author)
+            .get(&event.author.key())
             .map(|k| k.member.to_string());
         let what = match Payload::decode(&event.kind, &event.payload) {
             Ok(p) => review::describe::payload(&p),
@@ -117,7 +117,7 @@ pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
             "event_id": event.id.to_hex(),
             "kind": event.kind.as_str(),
             "author": author,
-            "author_fingerprint": event.author.fingerprint(),
+            "author_fingerprint": event.author.key().fingerprint(),
             "summary": what,
         }));
     }

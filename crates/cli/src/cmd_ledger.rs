@@ -85,9 +85,12 @@ pub fn init(a: InitArgs, out: &Out) -> Result<Verdict> {
         crate::local::now(),
         &genesis,
     );
-    if let Err(e) =
-        review::LedgerState::new().admit(ledger_core::Seq(0), crate::local::now(), &probe)
-    {
+    if let Err(e) = review::LedgerState::new().admit(
+        ledger_core::Seq(0),
+        crate::local::now(),
+        &probe,
+        ledger_core::SignedBy::Ed25519,
+    ) {
         bail!("genesis refused: {e}");
     }
     let store = SledStore::create(&a.ledger.path, &checkpoint_key)?;

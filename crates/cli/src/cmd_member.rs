@@ -91,6 +91,16 @@ pub enum MemberCommand {
         #[arg(long)]
         public_key: String,
     },
+    /// Set which keys may sign what (takes effect at the roster quorum):
+    /// `verified-passkey-for-minutes` counts a minutes signature only if a
+    /// passkey made it and its authenticator verified the user; `any-key`
+    /// counts any enrolled key.
+    KeyPolicy {
+        #[command(flatten)]
+        signer: Signer,
+        /// `any-key` or `verified-passkey-for-minutes`.
+        policy: String,
+    },
     /// Revoke every key of a member (your own takes effect at once).
     Revoke {
         #[command(flatten)]
@@ -225,6 +235,10 @@ pub fn run(cmd: MemberCommand, out: &Out) -> Result<Verdict> {
                 handle: MemberId::new(id)?,
                 key: keyfile::read_public(&public_key)?,
             },
+        ),
+        MemberCommand::KeyPolicy { signer, policy } => change(
+            signer,
+            RosterChange::SetKeyPolicy(review::KeyPolicy::parse(&policy)?),
         ),
         MemberCommand::Revoke { signer, id } => change(
             signer,

@@ -420,7 +420,7 @@ impl Hosted {
             );
         }
         let mut state = LedgerState::new();
-        let effect = state.check(v.entry.seq, v.entry.received, &v.event)?;
+        let effect = state.check(v.entry.seq, v.entry.received, &v.event, v.signed_by)?;
         state.apply(v.entry.seq, v.hash, v.entry.received, effect);
         let key = state
             .roster

@@ -82,7 +82,12 @@ pub fn prepare(
     let ledger_id = state.roster.ledger_id.unwrap_or(Hash::ZERO);
     let event = review::compose(ledger_id, id, author, now(), payload);
     let effect = state
-        .admit(Seq(state.size), now(), &event)
+        .admit(
+            Seq(state.size),
+            now(),
+            &event,
+            ledger_core::SignedBy::Ed25519,
+        )
         .map_err(|e| anyhow!("refused: {e}"))?;
     Ok((event.id, event.sign(author), effect))
 }

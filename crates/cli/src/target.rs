@@ -127,7 +127,7 @@ impl Target {
         if let Some(id) = event_id
             && let Some((seq, event)) = target.find(id)?
         {
-            if event.author != author.public() {
+            if event.author.key() != author.public() {
                 bail!(
                     "event id {id} is taken: entry #{} holds an event by another key; \
                      leave out --event-id to append under a fresh one",

@@ -1,6 +1,6 @@
 //! The seam between the format and the domain: who decides what may be appended.
 
-use crate::event::Event;
+use crate::event::{Event, SignedBy};
 use crate::types::{EntryHash, Seq, UnixMicros};
 
 /// A state machine over admitted events, implemented by the domain (`review`).
@@ -15,13 +15,15 @@ pub trait Admission: Send + Sync {
     /// Why an event was refused; names the field, member or event at fault.
     type Rejection: std::error::Error + Send + Sync + 'static;
 
-    /// Decides whether `event` (whose signature has been verified) may become
-    /// entry `seq`, received by the ledger at `received`.
+    /// Decides whether `event`, whose signature has been verified and was
+    /// made as `signed_by` says, may become entry `seq`, received by the
+    /// ledger at `received`.
     fn check(
         &self,
         seq: Seq,
         received: UnixMicros,
         event: &Event,
+        signed_by: SignedBy,
     ) -> Result<Self::Effect, Self::Rejection>;
 
     /// The key that signs checkpoints, once genesis has named it.

@@ -59,6 +59,32 @@ pub fn decode<T: Serialize + DeserializeOwned>(what: &'static str, bytes: &[u8])
     Ok(value)
 }
 
+/// Decodes one `T` from the start of `bytes` and says how many bytes it
+/// took, refusing non-canonical input like [`decode`]. It reads the leading
+/// fields of a value whose later fields' shape depends on them (a signed
+/// event's signature follows from its event's version).
+pub fn decode_prefix<T: Serialize + DeserializeOwned>(
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<(T, usize)> {
+    if bytes.len() > DECODE_LIMIT {
+        return Err(Error::TooLarge {
+            what,
+            len: bytes.len(),
+            limit: DECODE_LIMIT,
+        });
+    }
+    let (value, used): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, config()).map_err(|e| Error::Decode {
+            what,
+            reason: e.to_string(),
+        })?;
+    if encode(&value) != bytes[..used] {
+        return Err(Error::NonCanonical { what });
+    }
+    Ok((value, used))
+}
+
 /// Decodes `bytes` as one `T` under `config`, refusing trailing bytes.
 fn decode_whole<T: DeserializeOwned, C: config::Config>(
     what: &'static str,

@@ -5,14 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec;
 use crate::error::{Error, Result};
-use crate::event::{Event, SignedEvent};
-use crate::types::{EntryHash, Hash, LedgerId, Seq, Signature, UnixMicros};
+use crate::event::{Bytes, Event, EventSignature, SignedBy, SignedEvent};
+use crate::types::{EntryHash, Hash, LedgerId, Seq, UnixMicros};
 
 /// The blake3 `derive_key` context of entry hashes.
 pub const ENTRY_HASH_CONTEXT: &str = "review-ledger/v1 entry";
 
 /// One stored entry. Field order is the encoding order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Entry {
     /// Position in the ledger, from 0.
     pub seq: Seq,
@@ -23,8 +23,18 @@ pub struct Entry {
     /// The canonical event bytes exactly as the author signed them.
     #[serde(with = "serde_bytes")]
     pub event: Vec<u8>,
-    /// The author's signature over the event.
-    pub signature: Signature,
+    /// The author's signature over the event, in the shape the event's
+    /// version calls for.
+    pub signature: EventSignature,
+}
+
+/// The fields of an entry before its signature.
+#[derive(Serialize, Deserialize)]
+struct Head {
+    seq: Seq,
+    prev: EntryHash,
+    received: UnixMicros,
+    event: Bytes,
 }
 
 impl Entry {
@@ -45,7 +55,15 @@ impl Entry {
                 limit: Self::MAX_LEN,
             });
         }
-        codec::decode("entry", bytes)
+        let (head, used) = codec::decode_prefix::<Head>("entry", bytes)?;
+        let signature = EventSignature::decode_for("entry", &head.event.0, &bytes[used..])?;
+        Ok(Entry {
+            seq: head.seq,
+            prev: head.prev,
+            received: head.received,
+            event: head.event.0,
+            signature,
+        })
     }
 
     /// `blake3::derive_key("review-ledger/v1 entry", encode(entry))`.
@@ -57,7 +75,7 @@ impl Entry {
     pub fn signed_event(&self) -> SignedEvent {
         SignedEvent {
             event: self.event.clone(),
-            signature: self.signature,
+            signature: self.signature.clone(),
         }
     }
 }
@@ -78,20 +96,23 @@ pub struct VerifiedEntry {
     pub hash: EntryHash,
     /// Its decoded event.
     pub event: Event,
+    /// How its signature was made.
+    pub signed_by: SignedBy,
 }
 
 impl VerifiedEntry {
     /// Decodes an entry, hashes it and verifies its author's signature.
     pub fn from_bytes(bytes: &[u8]) -> Result<VerifiedEntry> {
         let entry = Entry::decode(bytes)?;
-        let event = entry
+        let (event, signed_by) = entry
             .signed_event()
-            .verify()
+            .verify_signer()
             .map_err(|e| e.at(entry.seq.0))?;
         Ok(VerifiedEntry {
             hash: hash_entry_bytes(bytes),
             entry,
             event,
+            signed_by,
         })
     }
 }

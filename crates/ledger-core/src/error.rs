@@ -59,6 +59,14 @@ pub enum Error {
         /// What the signature was meant to cover.
         purpose: &'static str,
     },
+    /// A passkey assertion does not verify, or does not say what it must.
+    #[error("passkey {key}: {reason}")]
+    BadPasskey {
+        /// The passkey's key id, as a fingerprint.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A Merkle proof does not lead to the expected root.
     #[error("{what} proof: {reason}")]
     Proof {

@@ -43,7 +43,8 @@ impl Purpose {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The purpose in words, for errors.
+    pub fn name(self) -> &'static str {
         match self {
             Purpose::Event => "event",
             Purpose::KeyRotation => "key rotation",
@@ -94,6 +95,16 @@ impl PublicKey {
     /// The text form `ed25519:<64 hex digits>`, as written to `.pub` files.
     pub fn to_text(&self) -> String {
         format!("{}{}", Self::TEXT_PREFIX, self.to_hex())
+    }
+
+    /// Parses 64 hex digits (a key, or a passkey's key id).
+    pub fn from_hex(text: &str) -> Result<PublicKey> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut out).map_err(|e| Error::Field {
+            field: "key",
+            reason: format!("expected 64 hex digits: {e}"),
+        })?;
+        Ok(PublicKey(out))
     }
 
     /// Parses the text form (the `ed25519:` prefix is optional; anything

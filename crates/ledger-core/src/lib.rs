@@ -1,7 +1,8 @@
 //! `ledger-core`: the review-ledger evidence format, pure and synchronous.
 //!
 //! An [`Event`] is what an author signs; a [`SignedEvent`] carries it with
-//! the author's ed25519 signature over a domain-separated message. The
+//! the author's signature over a domain-separated message: ed25519, or a
+//! passkey's WebAuthn assertion ([`passkey`]). The
 //! ledger stores each as an [`Entry`], which links to the one before by its
 //! blake3 [`Hash`]. A Merkle tree over entry hashes ([`merkle`]) gives
 //! inclusion and consistency proofs, and a [`Checkpoint`] is the ledger's
@@ -12,7 +13,7 @@
 //! keys come in as arguments. The domain plugs in through [`Admission`].
 //!
 //! ```
-//! use ledger_core::{Chain, Entry, Event, EventId, EventKind, Hash, KeyPair, Seq, UnixMicros,
+//! use ledger_core::{Author, Chain, Entry, Event, EventId, EventKind, Hash, KeyPair, Seq, UnixMicros,
 //!     VerifiedEntry, FORMAT_VERSION};
 //!
 //! let author = KeyPair::from_seed([1; 32]);
@@ -20,7 +21,7 @@
 //!     version: FORMAT_VERSION,
 //!     ledger: Hash::ZERO,
 //!     id: EventId([2; 16]),
-//!     author: author.public(),
+//!     author: Author::Ed25519(author.public()),
 //!     time: UnixMicros(1_764_547_200_000_000),
 //!     kind: EventKind::new("genesis").unwrap(),
 //!     payload: vec![],
@@ -47,13 +48,18 @@ pub mod error;
 pub mod event;
 pub mod keys;
 pub mod merkle;
+pub mod passkey;
 pub mod types;
 
 pub use admission::Admission;
 pub use checkpoint::Checkpoint;
 pub use entry::{Chain, Entry, VerifiedEntry, hash_entry_bytes, verify_entries};
 pub use error::{Error, Result};
-pub use event::{Event, FORMAT_VERSION, MAX_PAYLOAD, SignedEvent};
+pub use event::{
+    Author, Event, EventSignature, FORMAT_VERSION, MAX_PAYLOAD, PASSKEY_FORMAT_VERSION, SignedBy,
+    SignedEvent,
+};
 pub use keys::{KeyPair, PublicKey, Purpose};
 pub use merkle::{ConsistencyProof, Frontier, InclusionProof, MemoryTree, Nodes};
+pub use passkey::{Assertion, Credential};
 pub use types::{EntryHash, EventId, EventKind, Hash, LedgerId, Seq, Signature, UnixMicros};

@@ -7,8 +7,9 @@
 //! docs/FORMAT.md checks the layout on every generated value.
 
 use ledger_core::{
-    Checkpoint, Entry, Error, Event, EventId, EventKind, FORMAT_VERSION, Hash, KeyPair,
-    MAX_PAYLOAD, PublicKey, Seq, Signature, SignedEvent, UnixMicros, VerifiedEntry, codec,
+    Author, Checkpoint, Entry, Error, Event, EventId, EventKind, EventSignature, FORMAT_VERSION,
+    Hash, KeyPair, MAX_PAYLOAD, PASSKEY_FORMAT_VERSION, PublicKey, Seq, Signature, SignedEvent,
+    UnixMicros, VerifiedEntry, codec,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -59,7 +60,7 @@ fn event_with_version(version: impl Strategy<Value = u16>) -> impl Strategy<Valu
             version,
             ledger,
             id: EventId(id),
-            author: PublicKey(author),
+            author: Author::Ed25519(PublicKey(author)),
             time: UnixMicros(time),
             kind,
             payload,
@@ -75,12 +76,18 @@ fn event() -> impl Strategy<Value = Event> {
 fn event_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         3 => event().prop_map(|e| e.encode()),
-        1 => prop::collection::vec(any::<u8>(), 0..200),
+        // Arbitrary bytes, except those claiming version 2: a passkey
+        // signature, not 64 bytes, follows those (tested in `passkeys`).
+        1 => prop::collection::vec(any::<u8>(), 0..200)
+            .prop_filter("claims version 2", |b| !b.starts_with(&[2, 0])),
     ]
 }
 
 fn signed_event() -> impl Strategy<Value = SignedEvent> {
-    (event_bytes(), signature()).prop_map(|(event, signature)| SignedEvent { event, signature })
+    (event_bytes(), signature()).prop_map(|(event, signature)| SignedEvent {
+        event,
+        signature: EventSignature::Ed25519(signature),
+    })
 }
 
 fn entry() -> impl Strategy<Value = Entry> {
@@ -96,7 +103,7 @@ fn entry() -> impl Strategy<Value = Entry> {
             prev,
             received: UnixMicros(received),
             event,
-            signature,
+            signature: EventSignature::Ed25519(signature),
         })
 }
 
@@ -113,7 +120,7 @@ fn manual_event(e: &Event) -> Vec<u8> {
     out.extend_from_slice(&e.version.to_le_bytes());
     out.extend_from_slice(&e.ledger.0);
     out.extend_from_slice(&e.id.0);
-    out.extend_from_slice(&e.author.0);
+    out.extend_from_slice(&e.author.key().0);
     out.extend_from_slice(&e.time.0.to_le_bytes());
     bytes_field(&mut out, e.kind.as_str().as_bytes());
     bytes_field(&mut out, &e.payload);
@@ -123,7 +130,7 @@ fn manual_event(e: &Event) -> Vec<u8> {
 fn manual_signed_event(s: &SignedEvent) -> Vec<u8> {
     let mut out = Vec::new();
     bytes_field(&mut out, &s.event);
-    out.extend_from_slice(&s.signature.0);
+    out.extend_from_slice(&s.signature.ed25519().unwrap().0);
     out
 }
 
@@ -133,7 +140,7 @@ fn manual_entry(e: &Entry) -> Vec<u8> {
     out.extend_from_slice(&e.prev.0);
     out.extend_from_slice(&e.received.0.to_le_bytes());
     bytes_field(&mut out, &e.event);
-    out.extend_from_slice(&e.signature.0);
+    out.extend_from_slice(&e.signature.ed25519().unwrap().0);
     out
 }
 
@@ -154,7 +161,7 @@ fn raw(e: &Event, kind: String) -> RawEvent {
         version: e.version,
         ledger: e.ledger.0,
         id: e.id.0,
-        author: e.author.0,
+        author: e.author.key().0,
         time: e.time.0,
         kind,
         payload: e.payload.clone(),
@@ -197,7 +204,7 @@ fn decode_everything(bytes: &[u8]) {
     let _ = VerifiedEntry::from_bytes(bytes);
     let _ = SignedEvent {
         event: bytes.to_vec(),
-        signature: Signature([0; 64]),
+        signature: EventSignature::Ed25519(Signature([0; 64])),
     }
     .verify();
     let _ = codec::decode::<Hash>("hash", bytes);
@@ -217,18 +224,20 @@ proptest! {
     fn events_round_trip_in_the_documented_layout(e in event()) {
         let bytes = e.encode();
         prop_assert_eq!(&bytes, &manual_event(&e));
-        prop_assert_eq!(Event::decode(&bytes).unwrap(), e.clone());
-        prop_assert_eq!(codec::decode::<Event>("event", &bytes).unwrap(), e);
+        prop_assert_eq!(Event::decode(&bytes).unwrap(), e);
     }
 
     #[test]
     fn other_versions_encode_but_are_refused(e in event_with_version(any::<u16>())) {
         let bytes = e.encode();
         prop_assert_eq!(&bytes, &manual_event(&e));
-        prop_assert_eq!(codec::decode::<Event>("event", &bytes).unwrap(), e.clone());
         let decoded = Event::decode(&bytes);
         if e.version == FORMAT_VERSION {
             prop_assert_eq!(decoded.unwrap(), e);
+        } else if e.version == PASSKEY_FORMAT_VERSION {
+            // Version 2 is signed by a passkey: 32 key bytes where its
+            // credential belongs do not decode as one.
+            prop_assert!(decoded.is_err());
         } else {
             let is_version_error =
                 matches!(decoded, Err(Error::Field { field: "event.version", .. }));
@@ -357,7 +366,7 @@ proptest! {
         xor in 1u8..,
     ) {
         let key = KeyPair::from_seed(seed);
-        let e = Event { author: key.public(), ..e };
+        let e = Event { author: Author::Ed25519(key.public()), ..e };
         let signed = e.sign(&key);
         prop_assert_eq!(signed.verify().unwrap(), e);
         let (_, bad) = mutate(&signed.encode(), at, xor);
@@ -374,7 +383,7 @@ fn event_with_payload(len: usize) -> Event {
         version: FORMAT_VERSION,
         ledger: Hash::ZERO,
         id: EventId([0x11; 16]),
-        author: KeyPair::from_seed([1; 32]).public(),
+        author: Author::Ed25519(KeyPair::from_seed([1; 32]).public()),
         time: UnixMicros(1_764_547_200_000_000),
         kind: EventKind::new("a".repeat(EventKind::MAX_LEN)).unwrap(),
         payload: vec![0xab; len],

@@ -18,9 +18,9 @@ use ledger_core::entry::ENTRY_HASH_CONTEXT;
 use ledger_core::keys::FINGERPRINT_CONTEXT;
 use ledger_core::merkle::{self, MAX_PROOF_LEN, MERKLE_CONTEXT};
 use ledger_core::{
-    Chain, Checkpoint, ConsistencyProof, Entry, Event, EventId, EventKind, FORMAT_VERSION, Hash,
-    InclusionProof, KeyPair, MAX_PAYLOAD, MemoryTree, PublicKey, Purpose, Seq, Signature,
-    SignedEvent, UnixMicros, VerifiedEntry,
+    Author, Chain, Checkpoint, ConsistencyProof, Entry, Event, EventId, EventKind, EventSignature,
+    FORMAT_VERSION, Hash, InclusionProof, KeyPair, MAX_PAYLOAD, MemoryTree, PublicKey, Purpose,
+    Seq, Signature, SignedEvent, UnixMicros, VerifiedEntry,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -57,7 +57,7 @@ fn chain_event(i: usize, ledger: Hash) -> Event {
         version: FORMAT_VERSION,
         ledger,
         id: EventId([0x11 + i as u8; 16]),
-        author: author(i).public(),
+        author: Author::Ed25519(author(i).public()),
         time: UnixMicros(T0 + i as i64 * MINUTE),
         kind: EventKind::new(if i == 0 {
             "vector.genesis"
@@ -97,7 +97,7 @@ fn event_fields(e: &Event) -> Value {
         "version": e.version,
         "ledger": hx(e.ledger.0),
         "id": hx(e.id.0),
-        "author": hx(e.author.0),
+        "author": hx(e.author.key().0),
         "time": e.time.0,
         "kind": e.kind.as_str(),
         "payload": hx(&e.payload),
@@ -110,7 +110,7 @@ fn event_layout(e: &Event) -> Vec<(&'static str, Vec<u8>)> {
         ("version (u16 LE)", e.version.to_le_bytes().to_vec()),
         ("ledger (32 bytes)", e.ledger.0.to_vec()),
         ("id (16 bytes)", e.id.0.to_vec()),
-        ("author (32 bytes)", e.author.0.to_vec()),
+        ("author (32 bytes)", e.author.key().0.to_vec()),
         ("time (i64 LE)", e.time.0.to_le_bytes().to_vec()),
         (
             "kind length (u64 LE)",
@@ -132,7 +132,10 @@ fn signed_event_layout(s: &SignedEvent) -> Vec<(&'static str, Vec<u8>)> {
             (s.event.len() as u64).to_le_bytes().to_vec(),
         ),
         ("event", s.event.clone()),
-        ("signature (64 bytes)", s.signature.0.to_vec()),
+        (
+            "signature (64 bytes)",
+            s.signature.ed25519().unwrap().0.to_vec(),
+        ),
     ]
 }
 
@@ -146,7 +149,10 @@ fn entry_layout(e: &Entry) -> Vec<(&'static str, Vec<u8>)> {
             (e.event.len() as u64).to_le_bytes().to_vec(),
         ),
         ("event", e.event.clone()),
-        ("signature (64 bytes)", e.signature.0.to_vec()),
+        (
+            "signature (64 bytes)",
+            e.signature.ed25519().unwrap().0.to_vec(),
+        ),
     ]
 }
 
@@ -337,7 +343,7 @@ fn build() -> Value {
                 "bytes": hx(&ex.event),
             },
             "signature_message": hx([Purpose::Event.context(), &ex.event].concat()),
-            "signature": hx(ex.signature.0),
+            "signature": hx(ex.signature.ed25519().unwrap().0),
             "key_rotation_signature_of_same_bytes": hx(rotation_sig.0),
             "signed_event": {
                 "layout": layout_json(&signed_event_layout(&ex_signed)),
@@ -360,7 +366,7 @@ fn build() -> Value {
                 "seq": e.seq.0,
                 "event": event_fields(&event),
                 "event_bytes": hx(&e.event),
-                "signature": hx(e.signature.0),
+                "signature": hx(e.signature.ed25519().unwrap().0),
                 "entry_bytes": hx(e.encode()),
                 "hash": hx(e.hash().0),
             })
@@ -472,7 +478,7 @@ fn event_from_fields(f: &Value) -> Event {
         version: f["version"].as_u64().unwrap() as u16,
         ledger: hash(&f["ledger"]),
         id: EventId(bytes(&f["id"]).try_into().unwrap()),
-        author: PublicKey(bytes(&f["author"]).try_into().unwrap()),
+        author: Author::Ed25519(PublicKey(bytes(&f["author"]).try_into().unwrap())),
         time: UnixMicros(f["time"].as_i64().unwrap()),
         kind: EventKind::new(f["kind"].as_str().unwrap()).unwrap(),
         payload: bytes(&f["payload"]),
@@ -549,10 +555,11 @@ fn example_event_decodes_and_its_signature_verifies() {
     let sig = signature(&ex["signature"]);
     event
         .author
+        .key()
         .verify(Purpose::Event, &event_bytes, &sig)
         .unwrap();
     // Plain ed25519 over the message, checked with dalek directly.
-    let vk = VerifyingKey::from_bytes(&event.author.0).unwrap();
+    let vk = VerifyingKey::from_bytes(&event.author.key().0).unwrap();
     vk.verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&sig.0))
         .unwrap();
     vk.verify(&message, &ed25519_dalek::Signature::from_bytes(&sig.0))
@@ -564,17 +571,20 @@ fn example_event_decodes_and_its_signature_verifies() {
     assert_ne!(rotation, sig);
     event
         .author
+        .key()
         .verify(Purpose::KeyRotation, &event_bytes, &rotation)
         .unwrap();
     assert!(
         event
             .author
+            .key()
             .verify(Purpose::Event, &event_bytes, &rotation)
             .is_err()
     );
     assert!(
         event
             .author
+            .key()
             .verify(Purpose::KeyRotation, &event_bytes, &sig)
             .is_err()
     );
@@ -584,7 +594,7 @@ fn example_event_decodes_and_its_signature_verifies() {
     assert_eq!(layout_bytes(&ex["signed_event"]["layout"]), signed_bytes);
     let signed = SignedEvent::decode(&signed_bytes).unwrap();
     assert_eq!(signed.event, event_bytes);
-    assert_eq!(signed.signature, sig);
+    assert_eq!(signed.signature, EventSignature::Ed25519(sig));
     assert_eq!(signed.verify().unwrap(), event);
 }
 
@@ -600,7 +610,10 @@ fn example_entry_decodes_and_hashes() {
     assert_eq!(v.entry.prev, hash(&fields["prev"]));
     assert_eq!(v.entry.received.0, fields["received"].as_i64().unwrap());
     assert_eq!(v.entry.event, bytes(&ex["event"]["bytes"]));
-    assert_eq!(v.entry.signature, signature(&ex["signature"]));
+    assert_eq!(
+        v.entry.signature,
+        EventSignature::Ed25519(signature(&ex["signature"]))
+    );
     assert_eq!(concat(&entry_layout(&v.entry)), entry_bytes);
     // The entry hash, from its definition and through the API.
     let expected = hash(&ex["entry_hash"]);
@@ -627,7 +640,10 @@ fn chain_links_from_genesis() {
         assert_eq!(v.entry.seq, Seq(i as u64));
         assert_eq!(v.hash, hash(&e["hash"]), "hash of entry #{i}");
         assert_eq!(v.entry.event, bytes(&e["event_bytes"]));
-        assert_eq!(v.entry.signature, signature(&e["signature"]));
+        assert_eq!(
+            v.entry.signature,
+            EventSignature::Ed25519(signature(&e["signature"]))
+        );
         assert_eq!(v.event, event_from_fields(&e["event"]));
         // The rules of docs/FORMAT.md, checked directly before the API checks them.
         let expected_ledger = genesis.unwrap_or(Hash::ZERO);

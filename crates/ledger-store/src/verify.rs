@@ -392,7 +392,7 @@ pub(crate) fn check_in_order<A: Admission>(
     if let Some(reason) = beside(&v) {
         return Err(reason);
     }
-    match state.check(key, v.entry.received, &v.event) {
+    match state.check(key, v.entry.received, &v.event, v.signed_by) {
         Ok(effect) => state.apply(key, v.hash, v.entry.received, effect),
         Err(e) => {
             return Err(format!(

@@ -348,17 +348,17 @@ pub(crate) fn fold<S: Store + ?Sized, A: Admission>(
             let event = Event::decode(&entry.event).map_err(damaged)?;
             let v = ledger_core::VerifiedEntry {
                 hash: ledger_core::hash_entry_bytes(&bytes),
+                signed_by: entry.signature.claims(),
                 entry,
                 event,
             };
             chain.link(&v).map_err(damaged)?;
-            let effect =
-                state
-                    .check(seq, v.entry.received, &v.event)
-                    .map_err(|e| StoreError::Replay {
-                        seq,
-                        reason: e.to_string(),
-                    })?;
+            let effect = state
+                .check(seq, v.entry.received, &v.event, v.signed_by)
+                .map_err(|e| StoreError::Replay {
+                    seq,
+                    reason: e.to_string(),
+                })?;
             state.apply(seq, v.hash, v.entry.received, effect);
         }
     }
@@ -607,9 +607,12 @@ impl<S: Store, A: Admission + Default> Writer<S, A> {
         // rayon pool would queue them behind whatever else it runs (an
         // auditor's whole-ledger verification, on a server).
         let verified: Vec<_> = if requests.len() <= INLINE_VERIFY {
-            requests.iter().map(|r| r.signed.verify()).collect()
+            requests.iter().map(|r| r.signed.verify_signer()).collect()
         } else {
-            requests.par_iter().map(|r| r.signed.verify()).collect()
+            requests
+                .par_iter()
+                .map(|r| r.signed.verify_signer())
+                .collect()
         };
         let mut batch = Batch::default();
         let mut accepted: Vec<(Reply<A::Rejection>, Seq, EntryHash)> = Vec::new();
@@ -667,13 +670,13 @@ impl<S: Store, A: Admission + Default> Writer<S, A> {
     fn admit(
         &mut self,
         signed: &SignedEvent,
-        verified: ledger_core::Result<Event>,
+        verified: ledger_core::Result<(Event, ledger_core::SignedBy)>,
         now: UnixMicros,
         epoch: u64,
         ids: &mut HashSet<EventId>,
         batch: &mut Batch,
     ) -> Result<(Seq, EntryHash), AppendError<A::Rejection>> {
-        let event = verified.map_err(AppendError::Invalid)?;
+        let (event, signed_by) = verified.map_err(AppendError::Invalid)?;
         let expected = self.chain.ledger_id.unwrap_or(Hash::ZERO);
         if event.ledger != expected {
             return Err(AppendError::WrongLedger {
@@ -704,19 +707,19 @@ impl<S: Store, A: Admission + Default> Writer<S, A> {
                 seq: None,
             });
         }
-        let effect =
-            self.state
-                .check(seq, now, &event)
-                .map_err(|source| AppendError::Rejected {
-                    event: event.id,
-                    source,
-                })?;
+        let effect = self
+            .state
+            .check(seq, now, &event, signed_by)
+            .map_err(|source| AppendError::Rejected {
+                event: event.id,
+                source,
+            })?;
         let entry = Entry {
             seq,
             prev: self.chain.head,
             received: now,
             event: signed.event.clone(),
-            signature: signed.signature,
+            signature: signed.signature.clone(),
         };
         let bytes = entry.encode();
         let hash = ledger_core::hash_entry_bytes(&bytes);

@@ -6,7 +6,7 @@
 //! replaying. It never touches a file, a socket or a clock.
 //!
 //! ```
-//! use ledger_core::{Admission, Event, EventId, Hash, KeyPair, Seq, UnixMicros, FORMAT_VERSION};
+//! use ledger_core::{Admission, Event, EventId, Hash, KeyPair, Seq, SignedBy, UnixMicros};
 //! use review::{Genesis, LedgerState, MemberId, MemberRecord, Payload, Policy};
 //!
 //! let founder = KeyPair::from_seed([1; 32]);
@@ -24,7 +24,7 @@
 //! });
 //! let event = review::compose(Hash::ZERO, EventId([7; 16]), &founder, UnixMicros(0), &genesis);
 //! let mut state = LedgerState::new();
-//! let effect = state.check(Seq(0), UnixMicros(0), &event).unwrap();
+//! let effect = state.check(Seq(0), UnixMicros(0), &event, SignedBy::Ed25519).unwrap();
 //! state.apply(Seq(0), Hash([9; 32]), UnixMicros(0), effect);
 //! assert_eq!(state.roster.top_management_count(), 1);
 //! ```
@@ -51,7 +51,7 @@ pub use vocabulary::{ids, inputs, member, payload, policy, vocab};
 #[cfg(test)]
 mod tests;
 
-use ledger_core::{Event, EventId, FORMAT_VERSION, KeyPair, LedgerId, PublicKey, UnixMicros};
+use ledger_core::{Author, Event, EventId, KeyPair, LedgerId, UnixMicros};
 
 pub use audit::ReviewAudit;
 pub use conformance::{Finding, Report, Severity};
@@ -62,9 +62,9 @@ pub use judgement::Judgement;
 pub use member::{MemberId, MemberRecord};
 pub use minutes::Minutes;
 pub use payload::{Genesis, Payload, RosterChange, Rotation, RotationStatement};
-pub use policy::{Policy, Quorum};
+pub use policy::{KeyPolicy, Policy, Quorum};
 pub use reviews::{ActionRecord, ReviewRecord, Reviews};
-pub use roster::{KeyState, Member, Roster};
+pub use roster::{KeyKind, KeyState, Member, Roster};
 pub use state::{Effect, LedgerState};
 
 /// Builds the event carrying `payload`, authored by `author`'s key.
@@ -75,7 +75,7 @@ pub fn compose(
     time: UnixMicros,
     payload: &Payload,
 ) -> Event {
-    compose_for(ledger, id, author.public(), time, payload)
+    compose_for(ledger, id, Author::Ed25519(author.public()), time, payload)
 }
 
 /// Builds the event carrying `payload` for `author` to sign elsewhere (the
@@ -83,12 +83,12 @@ pub fn compose(
 pub fn compose_for(
     ledger: LedgerId,
     id: EventId,
-    author: PublicKey,
+    author: Author,
     time: UnixMicros,
     payload: &Payload,
 ) -> Event {
     Event {
-        version: FORMAT_VERSION,
+        version: author.version(),
         ledger,
         id,
         author,

@@ -54,9 +54,12 @@ impl Sim {
         let ledger = self.state.roster.ledger_id.unwrap_or(Hash::ZERO);
         let event = compose(ledger, id, &key(author), UnixMicros(0), &payload);
         let seq = Seq(self.next);
-        let effect = self
-            .state
-            .check(seq, UnixMicros(1_764_547_200_000_000), &event)?;
+        let effect = self.state.check(
+            seq,
+            UnixMicros(1_764_547_200_000_000),
+            &event,
+            ledger_core::SignedBy::Ed25519,
+        )?;
         self.state.apply(
             seq,
             Hash([self.next as u8 + 1; 32]),

@@ -1,6 +1,6 @@
 //! Protobuf to domain and back. The only place that knows both.
 
-use ledger_core::{Entry, Event, EventId, Hash, Seq, Signature, SignedEvent, UnixMicros};
+use ledger_core::{Entry, Event, EventId, EventSignature, Hash, Seq, SignedEvent, UnixMicros};
 use review::{Payload, ReviewId};
 use tonic::Status;
 
@@ -41,15 +41,15 @@ pub fn signed_event(e: Option<pb::SignedEvent>) -> Result<SignedEvent, Status> {
             SignedEvent::MAX_LEN
         )));
     }
-    let signature: [u8; 64] = e.signature.as_slice().try_into().map_err(|_| {
+    let signature = EventSignature::decode(&e.event, &e.signature).map_err(|err| {
         Status::invalid_argument(format!(
-            "event.signature: {} bytes, an ed25519 signature is 64",
+            "event.signature: {} bytes are not the signature this event's version takes (64 ed25519 bytes for version 1, a passkey assertion for version 2): {err}",
             e.signature.len()
         ))
     })?;
     Ok(SignedEvent {
         event: e.event,
-        signature: Signature(signature),
+        signature,
     })
 }
 
@@ -57,7 +57,7 @@ pub fn signed_event(e: Option<pb::SignedEvent>) -> Result<SignedEvent, Status> {
 pub fn signed_event_pb(s: &SignedEvent) -> pb::SignedEvent {
     pb::SignedEvent {
         event: s.event.clone(),
-        signature: s.signature.0.to_vec(),
+        signature: s.signature.encode(),
     }
 }
 

@@ -201,7 +201,7 @@ fn apply(state: &mut LedgerState, seq: Seq, bytes: &[u8]) -> Result<(), StoreErr
     let event = Event::decode(&entry.event).map_err(damaged)?;
     let hash = ledger_core::hash_entry_bytes(bytes);
     let effect = state
-        .check(seq, entry.received, &event)
+        .check(seq, entry.received, &event, entry.signature.claims())
         .map_err(|e| StoreError::Replay {
             seq,
             reason: e.to_string(),

@@ -13,7 +13,10 @@
 //!    gRPC `Append` (the writer checks the signature and every rule again).
 //!
 //! Every post in a session carries the session's CSRF token; an event is
-//! appended only if its author is the key the session signed in with.
+//! appended only if its author is the key the session signed in with, or
+//! one of the same member's passkeys. A passkey signs in step 2 through
+//! `navigator.credentials.get`, with the challenge the browser computes
+//! itself from the event's bytes (`docs/FORMAT.md`, "Passkeys").
 
 use std::sync::Arc;
 
@@ -21,7 +24,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use ledger_core::{Event, EventId, LedgerId, PublicKey, Purpose, Seq, Signature, SignedEvent};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ledger_core::{
+    Assertion, Author, Event, EventId, EventSignature, LedgerId, PublicKey, Purpose, Seq,
+    Signature, SignedBy, SignedEvent,
+};
 use rand_core::{OsRng, RngCore};
 use review::{LedgerState, Payload};
 use serde::Deserialize;
@@ -200,9 +208,24 @@ pub struct Posted {
     /// For `append`: the event's canonical bytes, hex.
     #[serde(default)]
     pub event: String,
-    /// For `append`: the signature, hex.
+    /// For `append`: the ed25519 signature, hex.
     #[serde(default)]
     pub signature: String,
+    /// For `append` by a passkey: the authenticator data, base64url.
+    #[serde(default)]
+    pub authenticator_data: String,
+    /// For `append` by a passkey: the client data JSON, base64url.
+    #[serde(default)]
+    pub client_data_json: String,
+    /// For `append` by a passkey: the assertion's signature, base64url.
+    #[serde(default)]
+    pub assertion_signature: String,
+}
+
+fn b64(field: &str, text: &str) -> Result<Vec<u8>, WebError> {
+    URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|_| WebError::bad(format!("{field}: not base64url")).as_json())
 }
 
 /// What a post in a member's session acts with: the ledger, the key the
@@ -261,15 +284,47 @@ pub async fn sign_out(
 pub fn build(
     state: &LedgerState,
     ledger: LedgerId,
-    key: PublicKey,
+    author: Author,
     payload: &Payload,
 ) -> Result<Event, review::Rejection> {
     let mut id = [0u8; 16];
     OsRng.fill_bytes(&mut id);
     let now = ledger_store::system_clock()();
-    let event = review::compose_for(ledger, EventId(id), key, now, payload);
-    state.admit(Seq(state.size), now, &event)?;
+    // What the signature will say is not known yet: judged as a passkey
+    // that verifies the user, or as the ed25519 key it is.
+    let signed_by = match author {
+        Author::Ed25519(_) => SignedBy::Ed25519,
+        Author::Passkey(_) => SignedBy::Passkey {
+            user_verified: true,
+        },
+    };
+    let event = review::compose_for(ledger, EventId(id), author, now, payload);
+    state.admit(Seq(state.size), now, &event, signed_by)?;
     Ok(event)
+}
+
+/// The author a form asks to sign with: the session's key, or (`signer` =
+/// a key id in hex) one of the same member's active passkeys.
+fn author_for(
+    state: &LedgerState,
+    session_key: PublicKey,
+    signer: &str,
+) -> Result<Author, WebError> {
+    if signer.is_empty() {
+        return Ok(Author::Ed25519(session_key));
+    }
+    let key =
+        PublicKey::from_hex(signer).map_err(|_| WebError::bad("signer: not a key id").as_json())?;
+    let member = state.roster.signer(&session_key).ok().map(|m| &m.handle);
+    let record = state.roster.keys.get(&key);
+    match record {
+        Some(r) if Some(&r.member) == member && r.state == review::KeyState::Active => r
+            .kind
+            .passkey()
+            .map(|c| Author::Passkey(c.clone()))
+            .ok_or_else(|| WebError::bad("signer: that key is not a passkey").as_json()),
+        _ => Err(WebError::forbidden("signer: not an active passkey of yours").as_json()),
+    }
 }
 
 fn conflict(m: impl Into<String>) -> WebError {
@@ -312,13 +367,23 @@ pub async fn prepare(
         kind => forms::payload(kind, &form, &state)
             .map_err(|e| WebError::bad(e.to_string()).as_json())?,
     };
-    let event = build(&state, id, key, &payload).map_err(|e| conflict(e.to_string()))?;
+    let author = author_for(&state, key, field("signer"))?;
+    let passkey = author.passkey().map(|c| {
+        json!({
+            "key_id": c.key_id().to_hex(),
+            "credential_id": URL_SAFE_NO_PAD.encode(&c.credential_id),
+            "rp_id": c.rp_id,
+        })
+    });
+    let author_key = author.key();
+    let event = build(&state, id, author, &payload).map_err(|e| conflict(e.to_string()))?;
     Ok(answer(json!({
         "event": hex::encode(event.encode()),
         "kind": event.kind.to_string(),
         "description": review::describe::payload(&payload),
         "ledger": id.to_hex(),
-        "author": key.to_hex(),
+        "author": author_key.to_hex(),
+        "passkey": passkey,
         "context": String::from_utf8_lossy(Purpose::Event.context()),
     })))
 }
@@ -368,9 +433,13 @@ pub async fn append(
     let bytes = hex::decode(form.event.trim())
         .map_err(|_| WebError::bad("the event is not hex").as_json())?;
     let event = Event::decode(&bytes).map_err(|e| WebError::bad(e.to_string()).as_json())?;
-    if event.author != key {
+    let own = match &event.author {
+        Author::Ed25519(author) => *author == key,
+        Author::Passkey(c) => author_for(&host.state(), key, &c.key_id().to_hex()).is_ok(),
+    };
+    if !own {
         return Err(WebError::forbidden(
-            "this event is not by the key signed in here: nothing was appended",
+            "this event is not by the key signed in here nor one of your passkeys: nothing was appended",
         )
         .as_json());
     }
@@ -379,9 +448,17 @@ pub async fn append(
             WebError::bad("this event is for another ledger: nothing was appended").as_json(),
         );
     }
+    let signature = match event.author {
+        Author::Ed25519(_) => EventSignature::Ed25519(signature(&form.signature)?),
+        Author::Passkey(_) => EventSignature::Passkey(Assertion {
+            authenticator_data: b64("authenticator_data", &form.authenticator_data)?,
+            client_data_json: b64("client_data_json", &form.client_data_json)?,
+            signature: b64("assertion_signature", &form.assertion_signature)?,
+        }),
+    };
     let signed = SignedEvent {
         event: bytes,
-        signature: signature(&form.signature)?,
+        signature,
     };
     let receipt = tokio::task::spawn_blocking(move || host.append(signed))
         .await

@@ -137,7 +137,7 @@ pub fn run(opts: &Options, reviews: u64) -> Result<Report> {
             prev,
             received: event.time,
             event: signed.event.clone(),
-            signature: signed.signature,
+            signature: signed.signature.clone(),
         }
         .encode();
         prev = hash_entry_bytes(&bytes);

@@ -286,7 +286,12 @@ impl<'k> Mirror<'k> {
         let receipt = fixture::append(ledger, event.sign(key))?;
         let effect = self
             .state
-            .check(receipt.seq, receipt.received, &event)
+            .check(
+                receipt.seq,
+                receipt.received,
+                &event,
+                ledger_core::SignedBy::Ed25519,
+            )
             .map_err(|e| {
                 anyhow!(
                     "the ledger admitted {} but its mirror refuses it: {e}",

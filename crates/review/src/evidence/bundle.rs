@@ -241,7 +241,7 @@ pub fn verify(
             prove_entry(cp, seq, &v.hash, &be.proof)?;
         }
         let effect = state
-            .check(seq, v.entry.received, &v.event)
+            .check(seq, v.entry.received, &v.event, v.signed_by)
             .map_err(|e| entry_err(seq.0, format!("not admissible: {e}")))?;
         included.insert(state.subject_of(&effect));
         state.apply(seq, v.hash, v.entry.received, effect);
@@ -489,8 +489,9 @@ impl Admission for SubjectLog {
         seq: Seq,
         received: UnixMicros,
         event: &ledger_core::Event,
+        signed_by: ledger_core::SignedBy,
     ) -> Result<Self::Effect, Self::Rejection> {
-        self.state.check(seq, received, event)
+        self.state.check(seq, received, event, signed_by)
     }
 
     fn checkpoint_key(&self) -> Option<ledger_core::PublicKey> {

@@ -5,8 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use ledger_core::passkey::SoftAuthenticator;
 use ledger_core::{
-    Admission, EntryHash, Event, EventId, Hash, KeyPair, Seq, SignedEvent, UnixMicros,
+    Admission, Author, EntryHash, EventId, EventSignature, Hash, KeyPair, Purpose, Seq,
+    SignedEvent, UnixMicros,
 };
 
 use crate::error::Rejection;
@@ -136,12 +138,12 @@ impl Rehearsal {
 
     /// Offers a signed event as the next entry.
     pub fn offer(&mut self, signed: SignedEvent) -> Result<EventId, Rejection> {
-        let event: Event = signed.verify().map_err(|e| Rejection::Field {
+        let (event, signed_by) = signed.verify_signer().map_err(|e| Rejection::Field {
             field: "signature".into(),
             reason: e.to_string(),
         })?;
         let seq = Seq(self.events.len() as u64);
-        let effect = self.state.check(seq, self.clock, &event)?;
+        let effect = self.state.check(seq, self.clock, &event, signed_by)?;
         // Stands in for the entry hash, which needs a store: distinct per entry.
         let hash: EntryHash = Hash(*blake3::hash(&signed.encode()).as_bytes());
         self.state.apply(seq, hash, self.clock, effect);
@@ -151,8 +153,31 @@ impl Rehearsal {
         Ok(event.id)
     }
 
-    /// `by` signs the current minutes of `review`.
-    pub fn sign(&mut self, by: &str, review: &ReviewId) -> Result<EventId, Rejection> {
+    /// Signs `payload` with the passkey `by` holds (a software
+    /// authenticator) and offers it.
+    pub fn append_by_passkey(
+        &mut self,
+        by: &SoftAuthenticator,
+        payload: &Payload,
+    ) -> Result<EventId, Rejection> {
+        let author = Author::Passkey(by.credential.clone());
+        let event = crate::compose_for(
+            self.ledger_id(),
+            self.event_id(),
+            author,
+            self.clock,
+            payload,
+        );
+        let bytes = event.encode();
+        let assertion = by.assert(Purpose::Event, &bytes);
+        self.offer(SignedEvent {
+            event: bytes,
+            signature: EventSignature::Passkey(assertion),
+        })
+    }
+
+    /// The request to sign the current minutes of `review`.
+    pub fn sign_request(&self, review: &ReviewId) -> Result<Payload, Rejection> {
         let r = self
             .state
             .reviews
@@ -162,7 +187,13 @@ impl Rehearsal {
                 field: "review".into(),
                 reason: format!("no review {review}"),
             })?;
-        self.append(by, &Payload::Sign(r.sign_request()))
+        Ok(Payload::Sign(r.sign_request()))
+    }
+
+    /// `by` signs the current minutes of `review`.
+    pub fn sign(&mut self, by: &str, review: &ReviewId) -> Result<EventId, Rejection> {
+        let request = self.sign_request(review)?;
+        self.append(by, &request)
     }
 
     /// Runs the steps in order, stopping at the first refusal.

@@ -25,6 +25,8 @@ enum Later {
     Rekey(usize),
     /// Stricter conformance thresholds.
     Thresholds,
+    /// A key policy that counts only user-verified passkey signatures.
+    KeyPolicy,
 }
 
 /// The story with the steps whose `drops` entry is 0 left out and the
@@ -69,6 +71,7 @@ fn to_later((k, i): (u8, usize)) -> Later {
         3 => Later::Revoke(i),
         4 => Later::Rotate(i),
         5 if i == 0 => Later::Thresholds,
+        5 if i == 1 => Later::KeyPolicy,
         _ => Later::Rekey(i),
     }
 }
@@ -134,6 +137,10 @@ fn apply(r: &mut Rehearsal, later: Later, n: usize) {
             }
         }
         Later::Thresholds => change(r, RosterChange::SetThresholds(strict())),
+        Later::KeyPolicy => change(
+            r,
+            RosterChange::SetKeyPolicy(crate::KeyPolicy::VerifiedPasskeyForMinutes),
+        ),
         Later::Rekey(i) => {
             let new = fresh(n);
             let before = r.state.roster.members[&handle(i)].keys.clone();

@@ -232,9 +232,11 @@ pub(crate) fn top_management_present(roster: &Roster, record: &ReviewRecord) -> 
 }
 
 /// Whether the signature `s` counts for top management: its signer was top
-/// management by the roster at the signature's entry.
+/// management by the roster at the signature's entry, and it meets the key
+/// policy in force there (a user-verified passkey, where one is required).
 pub(crate) fn counts(roster: &Roster, s: &MinutesSignature) -> bool {
-    roster.as_at(s.seq).is_top_management(&s.member)
+    let at = roster.as_at(s.seq);
+    at.is_top_management(&s.member) && at.minutes_key_policy_unmet(&s.key, s.signed_by).is_none()
 }
 
 /// The auditor's view of `review` in `state`.

@@ -547,7 +547,35 @@ fn minutes_signed(c: &Ctx, f: &mut Findings) {
             )),
             None => Some(format!("{} did not change these minutes", s.covers)),
         };
-        for reason in fault.into_iter().chain(digest_fault) {
+        // A signature the key policy does not count is a fault until the
+        // same member signs the same minutes again in a way it counts.
+        let replaced = c.record.signatures.iter().any(|x| {
+            x.member == s.member
+                && x.seq > s.seq
+                && x.covers == s.covers
+                && crate::audit::counts(c.roster, x)
+        });
+        let policy_fault = (!replaced)
+            .then(|| {
+                c.roster
+                    .as_at(s.seq)
+                    .minutes_key_policy_unmet(&s.key, s.signed_by)
+            })
+            .flatten()
+            .map(|(policy, set_at)| {
+                let with = c
+                    .roster
+                    .keys
+                    .get(&s.key)
+                    .map(|k| k.kind.signed_with(s.signed_by).to_string())
+                    .unwrap_or_else(|| "an unknown key".into());
+                let set = set_at.map(|at| format!(", set at {at},")).unwrap_or_default();
+                format!(
+                    "made with a {with}, but the key policy{set} requires that {}: it does not count",
+                    policy.describe()
+                )
+            });
+        for reason in fault.into_iter().chain(digest_fault).chain(policy_fault) {
             f.add(
                 SIGNED,
                 Severity::Nonconformity,

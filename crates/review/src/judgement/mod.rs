@@ -17,6 +17,8 @@ pub mod wording;
 
 #[cfg(test)]
 pub(crate) mod as_at_tests;
+#[cfg(test)]
+mod passkey_tests;
 
 use crate::audit::{ReviewAudit, audit};
 use crate::conformance::{Report, check};

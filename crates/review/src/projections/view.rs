@@ -10,7 +10,7 @@ use crate::ids::{Date, ReviewId};
 use crate::judgement::Judgement;
 use crate::member::MemberId;
 use crate::reviews::ReviewRecord;
-use crate::roster::{Member, Roster, Standing};
+use crate::roster::{Member, Roster, SignedWith, Standing};
 use crate::state::LedgerState;
 
 /// A member as a reader sees them.
@@ -67,6 +67,9 @@ pub struct SignatureLine {
     pub signer: Person,
     /// The fingerprint of the key that signed.
     pub fingerprint: String,
+    /// What it was signed with ("passkey, user verified", "device key",
+    /// "key file").
+    pub signed_with: SignedWith,
     /// The signing entry.
     pub seq: Seq,
     /// When the ledger received the signature.
@@ -121,6 +124,11 @@ impl<'a> MinutesView<'a> {
             .map(|s| SignatureLine {
                 signer: Person::as_at(roster, &s.member, s.seq),
                 fingerprint: s.key.fingerprint(),
+                signed_with: roster
+                    .keys
+                    .get(&s.key)
+                    .map(|k| k.kind.signed_with(s.signed_by))
+                    .unwrap_or(SignedWith::KeyFile),
                 seq: s.seq,
                 received: s.received,
                 digest: s.digest,

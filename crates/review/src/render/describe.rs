@@ -29,6 +29,19 @@ pub fn roster_change(change: &RosterChange) -> String {
         RosterChange::AddKey { handle, key } => {
             format!("enrol one more key for {handle}: {}", key.fingerprint())
         }
+        RosterChange::AddDeviceKey { handle, key } => {
+            format!(
+                "enrol a browser's device key for {handle}: {}",
+                key.fingerprint()
+            )
+        }
+        RosterChange::AddPasskey { handle, credential } => format!(
+            "enrol a passkey for {handle}: {} ({} on {})",
+            credential.key_id().fingerprint(),
+            credential.algorithm_name(),
+            credential.rp_id
+        ),
+        RosterChange::SetKeyPolicy(p) => format!("set the key policy: {}", p.describe()),
         RosterChange::RetireKey { handle, key } => {
             format!("retire the key {} of {handle}", key.fingerprint())
         }

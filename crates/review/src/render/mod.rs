@@ -1071,6 +1071,7 @@ pub(crate) fn signature_table(signatures: &[SignatureLine]) -> Block {
             "Role".into(),
             "Top management when signing".into(),
             "Key fingerprint".into(),
+            "Signed with".into(),
             "Signed (UTC)".into(),
             "Entry".into(),
             "Covers current minutes".into(),
@@ -1083,6 +1084,7 @@ pub(crate) fn signature_table(signatures: &[SignatureLine]) -> Block {
                     vec![text(s.signer.role.clone())],
                     yes_no(s.signer.top_management),
                     vec![mono(&s.fingerprint)],
+                    vec![text(s.signed_with.to_string())],
                     vec![text(rfc3339(s.received))],
                     vec![Span::Seq(s.seq)],
                     if s.current {

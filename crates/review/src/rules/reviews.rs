@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use ledger_core::{Hash, PublicKey, Seq, UnixMicros};
+use ledger_core::{Hash, PublicKey, Seq, SignedBy, UnixMicros};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Rejection;
@@ -43,6 +43,8 @@ pub struct MinutesSignature {
     pub digest: Hash,
     /// The last entry of the minutes it covers.
     pub covers: Seq,
+    /// How the signature was made (a passkey's user verification included).
+    pub signed_by: SignedBy,
 }
 
 /// One event that changed a review's minutes.
@@ -619,13 +621,14 @@ impl Reviews {
         })
     }
 
-    /// Checks a signature on minutes.
+    /// Checks a signature on minutes by `by`, made with `key` as
+    /// `signed_by` says, offered as entry `seq`.
     pub fn check_sign(
         &self,
+        roster: &Roster,
         by: &Member,
-        key: &PublicKey,
-        seq: Seq,
-        received: UnixMicros,
+        (key, signed_by): (&PublicKey, SignedBy),
+        (seq, received): (Seq, UnixMicros),
         s: &Sign,
     ) -> Result<ReviewOp, Rejection> {
         let r = self.review(&s.review)?;
@@ -668,7 +671,15 @@ impl Reviews {
                 ),
             ));
         }
-        if r.current_signatures().any(|x| x.member == by.handle) {
+        // A member signs the same minutes once; again only if their earlier
+        // signature does not meet the key policy in force now.
+        let policy = roster.as_at(seq);
+        if r.current_signatures().any(|x| {
+            x.member == by.handle
+                && policy
+                    .minutes_key_policy_unmet(&x.key, x.signed_by)
+                    .is_none()
+        }) {
             return Err(field(
                 "signer",
                 format!("{} has already signed these minutes", by.handle),
@@ -683,6 +694,7 @@ impl Reviews {
                 received,
                 digest,
                 covers: s.covers,
+                signed_by,
             },
         })
     }

@@ -7,21 +7,22 @@
 //!   top management at the quorum of the policy (counting the proposer)
 //!   has signed it; approvals come one event each;
 //! - revoking one's own keys, or retiring one of them, takes effect at once;
-//! - a member may hold several active keys (`AddKey`), each rotated,
-//!   retired (`RetireKey`) or revoked on its own;
+//! - a member may hold several active keys (`AddKey`, `AddDeviceKey`,
+//!   `AddPasskey`), each rotated, retired (`RetireKey`) or revoked on its
+//!   own; a passkey is named by its key id wherever a key is named;
 //! - a rotation is signed by the old key as the event's author and by the
 //!   new key over a [`RotationStatement`];
 //! - a key enrolled once, for anyone, is never enrolled again, and weak keys never.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use ledger_core::{EventId, LedgerId, PublicKey, Purpose, Seq, codec};
+use ledger_core::{Credential, EventId, LedgerId, PublicKey, Purpose, Seq, codec};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Rejection;
 use crate::member::{MemberId, MemberRecord, check_text};
 use crate::payload::{Genesis, RosterChange, Rotation, RotationStatement};
-use crate::policy::{Policy, Thresholds};
+use crate::policy::{KeyPolicy, Policy, Thresholds};
 
 /// A member as the roster knows them now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +155,35 @@ impl<'r> RosterAsAt<'r> {
         set[..i].last().map(|(_, t)| t.clone()).unwrap_or_default()
     }
 
+    /// Whether a minutes signature by `key`, made as `signed_by` says, at
+    /// this roster meets the key policy in force; if not, the policy and
+    /// the entry that set it.
+    pub fn minutes_key_policy_unmet(
+        &self,
+        key: &PublicKey,
+        signed_by: ledger_core::SignedBy,
+    ) -> Option<(KeyPolicy, Option<Seq>)> {
+        let (policy, at) = self.key_policy();
+        let with = self
+            .roster
+            .keys
+            .get(key)
+            .map(|k| k.kind.signed_with(signed_by))
+            .unwrap_or(SignedWith::KeyFile);
+        (!policy.met_by_minutes_signature(with)).then_some((policy, at))
+    }
+
+    /// The key policy in force, and the entry that set it (`None` for the
+    /// default).
+    pub fn key_policy(&self) -> (KeyPolicy, Option<Seq>) {
+        let set = &self.roster.key_policies;
+        let i = set.partition_point(|(at, _)| *at < self.seq);
+        set[..i]
+            .last()
+            .map(|(at, p)| (*p, Some(*at)))
+            .unwrap_or_default()
+    }
+
     /// The entry at which `handle` left (removed, or lost their last key)
     /// at or before this roster, if they had.
     pub fn left_at(&self, handle: &MemberId) -> Option<Seq> {
@@ -187,6 +217,80 @@ pub struct KeyRecord {
     pub since: Seq,
     /// Its state now.
     pub state: KeyState,
+    /// What kind of key it is.
+    pub kind: KeyKind,
+}
+
+/// What kind of key a member enrolled: what reports say a signature was
+/// made with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyKind {
+    /// An ed25519 key from a key file (genesis, `Enrol`, `AddKey`,
+    /// `Rekey`, a rotation).
+    KeyFile,
+    /// An ed25519 key a browser made and keeps (`AddDeviceKey`).
+    DeviceKey,
+    /// A passkey (`AddPasskey`).
+    Passkey(Credential),
+}
+
+/// What a signature was made with, as reports say it: the kind of key
+/// that signed and, for a passkey, whether the authenticator verified the
+/// user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignedWith {
+    /// An ed25519 key from a key file.
+    KeyFile,
+    /// An ed25519 key a browser keeps.
+    DeviceKey,
+    /// A passkey.
+    Passkey {
+        /// The authenticator verified the user (biometric or PIN).
+        user_verified: bool,
+    },
+}
+
+impl Serialize for SignedWith {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl std::fmt::Display for SignedWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SignedWith::KeyFile => "key file",
+            SignedWith::DeviceKey => "device key",
+            SignedWith::Passkey {
+                user_verified: true,
+            } => "passkey, user verified",
+            SignedWith::Passkey {
+                user_verified: false,
+            } => "passkey, user not verified",
+        })
+    }
+}
+
+impl KeyKind {
+    /// What a signature by a key of this kind was made with, given what
+    /// the signature itself says.
+    pub fn signed_with(&self, signed_by: ledger_core::SignedBy) -> SignedWith {
+        match (self, signed_by) {
+            (_, ledger_core::SignedBy::Passkey { user_verified }) => {
+                SignedWith::Passkey { user_verified }
+            }
+            (KeyKind::DeviceKey, _) => SignedWith::DeviceKey,
+            _ => SignedWith::KeyFile,
+        }
+    }
+
+    /// The passkey, if the key is one.
+    pub fn passkey(&self) -> Option<&Credential> {
+        match self {
+            KeyKind::Passkey(c) => Some(c),
+            _ => None,
+        }
+    }
 }
 
 /// A roster change waiting for its quorum.
@@ -261,6 +365,9 @@ pub struct Roster {
     /// Conformance thresholds set after genesis, with the entry that set
     /// each; [`Thresholds::default`] before the first.
     pub thresholds: Vec<(Seq, Thresholds)>,
+    /// Key policies set after genesis, with the entry that set each;
+    /// [`KeyPolicy::AnyKey`] before the first.
+    pub key_policies: Vec<(Seq, KeyPolicy)>,
     /// How many members are top management now, kept as members change so
     /// that quorum checks do not walk the roster.
     top_count: usize,
@@ -335,6 +442,12 @@ impl Roster {
             field,
             reason: e.to_string(),
         })?;
+        self.check_key_free(field, key)
+    }
+
+    /// Checks that no one holds `key` (an ed25519 key or a passkey's key
+    /// id) and that it is not the checkpoint key.
+    fn check_key_free(&self, field: &'static str, key: &PublicKey) -> Result<(), Rejection> {
         if let Some(record) = self.keys.get(key) {
             return Err(Rejection::KeyTaken {
                 key: key.fingerprint(),
@@ -417,10 +530,19 @@ impl Roster {
                     reason: format!("{handle} has no active key to revoke"),
                 }),
             },
-            RosterChange::AddKey { handle, key } => {
+            RosterChange::AddKey { handle, key } | RosterChange::AddDeviceKey { handle, key } => {
                 self.member(handle)?;
                 self.check_new_key("add_key.key", key)
             }
+            RosterChange::AddPasskey { handle, credential } => {
+                self.member(handle)?;
+                credential.check().map_err(|e| Rejection::BadKey {
+                    field: "add_passkey.credential",
+                    reason: e.to_string(),
+                })?;
+                self.check_key_free("add_passkey.credential", &credential.key_id())
+            }
+            RosterChange::SetKeyPolicy(_) => Ok(()),
             RosterChange::RetireKey { handle, key } => {
                 if self.member(handle)?.keys.contains(key) {
                     Ok(())
@@ -590,6 +712,7 @@ impl Roster {
                             member: member.clone(),
                             since: seq,
                             state: KeyState::Active,
+                            kind: KeyKind::KeyFile,
                         },
                     );
                     if let Some(m) = self.members.get_mut(&member) {
@@ -610,6 +733,7 @@ impl Roster {
                 member: r.handle.clone(),
                 since: seq,
                 state: KeyState::Active,
+                kind: KeyKind::KeyFile,
             },
         );
         self.members.insert(
@@ -653,13 +777,14 @@ impl Roster {
     }
 
     /// Enrols `key` as one more active key of `handle`.
-    fn add_key(&mut self, seq: Seq, handle: MemberId, key: PublicKey) {
+    fn add_key(&mut self, seq: Seq, handle: MemberId, key: PublicKey, kind: KeyKind) {
         self.keys.insert(
             key,
             KeyRecord {
                 member: handle.clone(),
                 since: seq,
                 state: KeyState::Active,
+                kind,
             },
         );
         if let Some(m) = self.members.get_mut(&handle) {
@@ -690,9 +815,19 @@ impl Roster {
             RosterChange::Revoke { handle } => self.revoke_keys(seq, &handle, None),
             RosterChange::RetireKey { handle, key } => self.revoke_keys(seq, &handle, Some(&key)),
             RosterChange::Rekey { handle, key } | RosterChange::AddKey { handle, key } => {
-                self.add_key(seq, handle, key)
+                self.add_key(seq, handle, key, KeyKind::KeyFile)
             }
+            RosterChange::AddDeviceKey { handle, key } => {
+                self.add_key(seq, handle, key, KeyKind::DeviceKey)
+            }
+            RosterChange::AddPasskey { handle, credential } => self.add_key(
+                seq,
+                handle,
+                credential.key_id(),
+                KeyKind::Passkey(credential),
+            ),
             RosterChange::SetThresholds(t) => self.thresholds.push((seq, t)),
+            RosterChange::SetKeyPolicy(p) => self.key_policies.push((seq, p)),
             RosterChange::Remove { handle } => {
                 self.revoke_keys(seq, &handle, None);
                 if let Some(m) = self.members.get_mut(&handle) {

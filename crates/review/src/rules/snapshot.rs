@@ -24,7 +24,7 @@ use crate::vocab::MeetingTimes;
 /// The version of the snapshot encoding. Bump it whenever a type in
 /// [`LedgerState`] changes shape: older snapshots are then ignored and
 /// rebuilt, never misread.
-pub const SNAPSHOT_VERSION: u32 = 2;
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 /// The state's snapshot bytes; `None` if they would be over the codec's
 /// snapshot limit.
@@ -120,10 +120,10 @@ mod tests {
     /// opening a ledger folds the entries after its snapshot.
     fn fold(state: &mut LedgerState, events: &[SignedEvent], received: &[UnixMicros], from: usize) {
         for (i, (e, t)) in events.iter().zip(received).enumerate().skip(from) {
-            let event = e.verify().expect("rehearsed events verify");
+            let (event, signed_by) = e.verify_signer().expect("rehearsed events verify");
             let seq = Seq(i as u64);
             let effect = state
-                .check(seq, *t, &event)
+                .check(seq, *t, &event, signed_by)
                 .expect("rehearsed events are admitted");
             // The rehearsal's stand-in for an entry hash.
             let hash: EntryHash = Hash(*blake3::hash(&e.encode()).as_bytes());

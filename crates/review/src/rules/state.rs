@@ -1,6 +1,6 @@
 //! The admission state machine: one pure function for appending and replaying.
 
-use ledger_core::{Admission, EntryHash, Event, Seq, UnixMicros};
+use ledger_core::{Admission, EntryHash, Event, Seq, SignedBy, UnixMicros};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Rejection;
@@ -44,16 +44,14 @@ impl LedgerState {
         seq: Seq,
         received: UnixMicros,
         event: &Event,
+        signed_by: SignedBy,
     ) -> Result<Effect, Rejection> {
+        let author = event.author.key();
         let payload = Payload::decode(&event.kind, &event.payload)?;
         let roster = &self.roster;
         if !roster.founded() {
             return match &payload {
-                Payload::Genesis(g) => Ok(Effect::Roster(roster.check_genesis(
-                    seq,
-                    &event.author,
-                    g,
-                )?)),
+                Payload::Genesis(g) => Ok(Effect::Roster(roster.check_genesis(seq, &author, g)?)),
                 _ => Err(Rejection::NoGenesis {
                     kind: event.kind.to_string(),
                 }),
@@ -62,7 +60,19 @@ impl LedgerState {
         if let Payload::Genesis(_) = payload {
             return Err(Rejection::GenesisAgain { seq });
         }
-        let signer = roster.signer(&event.author)?;
+        let signer = roster.signer(&author)?;
+        // A key id names one kind of key: a passkey's id never verifies an
+        // ed25519 signature (nor can an ed25519 key be a passkey's id).
+        let passkey = roster.keys.get(&author).and_then(|k| k.kind.passkey());
+        if passkey != event.author.passkey() {
+            return Err(Rejection::Field {
+                field: "event.author".into(),
+                reason: format!(
+                    "key {} is enrolled as another kind of key than the one that signed",
+                    author.fingerprint()
+                ),
+            });
+        }
         let reviews = &self.reviews;
         let content = |review, amendment, item| {
             reviews
@@ -75,11 +85,7 @@ impl LedgerState {
                 roster.check_propose(event.id, signer, change)?,
             )),
             Payload::Approve(id) => Ok(Effect::Roster(roster.check_approve(signer, *id)?)),
-            Payload::Rotate(r) => Ok(Effect::Roster(roster.check_rotate(
-                signer,
-                &event.author,
-                r,
-            )?)),
+            Payload::Rotate(r) => Ok(Effect::Roster(roster.check_rotate(signer, &author, r)?)),
             Payload::Schedule(c) => Ok(Effect::Review(reviews.check_schedule(roster, signer, c)?)),
             Payload::Circulate(c) => {
                 content(&c.review, &c.amendment, Item::Circulate(c.body.clone()))
@@ -100,10 +106,10 @@ impl LedgerState {
                 content(&c.review, &c.amendment, Item::Times(c.body.clone()))
             }
             Payload::Sign(s) => Ok(Effect::Review(reviews.check_sign(
+                roster,
                 signer,
-                &event.author,
-                seq,
-                received,
+                (&author, signed_by),
+                (seq, received),
                 s,
             )?)),
             Payload::ActionUpdate(u) => {
@@ -136,8 +142,14 @@ impl Admission for LedgerState {
     type Effect = Effect;
     type Rejection = Rejection;
 
-    fn check(&self, seq: Seq, received: UnixMicros, event: &Event) -> Result<Effect, Rejection> {
-        self.admit(seq, received, event)
+    fn check(
+        &self,
+        seq: Seq,
+        received: UnixMicros,
+        event: &Event,
+        signed_by: SignedBy,
+    ) -> Result<Effect, Rejection> {
+        self.admit(seq, received, event, signed_by)
     }
 
     fn checkpoint_key(&self) -> Option<ledger_core::PublicKey> {

@@ -1,11 +1,11 @@
 //! The typed payloads of events, and their kinds.
 
-use ledger_core::{EventId, EventKind, PublicKey, Signature, codec};
+use ledger_core::{Credential, EventId, EventKind, PublicKey, Signature, codec};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Rejection;
 use crate::member::{MemberId, MemberRecord};
-use crate::policy::{Policy, Thresholds};
+use crate::policy::{KeyPolicy, Policy, Thresholds};
 use crate::vocab::{
     Act, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision, Input,
     MeetingTimes, Objective, Open, Schedule, Sign,
@@ -74,6 +74,26 @@ pub enum RosterChange {
         /// The key.
         key: PublicKey,
     },
+    /// Enrol a passkey for a member. Roster payloads name it afterwards by
+    /// its key id (`Credential::key_id`), as they name an ed25519 key by
+    /// its bytes: it is retired, rotated or revoked like any key.
+    AddPasskey {
+        /// The member.
+        handle: MemberId,
+        /// The passkey, as registered in the member's browser.
+        credential: Credential,
+    },
+    /// Enrol an ed25519 key that a browser made and keeps (the web
+    /// console's device key). It signs as [`RosterChange::AddKey`] does;
+    /// reports call its signatures "device key" rather than "key file".
+    AddDeviceKey {
+        /// The member.
+        handle: MemberId,
+        /// The key.
+        key: PublicKey,
+    },
+    /// Set which keys may sign what, from this entry on.
+    SetKeyPolicy(KeyPolicy),
 }
 
 /// A member replacing their key: signed as an event by the old key, and

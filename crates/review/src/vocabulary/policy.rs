@@ -128,6 +128,57 @@ impl Default for Thresholds {
     }
 }
 
+/// Which keys may sign what, set under the roster quorum from an entry on
+/// (`RosterChange::SetKeyPolicy`); until a ledger sets one, [`KeyPolicy::AnyKey`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyPolicy {
+    /// Any enrolled key signs anything its member may sign.
+    #[default]
+    AnyKey,
+    /// Minutes signatures must be passkey assertions in which the
+    /// authenticator verified the user (biometric or PIN). Rule 3 reports
+    /// one that is not.
+    VerifiedPasskeyForMinutes,
+}
+
+impl KeyPolicy {
+    /// The policy in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyPolicy::AnyKey => "any enrolled key signs",
+            KeyPolicy::VerifiedPasskeyForMinutes => {
+                "minutes are signed with a passkey that verified the user"
+            }
+        }
+    }
+
+    /// Whether a minutes signature made with `with` meets the policy.
+    pub fn met_by_minutes_signature(self, with: crate::roster::SignedWith) -> bool {
+        match self {
+            KeyPolicy::AnyKey => true,
+            KeyPolicy::VerifiedPasskeyForMinutes => matches!(
+                with,
+                crate::roster::SignedWith::Passkey {
+                    user_verified: true
+                }
+            ),
+        }
+    }
+
+    /// Parses the name the CLI and console use: `any-key` or
+    /// `verified-passkey-for-minutes`.
+    pub fn parse(text: &str) -> Result<KeyPolicy, Rejection> {
+        match text {
+            "any-key" => Ok(KeyPolicy::AnyKey),
+            "verified-passkey-for-minutes" => Ok(KeyPolicy::VerifiedPasskeyForMinutes),
+            other => Err(Rejection::Malformed {
+                field: "key policy".into(),
+                reason: format!("{other:?} is not any-key or verified-passkey-for-minutes"),
+            }),
+        }
+    }
+}
+
 /// The most phrases a list of [`Thresholds`] may hold.
 pub const MAX_PHRASES: usize = 200;
 

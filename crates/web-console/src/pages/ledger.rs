@@ -53,9 +53,9 @@ fn row(state: &review::LedgerState, seq: Seq, bytes: &[u8]) -> Row {
     let event = Event::decode(&entry.event).ok();
     let author = event
         .as_ref()
-        .map(|e| match state.roster.keys.get(&e.author) {
+        .map(|e| match state.roster.keys.get(&e.author.key()) {
             Some(k) => k.member.to_string(),
-            None => e.author.fingerprint(),
+            None => e.author.key().fingerprint(),
         })
         .unwrap_or_default();
     let what = event

@@ -189,8 +189,13 @@ fn sign_check(v: &Viewer, state: &LedgerState, id: &ReviewId) -> Result<Sign, St
         .get(id)
         .ok_or("no such review")?
         .sign_request();
-    crate::sign::build(state, v.host.id, *key, &Payload::Sign(sign.clone()))
-        .map_err(|e| e.to_string())?;
+    crate::sign::build(
+        state,
+        v.host.id,
+        ledger_core::Author::Ed25519(*key),
+        &Payload::Sign(sign.clone()),
+    )
+    .map_err(|e| e.to_string())?;
     Ok(sign)
 }
 

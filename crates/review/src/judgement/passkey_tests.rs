@@ -1,0 +1,163 @@
+//! Minutes signed with passkeys: what each signature is reported as made
+//! with, and the key policy that counts only user-verified passkeys.
+
+use ledger_core::passkey::{FLAG_USER_PRESENT, SoftAuthenticator};
+
+use crate::audit::audit;
+use crate::conformance::tests::{held, today};
+use crate::conformance::{self, Severity};
+use crate::member::MemberId;
+use crate::payload::{Payload, RosterChange};
+use crate::policy::KeyPolicy;
+use crate::rehearsal::Rehearsal;
+use crate::roster::SignedWith;
+use crate::story::{Step, current_id};
+
+const RP: &str = "review.example.org";
+const ORIGIN: &str = "https://review.example.org";
+
+/// The story up to the current minutes' signatures, with a passkey
+/// enrolled for `ceo` and `ops` (`ops`'s does not verify its user).
+fn closed_with_passkeys() -> (Rehearsal, SoftAuthenticator, SoftAuthenticator) {
+    let mut r = Rehearsal::founded(today());
+    let steps: Vec<Step> = crate::story::story(held())
+        .into_iter()
+        .filter(|s| !matches!(s, Step::Sign { review, .. } if *review == current_id()))
+        .collect();
+    r.run(&steps).expect("the story runs");
+    let ceo = SoftAuthenticator::new([0x71; 32], RP, ORIGIN);
+    let mut ops = SoftAuthenticator::new([0x72; 32], RP, ORIGIN);
+    ops.flags = FLAG_USER_PRESENT;
+    for (handle, a) in [("ceo", &ceo), ("ops", &ops)] {
+        enact(
+            &mut r,
+            RosterChange::AddPasskey {
+                handle: MemberId::new(handle).unwrap(),
+                credential: a.credential.clone(),
+            },
+        );
+    }
+    (r, ceo, ops)
+}
+
+/// Proposes `change` as `ceo` and approves it as `ops`.
+fn enact(r: &mut Rehearsal, change: RosterChange) {
+    let id = r
+        .append("ceo", &Payload::Propose(change))
+        .expect("proposed");
+    r.append("ops", &Payload::Approve(id)).expect("approved");
+}
+
+fn signed_with(r: &Rehearsal) -> Vec<SignedWith> {
+    let view = crate::view::MinutesView::of(&r.state, &current_id(), None).unwrap();
+    view.signatures.iter().map(|s| s.signed_with).collect()
+}
+
+fn policy_findings(r: &Rehearsal) -> Vec<String> {
+    conformance::check(&r.state, &current_id(), today())
+        .unwrap()
+        .findings
+        .into_iter()
+        .filter(|f| f.severity == Severity::Nonconformity && f.message.contains("key policy"))
+        .map(|f| f.message)
+        .collect()
+}
+
+#[test]
+fn reports_say_what_each_signature_was_made_with() {
+    let (mut r, ceo, ops) = closed_with_passkeys();
+    let sign = r.sign_request(&current_id()).unwrap();
+    r.append_by_passkey(&ceo, &sign)
+        .expect("ceo signs with a passkey");
+    r.append_by_passkey(&ops, &sign)
+        .expect("ops signs with a passkey");
+    assert_eq!(
+        signed_with(&r),
+        [
+            SignedWith::Passkey {
+                user_verified: true
+            },
+            SignedWith::Passkey {
+                user_verified: false
+            },
+        ]
+    );
+    assert_eq!(signed_with(&r)[0].to_string(), "passkey, user verified");
+    // Without a key policy every enrolled key counts.
+    assert!(audit(&r.state, &current_id()).unwrap().holds());
+    assert!(policy_findings(&r).is_empty());
+}
+
+#[test]
+fn the_key_policy_counts_only_user_verified_passkeys() {
+    let (mut r, ceo, mut ops) = closed_with_passkeys();
+    enact(
+        &mut r,
+        RosterChange::SetKeyPolicy(KeyPolicy::VerifiedPasskeyForMinutes),
+    );
+    let policy_at = r.events.len() as u64 - 1;
+    let sign = r.sign_request(&current_id()).unwrap();
+    r.append_by_passkey(&ceo, &sign).expect("ceo signs");
+    // ops signs with their key file: admitted, reported, not counted.
+    r.append("ops", &sign)
+        .expect("a key file signature is evidence too");
+    let a = audit(&r.state, &current_id()).unwrap();
+    assert!(!a.quorum.met, "a key file signature must not count");
+    let findings = policy_findings(&r);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(
+        findings[0].contains("by ops: made with a key file")
+            && findings[0].contains(&format!("set at #{policy_at},")),
+        "{findings:?}"
+    );
+    // Again with a passkey that does not verify the user: still not counted.
+    r.append_by_passkey(&ops, &sign)
+        .expect("a member may sign again when their signature does not count");
+    assert!(!audit(&r.state, &current_id()).unwrap().quorum.met);
+    let findings = policy_findings(&r);
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert!(
+        findings[1].contains("made with a passkey, user not verified"),
+        "{findings:?}"
+    );
+    // Once the authenticator verifies them, the signature counts, the
+    // earlier ones are replaced, and the review holds.
+    ops.flags |= ledger_core::passkey::FLAG_USER_VERIFIED;
+    r.append_by_passkey(&ops, &sign)
+        .expect("ops signs, verified");
+    assert!(audit(&r.state, &current_id()).unwrap().holds());
+    assert!(policy_findings(&r).is_empty());
+    // And a counted signature is not given twice.
+    let again = r.append_by_passkey(&ops, &sign).unwrap_err().to_string();
+    assert!(again.contains("already signed"), "{again}");
+}
+
+#[test]
+fn a_passkey_signs_only_for_the_member_it_is_enrolled_for() {
+    let (mut r, ceo, _) = closed_with_passkeys();
+    let stranger = SoftAuthenticator::new([0x73; 32], RP, ORIGIN);
+    let sign = r.sign_request(&current_id()).unwrap();
+    let err = r
+        .append_by_passkey(&stranger, &sign)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not enrolled"), "{err}");
+    // Enrolled twice, for anyone, is refused.
+    let taken = r
+        .append(
+            "ceo",
+            &Payload::Propose(RosterChange::AddPasskey {
+                handle: MemberId::new("ops").unwrap(),
+                credential: ceo.credential.clone(),
+            }),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(taken.contains("ceo"), "{taken}");
+    // A passkey event signed over another event's challenge is refused
+    // before the rules see it.
+    let mut forged = SoftAuthenticator::new([0x71; 32], RP, ORIGIN);
+    forged.origin = "https://elsewhere.example".into();
+    let err = r.append_by_passkey(&forged, &sign).unwrap_err().to_string();
+    assert!(err.contains("does not belong"), "{err}");
+}
