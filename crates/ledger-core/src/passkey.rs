@@ -432,12 +432,17 @@ impl fmt::Debug for Assertion {
     }
 }
 
-/// A software authenticator with a fixed P-256 key: it makes the golden
+enum SoftKey {
+    P256(p256::ecdsa::SigningKey),
+    Ed25519(ed25519_dalek::SigningKey),
+}
+
+/// A software authenticator with a fixed key: it makes the golden
 /// vectors, the bundle suite's cases and the tests' signatures. A real
 /// passkey lives in an authenticator; nothing in the product signs with
 /// this.
 pub struct SoftAuthenticator {
-    key: p256::ecdsa::SigningKey,
+    key: SoftKey,
     /// The credential it holds.
     pub credential: Credential,
     /// The origin it writes into client data.
@@ -449,19 +454,44 @@ pub struct SoftAuthenticator {
 }
 
 impl SoftAuthenticator {
-    /// An authenticator whose key is derived from `seed`, bound to `rp_id`
-    /// and writing `origin`.
+    /// An ES256 authenticator whose key is derived from `seed`, bound to
+    /// `rp_id` and writing `origin`.
     pub fn new(seed: [u8; 32], rp_id: &str, origin: &str) -> SoftAuthenticator {
         let scalar: [u8; 32] = Sha256::digest(seed).into();
         let key = p256::ecdsa::SigningKey::from_bytes(&scalar.into())
             .expect("a SHA-256 output is a valid P-256 scalar but with negligible odds");
         let point = key.verifying_key().to_encoded_point(false);
+        Self::holding(
+            SoftKey::P256(key),
+            ES256,
+            point.as_bytes().to_vec(),
+            seed,
+            rp_id,
+            origin,
+        )
+    }
+
+    /// An EdDSA (Ed25519) authenticator whose key is `seed`.
+    pub fn ed25519(seed: [u8; 32], rp_id: &str, origin: &str) -> SoftAuthenticator {
+        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let public = key.verifying_key().to_bytes().to_vec();
+        Self::holding(SoftKey::Ed25519(key), EDDSA, public, seed, rp_id, origin)
+    }
+
+    fn holding(
+        key: SoftKey,
+        algorithm: i32,
+        public_key: Vec<u8>,
+        seed: [u8; 32],
+        rp_id: &str,
+        origin: &str,
+    ) -> SoftAuthenticator {
         SoftAuthenticator {
             credential: Credential {
                 rp_id: rp_id.to_owned(),
                 credential_id: seed[..16].to_vec(),
-                algorithm: ES256,
-                public_key: point.as_bytes().to_vec(),
+                algorithm,
+                public_key,
             },
             key,
             origin: origin.to_owned(),
@@ -496,11 +526,17 @@ impl SoftAuthenticator {
             &Sha256::digest(&client_data_json),
         ]
         .concat();
-        let sig: p256::ecdsa::Signature = self.key.sign(&signed);
+        let signature = match &self.key {
+            SoftKey::P256(key) => {
+                let sig: p256::ecdsa::Signature = key.sign(&signed);
+                sig.to_der().as_bytes().to_vec()
+            }
+            SoftKey::Ed25519(key) => key.sign(&signed).to_bytes().to_vec(),
+        };
         Assertion {
             authenticator_data,
             client_data_json,
-            signature: sig.to_der().as_bytes().to_vec(),
+            signature,
         }
     }
 
@@ -516,6 +552,18 @@ impl SoftAuthenticator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eddsa_passkeys_verify_too() {
+        let a = SoftAuthenticator::ed25519([9; 32], "localhost", "http://localhost:8080");
+        let used = a
+            .credential
+            .verify(Purpose::Event, b"e", &a.assert(Purpose::Event, b"e"))
+            .unwrap();
+        assert!(used.user_verified);
+        let other = a.assert(Purpose::Event, b"f");
+        assert!(a.credential.verify(Purpose::Event, b"e", &other).is_err());
+    }
 
     fn soft() -> SoftAuthenticator {
         SoftAuthenticator::new([5; 32], "review.example.org", "https://review.example.org")
