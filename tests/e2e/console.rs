@@ -57,18 +57,18 @@ impl Drop for Killed {
 }
 
 /// `serve --http` on 127.0.0.1: the gRPC address and the console's.
-struct Serving {
+pub(crate) struct Serving {
     _child: Killed,
-    grpc: String,
-    web: String,
-    ledger: String,
+    pub(crate) grpc: String,
+    pub(crate) web: String,
+    pub(crate) ledger: String,
 }
 
-fn serve(dir: &Path) -> Serving {
+pub(crate) fn serve(dir: &Path) -> Serving {
     serve_with(dir, &[])
 }
 
-fn serve_with(dir: &Path, extra: &[&str]) -> Serving {
+pub(crate) fn serve_with(dir: &Path, extra: &[&str]) -> Serving {
     let mut child = Command::new(e2e::binary())
         .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .arg("--ledger")
@@ -101,14 +101,14 @@ fn serve_with(dir: &Path, extra: &[&str]) -> Serving {
 }
 
 /// ChromeDriver on a free port, and the browsers it starts.
-struct Driver {
+pub(crate) struct Driver {
     _child: Killed,
     url: String,
     profiles: tempfile::TempDir,
 }
 
 impl Driver {
-    fn start() -> Driver {
+    pub(crate) fn start() -> Driver {
         let port = free_port();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
@@ -131,7 +131,7 @@ impl Driver {
 
     /// A browser with a profile of its own; `javascript: false` turns
     /// scripts off.
-    async fn browser(&self, name: &str, javascript: bool) -> Client {
+    pub(crate) async fn browser(&self, name: &str, javascript: bool) -> Client {
         let profile = self.profiles.path().join(name);
         let mut options = json!({
             "binary": CHROMIUM,
@@ -157,7 +157,7 @@ impl Driver {
 
 /// Waits until the element at `css` exists and its text satisfies `ok`;
 /// returns the text.
-async fn text_when(b: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+pub(crate) async fn text_when(b: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
     let started = Instant::now();
     let mut last = String::new();
     loop {
@@ -178,7 +178,7 @@ async fn text_when(b: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
 }
 
 /// Clicks `css` once it is enabled.
-async fn click_when_enabled(b: &Client, css: &str) {
+pub(crate) async fn click_when_enabled(b: &Client, css: &str) {
     let started = Instant::now();
     loop {
         if let Ok(e) = b.find(Locator::Css(css)).await
@@ -198,13 +198,13 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-async fn screenshot(b: &Client, name: &str) {
+pub(crate) async fn screenshot(b: &Client, name: &str) {
     let png = b.screenshot().await.unwrap();
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
 /// A browser makes its device key; returns its public key as text.
-async fn make_key(b: &Client, s: &Serving) -> String {
+pub(crate) async fn make_key(b: &Client, s: &Serving) -> String {
     b.goto(&format!("{}/l/{}/device", s.web, s.ledger))
         .await
         .unwrap();
@@ -217,7 +217,7 @@ async fn make_key(b: &Client, s: &Serving) -> String {
     key
 }
 
-async fn sign_in(b: &Client, s: &Serving) {
+pub(crate) async fn sign_in(b: &Client, s: &Serving) {
     b.goto(&format!("{}/l/{}/signin", s.web, s.ledger))
         .await
         .unwrap();
@@ -570,7 +570,7 @@ async fn accessibility(b: &Client, axe: &str) -> Vec<String> {
     problems
 }
 
-fn have_browser() -> bool {
+pub(crate) fn have_browser() -> bool {
     let ok = Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file();
     if !ok {
         eprintln!(

@@ -11,6 +11,7 @@ mod discovery;
 mod disk_full;
 mod hostile;
 mod mounts;
+mod passkeys;
 mod readonly;
 mod refusals;
 mod remote;

@@ -405,6 +405,13 @@ fn list(place: &Place, out: &Out) -> Result<Verdict> {
         .members
         .values()
         .map(|m| {
+            let kind = |k: &ledger_core::PublicKey| {
+                roster
+                    .keys
+                    .get(k)
+                    .map(|r| r.kind.clone())
+                    .unwrap_or(review::KeyKind::KeyFile)
+            };
             json!({
                 "id": m.handle,
                 "name": m.name,
@@ -413,7 +420,12 @@ fn list(place: &Place, out: &Out) -> Result<Verdict> {
                 // The first active key, as before members held several.
                 "public_key": m.keys.first().map(|k| k.to_text()),
                 "fingerprint": m.keys.first().map(|k| k.fingerprint()),
-                "public_keys": m.keys.iter().map(|k| k.to_text()).collect::<Vec<_>>(),
+                "public_keys": m.keys.iter().map(|k| kind(k).key_text(k)).collect::<Vec<_>>(),
+                "keys": m.keys.iter().map(|k| json!({
+                    "key": kind(k).key_text(k),
+                    "fingerprint": k.fingerprint(),
+                    "kind": kind(k).describe(),
+                })).collect::<Vec<_>>(),
                 "removed": m.removed,
                 "enrolled_at": m.enrolled_at.0,
             })

@@ -196,6 +196,7 @@ fn remote(mut client: Hosted, trust: Hash, a: &VerifyArgs, out: &Out) -> Result<
         kept.save(&path)?;
     }
     let mut review_json = json!(null);
+    let mut review_text = String::new();
     let mut holds = true;
     if let (None, Some(review)) = (&fault, &a.review) {
         let bytes = client.bundle(review)?;
@@ -205,6 +206,11 @@ fn remote(mut client: Hosted, trust: Hash, a: &VerifyArgs, out: &Out) -> Result<
             Ok((report, _)) => {
                 holds = report.holds();
                 review_json = serde_json::to_value(&report)?;
+                review_text = format!(
+                    "{}{}",
+                    report.audit.to_text(),
+                    crate::cmd_reports::check_text(&report.conformance)
+                );
             }
             Err(e) => fault = Some(format!("the server's bundle of {review}: {e}")),
         }
@@ -230,7 +236,7 @@ fn remote(mut client: Hosted, trust: Hash, a: &VerifyArgs, out: &Out) -> Result<
                     outcome.as_ref().ok()
                 );
                 if !review_json.is_null() {
-                    s.push_str(&format!("\n{}", if holds { "the review holds" } else { "the review does NOT hold" }));
+                    s.push_str(&format!("\n{review_text}{}", if holds { "the review holds" } else { "the review does NOT hold" }));
                 }
                 s
             }

@@ -1,20 +1,26 @@
 // The review-ledger web console's one script, an ES module embedded in the
 // server. It does what needs the member's key, which never leaves this
 // browser: making the key (WebCrypto Ed25519, non-extractable, kept in
-// IndexedDB), signing in with it, and signing the events the server builds.
-// Every page reads without it.
+// IndexedDB), signing in with it, and signing the events the server builds,
+// with that key or with one of the member's passkeys (WebAuthn). Every page
+// reads without it.
 
 const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content ?? null;
 const ledger = meta("ledger");
 const csrf = meta("csrf");
 const memberKey = meta("member-key");
 const page = document.body.dataset.page;
+const passkeys = JSON.parse(meta("passkeys") ?? "[]");
 
 // The context strings of docs/FORMAT.md, section 6: the browser decides
 // what purpose it signs for, never the server.
 const EVENT_CONTEXT = "review-ledger/v1 event\0";
 const SIGN_IN_CONTEXT = "review-ledger/v1 console sign-in\0";
 const FORMAT_VERSION = 1;
+// docs/FORMAT.md, section 20: a passkey signs version-2 events, over a
+// challenge the browser computes itself from the event's bytes.
+const PASSKEY_FORMAT_VERSION = 2;
+const PASSKEY_CHALLENGE_CONTEXT = "review-ledger/v2 passkey challenge\0";
 const CLOCK_SLACK_MS = 60_000;
 
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -22,6 +28,9 @@ const unhex = (text) => {
   if (!/^([0-9a-f]{2})*$/.test(text)) throw new Error("the server sent bytes that are not hex");
   return Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
 };
+const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const unb64url = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+const utf8 = (text) => new TextEncoder().encode(text);
 const concat = (...parts) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -79,22 +88,94 @@ async function post(path, body, json = false) {
 
 // --- Checking what the server asks us to sign. ------------------------------
 
-// The header of an event's canonical bytes (docs/FORMAT.md, section 5):
-// version u16, ledger 32 bytes, id 16, author 32, time i64 (microseconds),
-// kind as a u64 length and its bytes, all little-endian.
-export function checkEvent(bytes, kind, publicHex) {
-  if (bytes.length < 98) throw new Error("the event is too short to be one");
+// The header of an event's canonical bytes (docs/FORMAT.md, sections 5
+// and 20): version u16, ledger 32 bytes, id 16, then the author (32 key
+// bytes in version 1; in version 2 a passkey: RP id, credential id, COSE
+// algorithm i32, public key), time i64 (microseconds), kind as a u64
+// length and its bytes, all little-endian. `author` is the key this browser
+// holds ({ ed25519: hex }) or the passkey chosen ({ passkey }).
+export function checkEvent(bytes, kind, author) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint16(0, true) !== FORMAT_VERSION) throw new Error("the event is not of format version 1");
+  const need = (n) => { if (n > bytes.length) throw new Error("the event is too short to be one"); };
+  const chunk = (at) => {
+    need(at + 8);
+    const n = Number(view.getBigUint64(at, true));
+    need(at + 8 + n);
+    return [bytes.subarray(at + 8, at + 8 + n), at + 8 + n];
+  };
+  need(50);
+  const version = view.getUint16(0, true);
   if (hex(bytes.subarray(2, 34)) !== ledger) throw new Error("the event is for another ledger");
-  if (hex(bytes.subarray(50, 82)) !== publicHex) throw new Error("the event names another author than this browser's key");
-  const ms = Number(view.getBigInt64(82, true) / 1000n);
+  let at;
+  if (author.passkey) {
+    if (version !== PASSKEY_FORMAT_VERSION) throw new Error("the event is not of format version 2, which passkeys sign");
+    const [rp, afterRp] = chunk(50);
+    const [id, afterId] = chunk(afterRp);
+    const [, afterKey] = chunk(afterId + 4);
+    if (new TextDecoder().decode(rp) !== author.passkey.rp_id || b64url(id) !== author.passkey.credential_id) {
+      throw new Error("the event names another author than the passkey chosen");
+    }
+    at = afterKey;
+  } else {
+    if (version !== FORMAT_VERSION) throw new Error("the event is not of format version 1");
+    need(82);
+    if (hex(bytes.subarray(50, 82)) !== author.ed25519) throw new Error("the event names another author than this browser's key");
+    at = 82;
+  }
+  need(at + 8);
+  const ms = Number(view.getBigInt64(at, true) / 1000n);
   if (Math.abs(ms - Date.now()) > CLOCK_SLACK_MS) throw new Error("the event's time is more than a minute from this device's clock");
-  const n = Number(view.getBigUint64(90, true));
-  if (n < 1 || n > 64 || 98 + n > bytes.length) throw new Error("the event's kind is malformed");
-  const got = new TextDecoder().decode(bytes.subarray(98, 98 + n));
-  if (got !== kind) throw new Error(`the event is a ${got}, not the ${kind} this form asks for`);
-  return bytes.subarray(98 + n + 8);
+  const [got, afterKind] = chunk(at + 8);
+  if (got.length < 1 || got.length > 64) throw new Error("the event's kind is malformed");
+  const name = new TextDecoder().decode(got);
+  if (name !== kind) throw new Error(`the event is a ${name}, not the ${kind} this form asks for`);
+  return bytes.subarray(afterKind + 8);
+}
+
+// A passkey's signature of an event: the challenge is SHA-256 over the
+// passkey context, the event context and the event's bytes, computed here,
+// so the passkey signs exactly the event this browser checked.
+async function passkeySign(passkey, bytes) {
+  const challenge = new Uint8Array(await crypto.subtle.digest("SHA-256",
+    concat(utf8(PASSKEY_CHALLENGE_CONTEXT), utf8(EVENT_CONTEXT), bytes)));
+  const credential = await navigator.credentials.get({
+    publicKey: {
+      challenge,
+      rpId: passkey.rp_id,
+      allowCredentials: [{ type: "public-key", id: unb64url(passkey.credential_id) }],
+      userVerification: "preferred",
+      timeout: 120_000,
+    },
+  });
+  const r = credential.response;
+  return {
+    authenticator_data: b64url(new Uint8Array(r.authenticatorData)),
+    client_data_json: b64url(new Uint8Array(r.clientDataJSON)),
+    assertion_signature: b64url(new Uint8Array(r.signature)),
+  };
+}
+
+// Registers a passkey for this site and fills the enrolment form with what
+// the ledger keeps of it. Attestation is not asked for: the key is vouched
+// for by the top managers who approve it, as any key is.
+async function registerPasskey(form) {
+  const member = form.elements.member.value;
+  const credential = await navigator.credentials.create({
+    publicKey: {
+      rp: { id: location.hostname, name: "review-ledger" },
+      user: { id: crypto.getRandomValues(new Uint8Array(16)), name: member, displayName: member },
+      challenge: crypto.getRandomValues(new Uint8Array(32)),
+      pubKeyCredParams: [{ type: "public-key", alg: -7 }, { type: "public-key", alg: -8 }],
+      authenticatorSelection: { residentKey: "preferred", userVerification: "preferred" },
+      attestation: "none",
+      timeout: 120_000,
+    },
+  });
+  const r = credential.response;
+  form.elements.credential_id.value = b64url(new Uint8Array(credential.rawId));
+  form.elements.algorithm.value = String(r.getPublicKeyAlgorithm());
+  form.elements.public_key_der.value = b64url(new Uint8Array(r.getPublicKey()));
+  form.elements.rp_id.value = location.hostname;
 }
 
 // A minutes signature's payload (docs/FORMAT.md, `minutes.sign`): the review
@@ -170,6 +251,29 @@ async function signInPage() {
 
 let busy = false;
 
+// Prepares the form's event, checks it, signs it with this browser's key
+// (`record`) or a passkey (`passkey`), and appends it.
+async function signAndAppend(form, status, { record, passkey }) {
+  say(status, "Preparing the event\u2026");
+  const fields = Object.fromEntries(new FormData(form));
+  if (passkey) fields.signer = passkey.key_id;
+  const prepared = await post(`/l/${ledger}/prepare`, fields);
+  const bytes = unhex(prepared.event);
+  const payload = checkEvent(bytes, form.dataset.kind, passkey ? { passkey } : { ed25519: record.public });
+  if (form.dataset.kind === "minutes.sign") {
+    checkMinutesSignature(payload, fields.review, fields.digest);
+  }
+  say(status, `Signing${passkey ? " with your passkey" : ""}: ${prepared.description}`);
+  const signature = passkey
+    ? await passkeySign(passkey, bytes)
+    : { signature: hex(await sign(record, EVENT_CONTEXT, bytes)) };
+  const done = await post(`/l/${ledger}/append`, { csrf, event: prepared.event, ...signature });
+  say(status, `Signed and recorded as entry ${done.seq}.`);
+  // Show the ledger with the new entry: the form's next page, or this
+  // one again (the live stream must not reload it first).
+  location.assign(form.dataset.done ?? location.href);
+}
+
 async function signForms() {
   const forms = document.querySelectorAll("form.sign-event");
   if (forms.length === 0) return;
@@ -177,8 +281,40 @@ async function signForms() {
   for (const form of forms) {
     const status = form.querySelector(".sign-status");
     const button = form.querySelector("button[type=submit]");
+    const act = async (how, control) => {
+      busy = true;
+      control.disabled = true;
+      try {
+        if (form.classList.contains("passkey-enrol")) {
+          say(status, "Registering a passkey\u2026");
+          await registerPasskey(form);
+        }
+        await signAndAppend(form, status, how);
+      } catch (e) {
+        say(status, `Not signed: ${e.message}`);
+        control.disabled = false;
+        busy = false;
+      }
+    };
+    // Every form a member signs may be signed with one of their passkeys.
+    if (!form.classList.contains("passkey-enrol") && window.PublicKeyCredential) {
+      let last = button;
+      for (const passkey of passkeys) {
+        const other = document.createElement("button");
+        other.type = "button";
+        other.className = "passkey";
+        other.textContent = `Sign with passkey ${passkey.label}`;
+        other.addEventListener("click", () => {
+          if (form.reportValidity()) act({ passkey }, other);
+        });
+        last.after(" ", other);
+        last = other;
+      }
+    }
     if (!record) {
-      say(status, "This browser holds no key for this ledger, so it cannot sign here.");
+      say(status, passkeys.length
+        ? "This browser holds no key for this ledger: sign with a passkey."
+        : "This browser holds no key for this ledger, so it cannot sign here.");
       continue;
     }
     if (memberKey && record.public !== memberKey) {
@@ -186,31 +322,9 @@ async function signForms() {
       continue;
     }
     button.disabled = false;
-    form.addEventListener("submit", async (event) => {
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
-      busy = true;
-      button.disabled = true;
-      try {
-        say(status, "Preparing the event\u2026");
-        const fields = Object.fromEntries(new FormData(form));
-        const prepared = await post(`/l/${ledger}/prepare`, fields);
-        const bytes = unhex(prepared.event);
-        const payload = checkEvent(bytes, form.dataset.kind, record.public);
-        if (form.dataset.kind === "minutes.sign") {
-          checkMinutesSignature(payload, fields.review, fields.digest);
-        }
-        say(status, `Signing: ${prepared.description}`);
-        const signature = await sign(record, EVENT_CONTEXT, bytes);
-        const done = await post(`/l/${ledger}/append`, { csrf, event: prepared.event, signature: hex(signature) });
-        say(status, `Signed and recorded as entry ${done.seq}.`);
-        // Show the ledger with the new entry: the form's next page, or this
-        // one again (the live stream must not reload it first).
-        location.assign(form.dataset.done ?? location.href);
-      } catch (e) {
-        say(status, `Not signed: ${e.message}`);
-        button.disabled = false;
-        busy = false;
-      }
+      act({ record }, button);
     });
   }
 }

@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 
-use ledger_core::{Hash, PublicKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ledger_core::{Credential, Hash, PublicKey};
 use review::ids::TimeOfDay;
 use review::vocab::{
     Act, ActionState, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision,
@@ -51,6 +53,30 @@ fn bad(field: &str, reason: impl Into<String>) -> Rejection {
         field: field.into(),
         reason: reason.into(),
     }
+}
+
+/// The passkey a browser registered: its credential id and DER public key
+/// (base64url, as `navigator.credentials.create` gives them), COSE
+/// algorithm and relying party id.
+fn passkey(f: &Fields) -> Result<Credential, Rejection> {
+    let b64 = |name: &str| {
+        URL_SAFE_NO_PAD
+            .decode(required(f, name)?)
+            .map_err(|_| bad(name, "not base64url"))
+    };
+    let algorithm = required(f, "algorithm")?
+        .parse::<i32>()
+        .map_err(|_| bad("algorithm", "not a COSE algorithm number"))?;
+    Credential::from_registration(
+        required(f, "rp_id")?,
+        b64("credential_id")?,
+        algorithm,
+        &b64("public_key_der")?,
+    )
+    .map_err(|e| Rejection::BadKey {
+        field: "passkey",
+        reason: e.to_string(),
+    })
 }
 
 /// The trimmed text of `name`, empty when absent.
@@ -299,19 +325,35 @@ pub fn payload(kind: &str, f: &Fields, state: &LedgerState) -> Result<Payload, R
         )?),
         "roster.propose" => {
             let handle = member(f, "member")?;
-            let key = PublicKey::from_text(required(f, "public_key")?).map_err(|e| {
-                Rejection::BadKey {
+            let key = || {
+                PublicKey::from_text(required(f, "public_key")?).map_err(|e| Rejection::BadKey {
                     field: "public_key",
                     reason: e.to_string(),
-                }
-            })?;
+                })
+            };
             Payload::Propose(match required(f, "change")? {
-                "add-key" => RosterChange::AddKey { handle, key },
-                "retire-key" => RosterChange::RetireKey { handle, key },
+                "add-key" => RosterChange::AddKey {
+                    handle,
+                    key: key()?,
+                },
+                "add-device-key" => RosterChange::AddDeviceKey {
+                    handle,
+                    key: key()?,
+                },
+                "retire-key" => RosterChange::RetireKey {
+                    handle,
+                    key: key()?,
+                },
+                "add-passkey" => RosterChange::AddPasskey {
+                    handle,
+                    credential: passkey(f)?,
+                },
                 other => {
                     return Err(bad(
                         "change",
-                        format!("{other:?} is not add-key or retire-key"),
+                        format!(
+                            "{other:?} is not add-key, add-device-key, retire-key or add-passkey"
+                        ),
                     ));
                 }
             })

@@ -118,7 +118,7 @@ impl ReviewAudit {
         }
         for line in &self.signatures {
             s.push_str(&format!(
-                "  {} {} ({}{}) key {} at {}, covers {}{}\n",
+                "  {} {} ({}{}) key {} ({}) at {}, covers {}{}\n",
                 line.seq,
                 line.signer.name,
                 line.signer.role,
@@ -128,6 +128,7 @@ impl ReviewAudit {
                     ""
                 },
                 line.fingerprint,
+                line.signed_with,
                 time(line.received),
                 line.covers,
                 if line.current {

@@ -284,6 +284,24 @@ impl KeyKind {
         }
     }
 
+    /// The kind in words: `key file`, `device key`, `passkey (ES256, example.org)`.
+    pub fn describe(&self) -> String {
+        match self {
+            KeyKind::KeyFile => "key file".into(),
+            KeyKind::DeviceKey => "device key".into(),
+            KeyKind::Passkey(c) => format!("passkey ({}, {})", c.algorithm_name(), c.rp_id),
+        }
+    }
+
+    /// The text form of `key` of this kind: `ed25519:<hex>`, or
+    /// `passkey:<hex of its key id>`.
+    pub fn key_text(&self, key: &PublicKey) -> String {
+        match self {
+            KeyKind::Passkey(_) => format!("passkey:{}", key.to_hex()),
+            _ => key.to_text(),
+        }
+    }
+
     /// The passkey, if the key is one.
     pub fn passkey(&self) -> Option<&Credential> {
         match self {

@@ -22,6 +22,9 @@ pub struct Frame<'a> {
     /// The signed-in member's key (hex), for the script to find in this
     /// browser's key store.
     pub key: Option<String>,
+    /// The signed-in member's active passkeys, as JSON for the script
+    /// (`[{key_id, credential_id, rp_id, label}]`), if they hold any.
+    pub passkeys: Option<String>,
     /// Which page this is: the script looks for it.
     pub page: &'static str,
     /// The ledger size shown: a live page reloads when the ledger grows.
@@ -49,6 +52,7 @@ pub fn page(frame: &Frame, title: &str, body: Markup) -> Markup {
                 meta name="referrer" content="no-referrer";
                 @if let Some(csrf) = &frame.csrf { meta name="csrf" content=(csrf); }
                 @if let Some(key) = &frame.key { meta name="member-key" content=(key); }
+                @if let Some(passkeys) = &frame.passkeys { meta name="passkeys" content=(passkeys); }
                 meta name="ledger" content=(frame.ledger);
                 title { (title) " \u{b7} " (frame.organisation) }
                 link rel="stylesheet" href="/assets/minutes.css";
@@ -105,6 +109,7 @@ pub fn outside(ledger: &str, page_name: &'static str, title: &str, body: Markup)
             who: None,
             csrf: None,
             key: None,
+            passkeys: None,
             page: page_name,
             live: None,
         },

@@ -92,6 +92,7 @@ impl Viewer {
                 who,
                 csrf: self.session.as_ref().map(|(_, s)| s.csrf.to_hex()),
                 key: self.member().map(|(_, k)| k.to_hex()),
+                passkeys: self.member().and_then(|(h, _)| passkeys(state, h)),
                 page,
                 live: live.then_some(state.size),
             },
@@ -99,6 +100,26 @@ impl Viewer {
             body,
         ))
     }
+}
+
+/// The active passkeys of `member`, as the JSON the script reads.
+fn passkeys(state: &LedgerState, member: &review::MemberId) -> Option<String> {
+    use base64::Engine;
+    let m = state.roster.members.get(member)?;
+    let list: Vec<serde_json::Value> = m
+        .keys
+        .iter()
+        .filter_map(|k| {
+            let c = state.roster.keys.get(k)?.kind.passkey()?;
+            Some(serde_json::json!({
+                "key_id": k.to_hex(),
+                "credential_id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&c.credential_id),
+                "rp_id": c.rp_id,
+                "label": format!("{} ({})", k.fingerprint(), c.algorithm_name()),
+            }))
+        })
+        .collect();
+    (!list.is_empty()).then(|| serde_json::Value::Array(list).to_string())
 }
 
 /// Parses a ledger id from a path.

@@ -65,6 +65,14 @@ pub async fn roster(
                                 @for (key, r) in keys.iter().filter(|(_, r)| &r.member == handle) {
                                     li {
                                         code { (key.fingerprint()) } " "
+                                        span.kind {
+                                            @match &r.kind {
+                                                review::KeyKind::KeyFile => "key file",
+                                                review::KeyKind::DeviceKey => "device key",
+                                                review::KeyKind::Passkey(c) => { "passkey (" (c.algorithm_name()) ", " (c.rp_id) ")" },
+                                            }
+                                        }
+                                        " "
                                         @match r.state {
                                             KeyState::Active => span.status.good { "active" },
                                             KeyState::Rotated(at) => span.muted { "rotated away at " (at) },
@@ -94,6 +102,25 @@ pub async fn roster(
             }
         }
         @if i_am_top {
+            section aria-labelledby="add-passkey" {
+                h2 #add-passkey { "Register a passkey" }
+                p {
+                    "A passkey lives in this device's secure hardware or your passkey provider, and each signature it makes says whether it verified you (fingerprint, face or PIN). "
+                    "Registering one proposes it as your key; it signs once top management approves it like any key."
+                }
+                form.sign-event.passkey-enrol method="post" action=(prepare) data-kind="roster.propose" {
+                    input type="hidden" name="csrf" value=[&csrf];
+                    input type="hidden" name="kind" value="roster.propose";
+                    input type="hidden" name="change" value="add-passkey";
+                    @if let Some(me) = &me { input type="hidden" name="member" value=(me); }
+                    input type="hidden" name="credential_id";
+                    input type="hidden" name="algorithm";
+                    input type="hidden" name="public_key_der";
+                    input type="hidden" name="rp_id";
+                    button type="submit" disabled { "Register a passkey and propose it with this browser's key" }
+                    p.sign-status role="status" {}
+                }
+            }
             section aria-labelledby="add-key" {
                 h2 #add-key { "Enrol another key for a member" }
                 p { "A member's browser on another device shows its key on its " em { "This device" } " page. Compare the fingerprint with them before you enrol it." }
