@@ -554,6 +554,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn es256_signatures_verify_with_either_s() {
+        // Authenticators do not normalise s; a verifier accepts both. (A
+        // second spelling of one assertion gains nothing: the event id it
+        // carries is admitted once.)
+        let a = soft();
+        let mut assertion = a.assert(Purpose::Event, b"event");
+        let sig = p256::ecdsa::Signature::from_der(&assertion.signature).unwrap();
+        let other = match sig.normalize_s() {
+            Some(low) => low,
+            None => {
+                let (r, s) = sig.split_scalars();
+                p256::ecdsa::Signature::from_scalars(r, -*s).unwrap()
+            }
+        };
+        assert_ne!(other, sig);
+        assert_eq!(
+            p256::ecdsa::Signature::from_der(&assertion.signature).unwrap(),
+            sig
+        );
+        assertion.signature = other.to_der().as_bytes().to_vec();
+        a.credential
+            .verify(Purpose::Event, b"event", &assertion)
+            .expect("the other s verifies too");
+    }
+
+    #[test]
     fn eddsa_passkeys_verify_too() {
         let a = SoftAuthenticator::ed25519([9; 32], "localhost", "http://localhost:8080");
         let used = a

@@ -270,3 +270,33 @@ fn a_version_two_event_with_an_ed25519_signature_is_refused() {
     assert!(SignedEvent::decode(&s.encode()).is_err());
     assert!(s.verify_signer().is_err());
 }
+
+/// `tools/passkey_verifier.py`, written from `docs/FORMAT.md` section 20
+/// alone in another language, reaches every verdict of the vector file.
+#[test]
+fn an_independent_verifier_agrees_with_every_vector() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let ready = std::process::Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        eprintln!(
+            "skipped: the independent passkey verifier needs python3 with the cryptography \
+             package (Debian's python3-cryptography; .ci/run installs it)"
+        );
+        return;
+    }
+    let out = std::process::Command::new("python3")
+        .arg(format!("{root}/tools/passkey_verifier.py"))
+        .arg(VECTORS)
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("every passkey vector verifies"), "{text}");
+}
