@@ -12,15 +12,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use e2e::run;
-use ledger_core::{Admission, Checkpoint, EventId, Hash, KeyPair, LedgerId, Seq, UnixMicros};
+use ledger_core::passkey::{FLAG_USER_PRESENT, SoftAuthenticator};
+use ledger_core::{
+    Admission, Checkpoint, EventId, Hash, KeyPair, LedgerId, Purpose, Seq, UnixMicros,
+};
 use ledger_store::{Ledger, SledStore, Store, StoreNodes, replay};
 use review::bundle::{self, Bundle, SubjectLog};
 use review::rehearsal::{member_key, noon};
 use review::story::{self, ORGANISATION, PEOPLE, Step};
 use review::vocab::{Close, Content, Input, Open, Schedule, Sign};
 use review::{
-    Date, Genesis, InputKey, LedgerState, MemberId, MemberRecord, Payload, Policy, ReviewId,
-    RosterChange,
+    Date, Genesis, InputKey, KeyPolicy, LedgerState, MemberId, MemberRecord, Payload, Policy,
+    ReviewId, RosterChange,
 };
 use serde_json::{Value, json};
 
@@ -90,13 +93,57 @@ impl Fixed {
     }
 
     fn sign(&mut self, by: &str, review: &ReviewId) {
+        let sign = self.sign_request(review);
+        self.append(by, &sign);
+    }
+
+    fn sign_request(&self, review: &ReviewId) -> Payload {
         let r = &self.state.reviews.reviews[review];
-        let sign = Sign {
+        Payload::Sign(Sign {
             review: review.clone(),
             digest: r.minutes.digest(),
             covers: r.content_head(),
+        })
+    }
+
+    /// Appends `payload` signed by the passkey that `a` holds.
+    fn append_by_passkey(&mut self, a: &SoftAuthenticator, payload: &Payload) {
+        let mut id = [self.tag; 16];
+        id[8..].copy_from_slice(&self.n.to_be_bytes());
+        self.n += 1;
+        let ledger_id = self.state.roster.ledger_id.unwrap_or(Hash::ZERO);
+        let event = review::compose_for(
+            ledger_id,
+            EventId(id),
+            ledger_core::Author::Passkey(a.credential.clone()),
+            UnixMicros(0),
+            payload,
+        );
+        let bytes = event.encode();
+        let signed = ledger_core::SignedEvent {
+            signature: ledger_core::EventSignature::Passkey(a.assert(Purpose::Event, &bytes)),
+            event: bytes,
         };
-        self.append(by, &Payload::Sign(sign));
+        let (_, signed_by) = signed.verify_signer().unwrap();
+        let receipt = self.ledger.append(signed).unwrap();
+        let effect = self
+            .state
+            .check(receipt.seq, receipt.received, &event, signed_by)
+            .unwrap();
+        self.state
+            .apply(receipt.seq, receipt.hash, receipt.received, effect);
+        self.checkpoints.push(receipt.checkpoint);
+    }
+
+    /// Proposes `change` as `ceo` and approves it as `ops`.
+    fn enact(&mut self, change: RosterChange) {
+        let proposal = {
+            let mut id = [self.tag; 16];
+            id[8..].copy_from_slice(&self.n.to_be_bytes());
+            EventId(id)
+        };
+        self.append("ceo", &Payload::Propose(change));
+        self.append("ops", &Payload::Approve(proposal));
     }
 
     fn run(&mut self, steps: &[Step]) {
@@ -562,11 +609,107 @@ fn forged_revocation(main: &Fixed) -> Bundle {
     }
 }
 
-#[test]
-fn the_bundle_suite_gives_every_verdict() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (ledger_id, cases) = cases(tmp.path());
-    let dir = vectors();
+const RP: &str = "review.northwind.example";
+const ORIGIN: &str = "https://review.northwind.example";
+
+/// A ledger whose key policy counts only user-verified passkeys for the
+/// minutes: the story, with the current minutes signed by the two top
+/// managers' passkeys; the operations director's first signature was made
+/// without user verification, and they signed again with it. Returns the
+/// bundle as it stood between their two signatures, too.
+fn passkey_ledger(dir: &Path, tag: u8) -> (Fixed, SoftAuthenticator, Bundle) {
+    let mut f = Fixed::new(dir, tag);
+    f.found();
+    let ceo = SoftAuthenticator::new([0xc1; 32], RP, ORIGIN);
+    let mut ops = SoftAuthenticator::new([0xc2; 32], RP, ORIGIN);
+    for (handle, a) in [("ceo", &ceo), ("ops", &ops)] {
+        f.enact(RosterChange::AddPasskey {
+            handle: MemberId::new(handle).unwrap(),
+            credential: a.credential.clone(),
+        });
+    }
+    f.enact(RosterChange::SetKeyPolicy(
+        KeyPolicy::VerifiedPasskeyForMinutes,
+    ));
+    let current = story::current_id();
+    let steps: Vec<Step> = story::story(d("2026-11-26"))
+        .into_iter()
+        .filter(|s| !matches!(s, Step::Sign { review, .. } if *review == current))
+        .collect();
+    f.run(&steps);
+    let sign = f.sign_request(&current);
+    f.append_by_passkey(&ceo, &sign);
+    let verified = ops.flags;
+    ops.flags = FLAG_USER_PRESENT;
+    f.append_by_passkey(&ops, &sign);
+    let unverified = f.bundle("mr-current");
+    ops.flags = verified;
+    f.append_by_passkey(&ops, &sign);
+    (f, ops, unverified)
+}
+
+/// The passkey suite (`tests/vectors/bundles/passkeys/`): a review signed
+/// with passkeys, and the assertions a verifier must refuse.
+fn passkey_cases(tmp: &Path) -> (LedgerId, Vec<Case>) {
+    let (main, ops, unverified) = passkey_ledger(&tmp.join("passkeys"), 3);
+    let ledger_id = main.state.roster.ledger_id.unwrap();
+    let valid = main.bundle("mr-current");
+    let mut out = vec![("valid.bundle", valid.to_bytes(), "holds", "")];
+    // The operations director's signature, its assertion replaced.
+    let reassert = |make: &dyn Fn(&[u8]) -> ledger_core::Assertion| {
+        let mut b = valid.clone();
+        let i = last_position(&b, "minutes.sign", "mr-current");
+        let mut entry = ledger_core::Entry::decode(&b.entries[i].entry).unwrap();
+        entry.signature = ledger_core::EventSignature::Passkey(make(&entry.event));
+        b.entries[i].entry = entry.encode();
+        b.to_bytes()
+    };
+    out.push((
+        "challenge-of-another-event.bundle",
+        reassert(&|_| ops.assert(Purpose::Event, b"another event")),
+        "invalid",
+        "challenge",
+    ));
+    let elsewhere = SoftAuthenticator::new([0xc2; 32], "evil.example", ORIGIN);
+    out.push((
+        "rp-id-of-another-site.bundle",
+        reassert(&|event| {
+            ops.assert_raw(
+                elsewhere.authenticator_data(),
+                ops.client_data(&ledger_core::passkey::challenge(Purpose::Event, event)),
+            )
+        }),
+        "invalid",
+        "another relying party",
+    ));
+    out.push((
+        "signature-over-other-client-data.bundle",
+        reassert(&|event| {
+            let mut a = ops.assert(Purpose::Event, event);
+            let text = String::from_utf8(a.client_data_json).unwrap();
+            a.client_data_json = text
+                .replace("\"crossOrigin\":false", "\"crossOrigin\":false ")
+                .into_bytes();
+            a
+        }),
+        "invalid",
+        "does not verify",
+    ));
+    // The bundle before the second signature: valid evidence of a review
+    // whose only top-management signature by `ops` does not count.
+    out.push((
+        "user-not-verified.bundle",
+        unverified.to_bytes(),
+        "valid",
+        "",
+    ));
+    main.ledger.close();
+    (ledger_id, out)
+}
+
+/// Writes (with `UPDATE_GOLDEN`) or compares a suite's files and manifest,
+/// then verifies every file with the real binary.
+fn check_suite(dir: &Path, ledger_id: LedgerId, cases: &[Case]) {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let manifest = json!({
         "trust": ledger_id.to_hex(),
@@ -574,8 +717,8 @@ fn the_bundle_suite_gives_every_verdict() {
         "cases": cases.iter().map(|(file, _, expect, fault)| json!({"file": file, "expect": expect, "fault_mentions": fault})).collect::<Vec<_>>(),
     });
     if update {
-        std::fs::create_dir_all(&dir).unwrap();
-        for (file, bytes, _, _) in &cases {
+        std::fs::create_dir_all(dir).unwrap();
+        for (file, bytes, _, _) in cases {
             std::fs::write(dir.join(file), bytes).unwrap();
         }
         std::fs::write(
@@ -590,7 +733,7 @@ fn the_bundle_suite_gives_every_verdict() {
         stored, manifest,
         "manifest.json differs: a changed bundle vector is a format break (UPDATE_GOLDEN=1 rewrites)"
     );
-    for (file, bytes, expect, fault) in &cases {
+    for (file, bytes, expect, fault) in cases {
         let path = dir.join(file);
         let on_disk = std::fs::read(&path).unwrap();
         assert!(
@@ -634,6 +777,43 @@ fn the_bundle_suite_gives_every_verdict() {
             }
         }
     }
+}
+
+#[test]
+fn the_passkey_bundle_suite_gives_every_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ledger_id, cases) = passkey_cases(tmp.path());
+    let dir = vectors().join("passkeys");
+    check_suite(&dir, ledger_id, &cases);
+    // What an auditor reads: who signed, and with what.
+    let (_, stdout, _) = run(&[
+        "verify-bundle",
+        dir.join("valid.bundle").to_str().unwrap(),
+        "--trust",
+        &ledger_id.to_hex(),
+    ])
+    .unwrap();
+    assert!(stdout.contains("passkey, user verified"), "{stdout}");
+    let (_, stdout, _) = run(&[
+        "verify-bundle",
+        dir.join("user-not-verified.bundle").to_str().unwrap(),
+        "--trust",
+        &ledger_id.to_hex(),
+    ])
+    .unwrap();
+    assert!(
+        stdout.contains("passkey, user not verified")
+            && stdout
+                .contains("requires that minutes are signed with a passkey that verified the user"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_bundle_suite_gives_every_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ledger_id, cases) = cases(tmp.path());
+    check_suite(&vectors(), ledger_id, &cases);
 }
 
 #[test]
