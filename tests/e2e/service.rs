@@ -1146,3 +1146,79 @@ async fn projections_match_the_cli() {
         "the same audit as `verify --review`"
     );
 }
+
+/// A passkey's signature over gRPC: enrolled under the quorum, it signs an
+/// event that `Append` admits; an assertion over another event, or 64
+/// ed25519 bytes where an assertion belongs, are refused with nothing
+/// appended; the ledger then verifies with the passkey's entries in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_signatures_over_grpc() {
+    use ledger_core::passkey::SoftAuthenticator;
+    use ledger_core::{Author, EventSignature, Purpose};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let (org, id) = founded(&dir);
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let mut client = server.ledger().await;
+    let passkey = SoftAuthenticator::new([0x51; 32], "review.example.org", "https://review.example.org");
+    let add = Payload::Propose(RosterChange::AddPasskey {
+        handle: e2e::handle(0),
+        credential: passkey.credential.clone(),
+    });
+    client
+        .append(request(&id, &org.sign(id, 0, 700, &add)))
+        .await
+        .unwrap();
+    client
+        .append(request(&id, &org.sign(id, 1, 701, &Payload::Approve(event_id(700)))))
+        .await
+        .unwrap();
+    let by_passkey = |n: u64, sign_over: Option<&[u8]>| {
+        let record = MemberRecord {
+            handle: review::MemberId::new(format!("p{n}")).unwrap(),
+            name: format!("Passkey Enrolled {n}"),
+            role: "Analyst".into(),
+            top_management: false,
+            key: KeyPair::from_seed([n as u8; 32]).public(),
+        };
+        let event = review::compose_for(
+            id,
+            event_id(n),
+            Author::Passkey(passkey.credential.clone()),
+            UnixMicros(0),
+            &Payload::Propose(RosterChange::Enrol(record)),
+        );
+        let bytes = event.encode();
+        let assertion = passkey.assert(Purpose::Event, sign_over.unwrap_or(&bytes));
+        SignedEvent {
+            event: bytes,
+            signature: EventSignature::Passkey(assertion),
+        }
+    };
+    let before = size(&mut client, &id).await;
+    let forged = by_passkey(703, Some(b"another event".as_slice()));
+    let status = client.append(request(&id, &forged)).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("challenge"), "{status:?}");
+    let mut wrong_shape = service::convert::signed_event_pb(&by_passkey(704, None));
+    wrong_shape.signature = vec![7; 64];
+    let status = client
+        .append(pb::AppendRequest {
+            ledger_id: id.to_hex(),
+            event: Some(wrong_shape),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("event.signature"), "{status:?}");
+    assert_eq!(size(&mut client, &id).await, before, "nothing appended");
+    let ack = client
+        .append(request(&id, &by_passkey(702, None)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ack.seq, before);
+    drop(client);
+    server.stop();
+    verify_dir(&dir);
+}
