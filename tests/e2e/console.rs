@@ -799,7 +799,7 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         &ops,
         &http,
         &s,
-        "form[data-kind='roster.propose']:has(input[value='add-key'])",
+        "form[data-kind='roster.propose']:has(input[value='add-device-key'])",
         &[("member", "fin".into()), ("public_key", phone_key.clone())],
     )
     .await;
@@ -823,7 +823,7 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         pending["pending"][0]["change"]
             .as_str()
             .unwrap()
-            .starts_with("enrol one more key for fin"),
+            .starts_with("enrol a browser's device key for fin"),
         "{pending}"
     );
     org.by("ceo", &["member", "approve", "--proposal", &proposal], 0);

@@ -1160,7 +1160,11 @@ async fn passkey_signatures_over_grpc() {
     let (org, id) = founded(&dir);
     let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
     let mut client = server.ledger().await;
-    let passkey = SoftAuthenticator::new([0x51; 32], "review.example.org", "https://review.example.org");
+    let passkey = SoftAuthenticator::new(
+        [0x51; 32],
+        "review.example.org",
+        "https://review.example.org",
+    );
     let add = Payload::Propose(RosterChange::AddPasskey {
         handle: e2e::handle(0),
         credential: passkey.credential.clone(),
@@ -1170,7 +1174,10 @@ async fn passkey_signatures_over_grpc() {
         .await
         .unwrap();
     client
-        .append(request(&id, &org.sign(id, 1, 701, &Payload::Approve(event_id(700)))))
+        .append(request(
+            &id,
+            &org.sign(id, 1, 701, &Payload::Approve(event_id(700))),
+        ))
         .await
         .unwrap();
     let by_passkey = |n: u64, sign_over: Option<&[u8]>| {

@@ -78,6 +78,11 @@ pub enum MemberCommand {
         /// The key: a `.pub` file or `ed25519:<hex>`.
         #[arg(long)]
         public_key: String,
+        /// The key is a browser's device key (the console's "This device"
+        /// page shows it): reports call its signatures "device key" rather
+        /// than "key file".
+        #[arg(long)]
+        device: bool,
     },
     /// Retire one of a member's keys; their other keys go on signing (your
     /// own takes effect at once).
@@ -218,13 +223,18 @@ pub fn run(cmd: MemberCommand, out: &Out) -> Result<Verdict> {
             signer,
             id,
             public_key,
-        } => change(
-            signer,
-            RosterChange::AddKey {
-                handle: MemberId::new(id)?,
-                key: keyfile::read_public(&public_key)?,
-            },
-        ),
+            device,
+        } => {
+            let (handle, key) = (MemberId::new(id)?, keyfile::read_public(&public_key)?);
+            change(
+                signer,
+                if device {
+                    RosterChange::AddDeviceKey { handle, key }
+                } else {
+                    RosterChange::AddKey { handle, key }
+                },
+            )
+        }
         MemberCommand::RetireKey {
             signer,
             id,

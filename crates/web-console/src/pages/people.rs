@@ -127,7 +127,7 @@ pub async fn roster(
                 form.sign-event method="post" action=(prepare) data-kind="roster.propose" {
                     input type="hidden" name="csrf" value=[&csrf];
                     input type="hidden" name="kind" value="roster.propose";
-                    input type="hidden" name="change" value="add-key";
+                    input type="hidden" name="change" value="add-device-key";
                     p.field {
                         label for="add-key-member" { "Member" }
                         select #add-key-member name="member" {
@@ -244,7 +244,7 @@ pub async fn device(
                             p { "For someone joining the roster:" }
                             pre { "review-ledger member add --ledger LEDGER --key TOP-MANAGER.pem \\\n  --id YOUR-HANDLE --name \"YOUR NAME\" --role \"YOUR ROLE\" \\\n  --public-key " (k.to_text()) }
                             p { "For a member adding this device beside their other keys (or a top manager enrols it on the roster page):" }
-                            pre { "review-ledger member add-key --ledger LEDGER --key TOP-MANAGER.pem \\\n  --id YOUR-HANDLE --public-key " (k.to_text()) }
+                            pre { "review-ledger member add-key --device --ledger LEDGER --key TOP-MANAGER.pem \\\n  --id YOUR-HANDLE --public-key " (k.to_text()) }
                         }
                     }
                 }
