@@ -83,7 +83,7 @@ def credential(r):
 
 
 def origin_belongs(origin, rp_id):
-    m = re.fullmatch(r"(https?)://([^:/]+)(?::([0-9]+))?", origin)
+    m = re.fullmatch(r"(https?)://([a-z0-9.-]+)(?::([0-9]+))?", origin)
     if not m:
         return False
     scheme, host = m.group(1), m.group(2)
@@ -93,6 +93,8 @@ def origin_belongs(origin, rp_id):
 
 def verify_signed_event(data):
     """Section 7 with section 20: returns (key_id, user_verified)."""
+    if len(data) > 66560:
+        raise Refused("over the signed-event limit")
     r = Reader(data)
     event = r.bytes()
     e = Reader(event)
@@ -123,7 +125,18 @@ def verify_signed_event(data):
     # 20.4 and 20.5 step 3.
     challenge = hashlib.sha256(CHALLENGE_CONTEXT + EVENT_CONTEXT + event).digest()
     expected = base64.urlsafe_b64encode(challenge).rstrip(b"=").decode()
-    client = json.loads(client_json)
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise Refused("client data names a member twice")
+        return dict(pairs)
+
+    try:
+        client = json.loads(client_json, object_pairs_hook=no_duplicates)
+    except ValueError:
+        raise Refused("client data is not JSON")
+    if not isinstance(client, dict):
+        raise Refused("client data is not a JSON object")
     if client.get("type") != "webauthn.get":
         raise Refused("client data type")
     if client.get("challenge") != expected:

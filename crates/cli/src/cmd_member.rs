@@ -92,7 +92,8 @@ pub enum MemberCommand {
         /// The member.
         #[arg(long)]
         id: String,
-        /// The key: a `.pub` file or `ed25519:<hex>`.
+        /// The key: a `.pub` file, `ed25519:<hex>`, or `passkey:<key id>`
+        /// as `member list` shows it.
         #[arg(long)]
         public_key: String,
     },
@@ -239,13 +240,20 @@ pub fn run(cmd: MemberCommand, out: &Out) -> Result<Verdict> {
             signer,
             id,
             public_key,
-        } => change(
-            signer,
-            RosterChange::RetireKey {
-                handle: MemberId::new(id)?,
-                key: keyfile::read_public(&public_key)?,
-            },
-        ),
+        } => {
+            // A passkey is named by its key id, as `member list` prints it.
+            let key = match public_key.trim().strip_prefix("passkey:") {
+                Some(id) => ledger_core::PublicKey::from_hex(id)?,
+                None => keyfile::read_public(&public_key)?,
+            };
+            change(
+                signer,
+                RosterChange::RetireKey {
+                    handle: MemberId::new(id)?,
+                    key,
+                },
+            )
+        }
         MemberCommand::KeyPolicy { signer, policy } => change(
             signer,
             RosterChange::SetKeyPolicy(review::KeyPolicy::parse(&policy)?),

@@ -323,6 +323,17 @@ impl SignedEvent {
                 limit: Self::MAX_LEN,
             });
         }
+        // The whole signed event, signature included, is held to the limit
+        // (a passkey's assertion is larger than 64 bytes): what is admitted
+        // must decode again as an entry.
+        let len = 8 + self.event.len() + self.signature.encode().len();
+        if len > Self::MAX_LEN {
+            return Err(Error::TooLarge {
+                what: "signed event",
+                len,
+                limit: Self::MAX_LEN,
+            });
+        }
         let event = Event::decode(&self.event)?;
         let signed_by = match (&event.author, &self.signature) {
             (Author::Ed25519(key), EventSignature::Ed25519(sig)) => {

@@ -245,6 +245,11 @@ impl Credential {
             Some((h, p)) => (h, Some(p)),
             None => (host_port, None),
         };
+        let host_char =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-';
+        if host.is_empty() || !host.chars().all(host_char) {
+            return false;
+        }
         if let Some(p) = port
             && (p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
         {
@@ -391,7 +396,8 @@ impl Assertion {
 }
 
 /// The client data fields verification reads. Others (`topOrigin`, ...)
-/// are ignored; a duplicate key is refused by serde_json.
+/// are ignored; a member named twice is refused (by the derived
+/// deserializer).
 #[derive(Deserialize)]
 struct ClientData {
     #[serde(rename = "type")]
@@ -403,9 +409,12 @@ struct ClientData {
 }
 
 impl ClientData {
+    /// A JSON object (not an array), with no member named twice.
     fn parse(bytes: &[u8]) -> std::result::Result<ClientData, String> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| format!("client data is not the JSON WebAuthn writes: {e}"))
+        let bad =
+            |e: serde_json::Error| format!("client data is not the JSON WebAuthn writes: {e}");
+        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes).map_err(bad)?;
+        serde_json::from_slice(bytes).map_err(bad)
     }
 }
 
@@ -688,6 +697,22 @@ mod tests {
             b"event",
             "user-present",
         );
+        // Client data that is an array, or names a member twice.
+        let challenge_text = URL_SAFE_NO_PAD.encode(challenge(Purpose::Event, b"event"));
+        for json in [
+            format!(r#"["webauthn.get","{challenge_text}","https://review.example.org"]"#),
+            format!(
+                r#"{{"type":"webauthn.get","challenge":"{challenge_text}","challenge":"{challenge_text}","origin":"https://review.example.org"}}"#
+            ),
+        ] {
+            let odd = a.assert_raw(a.authenticator_data(), json.into_bytes());
+            refuse(
+                &odd,
+                Purpose::Event,
+                b"event",
+                "not the JSON WebAuthn writes",
+            );
+        }
         // Truncated authenticator data.
         let mut short = good.clone();
         short.authenticator_data.truncate(36);
@@ -705,6 +730,8 @@ mod tests {
             ("https://xreview.example.org", false),
             ("https://review.example.org.evil", false),
             ("https://review.example.org:", false),
+            ("https://evil.com/x.review.example.org", false),
+            ("https://x@.review.example.org", false),
             ("review.example.org", false),
         ] {
             assert_eq!(c.origin_belongs(origin), ok, "{origin}");

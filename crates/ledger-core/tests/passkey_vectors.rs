@@ -300,3 +300,33 @@ fn an_independent_verifier_agrees_with_every_vector() {
     );
     assert!(text.contains("every passkey vector verifies"), "{text}");
 }
+
+/// A passkey's event and assertion together are held to the signed-event
+/// limit, so that whatever is admitted decodes again as an entry.
+#[test]
+fn the_limit_counts_the_assertion_too() {
+    let mut a = SoftAuthenticator::new([0xa1; 32], RP, ORIGIN);
+    a.credential.credential_id = vec![7; passkey::MAX_CREDENTIAL_ID];
+    let mut e = event(&a, 0x2e);
+    // An event 100 bytes short of the limit: its assertion takes it over.
+    e.payload.clear();
+    let head = e.encode().len();
+    e.payload = vec![0; SignedEvent::MAX_LEN - head - 100];
+    let bytes = e.encode();
+    assert!(bytes.len() <= SignedEvent::MAX_LEN, "the event alone fits");
+    let s = signed(&e, a.assert(Purpose::Event, &bytes));
+    let err = s.verify_signer().unwrap_err().to_string();
+    assert!(err.contains("over the limit"), "{err}");
+    e.payload.truncate(e.payload.len() - 1024);
+    let bytes = e.encode();
+    let s = signed(&e, a.assert(Purpose::Event, &bytes));
+    s.verify_signer().unwrap();
+    let entry = Entry {
+        seq: Seq(1),
+        prev: Hash([1; 32]),
+        received: UnixMicros(2),
+        event: bytes,
+        signature: s.signature.clone(),
+    };
+    VerifiedEntry::from_bytes(&entry.encode()).expect("an admitted event decodes as an entry");
+}

@@ -111,8 +111,12 @@ export function checkEvent(bytes, kind, author) {
     if (version !== PASSKEY_FORMAT_VERSION) throw new Error("the event is not of format version 2, which passkeys sign");
     const [rp, afterRp] = chunk(50);
     const [id, afterId] = chunk(afterRp);
-    const [, afterKey] = chunk(afterId + 4);
-    if (new TextDecoder().decode(rp) !== author.passkey.rp_id || b64url(id) !== author.passkey.credential_id) {
+    need(afterId + 4);
+    const algorithm = view.getInt32(afterId, true);
+    const [key, afterKey] = chunk(afterId + 4);
+    const p = author.passkey;
+    if (new TextDecoder().decode(rp) !== p.rp_id || b64url(id) !== p.credential_id
+      || algorithm !== p.algorithm || b64url(key) !== p.public_key) {
       throw new Error("the event names another author than the passkey chosen");
     }
     at = afterKey;

@@ -325,8 +325,14 @@ pub fn payload(kind: &str, f: &Fields, state: &LedgerState) -> Result<Payload, R
         )?),
         "roster.propose" => {
             let handle = member(f, "member")?;
+            // A passkey is named by its key id (`passkey:<hex>`).
             let key = || {
-                PublicKey::from_text(required(f, "public_key")?).map_err(|e| Rejection::BadKey {
+                let text = required(f, "public_key")?;
+                match text.strip_prefix("passkey:") {
+                    Some(id) => PublicKey::from_hex(id),
+                    None => PublicKey::from_text(text),
+                }
+                .map_err(|e| Rejection::BadKey {
                     field: "public_key",
                     reason: e.to_string(),
                 })

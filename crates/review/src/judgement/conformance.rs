@@ -548,11 +548,12 @@ fn minutes_signed(c: &Ctx, f: &mut Findings) {
             None => Some(format!("{} did not change these minutes", s.covers)),
         };
         // A signature the key policy does not count is a fault until the
-        // same member signs the same minutes again in a way it counts.
+        // same member signs these minutes, or a later version of them,
+        // again in a way it counts.
         let replaced = c.record.signatures.iter().any(|x| {
             x.member == s.member
                 && x.seq > s.seq
-                && x.covers == s.covers
+                && x.covers >= s.covers
                 && crate::audit::counts(c.roster, x)
         });
         let policy_fault = (!replaced)

@@ -161,3 +161,108 @@ fn a_passkey_signs_only_for_the_member_it_is_enrolled_for() {
     let err = r.append_by_passkey(&forged, &sign).unwrap_err().to_string();
     assert!(err.contains("does not belong"), "{err}");
 }
+
+#[test]
+fn one_authenticator_key_is_enrolled_once() {
+    let (mut r, ceo, _) = closed_with_passkeys();
+    // The same key under another credential id, for another member.
+    let mut copy = ceo.credential.clone();
+    copy.credential_id = vec![9; 16];
+    let err = r
+        .append(
+            "ceo",
+            &Payload::Propose(RosterChange::AddPasskey {
+                handle: MemberId::new("isms").unwrap(),
+                credential: copy,
+            }),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already enrolled, for ceo"), "{err}");
+}
+
+#[test]
+fn a_passkey_cannot_found_a_ledger() {
+    let a = SoftAuthenticator::new([0x74; 32], RP, ORIGIN);
+    let r = Rehearsal::founded(today());
+    let genesis = r.events[0].clone();
+    let event = ledger_core::Event::decode(&genesis.event).unwrap();
+    let payload = crate::payload::Payload::decode(&event.kind, &event.payload).unwrap();
+    let fresh = crate::state::LedgerState::new();
+    let passkey_genesis = crate::compose_for(
+        ledger_core::Hash::ZERO,
+        ledger_core::EventId([1; 16]),
+        ledger_core::Author::Passkey(a.credential.clone()),
+        ledger_core::UnixMicros(0),
+        &payload,
+    );
+    let err = fresh
+        .admit(
+            ledger_core::Seq(0),
+            ledger_core::UnixMicros(0),
+            &passkey_genesis,
+            ledger_core::SignedBy::Passkey {
+                user_verified: true,
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a passkey"), "{err}");
+}
+
+#[test]
+fn a_signature_the_policy_did_not_count_may_be_given_again_after_it_changes() {
+    let (mut r, ceo, _) = closed_with_passkeys();
+    enact(
+        &mut r,
+        RosterChange::SetKeyPolicy(KeyPolicy::VerifiedPasskeyForMinutes),
+    );
+    let sign = r.sign_request(&current_id()).unwrap();
+    r.append_by_passkey(&ceo, &sign).unwrap();
+    r.append("ops", &sign)
+        .expect("a key file signature, not counted");
+    assert!(!audit(&r.state, &current_id()).unwrap().quorum.met);
+    // The quorum goes back to any key: the earlier signature still does not
+    // count (judged by the policy at its own entry), and ops may sign again.
+    enact(&mut r, RosterChange::SetKeyPolicy(KeyPolicy::AnyKey));
+    r.append("ops", &sign)
+        .expect("the earlier signature did not count when it was made");
+    assert!(audit(&r.state, &current_id()).unwrap().holds());
+    assert!(policy_findings(&r).is_empty(), "{:?}", policy_findings(&r));
+}
+
+#[test]
+fn a_signature_not_counted_is_replaced_by_one_on_later_minutes() {
+    use crate::vocab::{Content, Input};
+    let (mut r, ceo, mut ops) = closed_with_passkeys();
+    enact(
+        &mut r,
+        RosterChange::SetKeyPolicy(KeyPolicy::VerifiedPasskeyForMinutes),
+    );
+    let sign = r.sign_request(&current_id()).unwrap();
+    r.append_by_passkey(&ceo, &sign).unwrap();
+    r.append("ops", &sign).unwrap();
+    assert_eq!(policy_findings(&r).len(), 1);
+    // The minutes are amended; both sign the new version with passkeys
+    // that verify them.
+    r.append(
+        "isms",
+        &Payload::Input(Content {
+            review: current_id(),
+            amendment: Some("Figures corrected after the meeting".into()),
+            body: Input {
+                input: crate::InputKey::Risk,
+                summary: "The risk treatment plan is 80 percent complete; two treatments slipped to the next quarter.".into(),
+                evidence: vec![],
+                nothing_to_report: false,
+            },
+        }),
+    )
+    .unwrap();
+    ops.flags |= ledger_core::passkey::FLAG_USER_VERIFIED;
+    let again = r.sign_request(&current_id()).unwrap();
+    r.append_by_passkey(&ceo, &again).unwrap();
+    r.append_by_passkey(&ops, &again).unwrap();
+    assert!(audit(&r.state, &current_id()).unwrap().holds());
+    assert!(policy_findings(&r).is_empty(), "{:?}", policy_findings(&r));
+}

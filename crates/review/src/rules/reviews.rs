@@ -672,11 +672,12 @@ impl Reviews {
             ));
         }
         // A member signs the same minutes once; again only if their earlier
-        // signature does not meet the key policy in force now.
-        let policy = roster.as_at(seq);
+        // signature did not meet the key policy in force when it was made
+        // (the test `audit::counts` makes).
         if r.current_signatures().any(|x| {
             x.member == by.handle
-                && policy
+                && roster
+                    .as_at(x.seq)
                     .minutes_key_policy_unmet(&x.key, x.signed_by)
                     .is_none()
         }) {

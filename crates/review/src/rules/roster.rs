@@ -460,7 +460,24 @@ impl Roster {
             field,
             reason: e.to_string(),
         })?;
-        self.check_key_free(field, key)
+        self.check_key_free(field, key)?;
+        self.check_public_key_free(field, &key.0)
+    }
+
+    /// Checks that no enrolled key, ed25519 or passkey, has the public key
+    /// bytes `public`.
+    fn check_public_key_free(&self, field: &'static str, public: &[u8]) -> Result<(), Rejection> {
+        let taken = self.keys.iter().find(|(key, r)| match &r.kind {
+            KeyKind::Passkey(c) => c.public_key == public,
+            _ => key.0.as_slice() == public,
+        });
+        match taken {
+            Some((_, r)) => Err(Rejection::BadKey {
+                field,
+                reason: format!("its public key is already enrolled, for {}", r.member),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Checks that no one holds `key` (an ed25519 key or a passkey's key
@@ -558,7 +575,11 @@ impl Roster {
                     field: "add_passkey.credential",
                     reason: e.to_string(),
                 })?;
-                self.check_key_free("add_passkey.credential", &credential.key_id())
+                self.check_key_free("add_passkey.credential", &credential.key_id())?;
+                // The assertion authenticates the public key, not the
+                // credential id: one authenticator key is one key, whatever
+                // id or relying party it comes with.
+                self.check_public_key_free("add_passkey.credential", &credential.public_key)
             }
             RosterChange::SetKeyPolicy(_) => Ok(()),
             RosterChange::RetireKey { handle, key } => {

@@ -51,6 +51,10 @@ impl LedgerState {
         let roster = &self.roster;
         if !roster.founded() {
             return match &payload {
+                Payload::Genesis(_) if event.author.passkey().is_some() => Err(Rejection::Field {
+                    field: "event.author".into(),
+                    reason: "genesis is signed by the founder's ed25519 key, not a passkey".into(),
+                }),
                 Payload::Genesis(g) => Ok(Effect::Roster(roster.check_genesis(seq, &author, g)?)),
                 _ => Err(Rejection::NoGenesis {
                     kind: event.kind.to_string(),

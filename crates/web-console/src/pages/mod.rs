@@ -115,6 +115,8 @@ fn passkeys(state: &LedgerState, member: &review::MemberId) -> Option<String> {
                 "key_id": k.to_hex(),
                 "credential_id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&c.credential_id),
                 "rp_id": c.rp_id,
+                "algorithm": c.algorithm,
+                "public_key": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&c.public_key),
                 "label": format!("{} ({})", k.fingerprint(), c.algorithm_name()),
             }))
         })

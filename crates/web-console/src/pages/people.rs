@@ -85,7 +85,7 @@ pub async fn roster(
                                                 input type="hidden" name="kind" value="roster.propose";
                                                 input type="hidden" name="change" value="retire-key";
                                                 input type="hidden" name="member" value=(handle);
-                                                input type="hidden" name="public_key" value=(key.to_text());
+                                                input type="hidden" name="public_key" value=(r.kind.key_text(key));
                                                 @let confirm = format!("retire-{}", key.to_hex());
                                                 input id=(confirm) type="checkbox" name="confirm" value="yes" required;
                                                 " " label for=(confirm) { "It signs nothing more" }
