@@ -206,3 +206,57 @@ async fn reflection_lists_and_describes_every_service() {
     assert!(unknown.message().contains("reviewledger.v1.NoSuchThing"));
     assert!(server.stop().success());
 }
+
+/// Python's grpcio-reflection, which speaks only `grpc.reflection.v1alpha`,
+/// lists the services and describes the ledger service's methods
+/// (`tools/reflection_client.py`). Skipped, saying so, where grpcio is not
+/// installed in `target/pylib` (`.ci/run` installs it).
+#[test]
+fn a_python_client_reflects_through_v1alpha() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let pylib = root.join("target/pylib");
+    let ready = std::process::Command::new("python3")
+        .args(["-c", "import grpc, grpc_reflection"])
+        .env("PYTHONPATH", &pylib)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        eprintln!(
+            "skipped: the v1alpha reflection test needs python3 with grpcio and grpcio-reflection \
+             in target/pylib (pip install --target target/pylib grpcio grpcio-reflection; \
+             .ci/run does)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    founded(&dir);
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let out = std::process::Command::new("python3")
+        .arg(root.join("tools/reflection_client.py"))
+        .arg(server.url().trim_start_matches("http://"))
+        .env("PYTHONPATH", &pylib)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let services: Vec<&str> = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for s in [LEDGER, REVIEW, "grpc.health.v1.Health"] {
+        assert!(services.contains(&s), "{services:?}");
+    }
+    let methods = v["ledger_methods"].to_string();
+    for m in ["Append", "Feed", "GetCheckpoint"] {
+        assert!(methods.contains(m), "{methods}");
+    }
+    assert!(server.stop().success());
+}

@@ -57,10 +57,18 @@ pub async fn prepare(
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<LedgerServiceServer<LedgerApi>>().await;
     health.set_serving::<ReviewServiceServer<ReviewApi>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    // Reflection in both versions: `v1`, and `v1alpha` for the clients that
+    // speak only it (Python's grpcio-reflection, older grpcurl and Postman).
+    let reflection_builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = reflection_builder()
         .build_v1()
+        .map_err(|e| ServiceError::Reflection(e.to_string()))?;
+    let reflection_v1alpha = reflection_builder()
+        .build_v1alpha()
         .map_err(|e| ServiceError::Reflection(e.to_string()))?;
     let auditors = Arc::new(Auditors::new(&limits));
     let ledger = LedgerServiceServer::new(LedgerApi::new(
@@ -91,6 +99,7 @@ pub async fn prepare(
     let router = builder
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(ledger)
         .add_service(review);
     Ok(Prepared {
