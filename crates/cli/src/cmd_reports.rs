@@ -1,4 +1,6 @@
-//! `reviews`, `actions`, `agenda`, `check`: what the ISMS team and auditors read.
+//! `reviews`, `actions`, `objectives`, `agenda`, `check`: what the ISMS
+//! team and auditors read, and what GRC tools import (`--format csv`; the
+//! columns are in `docs/EXPORTS.md`).
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -28,6 +30,70 @@ pub struct ActionsArgs {
     /// Only the actions raised by this review.
     #[arg(long)]
     pub review: Option<String>,
+    /// Output format (`--json` prints JSON whatever this says).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TableFormat,
+}
+
+/// A table as text for people, or CSV for spreadsheets and GRC tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// Aligned text.
+    Text,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+}
+
+#[derive(Args)]
+pub struct ObjectivesArgs {
+    #[command(flatten)]
+    pub ledger: Place,
+    /// Output format (`--json` prints JSON whatever this says).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TableFormat,
+}
+
+/// The CSV columns of `actions --format csv`, in order.
+pub const ACTION_COLUMNS: [&str; 9] = [
+    "id",
+    "review",
+    "owner",
+    "owner_name",
+    "due",
+    "status",
+    "overdue",
+    "text",
+    "decision",
+];
+
+/// The CSV columns of `objectives --format csv`, in order.
+pub const OBJECTIVE_COLUMNS: [&str; 11] = [
+    "id",
+    "review",
+    "text",
+    "owner",
+    "owner_name",
+    "measure",
+    "target",
+    "due",
+    "assessed_by_review",
+    "met",
+    "assessment",
+];
+
+/// `rows` (JSON objects) as CSV with `columns` as the header; a JSON
+/// string is written as its text, anything else as its JSON, null as empty.
+fn csv_of(columns: &[&str], rows: &[Value]) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(columns)?;
+    for r in rows {
+        w.write_record(columns.iter().map(|c| match &r[*c] {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
 }
 
 /// Text or Markdown.
@@ -197,6 +263,10 @@ pub fn actions(a: ActionsArgs, out: &Out) -> Result<Verdict> {
             (date.to_string(), action_rows(&state, date, only.as_ref()))
         }
     };
+    if a.format == TableFormat::Csv && !out.json {
+        crate::out::write_raw(&csv_of(&ACTION_COLUMNS, &rows)?);
+        return Ok(Verdict::Ok);
+    }
     out.emit(&json!({"as_of": date, "actions": rows}), || {
         let mut s = format!("action log as of {date}\n");
         for r in &rows {
@@ -241,6 +311,67 @@ pub fn action_rows(state: &LedgerState, date: Date, only: Option<&ReviewId>) -> 
                 "text": r.text,
                 "decision": r.decision,
                 "history": r.history,
+            })
+        })
+        .collect()
+}
+
+/// `objectives`: every objective the reviews set, with its latest assessment.
+pub fn objectives(a: ObjectivesArgs, out: &Out) -> Result<Verdict> {
+    let (state, _) = crate::target::read_state(&a.ledger)?;
+    let rows = objective_rows(&state);
+    if a.format == TableFormat::Csv && !out.json {
+        crate::out::write_raw(&csv_of(&OBJECTIVE_COLUMNS, &rows)?);
+        return Ok(Verdict::Ok);
+    }
+    out.emit(&json!({ "objectives": rows }), || {
+        let mut s = String::from("objectives\n");
+        for r in &rows {
+            let assessed = match r["met"].as_bool() {
+                Some(true) => "met",
+                Some(false) => "NOT MET",
+                None => "not assessed",
+            };
+            s.push_str(&format!(
+                "{:<14} {:<12} {:<18} due {}  {}  [{assessed}]\n",
+                r["id"].as_str().unwrap_or(""),
+                r["review"].as_str().unwrap_or(""),
+                r["owner_name"].as_str().unwrap_or(""),
+                r["due"].as_str().unwrap_or(""),
+                r["text"].as_str().unwrap_or(""),
+            ));
+        }
+        s
+    });
+    Ok(Verdict::Ok)
+}
+
+/// One JSON row per objective, by id, with its latest assessment.
+pub fn objective_rows(state: &LedgerState) -> Vec<Value> {
+    state
+        .reviews
+        .objectives
+        .iter()
+        .map(|(id, o)| {
+            let owner = state
+                .roster
+                .members
+                .get(&o.objective.owner)
+                .map(|m| m.name.clone())
+                .unwrap_or_else(|| o.objective.owner.to_string());
+            let last = o.assessments.last();
+            json!({
+                "id": id.as_str(),
+                "review": o.review.as_str(),
+                "text": o.objective.text,
+                "owner": o.objective.owner.as_str(),
+                "owner_name": owner,
+                "measure": o.objective.measure,
+                "target": o.objective.target,
+                "due": o.objective.due.to_string(),
+                "assessed_by_review": last.map(|(r, _, _, _)| r.as_str()),
+                "met": last.map(|(_, met, _, _)| *met),
+                "assessment": last.map(|(_, _, why, _)| why.as_str()),
             })
         })
         .collect()
