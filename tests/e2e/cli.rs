@@ -160,7 +160,7 @@ fn a_ledger_from_keys_to_verification() {
             "--proposal",
             &proposal,
         ],
-        2,
+        4,
     );
     rl(
         &[
@@ -204,7 +204,7 @@ fn a_ledger_from_keys_to_verification() {
             "--id",
             "isms",
         ],
-        2,
+        4,
     );
     assert!(text.contains("rotated away"), "{text}");
     // A member may revoke their own key at once.
@@ -248,7 +248,7 @@ fn a_ledger_from_keys_to_verification() {
             "--public-key",
             &pubkey("hr"),
         ],
-        2,
+        4,
     );
     assert!(text.contains("is not enrolled"), "{text}");
 
@@ -363,4 +363,208 @@ fn the_demo_runs_and_runs_again_without_harm() {
     assert_eq!(again["already_exists"], Value::Bool(true));
     assert_eq!(again["entries"].as_u64(), Some(entries));
     rl(&["verify", "--ledger", s(&dir.join("ledger"))], 0);
+}
+
+/// A script tells failures apart by exit code (2 usage, 4 refused by the
+/// rules) and, with `--json`, reads the error as JSON on standard output;
+/// a reader that closes the pipe early ends a command quietly.
+#[test]
+fn scripts_tell_failures_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = crate::review::found(tmp.path(), &[("isms", "Chloe Varga", "ISMS Lead", false)]);
+    let l = org.ledger();
+    let isms = org.key("isms");
+    // The exit code, and the JSON error on standard error.
+    let fails = |args: &[&str], code: i32| -> Value {
+        let (got, stdout, stderr) = run(args).unwrap();
+        assert_eq!(got, code, "{args:?}: {stdout}{stderr}");
+        assert!(stdout.trim().is_empty(), "no data on stdout: {stdout}");
+        serde_json::from_str(&stderr).unwrap_or_else(|e| panic!("{e}: {stderr}"))
+    };
+    // Refused by the rules: the ISMS lead is not top management.
+    let v = fails(
+        &[
+            "member", "promote", "--id", "isms", "--json", "--ledger", &l, "--key", &isms,
+        ],
+        4,
+    );
+    assert_eq!(v["error"]["kind"], "refused", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not top management"),
+        "{v}"
+    );
+    // Refused, naming the field at fault.
+    let v = fails(
+        &[
+            "review",
+            "schedule",
+            "--json",
+            "--review",
+            "r1",
+            "--title",
+            "Annual review",
+            "--planned",
+            "2026-12-10",
+            "--period-start",
+            "2026-01-01",
+            "--period-end",
+            "2026-11-30",
+            "--chair",
+            "nobody",
+            "--expected",
+            "ceo,isms",
+            "--ledger",
+            &l,
+            "--key",
+            &isms,
+        ],
+        4,
+    );
+    assert_eq!(v["error"]["kind"], "refused", "{v}");
+    assert!(
+        v["error"]["field"]
+            .as_str()
+            .is_some_and(|f| f.contains("chair")),
+        "{v}"
+    );
+    // Without --json the same is said in words.
+    let (_, text) = org.by("isms", &["member", "promote", "--id", "isms"], 4);
+    assert!(text.contains("error: refused:"), "{text}");
+    // A usage error, as JSON.
+    let v = fails(&["member", "promote", "--json"], 2);
+    assert_eq!(v["error"]["kind"], "usage", "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("--id"),
+        "{v}"
+    );
+    // An I/O error: a ledger directory that does not exist.
+    let missing = tmp.path().join("no-such-ledger");
+    let v = fails(&["actions", "--json", "--ledger", s(&missing)], 2);
+    assert_eq!(v["error"]["kind"], "error", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no ledger at"),
+        "{v}"
+    );
+    // A reader that goes away before the output is written.
+    let mut child = std::process::Command::new(e2e::binary())
+        .args(["actions", "--json", "--ledger", &org.ledger()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(done.status.success(), "{:?} {stderr}", done.status);
+}
+
+/// The crash test's helper parses its arguments: `--help` is help, not a
+/// ledger directory to append to forever.
+#[test]
+fn the_append_loop_helper_parses_its_arguments() {
+    let helper = env!("CARGO_BIN_EXE_append-loop");
+    let out = std::process::Command::new(helper)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: append-loop"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(helper)
+        .current_dir(tmp.path())
+        .args(["--threads", "0", "ledger"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!tmp.path().join("ledger").exists(), "nothing was created");
+    assert!(!tmp.path().join("--help").exists());
+}
+
+/// The action log and the objectives export as CSV with the columns
+/// docs/EXPORTS.md lists, read back by a CSV parser.
+#[test]
+fn actions_and_objectives_export_as_csv() {
+    use crate::review::{Meeting, found, hold};
+    let tmp = tempfile::tempdir().unwrap();
+    let org = found(
+        tmp.path(),
+        &[
+            ("ops", "Ben Marsh", "Operations Director", true),
+            ("isms", "Chloe Varga", "ISMS Lead", false),
+            ("it", "Dev Patel", "Head of IT", false),
+            ("hr", "Erin Walsh", "Head of HR", false),
+        ],
+    );
+    let pack = tmp.path().join("risk-register.xlsx");
+    std::fs::write(&pack, "the risk register").unwrap();
+    let held = review::Date::parse("held", "2026-11-20").unwrap();
+    let meeting = Meeting {
+        chair: "ceo",
+        expected: "ceo,ops,isms,it,hr",
+        present: "ceo,ops,isms,it",
+        apologies: "hr",
+        signers: &["ceo", "ops"],
+    };
+    hold(&org, "2026", held, None, &[], &[pack], &meeting);
+    let l = org.ledger();
+    let read = |args: &[&str]| {
+        let (code, stdout, stderr) = run(args).unwrap();
+        assert_eq!(code, 0, "{stderr}");
+        let mut r = csv::Reader::from_reader(stdout.as_bytes());
+        let head: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+        let rows: Vec<Vec<String>> = r
+            .records()
+            .map(|x| x.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        (head, rows)
+    };
+    let (head, rows) = read(&[
+        "actions",
+        "--format",
+        "csv",
+        "--ledger",
+        &l,
+        "--as-of",
+        "2026-12-01",
+    ]);
+    assert_eq!(
+        head,
+        [
+            "id",
+            "review",
+            "owner",
+            "owner_name",
+            "due",
+            "status",
+            "overdue",
+            "text",
+            "decision"
+        ]
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0][0], "2026-a1");
+    assert_eq!(rows[0][3], "Dev Patel");
+    assert_eq!(rows[0][6], "false");
+    assert_eq!(rows[0][8], "2");
+    assert_eq!(rows[1][8], "", "no decision is an empty field");
+    let (head, rows) = read(&["objectives", "--format", "csv", "--ledger", &l]);
+    assert_eq!(head.len(), 11);
+    assert_eq!(head[0], "id");
+    assert_eq!(head[9], "met");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][0], "2026-o1");
+    assert_eq!(rows[0][9], "", "not assessed yet");
+    // --json wins over --format.
+    let (v, _) = rl(
+        &["objectives", "--json", "--format", "csv", "--ledger", &l],
+        0,
+    );
+    assert_eq!(v["objectives"][0]["id"], "2026-o1");
 }

@@ -438,7 +438,7 @@ fn a_whole_review_through_the_server() {
             "--note",
             "x",
         ],
-        2,
+        4,
     );
     assert!(
         text.contains("rotated") || text.contains("refused"),

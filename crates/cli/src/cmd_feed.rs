@@ -30,6 +30,12 @@ pub struct ServerArgs {
 impl ServerArgs {
     /// A channel to the server (connected lazily).
     pub fn channel(&self) -> Result<Channel> {
+        if !self.server.starts_with("http://") && !self.server.starts_with("https://") {
+            anyhow::bail!(
+                "--server {0} has no scheme: give http://{0} (or https:// with --ca-cert)",
+                self.server
+            );
+        }
         let mut endpoint = Endpoint::from_shared(self.server.clone())
             .with_context(|| format!("--server {} is not a URL", self.server))?;
         if let Some(ca) = &self.ca_cert {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 use ed25519_dalek::SigningKey;
 use ledger_core::KeyPair;
@@ -91,7 +91,7 @@ pub fn init(a: InitArgs, out: &Out) -> Result<Verdict> {
         &probe,
         ledger_core::SignedBy::Ed25519,
     ) {
-        bail!("genesis refused: {e}");
+        return Err(anyhow::Error::new(crate::failure::Refused::by_rules(&e)).context("genesis"));
     }
     let store = SledStore::create(&a.ledger.path, &checkpoint_key)?;
     let mut local = Local::start(store)?;

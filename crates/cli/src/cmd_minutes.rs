@@ -124,7 +124,7 @@ pub fn run(cmd: MinutesCommand, out: &Out) -> Result<Verdict> {
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     eprintln!("wrote {}", path.display());
                 }
-                None => print!("{text}"),
+                None => crate::out::write_raw(&text),
             }
             Ok(Verdict::Ok)
         }

@@ -23,7 +23,9 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub review: Option<String>,
     /// The auditor's trusted state file (with --trust): the last checkpoint
-    /// verified per ledger, which the new one must extend.
+    /// verified per ledger, which the new one must extend. Default:
+    /// `$XDG_CONFIG_HOME/review-ledger/trusted.json`, or
+    /// `~/.config/review-ledger/trusted.json`; each run says which it used.
     #[arg(long)]
     pub state: Option<std::path::PathBuf>,
 }
@@ -65,10 +67,17 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         report.fault = Some(ledger_store::Fault { seq: None, reason });
     }
     let mut trusted = json!(null);
+    let mut trusted_line = None;
     if report.valid() && trust.is_some() {
         let path = a.state.clone().unwrap_or_else(trusted::default_path);
         match check_trusted(&store, &state, &path)? {
-            Ok(outcome) => trusted = json!({"state": path, "outcome": outcome}),
+            Ok(outcome) => {
+                trusted_line = Some(format!(
+                    "{outcome} (trusted state kept in {})",
+                    path.display()
+                ));
+                trusted = json!({"state": path, "outcome": outcome});
+            }
             Err(reason) => {
                 trusted = json!({"state": path, "outcome": "rewritten"});
                 report.fault = Some(ledger_store::Fault { seq: None, reason });
@@ -105,6 +114,10 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
                     f.reason,
                     report.entries
                 ),
+            };
+            let verdict = match &trusted_line {
+                Some(line) if report.fault.is_none() => format!("{verdict}\n{line}"),
+                _ => verdict,
             };
             warnings
                 .iter()
@@ -231,9 +244,13 @@ fn remote(mut client: Hosted, trust: Hash, a: &VerifyArgs, out: &Out) -> Result<
             Some(f) => format!("INVALID: {f}"),
             None => {
                 let mut s = format!(
-                    "the server's checkpoint of {} entries verifies under ledger {trust} and extends what you verified before ({:?})",
+                    "the server's checkpoint of {} entries verifies under ledger {trust}; {} (trusted state kept in {})",
                     cp.size,
-                    outcome.as_ref().ok()
+                    outcome
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    path.display()
                 );
                 if !review_json.is_null() {
                     s.push_str(&format!("\n{review_text}{}", if holds { "the review holds" } else { "the review does NOT hold" }));

@@ -217,11 +217,21 @@ impl Hosted {
         let r = match self.runtime.block_on(client.append(request)) {
             Ok(r) => r.into_inner(),
             Err(s) if refuses(s.code()) => {
-                return Err(Delivery::Refused(refused(
-                    &self.server.server,
-                    "the event",
-                    s,
-                )));
+                // The server's rules said no: the same as a local refusal.
+                let by_rules = matches!(
+                    s.code(),
+                    tonic::Code::FailedPrecondition | tonic::Code::PermissionDenied
+                );
+                return Err(Delivery::Refused(if by_rules {
+                    crate::failure::Refused::by_server(format!(
+                        "{} refused the event: {}",
+                        self.server.server,
+                        s.message()
+                    ))
+                    .into()
+                } else {
+                    refused(&self.server.server, "the event", s)
+                }));
             }
             Err(s) => {
                 return Err(Delivery::Unknown(format!(

@@ -88,7 +88,7 @@ pub fn prepare(
             &event,
             ledger_core::SignedBy::Ed25519,
         )
-        .map_err(|e| anyhow!("refused: {e}"))?;
+        .map_err(|e| anyhow::Error::new(crate::failure::Refused::by_rules(&e)))?;
     Ok((event.id, event.sign(author), effect))
 }
 

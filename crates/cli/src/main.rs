@@ -1,8 +1,8 @@
 //! `review-ledger`: the command line of the review ledger.
 //!
 //! Attendees create keys and sign events, the ISMS team keeps the roster,
-//! auditors verify. Every command that prints data takes `--json`. Exit
-//! codes: 0 ok, 1 verification failed, 2 usage or runtime error.
+//! auditors verify. Every command that prints data takes `--json`, and
+//! with it says what went wrong as JSON too. Exit codes: [`failure`].
 //!
 //! ```text
 //! review-ledger key new --out ceo.pem --name "Ada Example"
@@ -34,6 +34,7 @@ mod cmd_serve;
 mod cmd_token;
 mod cmd_verify;
 mod doc_ref;
+mod failure;
 mod hosted;
 mod local;
 mod out;
@@ -51,7 +52,8 @@ use crate::out::Out;
 #[command(
     name = "review-ledger",
     version,
-    about = "Signed, hash-chained evidence of ISO 27001 management reviews"
+    about = "Signed, hash-chained evidence of ISO 27001 management reviews",
+    after_help = failure::EXIT_CODES
 )]
 struct Cli {
     /// Print data as JSON instead of text.
@@ -88,8 +90,11 @@ enum Command {
     /// Record an action's progress between reviews.
     #[command(subcommand)]
     Action(cmd_review::ActionCommand),
-    /// The action log across all reviews.
+    /// The action log across all reviews (`--format csv` for GRC tools).
     Actions(cmd_reports::ActionsArgs),
+    /// Every objective the reviews set, with its latest assessment
+    /// (`--format csv` for GRC tools).
+    Objectives(cmd_reports::ObjectivesArgs),
     /// The agenda of a review: the template, open actions, the pack checklist and deadline.
     Agenda(cmd_reports::AgendaArgs),
     /// Run the conformance check on a review (exit 1 on a nonconformity).
@@ -131,7 +136,27 @@ pub enum Verdict {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let wants_json = std::env::args().any(|a| a == "--json");
+            let help = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+            if wants_json && !help {
+                // clap's text without its usage lines and hints, on one line.
+                let text = e.to_string();
+                let said = text.split("\n\nUsage:").next().unwrap_or_default();
+                let said = said.strip_prefix("error: ").unwrap_or(said);
+                let message = said.split_whitespace().collect::<Vec<_>>().join(" ");
+                eprintln!(
+                    "{}",
+                    serde_json::json!({ "error": { "kind": "usage", "message": message } })
+                );
+                return ExitCode::from(failure::ERROR);
+            }
+            e.exit();
+        }
+    };
     let out = Out { json: cli.json };
     let result = match cli.command {
         Command::Key(c) => cmd_key::run(c, &out),
@@ -141,6 +166,7 @@ fn main() -> ExitCode {
         Command::Minutes(c) => cmd_minutes::run(c, &out),
         Command::Action(c) => cmd_review::run_action(c, &out),
         Command::Actions(a) => cmd_reports::actions(a, &out),
+        Command::Objectives(a) => cmd_reports::objectives(a, &out),
         Command::Agenda(a) => cmd_reports::agenda(a, &out),
         Command::Check(a) => cmd_reports::check(a, &out),
         Command::Reviews(a) => cmd_reports::reviews(a, &out),
@@ -158,16 +184,20 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,
-        Ok(Verdict::Failed) => ExitCode::from(1),
+        Ok(Verdict::Failed) => ExitCode::from(failure::FAILED),
         Err(e) => {
-            eprintln!("error: {}", message(&e));
-            // An append that may or may not have landed is not a failure:
-            // scripts retry it with the same --event-id.
-            if e.downcast_ref::<target::OutcomeUnknown>().is_some() {
-                ExitCode::from(3)
+            let text = message(&e);
+            let (code, json) = failure::judge(&e, &text);
+            // Standard output carries only the data a command asked for.
+            if out.json {
+                eprintln!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
+                );
             } else {
-                ExitCode::from(2)
+                eprintln!("error: {text}");
             }
+            ExitCode::from(code)
         }
     }
 }

@@ -1,7 +1,32 @@
 //! Printing: text for people, JSON for tools.
 
+use std::io::{ErrorKind, Write};
+
 use ledger_core::UnixMicros;
 use serde_json::Value;
+
+/// Writes `text` and a newline to standard output. A reader that has gone
+/// away (`review-ledger actions --json | head`) ends the command quietly
+/// with status 0: it had what it wanted.
+pub fn say(text: &str) {
+    write_out(format_args!("{text}\n"));
+}
+
+/// Writes `text` as it is (no newline added), as [`say`] does.
+pub fn write_raw(text: &str) {
+    write_out(format_args!("{text}"));
+}
+
+fn write_out(args: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(i32::from(crate::failure::ERROR));
+    }
+}
 
 /// How to print.
 pub struct Out {
@@ -13,14 +38,11 @@ impl Out {
     /// Prints `value` as JSON, or `text()` for people.
     pub fn emit(&self, value: &Value, text: impl FnOnce() -> String) {
         if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value).expect("JSON values print")
-            );
+            say(&serde_json::to_string_pretty(value).expect("JSON values print"));
         } else {
             let text = text();
             if !text.is_empty() {
-                println!("{}", text.trim_end());
+                say(text.trim_end());
             }
         }
     }

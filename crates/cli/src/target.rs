@@ -240,6 +240,9 @@ impl Target {
                     let dir = local.ledger.store().dir().to_owned();
                     return Err(unknown(Some(dir), e.to_string()).into());
                 }
+                Err(AppendError::Rejected { source, .. }) => {
+                    return Err(crate::failure::Refused::by_rules(&source).into());
+                }
                 Err(e) => return Err(anyhow!("{e}")),
             },
             At::Remote(remote, _) => match remote.append(&signed) {

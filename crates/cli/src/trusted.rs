@@ -83,6 +83,19 @@ pub enum Outcome {
     },
 }
 
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::First => f.write_str(
+                "the first checkpoint of this ledger you verified: it is trusted from now on",
+            ),
+            Outcome::Extends { from } => {
+                write!(f, "it extends the {from} entries you verified before")
+            }
+        }
+    }
+}
+
 /// Checks `new` against what `state` keeps for its ledger, using `prove` for
 /// a consistency proof from an old size to `new.size`; on success records
 /// `new`. On a rewrite or fork returns the reason, naming sizes and roots.

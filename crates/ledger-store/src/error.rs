@@ -16,7 +16,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// Another process holds the ledger directory.
-    #[error("ledger {path} is in use by another process ({holder})")]
+    #[error(
+        "ledger {path} is in use by another process ({holder}); if that is `review-ledger serve`, reach the ledger through it with --server URL --ledger-id ID"
+    )]
     Locked {
         /// The ledger directory.
         path: PathBuf,
@@ -24,7 +26,9 @@ pub enum StoreError {
         holder: String,
     },
     /// The directory holds no ledger.
-    #[error("no ledger at {0} (create one with `review-ledger init`)")]
+    #[error(
+        "no ledger at {0} (create one with `review-ledger init`, or name another with --ledger DIR or REVIEW_LEDGER_DIR)"
+    )]
     NotALedger(PathBuf),
     /// The directory already holds a ledger.
     #[error("a ledger already exists at {0}")]

@@ -20,6 +20,9 @@ pub struct DirLock {
 impl DirLock {
     /// Takes the lock or fails at once, naming the holder.
     pub fn acquire(dir: &Path) -> Result<DirLock> {
+        if !dir.is_dir() {
+            return Err(StoreError::NotALedger(dir.to_owned()));
+        }
         let path = dir.join("LOCK");
         let io = |source| StoreError::Io {
             path: path.clone(),

@@ -3,7 +3,8 @@
 //! it with SIGKILL at random moments and checks that nothing acknowledged
 //! was lost.
 //!
-//! Usage: `append-loop DIR` (creates the ledger if DIR does not exist).
+//! Usage: `append-loop [--threads N] DIR` (creates the ledger if DIR does
+//! not exist); `append-loop --help` says so.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -16,8 +17,21 @@ use ledger_store::{Ledger, SledStore, Store as _, system_clock};
 use rand_core::{OsRng, RngCore};
 use review::{LedgerState, MemberId, MemberRecord, Payload, RosterChange};
 
+/// Appends to a ledger from several threads until killed, printing each
+/// acknowledged entry as `seq event-id`.
+#[derive(clap::Parser)]
+#[command(name = "append-loop")]
+struct Args {
+    /// The ledger directory; created (with a one-member roster) if absent.
+    dir: std::path::PathBuf,
+    /// How many threads append at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: u16,
+}
+
 fn main() -> Result<()> {
-    let dir = std::path::PathBuf::from(std::env::args().nth(1).context("usage: append-loop DIR")?);
+    let args = <Args as clap::Parser>::parse();
+    let dir = args.dir;
     let org = Org::new(1);
     let (ledger, id) = if dir.exists() {
         let store = SledStore::open(&dir)?;
@@ -38,7 +52,7 @@ fn main() -> Result<()> {
     };
     let ledger = Arc::new(ledger);
     let counter = Arc::new(AtomicU64::new(0));
-    let threads: Vec<_> = (0..4)
+    let threads: Vec<_> = (0..args.threads)
         .map(|_| {
             let (ledger, counter) = (ledger.clone(), counter.clone());
             let founder = org.keys[0].clone();

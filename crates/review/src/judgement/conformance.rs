@@ -1072,11 +1072,7 @@ fn agenda_pack_lead_time(c: &Ctx, f: &mut Findings) {
     }
     let days = circulated.working_days_until(held);
     if days < lead {
-        let when = if days < 0 {
-            format!("{} working days after", -days)
-        } else {
-            format!("{days} working days before")
-        };
+        let when = crate::render::working_days_apart(days);
         f.add(
             PACK,
             Severity::Warning,
@@ -1106,8 +1102,9 @@ fn thin_minutes(c: &Ctx, f: &mut Findings) {
             )
         } else if words < least {
             format!(
-                "input {key} (at {}): the summary has {words} words, under the policy's {least} (input.summary)",
-                i.seq
+                "input {key} (at {}): the summary has {}, under the policy's {least} (input.summary)",
+                i.seq,
+                crate::render::count(words as i64, "word", "words")
             )
         } else {
             continue;

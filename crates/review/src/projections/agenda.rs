@@ -512,14 +512,14 @@ fn agenda_doc(a: &Agenda) -> Doc {
     ))];
     match a.circulated {
         Some(d) if d <= a.pack_due => para.push(text(format!(
-            "It was circulated on {d}, {} working days before.",
-            d.working_days_until(a.planned)
+            "It was circulated on {d}, {}.",
+            crate::render::working_days_apart(d.working_days_until(a.planned))
         ))),
         Some(d) => {
             para.push(flag("Late"));
             para.push(text(format!(
-                ": it was circulated on {d}, {} working days before.",
-                d.working_days_until(a.planned)
+                ": it was circulated on {d}, {} the meeting.",
+                crate::render::working_days_apart(d.working_days_until(a.planned))
             )));
         }
         None => para.push(text("It has not been circulated yet.")),

@@ -260,6 +260,23 @@ pub(crate) fn plain(line: &[Span]) -> String {
     out
 }
 
+/// `n` and the noun, singular or plural: `1 word`, `3 words`.
+pub fn count(n: impl Into<i64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// How many working days `days` (from `working_days_until`) puts a date
+/// before another: `3 working days before`, `2 working days after`, `on
+/// the day of`.
+pub fn working_days_apart(days: i64) -> String {
+    match days {
+        0 => "on the day of".to_owned(),
+        d if d < 0 => format!("{} after", count(-d, "working day", "working days")),
+        d => format!("{} before", count(d, "working day", "working days")),
+    }
+}
+
 pub(crate) fn text(t: impl Into<String>) -> Span {
     Span::Text(t.into())
 }
@@ -693,11 +710,11 @@ fn pack_section(v: &MinutesView, b: &mut Vec<Block>) {
     b.push(Block::Para(
         vec![
             text(format!(
-                "Circulated {} (declared), {} working days before the {}; {} documents. ",
+                "Circulated {} (declared), {} the {}; {}. ",
                 pack.item.circulated,
-                lead,
+                working_days_apart(lead),
                 meeting.1,
-                pack.item.documents.len()
+                count(pack.item.documents.len() as i64, "document", "documents")
             )),
             muted("Recorded at "),
             Span::Seq(pack.seq),
@@ -1139,6 +1156,21 @@ mod tests {
     use crate::rehearsal::Rehearsal;
     use crate::story::{self, Step};
     use crate::vocab::{Content, Input};
+
+    #[test]
+    fn counts_and_days_read_as_english() {
+        for (days, said) in [
+            (3, "3 working days before"),
+            (1, "1 working day before"),
+            (0, "on the day of"),
+            (-1, "1 working day after"),
+            (-5, "5 working days after"),
+        ] {
+            assert_eq!(working_days_apart(days), said);
+        }
+        assert_eq!(count(1, "word", "words"), "1 word");
+        assert_eq!(count(0, "word", "words"), "0 words");
+    }
 
     fn date(s: &str) -> Date {
         Date::parse("date", s).expect("test dates are valid")
