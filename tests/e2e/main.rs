@@ -12,6 +12,7 @@ mod disk_full;
 mod hostile;
 mod mounts;
 mod passkeys;
+mod readme;
 mod readonly;
 mod refusals;
 mod remote;

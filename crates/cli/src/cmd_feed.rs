@@ -121,11 +121,29 @@ async fn follow(a: FeedArgs) -> Result<Verdict> {
     let mut failing_since: Option<std::time::Instant> = None;
     let mut client = LedgerServiceClient::new(a.server.channel()?)
         .max_decoding_message_size(service::limits::MAX_RESPONSE);
+    // With --no-follow, the size to stop at; a server not answering yet
+    // (just started, restarting) is waited for as the feed itself is.
     let stop_at = if a.no_follow {
-        let r = a.server.request(pb::GetCheckpointRequest {
-            ledger_id: a.ledger_id.clone(),
-        })?;
-        Some(client.get_checkpoint(r).await?.into_inner().size)
+        let started = std::time::Instant::now();
+        loop {
+            let r = a.server.request(pb::GetCheckpointRequest {
+                ledger_id: a.ledger_id.clone(),
+            })?;
+            match client.get_checkpoint(r).await {
+                Ok(cp) => break Some(cp.into_inner().size),
+                Err(s) if s.code() == tonic::Code::Unavailable => {
+                    if started.elapsed() > Duration::from_secs(a.retry_for) {
+                        bail!("cannot reach {} for {} s", a.server.server, a.retry_for);
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(s) => bail!(
+                    "{} refused the checkpoint: {}",
+                    a.server.server,
+                    s.message()
+                ),
+            }
+        }
     } else {
         None
     };

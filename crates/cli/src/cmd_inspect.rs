@@ -156,6 +156,17 @@ pub fn checkpoint(a: CheckpointArgs, out: &Out) -> Result<Verdict> {
     Ok(Verdict::Ok)
 }
 
+/// `id`: the ledger id (the hash of entry 0) alone, for scripts and for
+/// auditors to pin: `LEDGER_ID=$(review-ledger id)`.
+pub fn id(a: CheckpointArgs, out: &Out) -> Result<Verdict> {
+    let store = crate::local::open_for_reading(&a.ledger.path)?;
+    let (_, cp) = latest_checkpoint(&store)?;
+    out.emit(&json!({ "ledger_id": cp.ledger_id.to_hex() }), || {
+        cp.ledger_id.to_hex()
+    });
+    Ok(Verdict::Ok)
+}
+
 pub fn prove(a: ProveArgs, out: &Out) -> Result<Verdict> {
     let store = crate::local::open_for_reading(&a.ledger.path)?;
     let (note, cp) = latest_checkpoint(&store)?;

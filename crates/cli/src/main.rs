@@ -105,6 +105,8 @@ enum Command {
     Log(cmd_inspect::LogArgs),
     /// Print the latest signed checkpoint.
     Checkpoint(cmd_inspect::CheckpointArgs),
+    /// The ledger id alone (the hash of entry 0): what auditors pin.
+    Id(cmd_inspect::CheckpointArgs),
     /// Print an inclusion proof for one entry, or a consistency proof.
     Prove(cmd_inspect::ProveArgs),
     /// Replay and verify every entry: chain, signatures, rules, checkpoint.
@@ -172,6 +174,7 @@ fn main() -> ExitCode {
         Command::Reviews(a) => cmd_reports::reviews(a, &out),
         Command::Log(a) => cmd_inspect::log(a, &out),
         Command::Checkpoint(a) => cmd_inspect::checkpoint(a, &out),
+        Command::Id(a) => cmd_inspect::id(a, &out),
         Command::Prove(a) => cmd_inspect::prove(a, &out),
         Command::Verify(a) => cmd_verify::run(a, &out),
         Command::Repair(a) => cmd_repair::run(a, &out),
