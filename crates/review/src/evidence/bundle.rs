@@ -86,6 +86,16 @@ pub enum BundleError {
     /// The checkpoint is malformed, badly signed or for another ledger.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// An entry too damaged to say its own number, by its place in the bundle.
+    #[error("the bundle's entry at position {position} of {of}: {reason}")]
+    Damaged {
+        /// Its place, from 1.
+        position: usize,
+        /// How many entries the bundle holds.
+        of: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// One entry is damaged, badly signed, out of order or not proved.
     #[error("entry #{seq}: {reason}")]
     Entry {
@@ -195,8 +205,16 @@ pub fn verify(
     let mut ids = BTreeSet::new();
     let mut included = BTreeSet::new();
     for (i, be) in bundle.entries.iter().enumerate() {
-        let v = VerifiedEntry::from_bytes(&be.entry)
-            .map_err(|e| entry_err(i as u64, format!("bundle entry {i}: {e}")))?;
+        // An entry that names its own number is reported by it; one too
+        // damaged to say is reported by its place in the bundle.
+        let v = VerifiedEntry::from_bytes(&be.entry).map_err(|e| match e {
+            ledger_core::Error::AtEntry { seq, source } => entry_err(seq, source.to_string()),
+            other => BundleError::Damaged {
+                position: i + 1,
+                of: bundle.entries.len(),
+                reason: other.to_string(),
+            },
+        })?;
         let seq = v.entry.seq;
         if i == 0 {
             if seq != Seq(0) || v.hash != trusted {

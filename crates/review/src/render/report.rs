@@ -560,6 +560,9 @@ fn failed_check(fault: &BundleError) -> String {
             "the ledger: the bundle must come from the trusted ledger".into()
         }
         BundleError::Checkpoint(_) => "the checkpoint: signed by the key that genesis names, for this ledger, committing to a subject map, its head the hash of its last entry".into(),
+        BundleError::Damaged { position, .. } => format!(
+            "the entry at position {position} of the bundle: decoded, signed by its author"
+        ),
         BundleError::Entry { seq, .. } => format!(
             "entry #{seq}: decoded, signed by its author, in order and chained, proved in the checkpoint, admissible under the rules"
         ),
