@@ -567,4 +567,33 @@ fn actions_and_objectives_export_as_csv() {
         0,
     );
     assert_eq!(v["objectives"][0]["id"], "2026-o1");
+    // Reminders: nothing the day after the meeting; an overdue action
+    // three months on, with exit 1 for cron.
+    let (v, _) = rl(
+        &[
+            "remind",
+            "--json",
+            "--ledger",
+            &l,
+            "--as-of",
+            "2026-11-21",
+            "--within",
+            "7",
+        ],
+        0,
+    );
+    assert_eq!(v["overdue"], 0, "{v}");
+    let (v, text) = rl(
+        &["remind", "--json", "--ledger", &l, "--as-of", "2027-03-01"],
+        1,
+    );
+    assert!(v["overdue"].as_u64().unwrap() >= 1, "{text}");
+    assert!(
+        v["reminders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "action" && r["id"] == "2026-a1" && r["urgency"] == "overdue"),
+        "{v}"
+    );
 }

@@ -45,6 +45,18 @@ pub enum TableFormat {
 }
 
 #[derive(Args)]
+pub struct RemindArgs {
+    #[command(flatten)]
+    pub ledger: Place,
+    /// The day to remind as of (default: today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Also what falls due within this many days.
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u16).range(0..=366))]
+    pub within: u16,
+}
+
+#[derive(Args)]
 pub struct ObjectivesArgs {
     #[command(flatten)]
     pub ledger: Place,
@@ -314,6 +326,48 @@ pub fn action_rows(state: &LedgerState, date: Date, only: Option<&ReviewId>) -> 
             })
         })
         .collect()
+}
+
+/// `remind`: what falls due (`review::reminders`); exit 1 when something is
+/// overdue, so that cron can alert.
+pub fn remind(a: RemindArgs, out: &Out) -> Result<Verdict> {
+    let (state, _) = crate::target::read_state(&a.ledger)?;
+    let date = as_of(&a.as_of)?;
+    let list = review::reminders::reminders(&state, date, i64::from(a.within));
+    let overdue = list
+        .iter()
+        .filter(|r| r.urgency == review::reminders::Urgency::Overdue)
+        .count();
+    out.emit(
+        &json!({
+            "as_of": date.to_string(),
+            "within_days": a.within,
+            "overdue": overdue,
+            "reminders": list,
+        }),
+        || {
+            if list.is_empty() {
+                return format!("nothing falls due by {}", date.plus_days(a.within.into()));
+            }
+            let mut s = format!("as of {date} ({overdue} overdue):\n");
+            for r in &list {
+                let when = match r.urgency {
+                    review::reminders::Urgency::Overdue => "OVERDUE",
+                    review::reminders::Urgency::DueSoon => "due soon",
+                };
+                s.push_str(&format!(
+                    "{when:<9} {:<11} {:<12} {}  {}\n",
+                    r.kind, r.id, r.due, r.text
+                ));
+            }
+            s
+        },
+    );
+    Ok(if overdue > 0 {
+        Verdict::Failed
+    } else {
+        Verdict::Ok
+    })
 }
 
 /// `objectives`: every objective the reviews set, with its latest assessment.

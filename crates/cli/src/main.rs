@@ -95,6 +95,10 @@ enum Command {
     /// Every objective the reviews set, with its latest assessment
     /// (`--format csv` for GRC tools).
     Objectives(cmd_reports::ObjectivesArgs),
+    /// What falls due: overdue and upcoming actions and objectives, the next
+    /// pack deadline, unsigned minutes, the next review (exit 1 when
+    /// something is overdue).
+    Remind(cmd_reports::RemindArgs),
     /// The agenda of a review: the template, open actions, the pack checklist and deadline.
     Agenda(cmd_reports::AgendaArgs),
     /// Run the conformance check on a review (exit 1 on a nonconformity).
@@ -169,6 +173,7 @@ fn main() -> ExitCode {
         Command::Action(c) => cmd_review::run_action(c, &out),
         Command::Actions(a) => cmd_reports::actions(a, &out),
         Command::Objectives(a) => cmd_reports::objectives(a, &out),
+        Command::Remind(a) => cmd_reports::remind(a, &out),
         Command::Agenda(a) => cmd_reports::agenda(a, &out),
         Command::Check(a) => cmd_reports::check(a, &out),
         Command::Reviews(a) => cmd_reports::reviews(a, &out),

@@ -1,6 +1,8 @@
 //! Projections: what the entries add up to for people. The minutes and
-//! their digest, a review ready to read, the agenda of the next one.
+//! their digest, a review ready to read, the agenda of the next one, and
+//! what falls due.
 
 pub mod agenda;
 pub mod minutes;
+pub mod reminders;
 pub mod view;
