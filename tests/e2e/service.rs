@@ -1229,3 +1229,70 @@ async fn passkey_signatures_over_grpc() {
     server.stop();
     verify_dir(&dir);
 }
+
+/// `ListLedgers` shows each hosted ledger a caller may read, with its
+/// organisation, size and checkpoint; with tokens, only those the token
+/// grants, and nothing without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_ledgers_shows_what_the_caller_may_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = crate::review::found(&tmp.path().join("a"), &[]);
+    let b = crate::review::found(
+        &tmp.path().join("b"),
+        &[("isms", "Chloe Varga", "ISMS Lead", false)],
+    );
+    let (la, lb) = (a.ledger(), b.ledger());
+    let id_of = |l: &str| e2e::rl(&["id", "--ledger", l], 0).1.trim().to_owned();
+    let (ida, idb) = (id_of(&la), id_of(&lb));
+    let list = |server: &Server, token: Option<&'static str>| {
+        let url = server.url();
+        async move {
+            let mut client = pb::ledger_service_client::LedgerServiceClient::connect(url)
+                .await
+                .unwrap();
+            let mut r = tonic::Request::new(pb::ListLedgersRequest {});
+            if let Some(t) = token {
+                r.metadata_mut()
+                    .insert("authorization", format!("Bearer {t}").parse().unwrap());
+            }
+            client.list_ledgers(r).await.map(|r| r.into_inner().ledgers)
+        }
+    };
+    let open = Server::start(&[Path::new(&la), Path::new(&lb)], "127.0.0.1:0", &[]);
+    let all = list(&open, None).await.unwrap();
+    let mut ids: Vec<&str> = all.iter().map(|l| l.ledger_id.as_str()).collect();
+    ids.sort();
+    let mut expected = vec![ida.as_str(), idb.as_str()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let b_row = all.iter().find(|l| l.ledger_id == idb).unwrap();
+    assert_eq!(b_row.organisation, "Northwind");
+    assert_eq!(b_row.size, 2, "genesis and the enrolment");
+    assert_eq!(b_row.checkpoint.as_ref().unwrap().size, 2);
+    drop(open);
+
+    let tokens = tmp.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!(
+            "{} reader {ida}\n{} auditor *\n",
+            service::Tokens::hash("a-only"),
+            service::Tokens::hash("everything"),
+        ),
+    )
+    .unwrap();
+    let guarded = Server::start(
+        &[Path::new(&la), Path::new(&lb)],
+        "127.0.0.1:0",
+        &["--tokens", tokens.to_str().unwrap()],
+    );
+    let status = list(&guarded, None).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let only = list(&guarded, Some("a-only")).await.unwrap();
+    assert_eq!(
+        only.iter().map(|l| l.ledger_id.clone()).collect::<Vec<_>>(),
+        [ida.clone()]
+    );
+    assert_eq!(list(&guarded, Some("everything")).await.unwrap().len(), 2);
+    assert!(list(&guarded, Some("unknown")).await.unwrap().is_empty());
+}

@@ -199,3 +199,55 @@ async fn follow(a: FeedArgs) -> Result<Verdict> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[derive(Args)]
+pub struct LedgersArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `ledgers --server URL`: the ledgers a server hosts that this caller may
+/// read (`ListLedgers`), with organisation, size and checkpoint.
+pub fn ledgers(a: LedgersArgs, out: &crate::out::Out) -> Result<Verdict> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let list = runtime.block_on(async {
+        let mut client = LedgerServiceClient::new(a.server.channel()?)
+            .max_decoding_message_size(service::limits::MAX_RESPONSE);
+        let request = a.server.request(pb::ListLedgersRequest {})?;
+        client
+            .list_ledgers(request)
+            .await
+            .map(|r| r.into_inner().ledgers)
+            .map_err(|s| {
+                anyhow::anyhow!(
+                    "{} refused to list its ledgers: {}",
+                    a.server.server,
+                    s.message()
+                )
+            })
+    })?;
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|l| {
+            json!({
+                "ledger_id": l.ledger_id,
+                "organisation": l.organisation,
+                "size": l.size,
+                "checkpoint": l.checkpoint.as_ref().map(|c| c.note.clone()),
+            })
+        })
+        .collect();
+    out.emit(
+        &json!({ "server": a.server.server, "ledgers": rows }),
+        || {
+            list.iter()
+                .map(|l| format!("{}  {:>8} entries  {}", l.ledger_id, l.size, l.organisation))
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+    );
+    Ok(Verdict::Ok)
+}

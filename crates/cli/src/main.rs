@@ -128,6 +128,8 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// Follow a ledger on a server: one JSON object per entry, live.
     Feed(cmd_feed::FeedArgs),
+    /// The ledgers a server hosts that you may read: id, organisation, size.
+    Ledgers(cmd_feed::LedgersArgs),
     /// Mint bearer tokens for a server's `--tokens` file.
     #[command(subcommand)]
     Token(cmd_token::TokenCommand),
@@ -188,6 +190,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd_demo::run(a, &out),
         Command::Serve(a) => cmd_serve::run(a, &out),
         Command::Feed(a) => cmd_feed::run(a),
+        Command::Ledgers(a) => cmd_feed::ledgers(a, &out),
         Command::Token(c) => cmd_token::run(c, &out),
     };
     match result {

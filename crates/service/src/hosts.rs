@@ -184,6 +184,26 @@ impl Hosts {
             .ok_or_else(|| Status::not_found(format!("no ledger {id} on this server")))
     }
 
+    /// The hosted ledgers the caller may read, by id: all of them without
+    /// tokens; with tokens, those the bearer token grants reader on.
+    pub fn readable(&self, meta: &MetadataMap) -> Result<Vec<Arc<Hosted>>, Status> {
+        let mut out: Vec<Arc<Hosted>> = match &self.tokens {
+            None => self.ledgers.values().cloned().collect(),
+            Some(tokens) => {
+                if meta.get("authorization").is_none() {
+                    return Err(Status::unauthenticated("this server needs a bearer token"));
+                }
+                self.ledgers
+                    .iter()
+                    .filter(|(id, _)| tokens.check(meta, id, Role::Reader).is_ok())
+                    .map(|(_, h)| h.clone())
+                    .collect()
+            }
+        };
+        out.sort_by_key(|h| h.id);
+        Ok(out)
+    }
+
     /// The ledger `id`, whoever asks: for a caller that checks access itself
     /// (the web console, by its sessions).
     pub fn ledger(&self, id: &Hash) -> Option<Arc<Hosted>> {

@@ -312,6 +312,29 @@ impl LedgerService for LedgerApi {
         }))
     }
 
+    async fn list_ledgers(
+        &self,
+        request: Request<pb::ListLedgersRequest>,
+    ) -> Result<Response<pb::ListLedgersResponse>, Status> {
+        let mut ledgers = Vec::new();
+        for host in self.hosts.readable(request.metadata())? {
+            let (note, cp) = checkpoint(&host)?;
+            ledgers.push(pb::LedgerSummary {
+                ledger_id: host.id.to_hex(),
+                organisation: host.state().roster.organisation.clone(),
+                size: cp.size,
+                checkpoint: Some(pb::CheckpointResponse {
+                    note,
+                    size: cp.size,
+                    root: cp.root.0.to_vec(),
+                    head: cp.head.0.to_vec(),
+                    time_micros: cp.time.0,
+                }),
+            });
+        }
+        Ok(Response::new(pb::ListLedgersResponse { ledgers }))
+    }
+
     async fn get_inclusion_proof(
         &self,
         request: Request<pb::GetInclusionProofRequest>,
