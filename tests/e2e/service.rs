@@ -1289,10 +1289,8 @@ async fn list_ledgers_shows_what_the_caller_may_read() {
     let status = list(&guarded, None).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     let only = list(&guarded, Some("a-only")).await.unwrap();
-    assert_eq!(
-        only.iter().map(|l| l.ledger_id.clone()).collect::<Vec<_>>(),
-        [ida.clone()]
-    );
+    let only: Vec<&str> = only.iter().map(|l| l.ledger_id.as_str()).collect();
+    assert_eq!(only, [ida.as_str()]);
     assert_eq!(list(&guarded, Some("everything")).await.unwrap().len(), 2);
     assert!(list(&guarded, Some("unknown")).await.unwrap().is_empty());
 }
