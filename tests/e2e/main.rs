@@ -14,6 +14,7 @@ mod mounts;
 mod passkeys;
 mod readme;
 mod readonly;
+mod record;
 mod refusals;
 mod remote;
 mod remote_audit;

@@ -28,6 +28,8 @@ pub enum MinutesFormat {
     Html,
     /// The minutes projection and its signatures as JSON.
     Json,
+    /// The review as a record file (docs/RECORD.md), to draft the next one from.
+    Toml,
 }
 
 #[derive(Subcommand)]
@@ -79,6 +81,7 @@ pub fn rendered(
         MinutesFormat::Text => render::minutes(&view, Format::Text),
         MinutesFormat::Markdown => render::minutes(&view, Format::Markdown),
         MinutesFormat::Html => render::minutes(&view, Format::Html),
+        MinutesFormat::Toml => toml::to_string(&crate::record_file::from_state(state, review)?)?,
         MinutesFormat::Json => {
             let value = json!({
                 "ledger_id": view.ledger_id.to_hex(),
@@ -112,6 +115,11 @@ pub fn run(cmd: MinutesCommand, out: &Out) -> Result<Verdict> {
                 format
             };
             let text = match Hosted::of(&ledger)? {
+                // The record file is written from the state, verified here.
+                Some(_) if matches!(format, MinutesFormat::Toml) => {
+                    let (state, _) = crate::target::read_state(&ledger)?;
+                    rendered(&state, None, &review, format)?
+                }
                 Some(mut remote) => rendered_remote(&mut remote, &review, format)?,
                 None => {
                     let (store, state) = crate::local::load(&ledger.path)?;
@@ -142,7 +150,7 @@ fn rendered_remote(
         MinutesFormat::Text => pb::MinutesFormat::Text,
         MinutesFormat::Markdown => pb::MinutesFormat::Markdown,
         MinutesFormat::Html => pb::MinutesFormat::Html,
-        MinutesFormat::Json => pb::MinutesFormat::Unspecified,
+        MinutesFormat::Json | MinutesFormat::Toml => pb::MinutesFormat::Unspecified,
     };
     let message = pb::GetMinutesRequest {
         ledger_id: remote.id_hex(),

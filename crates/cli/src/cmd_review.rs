@@ -220,6 +220,21 @@ pub enum ReviewCommand {
         #[arg(long)]
         next_review: String,
     },
+    /// Record a whole review from one TOML file (docs/RECORD.md): checks
+    /// every field and every event against the rules first, naming each
+    /// problem with its line, then appends what the ledger does not hold
+    /// yet, each event signed with --key. Run again after a failure, it
+    /// appends only what is missing.
+    Record {
+        #[command(flatten)]
+        ledger: Place,
+        /// The private key of the member recording it (it never leaves this machine).
+        #[arg(long)]
+        key: PathBuf,
+        /// The review file.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 /// An action's status, as `review action-status` and `action update` take it.
@@ -516,6 +531,7 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
                 out,
             )
         }
+        ReviewCommand::Record { ledger, key, from } => record(&ledger, &key, &from, out),
         ReviewCommand::Close {
             author,
             next_review,
@@ -526,6 +542,89 @@ pub fn run(cmd: ReviewCommand, out: &Out) -> Result<Verdict> {
             submit(&author, |a, _| Ok(Payload::Close(content(a, body)?)), out)
         }
     }
+}
+
+/// `review record --from FILE`.
+fn record(
+    place: &Place,
+    key: &std::path::Path,
+    from: &std::path::Path,
+    out: &Out,
+) -> Result<Verdict> {
+    use crate::record_file;
+    let key = keyfile::read_private(key)?;
+    let (text, file) = record_file::read(from)?;
+    let (plan, mut problems) = record_file::plan(&text, &file, &record_file::base_of(from));
+    let Some(mut target) = Target::open(place, &Default::default(), &key, out)? else {
+        return Ok(Verdict::Ok);
+    };
+    let ledger_id = target.state()?.roster.ledger_id.unwrap_or(Hash::ZERO);
+    let mut held = std::collections::BTreeSet::new();
+    if let Some(plan) = &plan {
+        for (_, payload) in &plan.events {
+            let id = record_file::event_id(ledger_id, &key, payload);
+            if target.holds(id)? {
+                held.insert(id);
+            }
+        }
+        if problems.is_empty() {
+            let state = target.state()?;
+            problems = record_file::dry_run(state, &key, plan, &|id| held.contains(&id));
+        }
+    }
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems
+            .iter()
+            .map(|p| match p.line {
+                Some(l) => format!("{} line {l}: {}", from.display(), p.message),
+                None => format!("{}: {}", from.display(), p.message),
+            })
+            .collect();
+        let e = crate::failure::Refused::by_server(format!(
+            "nothing was recorded; {} problem(s):\n  {}",
+            listed.len(),
+            listed.join("\n  ")
+        ));
+        return Err(e.into());
+    }
+    let plan = plan.expect("a plan when there are no problems");
+    let mut appended = Vec::new();
+    for (_, payload) in &plan.events {
+        let id = record_file::event_id(ledger_id, &key, payload);
+        if held.contains(&id) {
+            continue;
+        }
+        let r = target.append_as(id, &key, payload)?;
+        appended.push(json!({
+            "seq": r.receipt.seq.0,
+            "event_id": id.to_hex(),
+            "summary": review::describe::payload(payload),
+        }));
+    }
+    out.emit(
+        &json!({
+            "review": plan.review.as_str(),
+            "appended": appended,
+            "already_recorded": held.len(),
+        }),
+        || {
+            let mut s = format!(
+                "review {}: {} event(s) appended, {} already in the ledger\n",
+                plan.review,
+                appended.len(),
+                held.len()
+            );
+            for a in &appended {
+                s.push_str(&format!(
+                    "  #{} {}\n",
+                    a["seq"],
+                    a["summary"].as_str().unwrap_or_default()
+                ));
+            }
+            s
+        },
+    );
+    Ok(Verdict::Ok)
 }
 
 pub fn run_action(cmd: ActionCommand, out: &Out) -> Result<Verdict> {

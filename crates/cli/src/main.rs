@@ -38,6 +38,7 @@ mod failure;
 mod hosted;
 mod local;
 mod out;
+mod record_file;
 mod target;
 mod trusted;
 

@@ -158,6 +158,24 @@ impl Target {
         Ok(Some(target))
     }
 
+    /// Whether the ledger holds event `id` already.
+    pub fn holds(&mut self, id: EventId) -> Result<bool> {
+        Ok(self.find(id)?.is_some())
+    }
+
+    /// Appends `payload` under the event id `id` (see [`Target::append`]).
+    pub fn append_as(
+        &mut self,
+        id: EventId,
+        author: &KeyPair,
+        payload: &Payload,
+    ) -> Result<Appended> {
+        self.event_id = Some(id);
+        let appended = self.append(author, payload);
+        self.event_id = None;
+        appended
+    }
+
     /// The entry holding event `id`, if any.
     fn find(&mut self, id: EventId) -> Result<Option<(Seq, Event)>> {
         let found = match &mut self.at {
