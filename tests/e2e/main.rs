@@ -26,3 +26,4 @@ mod snapshots;
 mod tamper;
 mod trust;
 mod verified_cache;
+mod webhook;

@@ -41,6 +41,21 @@ pub struct ServeArgs {
     /// and allow it to listen beyond loopback.
     #[arg(long, requires = "http")]
     pub http_behind_tls: bool,
+    /// POST every new entry of every hosted ledger, and every reminder as
+    /// it falls due, to this URL as a CloudEvent (repeatable; delivered in
+    /// order, at least once, retried with backoff; docs/SERVICE.md,
+    /// "Webhooks").
+    #[arg(long, value_name = "URL")]
+    pub webhook: Vec<String>,
+    /// A file holding the secret of each --webhook, in the same order: each
+    /// body carries its HMAC-SHA256 in the X-Review-Ledger-Signature header.
+    #[arg(long, value_name = "FILE")]
+    pub webhook_secret: Vec<PathBuf>,
+    /// Where webhook delivery cursors are kept, so that a restart resumes
+    /// where delivery stopped (default: $XDG_STATE_HOME/review-ledger/webhooks,
+    /// or ~/.local/state/review-ledger/webhooks).
+    #[arg(long, value_name = "DIR")]
+    pub webhook_state: Option<PathBuf>,
     /// The sled cache of the whole server, in MiB, shared evenly between its ledgers (at least 1 MiB each).
     #[arg(long, default_value_t = service::limits::CACHE_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
@@ -157,6 +172,7 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
         }
         None => None,
     };
+    let webhooks = webhooks(&a)?;
     let hosts = Arc::new(Hosts::open(&a.ledgers, tokens, a.cache_mib << 20)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -217,6 +233,11 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
             }
         }
         std::io::stdout().flush()?;
+        if let Some((hooks, state)) = webhooks {
+            service::webhook::spawn(&hosts, hooks, state.clone()).with_context(|| {
+                format!("cannot keep webhook delivery state in {}", state.display())
+            })?;
+        }
         if let Some((_, web, listener)) = console {
             let mut stopping = hosts.stopping();
             tokio::spawn(async move {
@@ -237,6 +258,48 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
     // writer) gets the grace period too; the writers were closed above.
     runtime.shutdown_timeout(grace);
     verdict
+}
+
+/// The webhooks asked for, each with its secret, and where their cursors live.
+fn webhooks(a: &ServeArgs) -> Result<Option<(Vec<service::webhook::Webhook>, PathBuf)>> {
+    if a.webhook.is_empty() {
+        if !a.webhook_secret.is_empty() {
+            anyhow::bail!("--webhook-secret without a --webhook");
+        }
+        return Ok(None);
+    }
+    if a.webhook.len() != a.webhook_secret.len() {
+        anyhow::bail!(
+            "{} --webhook but {} --webhook-secret: give each webhook its secret file, in the same order",
+            a.webhook.len(),
+            a.webhook_secret.len()
+        );
+    }
+    let mut hooks = Vec::new();
+    for (url, secret) in a.webhook.iter().zip(&a.webhook_secret) {
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            anyhow::bail!("--webhook {url}: give an http:// or https:// URL");
+        }
+        let secret = std::fs::read(secret)
+            .with_context(|| format!("cannot read --webhook-secret {}", secret.display()))?;
+        let secret = String::from_utf8_lossy(&secret).trim().as_bytes().to_vec();
+        if secret.len() < 16 {
+            anyhow::bail!("--webhook-secret for {url}: use at least 16 characters");
+        }
+        hooks.push(service::webhook::Webhook {
+            url: url.clone(),
+            secret,
+        });
+    }
+    let state = match &a.webhook_state {
+        Some(dir) => dir.clone(),
+        None => std::env::var_os("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("review-ledger/webhooks"),
+    };
+    Ok(Some((hooks, state)))
 }
 
 /// Installs the SIGINT and SIGTERM handlers now; the future resolves on either.

@@ -43,6 +43,7 @@ pub mod load;
 pub mod review_api;
 pub mod server;
 pub mod verdict;
+pub mod webhook;
 
 /// The generated protobuf messages, servers and clients of `reviewledger.v1`.
 #[allow(missing_docs, clippy::all)]
