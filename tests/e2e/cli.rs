@@ -491,28 +491,13 @@ fn the_append_loop_helper_parses_its_arguments() {
 /// docs/EXPORTS.md lists, read back by a CSV parser.
 #[test]
 fn actions_and_objectives_export_as_csv() {
-    use crate::review::{Meeting, found, hold};
+    use crate::review::{NORTHWIND, hold, organisation};
     let tmp = tempfile::tempdir().unwrap();
-    let org = found(
-        tmp.path(),
-        &[
-            ("ops", "Ben Marsh", "Operations Director", true),
-            ("isms", "Chloe Varga", "ISMS Lead", false),
-            ("it", "Dev Patel", "Head of IT", false),
-            ("hr", "Erin Walsh", "Head of HR", false),
-        ],
-    );
+    let org = organisation(tmp.path());
     let pack = tmp.path().join("risk-register.xlsx");
     std::fs::write(&pack, "the risk register").unwrap();
     let held = review::Date::parse("held", "2026-11-20").unwrap();
-    let meeting = Meeting {
-        chair: "ceo",
-        expected: "ceo,ops,isms,it,hr",
-        present: "ceo,ops,isms,it",
-        apologies: "hr",
-        signers: &["ceo", "ops"],
-    };
-    hold(&org, "2026", held, None, &[], &[pack], &meeting);
+    hold(&org, "2026", held, None, &[], &[pack], &NORTHWIND);
     let l = org.ledger();
     let read = |args: &[&str]| {
         let (code, stdout, stderr) = run(args).unwrap();

@@ -246,9 +246,14 @@ async fn sign_minutes(b: &Client, s: &Serving, review: &str) {
         .await
         .unwrap();
     click_when_enabled(b, "form.sign-event button[type=submit]").await;
-    let review_page = format!("{}/l/{}/reviews/{review}", s.web, s.ledger);
+    signed_onto(b, &format!("{}/l/{}/reviews/{review}", s.web, s.ledger)).await;
+}
+
+/// Waits until signing has led the browser to `page`, failing on a "Not
+/// signed" status.
+pub(crate) async fn signed_onto(b: &Client, page: &str) {
     let started = Instant::now();
-    while b.current_url().await.unwrap().as_str() != review_page {
+    while b.current_url().await.unwrap().as_str() != page {
         let status = match b.find(Locator::Css(".sign-status")).await {
             Ok(e) => e.text().await.unwrap_or_default(),
             Err(_) => String::new(),
@@ -260,6 +265,23 @@ async fn sign_minutes(b: &Client, s: &Serving, review: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The roster as `member list --json` shows it through the server.
+pub(crate) fn roster_json(s: &Serving) -> serde_json::Value {
+    rl(
+        &[
+            "member",
+            "list",
+            "--json",
+            "--server",
+            &s.grpc,
+            "--ledger-id",
+            &s.ledger,
+        ],
+        0,
+    )
+    .0
 }
 
 /// Plain HTTP, for what a browser would not send.
@@ -664,18 +686,7 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         t.contains("Farah Nouri") && !t.contains("enrol fin")
     })
     .await;
-    let (members, _) = rl(
-        &[
-            "member",
-            "list",
-            "--json",
-            "--server",
-            &s.grpc,
-            "--ledger-id",
-            &s.ledger,
-        ],
-        0,
-    );
+    let members = roster_json(&s);
     assert!(members.to_string().contains("\"fin\""), "{members}");
 
     // The operations director records the review through the console's
@@ -803,18 +814,7 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         &[("member", "fin".into()), ("public_key", phone_key.clone())],
     )
     .await;
-    let (pending, _) = rl(
-        &[
-            "member",
-            "list",
-            "--json",
-            "--server",
-            &s.grpc,
-            "--ledger-id",
-            &s.ledger,
-        ],
-        0,
-    );
+    let pending = roster_json(&s);
     let proposal = pending["pending"][0]["proposal"]
         .as_str()
         .unwrap()
@@ -828,18 +828,7 @@ async fn directors_sign_the_minutes_from_their_browsers() {
     );
     org.by("ceo", &["member", "approve", "--proposal", &proposal], 0);
     sign_in(&phone, &s).await;
-    let (members, _) = rl(
-        &[
-            "member",
-            "list",
-            "--json",
-            "--server",
-            &s.grpc,
-            "--ledger-id",
-            &s.ledger,
-        ],
-        0,
-    );
+    let members = roster_json(&s);
     let fin_keys = &members["members"]
         .as_array()
         .unwrap()

@@ -141,6 +141,7 @@ async fn reflection_lists_and_describes_every_service() {
                 ("GetCheckpoint", false, false),
                 ("GetInclusionProof", false, false),
                 ("GetConsistencyProof", false, false),
+                ("ListLedgers", false, false),
             ],
         ),
         (

@@ -16,7 +16,6 @@
 //! the test says it was skipped.
 
 use std::path::Path;
-use std::time::Instant;
 
 use e2e::rl;
 use fantoccini::wd::WebDriverCompatibleCommand;
@@ -25,8 +24,8 @@ use review::Date;
 use serde_json::{Value, json};
 
 use crate::console::{
-    Driver, Serving, click_when_enabled, have_browser, make_key, screenshot, serve, sign_in,
-    text_when,
+    Driver, Serving, click_when_enabled, have_browser, make_key, roster_json, screenshot, serve,
+    sign_in, signed_onto, text_when,
 };
 use crate::review::{Meeting, found, hold};
 
@@ -100,18 +99,7 @@ async fn register_passkey(b: &Client, s: &Serving, ceo: &dyn Fn(&[&str])) {
         .unwrap();
     click_when_enabled(b, "form.passkey-enrol button[type=submit]").await;
     text_when(b, "main", |t| t.contains("enrol a passkey for ops")).await;
-    let (v, _) = rl(
-        &[
-            "member",
-            "list",
-            "--json",
-            "--server",
-            &s.grpc,
-            "--ledger-id",
-            &s.ledger,
-        ],
-        0,
-    );
+    let v = roster_json(s);
     let pending = &v["pending"][0];
     assert!(
         pending["change"]
@@ -147,20 +135,7 @@ async fn sign_with_passkey(b: &Client, s: &Serving, review: &str) {
         .click()
         .await
         .unwrap();
-    let review_page = format!("{}/l/{}/reviews/{review}", s.web, s.ledger);
-    let started = Instant::now();
-    while b.current_url().await.unwrap().as_str() != review_page {
-        let status = match b.find(Locator::Css(".sign-status")).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        assert!(!status.starts_with("Not signed"), "{status}");
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "signing never finished: {status}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    signed_onto(b, &format!("{}/l/{}/reviews/{review}", s.web, s.ledger)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,18 +199,7 @@ async fn a_director_signs_the_minutes_with_a_passkey() {
         org.by("ceo", args, 0);
     };
     register_passkey(&ops, &s, &ceo).await;
-    let (v, _) = rl(
-        &[
-            "member",
-            "list",
-            "--json",
-            "--server",
-            &s.grpc,
-            "--ledger-id",
-            &s.ledger,
-        ],
-        0,
-    );
+    let v = roster_json(&s);
     let ops_keys = v["members"]
         .as_array()
         .unwrap()

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use e2e::{rl, run};
 
-use crate::review::found;
+use crate::review::organisation;
 
 fn entries(l: &str) -> usize {
     let (log, _) = rl(&["log", "--json", "--ledger", l], 0);
@@ -16,15 +16,7 @@ fn entries(l: &str) -> usize {
 #[test]
 fn a_review_is_recorded_from_one_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let org = found(
-        tmp.path(),
-        &[
-            ("ops", "Ben Marsh", "Operations Director", true),
-            ("isms", "Chloe Varga", "ISMS Lead", false),
-            ("it", "Dev Patel", "Head of IT", false),
-            ("hr", "Erin Walsh", "Head of HR", false),
-        ],
-    );
+    let org = organisation(tmp.path());
     let l = org.ledger();
     let docs = tmp.path().join("docs");
     std::fs::create_dir(&docs).unwrap();

@@ -25,7 +25,7 @@ pub(crate) struct Meeting<'a> {
 }
 
 /// Northwind's meeting: the chief executive chairs, and both top managers sign.
-const NORTHWIND: Meeting = Meeting {
+pub(crate) const NORTHWIND: Meeting = Meeting {
     chair: "ceo",
     expected: "ceo,ops,isms,it,hr",
     present: "ceo,ops,isms,it",
@@ -137,7 +137,7 @@ pub(crate) fn found(dir: &Path, members: &[(&str, &str, &str, bool)]) -> Org {
 }
 
 /// Keys and a roster: ceo and ops are top management; isms, it and hr are not.
-fn organisation(dir: &Path) -> Org {
+pub(crate) fn organisation(dir: &Path) -> Org {
     found(
         dir,
         &[
