@@ -552,6 +552,64 @@ fn actions_and_objectives_export_as_csv() {
         0,
     );
     assert_eq!(v["objectives"][0]["id"], "2026-o1");
+    // The check as an OSCAL assessment-results document, validated by
+    // compliance-trestle's OSCAL 1.1 models where they are installed.
+    let (code, oscal, stderr) = run(&[
+        "check",
+        "--review",
+        "2026",
+        "--as-of",
+        "2026-12-01",
+        "--format",
+        "oscal",
+        "--ledger",
+        &l,
+    ])
+    .unwrap();
+    assert!(code <= 1, "{stderr}");
+    let doc: Value = serde_json::from_str(&oscal).unwrap();
+    let result = &doc["assessment-results"]["results"][0];
+    assert_eq!(
+        result["findings"].as_array().unwrap().len(),
+        15,
+        "one a rule"
+    );
+    let signed = result["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["target"]["target-id"] == "minutes-signed")
+        .unwrap();
+    assert_eq!(signed["target"]["status"]["state"], "satisfied", "{signed}");
+    let file = tmp.path().join("results.json");
+    std::fs::write(&file, &oscal).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let pylib = root.join("target/pylib");
+    let trestle = std::process::Command::new("python3")
+        .args(["-c", "import trestle"])
+        .env("PYTHONPATH", &pylib)
+        .status()
+        .is_ok_and(|s| s.success());
+    if trestle {
+        let out = std::process::Command::new("python3")
+            .arg(root.join("tools/oscal_validate.py"))
+            .arg(&file)
+            .env("PYTHONPATH", &pylib)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(said.starts_with("valid"), "{said}");
+    } else {
+        eprintln!(
+            "skipped: validating the OSCAL export needs compliance-trestle in target/pylib \
+             (pip install --target target/pylib 'compliance-trestle>=3,<4'; .ci/run does)"
+        );
+    }
     // Reminders: nothing the day after the meeting; an overdue action
     // three months on, with exit 1 for cron.
     let (v, _) = rl(

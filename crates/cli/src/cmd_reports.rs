@@ -139,6 +139,19 @@ pub struct CheckArgs {
     /// Judge as of this date (default: today).
     #[arg(long)]
     pub as_of: Option<String>,
+    /// Output format: text, or an OSCAL 1.1 assessment-results document
+    /// (`--json` prints the check's own JSON).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
+}
+
+/// How `check` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// For people.
+    Text,
+    /// OSCAL 1.1 assessment-results JSON (docs/EXPORTS.md).
+    Oscal,
 }
 
 fn as_of(flag: &Option<String>) -> Result<Date> {
@@ -474,7 +487,16 @@ pub fn check(a: CheckArgs, out: &Out) -> Result<Verdict> {
             serde_json::to_value(&report)?
         }
     };
-    out.emit(&report, || check_text_json(&report));
+    if a.format == CheckFormat::Oscal && !out.json {
+        let (state, _) = crate::target::read_state(&a.ledger)?;
+        let ledger_id = state.roster.ledger_id.unwrap_or_default().to_hex();
+        let now = crate::out::time(crate::local::now());
+        let doc =
+            crate::oscal::assessment_results(&report, &ledger_id, &state.roster.organisation, &now);
+        crate::out::say(&serde_json::to_string_pretty(&doc)?);
+    } else {
+        out.emit(&report, || check_text_json(&report));
+    }
     Ok(if report["passed"] == true {
         Verdict::Ok
     } else {

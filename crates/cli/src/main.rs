@@ -37,6 +37,7 @@ mod doc_ref;
 mod failure;
 mod hosted;
 mod local;
+mod oscal;
 mod out;
 mod record_file;
 mod target;
