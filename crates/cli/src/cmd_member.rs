@@ -99,12 +99,15 @@ pub enum MemberCommand {
     },
     /// Set which keys may sign what (takes effect at the roster quorum):
     /// `verified-passkey-for-minutes` counts a minutes signature only if a
-    /// passkey made it and its authenticator verified the user; `any-key`
-    /// counts any enrolled key.
+    /// passkey made it and its authenticator verified the user;
+    /// `verified-passkey-for-top-management` also refuses any other event a
+    /// top manager signs without one (enrolling a passkey excepted);
+    /// `any-key` counts any enrolled key.
     KeyPolicy {
         #[command(flatten)]
         signer: Signer,
-        /// `any-key` or `verified-passkey-for-minutes`.
+        /// `any-key`, `verified-passkey-for-minutes` or
+        /// `verified-passkey-for-top-management`.
         policy: String,
     },
     /// Revoke every key of a member (your own takes effect at once).

@@ -266,3 +266,60 @@ fn a_signature_not_counted_is_replaced_by_one_on_later_minutes() {
     assert!(audit(&r.state, &current_id()).unwrap().holds());
     assert!(policy_findings(&r).is_empty(), "{:?}", policy_findings(&r));
 }
+
+#[test]
+fn top_management_signs_with_verified_passkeys_under_the_strict_policy() {
+    let (mut r, ceo, mut ops) = closed_with_passkeys();
+    enact(
+        &mut r,
+        RosterChange::SetKeyPolicy(KeyPolicy::VerifiedPasskeyForTopManagement),
+    );
+    let enrol = |n: u8| {
+        Payload::Propose(RosterChange::Enrol(crate::member::MemberRecord {
+            handle: MemberId::new(format!("new{n}")).unwrap(),
+            name: format!("New Member {n}"),
+            role: "Analyst".into(),
+            top_management: false,
+            key: ledger_core::KeyPair::from_seed([0x60 + n; 32]).public(),
+        }))
+    };
+    // A top manager's key file signs nothing else now.
+    let err = r.append("ceo", &enrol(1)).unwrap_err().to_string();
+    assert!(
+        err.contains("ceo is top management and signed with an ed25519 key"),
+        "{err}"
+    );
+    // Nor does a passkey that did not verify them.
+    ops.flags = ledger_core::passkey::FLAG_USER_PRESENT;
+    let err = r
+        .append_by_passkey(&ops, &enrol(2))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a passkey that did not verify them"), "{err}");
+    // A verified passkey signs.
+    r.append_by_passkey(&ceo, &enrol(3))
+        .expect("a verified passkey signs");
+    // Enrolling a passkey stays open to the keys a member has.
+    let third = SoftAuthenticator::new([0x75; 32], RP, ORIGIN);
+    let id = r
+        .append(
+            "ceo",
+            &Payload::Propose(RosterChange::AddPasskey {
+                handle: MemberId::new("ceo").unwrap(),
+                credential: third.credential.clone(),
+            }),
+        )
+        .expect("proposing a passkey with a key file");
+    r.append("ops", &Payload::Approve(id))
+        .expect("approving a passkey with a key file");
+    // Members who are not top management sign as before.
+    r.append(
+        "isms",
+        &Payload::ActionUpdate(crate::vocab::ActionUpdate {
+            action: crate::ActionId::new("cur-a1").unwrap(),
+            status: crate::vocab::ActionState::InProgress,
+            note: "Tooling chosen.".into(),
+        }),
+    )
+    .expect("the ISMS lead's key file");
+}

@@ -77,6 +77,7 @@ impl LedgerState {
                 ),
             });
         }
+        check_top_management_key(roster, signer, seq, signed_by, &payload)?;
         let reviews = &self.reviews;
         let content = |review, amendment, item| {
             reviews
@@ -184,4 +185,56 @@ impl Admission for LedgerState {
     fn restore(bytes: &[u8], size: u64) -> Option<LedgerState> {
         crate::rules::snapshot::decode(bytes, size)
     }
+}
+
+/// Under `KeyPolicy::VerifiedPasskeyForTopManagement`, refuses an event a
+/// top manager signed other than with a passkey that verified them, except
+/// the steps that enrol a passkey (proposing or approving an `AddPasskey`)
+/// and disowning one's own keys, which a member must be able to take with
+/// the keys they have.
+fn check_top_management_key(
+    roster: &crate::roster::Roster,
+    signer: &crate::roster::Member,
+    seq: Seq,
+    signed_by: SignedBy,
+    payload: &Payload,
+) -> Result<(), Rejection> {
+    use crate::payload::RosterChange;
+    use crate::policy::KeyPolicy;
+    let (policy, set_at) = roster.as_at(seq).key_policy();
+    if policy != KeyPolicy::VerifiedPasskeyForTopManagement
+        || !signer.top_management
+        || signed_by
+            == (SignedBy::Passkey {
+                user_verified: true,
+            })
+    {
+        return Ok(());
+    }
+    let enrols_or_disowns = match payload {
+        Payload::Propose(RosterChange::AddPasskey { .. }) => true,
+        Payload::Propose(
+            RosterChange::Revoke { handle } | RosterChange::RetireKey { handle, .. },
+        ) => *handle == signer.handle,
+        Payload::Approve(id) => roster
+            .pending
+            .get(id)
+            .is_some_and(|p| matches!(p.change, RosterChange::AddPasskey { .. })),
+        _ => false,
+    };
+    if enrols_or_disowns {
+        return Ok(());
+    }
+    let with = match signed_by {
+        SignedBy::Passkey { .. } => "a passkey that did not verify them",
+        SignedBy::Ed25519 => "an ed25519 key",
+    };
+    Err(Rejection::Field {
+        field: "event.author".into(),
+        reason: format!(
+            "{} is top management and signed with {with}; the key policy{} requires a passkey that verifies them",
+            signer.handle,
+            set_at.map(|at| format!(" set at {at}")).unwrap_or_default()
+        ),
+    })
 }

@@ -139,6 +139,11 @@ pub enum KeyPolicy {
     /// authenticator verified the user (biometric or PIN). Rule 3 reports
     /// one that is not.
     VerifiedPasskeyForMinutes,
+    /// As `VerifiedPasskeyForMinutes`, and every event a top manager signs
+    /// must be such an assertion too: admission refuses one that is not,
+    /// except the steps that enrol a passkey (proposing or approving an
+    /// `AddPasskey`) and disowning one's own keys.
+    VerifiedPasskeyForTopManagement,
 }
 
 impl KeyPolicy {
@@ -149,6 +154,9 @@ impl KeyPolicy {
             KeyPolicy::VerifiedPasskeyForMinutes => {
                 "minutes are signed with a passkey that verified the user"
             }
+            KeyPolicy::VerifiedPasskeyForTopManagement => {
+                "top management signs everything, the minutes included, with a passkey that verified them"
+            }
         }
     }
 
@@ -156,24 +164,29 @@ impl KeyPolicy {
     pub fn met_by_minutes_signature(self, with: crate::roster::SignedWith) -> bool {
         match self {
             KeyPolicy::AnyKey => true,
-            KeyPolicy::VerifiedPasskeyForMinutes => matches!(
-                with,
-                crate::roster::SignedWith::Passkey {
-                    user_verified: true
-                }
-            ),
+            KeyPolicy::VerifiedPasskeyForMinutes | KeyPolicy::VerifiedPasskeyForTopManagement => {
+                matches!(
+                    with,
+                    crate::roster::SignedWith::Passkey {
+                        user_verified: true
+                    }
+                )
+            }
         }
     }
 
-    /// Parses the name the CLI and console use: `any-key` or
-    /// `verified-passkey-for-minutes`.
+    /// Parses the name the CLI and console use: `any-key`,
+    /// `verified-passkey-for-minutes` or `verified-passkey-for-top-management`.
     pub fn parse(text: &str) -> Result<KeyPolicy, Rejection> {
         match text {
             "any-key" => Ok(KeyPolicy::AnyKey),
             "verified-passkey-for-minutes" => Ok(KeyPolicy::VerifiedPasskeyForMinutes),
+            "verified-passkey-for-top-management" => Ok(KeyPolicy::VerifiedPasskeyForTopManagement),
             other => Err(Rejection::Malformed {
                 field: "key policy".into(),
-                reason: format!("{other:?} is not any-key or verified-passkey-for-minutes"),
+                reason: format!(
+                    "{other:?} is not any-key, verified-passkey-for-minutes or verified-passkey-for-top-management"
+                ),
             }),
         }
     }
