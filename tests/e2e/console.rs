@@ -664,6 +664,7 @@ async fn directors_sign_the_minutes_from_their_browsers() {
                 "--public-key",
                 key,
                 "--top-management",
+                "--device",
             ],
             0,
         );
@@ -752,6 +753,10 @@ async fn directors_sign_the_minutes_from_their_browsers() {
         .map(|s| s["signer"]["handle"].as_str().unwrap())
         .collect();
     assert_eq!(signers, ["ops", "fin"], "{v}");
+    // Keys their browsers made, enrolled as such.
+    for s in v["review"]["audit"]["signatures"].as_array().unwrap() {
+        assert_eq!(s["signed_with"], "device key", "{s}");
+    }
     let bundle = tmp.path().join("2026.bundle");
     let b = bundle.to_str().unwrap();
     let mut export = vec!["export", "--review", "2026", "--out", b];

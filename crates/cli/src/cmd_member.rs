@@ -49,6 +49,10 @@ pub enum MemberCommand {
         /// Enrol them as top management.
         #[arg(long)]
         top_management: bool,
+        /// The key is a browser's device key (the console's "This device"
+        /// page shows it): reports call its signatures "device key".
+        #[arg(long)]
+        device: bool,
     },
     /// Approve a pending roster change.
     Approve {
@@ -193,6 +197,7 @@ pub fn run(cmd: MemberCommand, out: &Out) -> Result<Verdict> {
             role,
             public_key,
             top_management,
+            device,
         } => {
             let record = MemberRecord {
                 handle: MemberId::new(id)?,
@@ -201,7 +206,14 @@ pub fn run(cmd: MemberCommand, out: &Out) -> Result<Verdict> {
                 top_management,
                 key: keyfile::read_public(&public_key)?,
             };
-            change(signer, RosterChange::Enrol(record))
+            change(
+                signer,
+                if device {
+                    RosterChange::EnrolDevice(record)
+                } else {
+                    RosterChange::Enrol(record)
+                },
+            )
         }
         MemberCommand::Approve { signer, proposal } => {
             let id = EventId::from_hex(&proposal)?;

@@ -6,6 +6,18 @@ use crate::vocab::ActionState;
 /// One line about a roster change.
 pub fn roster_change(change: &RosterChange) -> String {
     match change {
+        RosterChange::EnrolDevice(r) => format!(
+            "enrol {} ({}, {}{}) with a browser's device key {}",
+            r.handle,
+            r.name,
+            r.role,
+            if r.top_management {
+                ", top management"
+            } else {
+                ""
+            },
+            r.key.fingerprint()
+        ),
         RosterChange::Enrol(r) => format!(
             "enrol {} ({}, {}{}) with key {}",
             r.handle,

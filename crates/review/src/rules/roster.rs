@@ -541,7 +541,7 @@ impl Roster {
     /// Checks that `change` could take effect now.
     fn check_change(&self, change: &RosterChange) -> Result<(), Rejection> {
         match change {
-            RosterChange::Enrol(record) => {
+            RosterChange::Enrol(record) | RosterChange::EnrolDevice(record) => {
                 record.check()?;
                 if self.members.contains_key(&record.handle) {
                     return Err(Rejection::HandleTaken(record.handle.clone()));
@@ -719,7 +719,7 @@ impl Roster {
                     self.organisation = g.organisation;
                     self.checkpoint_key = Some(g.checkpoint_key);
                     self.policy = g.policy;
-                    self.enrol(seq, g.founder);
+                    self.enrol(seq, g.founder, KeyKind::KeyFile);
                 }
                 RosterOp::Propose { id, change, by } => {
                     self.pending.insert(
@@ -764,7 +764,7 @@ impl Roster {
         }
     }
 
-    fn enrol(&mut self, seq: Seq, r: MemberRecord) {
+    fn enrol(&mut self, seq: Seq, r: MemberRecord, kind: KeyKind) {
         self.top_count += usize::from(r.top_management);
         self.keys.insert(
             r.key,
@@ -772,7 +772,7 @@ impl Roster {
                 member: r.handle.clone(),
                 since: seq,
                 state: KeyState::Active,
-                kind: KeyKind::KeyFile,
+                kind,
             },
         );
         self.members.insert(
@@ -834,7 +834,8 @@ impl Roster {
 
     fn apply_change(&mut self, seq: Seq, change: RosterChange) {
         match change {
-            RosterChange::Enrol(r) => self.enrol(seq, r),
+            RosterChange::Enrol(r) => self.enrol(seq, r, KeyKind::KeyFile),
+            RosterChange::EnrolDevice(r) => self.enrol(seq, r, KeyKind::DeviceKey),
             RosterChange::SetTopManagement {
                 handle,
                 top_management,

@@ -94,6 +94,10 @@ pub enum RosterChange {
     },
     /// Set which keys may sign what, from this entry on.
     SetKeyPolicy(KeyPolicy),
+    /// Enrol a new member whose key a browser made and keeps (the web
+    /// console's device key): as [`RosterChange::Enrol`], and reports call
+    /// their signatures "device key".
+    EnrolDevice(MemberRecord),
 }
 
 /// A member replacing their key: signed as an event by the old key, and

@@ -242,7 +242,7 @@ pub async fn device(
                             p { "Send the fingerprint and public key above to a top manager, by a channel they know is yours, and read the fingerprint to them. "
                                 "They enrol it from the command line; with more than one top manager, others approve it on the roster page or with " code { "member approve" } "." }
                             p { "For someone joining the roster:" }
-                            pre { "review-ledger member add --ledger LEDGER --key TOP-MANAGER.pem \\\n  --id YOUR-HANDLE --name \"YOUR NAME\" --role \"YOUR ROLE\" \\\n  --public-key " (k.to_text()) }
+                            pre { "review-ledger member add --device --ledger LEDGER --key TOP-MANAGER.pem \\\n  --id YOUR-HANDLE --name \"YOUR NAME\" --role \"YOUR ROLE\" \\\n  --public-key " (k.to_text()) }
                             p { "For a member adding this device beside their other keys (or a top manager enrols it on the roster page):" }
                             pre { "review-ledger member add-key --device --ledger LEDGER --key TOP-MANAGER.pem \\\n  --id YOUR-HANDLE --public-key " (k.to_text()) }
                         }
