@@ -303,13 +303,7 @@ impl LedgerService for LedgerApi {
             Access::Read(Role::Reader),
         )?;
         let (note, cp) = checkpoint(&host)?;
-        Ok(Response::new(pb::CheckpointResponse {
-            note,
-            size: cp.size,
-            root: cp.root.0.to_vec(),
-            head: cp.head.0.to_vec(),
-            time_micros: cp.time.0,
-        }))
+        Ok(Response::new(checkpoint_pb(note, &cp)))
     }
 
     async fn list_ledgers(
@@ -323,13 +317,7 @@ impl LedgerService for LedgerApi {
                 ledger_id: host.id.to_hex(),
                 organisation: host.state().roster.organisation.clone(),
                 size: cp.size,
-                checkpoint: Some(pb::CheckpointResponse {
-                    note,
-                    size: cp.size,
-                    root: cp.root.0.to_vec(),
-                    head: cp.head.0.to_vec(),
-                    time_micros: cp.time.0,
-                }),
+                checkpoint: Some(checkpoint_pb(note, &cp)),
             });
         }
         Ok(Response::new(pb::ListLedgersResponse { ledgers }))
@@ -415,5 +403,16 @@ impl LedgerService for LedgerApi {
             }))
         })
         .await
+    }
+}
+
+/// A checkpoint and its note as the service returns them.
+fn checkpoint_pb(note: String, cp: &ledger_core::Checkpoint) -> pb::CheckpointResponse {
+    pb::CheckpointResponse {
+        note,
+        size: cp.size,
+        root: cp.root.0.to_vec(),
+        head: cp.head.0.to_vec(),
+        time_micros: cp.time.0,
     }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use ledger_core::{Entry, Event, Seq};
+use ledger_core::Seq;
 use ledger_store::Store as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -92,16 +92,9 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn rfc3339(micros: i64) -> String {
-    jiff::Timestamp::from_microsecond(micros)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
-
-/// The CloudEvent for entry `seq` of `ledger`.
+/// The CloudEvent for entry `seq` of `ledger`, from the entry as the
+/// service decodes it for every reader (`convert::stored_entry`).
 pub fn entry_event(ledger: &str, seq: u64, bytes: &[u8]) -> Option<Value> {
-    let entry = Entry::decode(bytes).ok()?;
-    let event = Event::decode(&entry.event).ok()?;
     let stored = crate::convert::stored_entry(Seq(seq), bytes.to_vec()).ok()?;
     let decoded = stored.event.as_ref()?;
     let payload: Value = serde_json::from_str(&decoded.payload_json).unwrap_or(Value::Null);
@@ -110,16 +103,16 @@ pub fn entry_event(ledger: &str, seq: u64, bytes: &[u8]) -> Option<Value> {
         "id": format!("{ledger}-{seq}"),
         "source": format!("/review-ledger/ledgers/{ledger}"),
         "type": "org.review-ledger.entry",
-        "subject": event.kind.as_str(),
-        "time": rfc3339(entry.received.0),
+        "subject": decoded.kind,
+        "time": review::render::rfc3339(ledger_core::UnixMicros(stored.received_micros)),
         "datacontenttype": "application/json",
         "sequence": seq.to_string(),
         "ledgerid": ledger,
         "data": {
             "seq": seq,
             "entry_hash": hex::encode(&stored.entry_hash),
-            "event_id": event.id.to_hex(),
-            "kind": event.kind.as_str(),
+            "event_id": decoded.event_id,
+            "kind": decoded.kind,
             "author": decoded.author,
             "review": decoded.review,
             "summary": decoded.summary,
