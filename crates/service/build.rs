@@ -8,6 +8,7 @@ use protox::prost::Message;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let files = [
+        root.join("reviewledger/v1/events.proto"),
         root.join("reviewledger/v1/ledger.proto"),
         root.join("reviewledger/v1/review.proto"),
     ];

@@ -98,7 +98,21 @@ fn verdicts(dir: &Path, trust: &str) -> Verdicts {
             .unwrap()
             .into_inner()
     });
+    #[allow(deprecated)] // the deprecated JSON is still filled: compared whole below
     let report: Value = serde_json::from_str(&reply.report_json).unwrap();
+    let typed = reply
+        .audit
+        .as_ref()
+        .expect("a valid ledger's review is judged");
+    assert_eq!(
+        typed.quorum.as_ref().map(|q| q.met),
+        report["review"]["quorum"]["met"].as_bool(),
+        "the typed audit and its JSON agree"
+    );
+    assert_eq!(
+        reply.minutes_hold,
+        report["minutes_hold"].as_bool().unwrap()
+    );
     let grpc = (reply.holds, report["review"].clone());
     assert!(serving.stop().success());
     Verdicts {

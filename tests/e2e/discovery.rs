@@ -209,9 +209,11 @@ async fn reflection_lists_and_describes_every_service() {
 }
 
 /// Python's grpcio-reflection, which speaks only `grpc.reflection.v1alpha`,
-/// lists the services and describes the ledger service's methods
-/// (`tools/reflection_client.py`). Skipped, saying so, where grpcio is not
-/// installed in `target/pylib` (`.ci/run` installs it).
+/// lists the services and describes the ledger service's methods; from the
+/// descriptors alone, the same client reads the demo ledger's typed
+/// payloads and typed minutes (`tools/reflection_client.py`). Skipped,
+/// saying so, where grpcio is not installed in `target/pylib` (`.ci/run`
+/// installs it).
 #[test]
 fn a_python_client_reflects_through_v1alpha() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -230,8 +232,22 @@ fn a_python_client_reflects_through_v1alpha() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ledger");
-    founded(&dir);
+    let demo = tmp.path().join("demo");
+    let (code, _, err) = e2e::run(&["demo", "--dir", demo.to_str().unwrap()]).unwrap();
+    assert_eq!(code, 0, "{err}");
+    let dir = demo.join("ledger");
+    let (_, minutes, err) = e2e::run(&[
+        "minutes",
+        "show",
+        "--ledger",
+        dir.to_str().unwrap(),
+        "--review",
+        "mr-prev",
+        "--format",
+        "json",
+    ])
+    .unwrap();
+    let want: serde_json::Value = serde_json::from_str(&minutes).expect(&err);
     let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
     let out = std::process::Command::new("python3")
         .arg(root.join("tools/reflection_client.py"))
@@ -259,5 +275,50 @@ fn a_python_client_reflects_through_v1alpha() {
     for m in ["Append", "Feed", "GetCheckpoint"] {
         assert!(methods.contains(m), "{methods}");
     }
+    // Every entry came with the typed payload field its kind names
+    // (`review.input` as `input`, `minutes.sign` as `sign`, ...).
+    let kinds = v["kinds"].as_array().unwrap();
+    assert!(kinds.len() > 30, "{kinds:?}");
+    for pair in kinds {
+        let kind = pair[0].as_str().unwrap();
+        let field = pair[1]
+            .as_str()
+            .unwrap_or_else(|| panic!("{kind}: no payload"));
+        let named = match kind {
+            "roster.propose" => "propose",
+            "roster.approve" => "approve",
+            "roster.rotate" => "rotate",
+            "review.decide" => "decide",
+            "review.open" => "open",
+            "minutes.sign" => "sign",
+            "action.update" => "action-update",
+            other => other.rsplit('.').next().unwrap(),
+        };
+        assert_eq!(field.replace('_', "-"), named, "{kind}");
+    }
+    // The typed minutes, read through descriptors alone, are the CLI's.
+    assert_eq!(v["organisation"], want["organisation"]);
+    let m = &v["minutes"];
+    assert_eq!(m["review"], "mr-prev");
+    assert_eq!(
+        m["schedule"]["item"]["title"],
+        want["minutes"]["schedule"]["item"]["title"]
+    );
+    let inputs = m["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 10, "{inputs:?}");
+    for i in inputs {
+        let seq = i["recorded"]["seq"].as_str().unwrap(); // uint64: a JSON string
+        let recorded = want["minutes"]["inputs"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|r| r["seq"].as_u64().map(|s| s.to_string()).as_deref() == Some(seq))
+            .unwrap_or_else(|| panic!("input at {seq}"));
+        assert_eq!(i["item"]["summary"], recorded["item"]["summary"]);
+    }
+    assert_eq!(
+        m["decisions"].as_array().unwrap().len(),
+        want["minutes"]["decisions"].as_array().unwrap().len()
+    );
     assert!(server.stop().success());
 }

@@ -694,7 +694,13 @@ async fn feed_catches_up_then_tails_live() {
     let e = live[0].entry.as_ref().unwrap().event.as_ref().unwrap();
     assert_eq!(e.kind, "roster.propose");
     assert_eq!(e.event_id, event_id(2000).to_hex());
-    assert!(e.payload_json.contains("New Member 2000"));
+    let Some(pb::event_payload::Body::Propose(pb::RosterChange {
+        change: Some(pb::roster_change::Change::Enrol(member)),
+    })) = e.payload.as_ref().and_then(|p| p.body.clone())
+    else {
+        panic!("a typed enrolment: {:?}", e.payload)
+    };
+    assert_eq!(member.name, "New Member 2000");
 
     // Stopping the server ends the feeds cleanly.
     let status = server.stop();
@@ -1049,6 +1055,9 @@ async fn projections_match_the_cli() {
         "--json",
     ]);
     let verified = cli(&["verify", "--ledger", d, "--review", &first, "--json"]);
+    let cli_minutes = cli(&[
+        "minutes", "show", "--ledger", d, "--review", &first, "--format", "json",
+    ]);
     let (_, markdown, _) = e2e::run(&[
         "minutes", "show", "--ledger", d, "--review", &first, "--format", "markdown",
     ])
@@ -1140,11 +1149,201 @@ async fn projections_match_the_cli() {
         .into_inner();
     assert!(verify.valid, "{}", verify.fault);
     assert_eq!(verify.holds, verified["holds"].as_bool().unwrap());
+    #[allow(deprecated)] // the deprecated JSON is still filled
     let report: serde_json::Value = serde_json::from_str(&verify.report_json).unwrap();
     assert_eq!(
         report["review"], verified["review"],
         "the same audit as `verify --review`"
     );
+    typed_audit_is_the_cli_audit(&verify, &verified);
+
+    typed_minutes_are_the_cli_minutes(&minutes, &cli_minutes);
+}
+
+/// The typed verdict of `VerifyReview` says what `verify --review --json` does.
+fn typed_audit_is_the_cli_audit(got: &pb::VerifyReviewResponse, want: &serde_json::Value) {
+    let audit = got
+        .audit
+        .as_ref()
+        .expect("a valid ledger's review is judged");
+    let w = &want["review"];
+    assert_eq!(got.ledger_id, want["ledger_id"].as_str().unwrap());
+    assert_eq!(got.minutes_hold, want["minutes_hold"].as_bool().unwrap());
+    assert_eq!(audit.digest, w["digest"].as_str().unwrap());
+    assert_eq!(audit.content_head, w["content_head"].as_u64().unwrap());
+    let quorum = audit.quorum.as_ref().unwrap();
+    assert_eq!(quorum.met, w["quorum"]["met"].as_bool().unwrap());
+    assert_eq!(
+        u64::from(quorum.required),
+        w["quorum"]["required"].as_u64().unwrap()
+    );
+    let handles = |people: &[pb::Person]| -> Vec<String> {
+        people.iter().map(|p| p.handle.clone()).collect()
+    };
+    let json_handles = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["handle"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        handles(&quorum.attended),
+        json_handles(&w["quorum"]["attended"])
+    );
+    assert_eq!(
+        handles(&quorum.signed),
+        json_handles(&w["quorum"]["signed"])
+    );
+    assert_eq!(
+        handles(&quorum.missing),
+        json_handles(&w["quorum"]["missing"])
+    );
+    let signatures: Vec<(u64, &str, bool)> = audit
+        .signatures
+        .iter()
+        .map(|s| (s.seq, s.signed_with.as_str(), s.top_management))
+        .collect();
+    let want_signatures: Vec<(u64, &str, bool)> = w["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["seq"].as_u64().unwrap(),
+                s["signed_with"].as_str().unwrap(),
+                s["signer"]["top_management"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(signatures, want_signatures);
+    assert!(!signatures.is_empty());
+    let changes: Vec<u64> = audit.changes_after_signing.iter().map(|c| c.seq).collect();
+    let want_changes: Vec<u64> = w["changes_after_signing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(changes, want_changes);
+    let conformance = got.conformance.as_ref().unwrap();
+    assert_eq!(
+        conformance.passed,
+        want["conformance"]["passed"].as_bool().unwrap()
+    );
+    assert_eq!(
+        conformance.findings.len(),
+        want["conformance"]["findings"].as_array().unwrap().len()
+    );
+}
+
+/// The typed minutes of `GetMinutes` hold what `minutes show --format json`
+/// does: every item with the entry that recorded it.
+fn typed_minutes_are_the_cli_minutes(got: &pb::GetMinutesResponse, want: &serde_json::Value) {
+    use std::collections::BTreeMap;
+    assert_eq!(got.organisation, want["organisation"].as_str().unwrap());
+    assert_eq!(got.ledger_id, want["ledger_id"].as_str().unwrap());
+    let m = got.minutes.as_ref().unwrap();
+    let w = &want["minutes"];
+    assert_eq!(m.review, w["review"].as_str().unwrap());
+    let schedule = m.schedule.as_ref().unwrap();
+    assert_eq!(
+        schedule.item.as_ref().unwrap().title,
+        w["schedule"]["item"]["title"].as_str().unwrap()
+    );
+    assert_eq!(
+        schedule.recorded.as_ref().unwrap().seq,
+        w["schedule"]["seq"].as_u64().unwrap()
+    );
+    // Keyed items, by the entry that recorded them: (author, text).
+    let by_seq = |v: &serde_json::Value, text: &str| -> BTreeMap<u64, (String, String)> {
+        v.as_object()
+            .unwrap()
+            .values()
+            .map(|r| {
+                (
+                    r["seq"].as_u64().unwrap(),
+                    (
+                        r["by"].as_str().unwrap().to_owned(),
+                        r["item"][text].as_str().unwrap().to_owned(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let typed = |recorded: Option<&pb::Provenance>, text: &str| {
+        let r = recorded.unwrap();
+        (r.seq, (r.by.clone(), text.to_owned()))
+    };
+    let inputs: BTreeMap<_, _> = m
+        .inputs
+        .iter()
+        .map(|r| typed(r.recorded.as_ref(), &r.item.as_ref().unwrap().summary))
+        .collect();
+    assert_eq!(inputs, by_seq(&w["inputs"], "summary"));
+    assert_eq!(inputs.len(), 10, "the demo records every required input");
+    let actions: BTreeMap<_, _> = m
+        .actions
+        .iter()
+        .map(|r| typed(r.recorded.as_ref(), &r.item.as_ref().unwrap().text))
+        .collect();
+    assert_eq!(actions, by_seq(&w["actions"], "text"));
+    let objectives: BTreeMap<_, _> = m
+        .objectives
+        .iter()
+        .map(|r| typed(r.recorded.as_ref(), &r.item.as_ref().unwrap().text))
+        .collect();
+    assert_eq!(objectives, by_seq(&w["objectives"], "text"));
+    let decisions: Vec<(u32, String)> = m
+        .decisions
+        .iter()
+        .map(|r| (r.number, r.item.as_ref().unwrap().text.clone()))
+        .collect();
+    let want_decisions: Vec<(u32, String)> = w["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(1..)
+        .map(|(d, n)| (n, d["item"]["text"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(decisions, want_decisions);
+    assert!(!decisions.is_empty());
+    let present = &m.meeting.as_ref().unwrap().item.as_ref().unwrap().present;
+    let want_present: Vec<&str> = w["meeting"]["item"]["present"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(present, &want_present);
+    assert_eq!(
+        m.close.as_ref().unwrap().item.as_ref().unwrap().next_review,
+        w["close"]["item"]["next_review"].as_str().unwrap()
+    );
+    let changes: Vec<(u64, &str)> = got
+        .changes
+        .iter()
+        .map(|c| (c.seq, c.what.as_str()))
+        .collect();
+    let want_changes: Vec<(u64, &str)> = want["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["seq"].as_u64().unwrap(), c["what"].as_str().unwrap()))
+        .collect();
+    assert_eq!(changes, want_changes);
+    let signed_with: Vec<&str> = got
+        .signatures
+        .iter()
+        .map(|s| s.signed_with.as_str())
+        .collect();
+    let want_signed_with: Vec<&str> = want["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["signed_with"].as_str().unwrap())
+        .collect();
+    assert_eq!(signed_with, want_signed_with);
 }
 
 /// A passkey's signature over gRPC: enrolled under the quorum, it signs an
@@ -1293,4 +1492,181 @@ async fn list_ledgers_shows_what_the_caller_may_read() {
     assert_eq!(only, [ida.as_str()]);
     assert_eq!(list(&guarded, Some("everything")).await.unwrap().len(), 2);
     assert!(list(&guarded, Some("unknown")).await.unwrap().is_empty());
+}
+
+/// The kind each typed payload field stands for (events.proto: "the field's
+/// name is the kind's").
+fn kind_of(body: &pb::event_payload::Body) -> &'static str {
+    use pb::event_payload::Body;
+    match body {
+        Body::Genesis(_) => "genesis",
+        Body::Propose(_) => "roster.propose",
+        Body::Approve(_) => "roster.approve",
+        Body::Rotate(_) => "roster.rotate",
+        Body::Schedule(_) => "review.schedule",
+        Body::Circulate(_) => "review.circulate",
+        Body::Open(_) => "review.open",
+        Body::Input(_) => "review.input",
+        Body::ActionStatus(_) => "review.action-status",
+        Body::Decide(_) => "review.decide",
+        Body::Act(_) => "review.act",
+        Body::ObjectiveAssess(_) => "review.objective-assess",
+        Body::ObjectiveSet(_) => "review.objective-set",
+        Body::Close(_) => "review.close",
+        Body::Sign(_) => "minutes.sign",
+        Body::ActionUpdate(_) => "action.update",
+        Body::MeetingTimes(_) => "review.meeting-times",
+    }
+}
+
+/// Every entry of the demo ledger comes with a typed payload of its own
+/// kind, saying what the deprecated JSON says; the action log and the
+/// objectives carry their histories typed, as their JSON records do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(deprecated)] // compares the typed messages with the JSON still filled
+async fn typed_messages_say_what_the_json_said() {
+    use pb::event_payload::Body;
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    let (code, _, err) = e2e::run(&["demo", "--dir", demo.to_str().unwrap()]).unwrap();
+    assert_eq!(code, 0, "{err}");
+    let dir = demo.join("ledger");
+    let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let mut client = server.ledger().await;
+    let id = client
+        .list_ledgers(pb::ListLedgersRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .ledgers[0]
+        .ledger_id
+        .clone();
+    let entries = client
+        .read_range(pb::ReadRangeRequest {
+            ledger_id: id.clone(),
+            start: 0,
+            limit: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let mut kinds = BTreeSet::new();
+    for entry in &entries {
+        let event = entry.event.as_ref().unwrap();
+        let json: serde_json::Value = serde_json::from_str(&event.payload_json).unwrap();
+        let payload = event.payload.as_ref().expect("every demo kind is known");
+        let body = payload.body.as_ref().unwrap();
+        assert_eq!(kind_of(body), event.kind, "entry {}", entry.seq);
+        kinds.insert(event.kind.clone());
+        // Review content carries its amendment beside the body; the body's
+        // fields are the JSON's.
+        let (body_json, amendment) = match json.get("body") {
+            Some(b) => (b, json["amendment"].as_str()),
+            None => (&json, None),
+        };
+        assert_eq!(
+            payload.amendment.as_deref(),
+            amendment,
+            "entry {}",
+            entry.seq
+        );
+        let text = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+        match body {
+            Body::Genesis(g) => {
+                assert_eq!(g.organisation, text(&body_json["organisation"]));
+                assert_eq!(
+                    g.founder.as_ref().unwrap().handle,
+                    text(&body_json["founder"]["handle"])
+                );
+            }
+            Body::Schedule(s) => assert_eq!(s.title, text(&body_json["title"])),
+            Body::Input(i) => assert_eq!(i.summary, text(&body_json["summary"])),
+            Body::Decide(d) => assert_eq!(d.text, text(&body_json["text"])),
+            Body::Act(a) => {
+                assert_eq!(a.owner, text(&body_json["owner"]));
+                assert_eq!(a.due, text(&body_json["due"]));
+            }
+            Body::Sign(s) => {
+                assert_eq!(s.digest, text(&body_json["digest"]));
+                assert_eq!(s.covers, body_json["covers"].as_u64().unwrap());
+                assert_eq!(s.review, event.review);
+            }
+            Body::Open(o) => assert_eq!(o.held, text(&body_json["held"])),
+            Body::Close(c) => assert_eq!(c.next_review, text(&body_json["next_review"])),
+            _ => {}
+        }
+    }
+    for kind in [
+        "genesis",
+        "roster.propose",
+        "review.schedule",
+        "review.input",
+        "review.decide",
+        "review.act",
+        "minutes.sign",
+    ] {
+        assert!(kinds.contains(kind), "the demo has a {kind}: {kinds:?}");
+    }
+
+    let mut reviews = server.review().await;
+    let actions = reviews
+        .list_actions(pb::ListActionsRequest {
+            ledger_id: id.clone(),
+            as_of: "2026-01-15".into(),
+            review: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .actions;
+    assert!(!actions.is_empty());
+    for a in &actions {
+        let record: serde_json::Value = serde_json::from_str(&a.record_json).unwrap();
+        let history: Vec<(u64, String)> =
+            a.history.iter().map(|e| (e.seq, e.note.clone())).collect();
+        let want: Vec<(u64, String)> = record["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["seq"].as_u64().unwrap(),
+                    e["note"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(history, want, "action {}", a.id);
+        assert_eq!(
+            a.state.as_ref().unwrap().description,
+            a.status,
+            "action {}",
+            a.id
+        );
+        assert_eq!(
+            a.decision.map(u64::from),
+            record["decision"].as_u64(),
+            "action {}",
+            a.id
+        );
+    }
+    let objectives = reviews
+        .list_objectives(pb::ListObjectivesRequest { ledger_id: id })
+        .await
+        .unwrap()
+        .into_inner()
+        .objectives;
+    assert!(!objectives.is_empty());
+    for o in &objectives {
+        let record: serde_json::Value = serde_json::from_str(&o.record_json).unwrap();
+        assert_eq!(o.measure, record["objective"]["measure"].as_str().unwrap());
+        assert_eq!(o.target, record["objective"]["target"].as_str().unwrap());
+        assert_eq!(
+            o.assessments.len(),
+            record["assessments"].as_array().unwrap().len(),
+            "objective {}",
+            o.id
+        );
+    }
+    assert!(server.stop().success());
 }

@@ -83,7 +83,7 @@ pub struct FeedArgs {
 pub fn message_json(m: &pb::FeedMessage) -> Value {
     let e = m.entry.clone().unwrap_or_default();
     let ev = e.event.clone().unwrap_or_default();
-    let payload: Value = serde_json::from_str(&ev.payload_json).unwrap_or(Value::Null);
+    let payload = service::convert::entry_payload_json(&e.entry);
     json!({
         "specversion": "1.0",
         "id": m.id,

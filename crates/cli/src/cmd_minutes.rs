@@ -141,6 +141,9 @@ pub fn run(cmd: MinutesCommand, out: &Out) -> Result<Verdict> {
 }
 
 /// The minutes as the server renders them (`ReviewService.GetMinutes`).
+// `minutes_json` is the domain's JSON as the server computed it, printed
+// unchanged so that remote and local `--json` agree.
+#[allow(deprecated)]
 fn rendered_remote(
     remote: &mut Hosted,
     review: &ReviewId,

@@ -249,6 +249,9 @@ fn review_rows(state: &LedgerState) -> Vec<Value> {
         .collect()
 }
 
+// `record_json` is the domain's JSON as the server computed it, printed
+// unchanged so that remote and local `--json` agree.
+#[allow(deprecated)]
 pub fn actions(a: ActionsArgs, out: &Out) -> Result<Verdict> {
     let (date, rows): (String, Vec<Value>) = match Hosted::of(&a.ledger)? {
         Some(mut remote) => {

@@ -1,4 +1,5 @@
-//! Protobuf to domain and back. The only place that knows both.
+//! Protobuf requests to domain values, and entries to protobuf; the
+//! domain's values as typed messages are [`crate::messages`].
 
 use ledger_core::{Entry, Event, EventId, EventSignature, Hash, Seq, SignedEvent, UnixMicros};
 use review::{Payload, ReviewId};
@@ -102,6 +103,18 @@ pub fn payload_json(p: &Payload) -> String {
     text.unwrap_or_else(|_| "null".into())
 }
 
+/// The payload of a stored entry's event as JSON, as [`payload_json`]
+/// writes it; null when the entry, its event or its payload does not decode.
+pub fn entry_payload_json(entry: &[u8]) -> serde_json::Value {
+    let payload = Entry::decode(entry)
+        .and_then(|e| Event::decode(&e.event))
+        .ok()
+        .and_then(|ev| Payload::decode(&ev.kind, &ev.payload).ok());
+    payload
+        .and_then(|p| serde_json::from_str(&payload_json(&p)).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
 /// A stored entry, raw and decoded. The bytes come from the store, which
 /// checked them when they were admitted; a decode failure here is damage.
 pub fn stored_entry(seq: Seq, bytes: Vec<u8>) -> Result<pb::StoredEntry, Status> {
@@ -109,18 +122,21 @@ pub fn stored_entry(seq: Seq, bytes: Vec<u8>) -> Result<pb::StoredEntry, Status>
     let entry = Entry::decode(&bytes).map_err(damaged)?;
     let event = Event::decode(&entry.event).map_err(damaged)?;
     let hash = ledger_core::hash_entry_bytes(&bytes);
-    let (review, payload_json, summary) = match Payload::decode(&event.kind, &event.payload) {
-        Ok(p) => (
-            p.review()
-                .map(|r| r.as_str().to_owned())
-                .unwrap_or_default(),
-            payload_json(&p),
-            review::describe::payload(&p),
-        ),
-        // A kind this version does not know still travels, undecoded.
-        Err(e) => (String::new(), "null".into(), e.to_string()),
-    };
-    Ok(pb::StoredEntry {
+    let (review, payload_json, summary, payload) =
+        match Payload::decode(&event.kind, &event.payload) {
+            Ok(p) => (
+                p.review()
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default(),
+                payload_json(&p),
+                review::describe::payload(&p),
+                Some(crate::messages::payload(&p)),
+            ),
+            // A kind this version does not know still travels, undecoded.
+            Err(e) => (String::new(), "null".into(), e.to_string(), None),
+        };
+    #[allow(deprecated)] // `payload_json`, for the clients that still read it
+    let stored = pb::StoredEntry {
         seq: seq.0,
         entry_hash: hash.0.to_vec(),
         received_micros: entry.received.0,
@@ -135,9 +151,11 @@ pub fn stored_entry(seq: Seq, bytes: Vec<u8>) -> Result<pb::StoredEntry, Status>
             review,
             payload_json,
             summary,
+            payload,
         }),
         entry: bytes,
-    })
+    };
+    Ok(stored)
 }
 
 /// The CloudEvents `source` of every feed message of `ledger`.

@@ -6,8 +6,9 @@
 //! [`review_api::ReviewApi`] implements `reviewledger.v1.ReviewService` (the
 //! projections of the `review` crate). Protobuf types live in [`pb`], are
 //! generated from `proto/reviewledger/v1` by `build.rs` (protox and
-//! tonic-prost-build, no system `protoc`), and are converted to domain types
-//! only in [`convert`]. Errors become status codes in [`error`]. No business
+//! tonic-prost-build, no system `protoc`), and are converted from and to domain
+//! types only in [`convert`] (requests, entries) and [`messages`] (the
+//! domain's values as typed messages). Errors become status codes in [`error`]. No business
 //! rule lives here: the writer in `ledger-store` runs `review`'s admission
 //! rules, and every projection is `review` code.
 //!
@@ -40,6 +41,7 @@ pub mod hosts;
 pub mod ledger_api;
 pub mod limits;
 pub mod load;
+pub mod messages;
 pub mod review_api;
 pub mod server;
 pub mod verdict;

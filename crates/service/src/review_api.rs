@@ -16,7 +16,7 @@ use crate::hosts::{Access, Hosts, Role};
 use crate::ledger_api::blocking;
 use crate::pb::review_service_server::ReviewService;
 use crate::verdict::review_verdict;
-use crate::{convert, pb};
+use crate::{convert, messages, pb};
 
 /// The review service over the hosted ledgers.
 pub struct ReviewApi {
@@ -85,10 +85,6 @@ impl ReviewApi {
 /// A domain refusal on a read names a field the caller gave.
 fn domain(e: review::Rejection) -> Status {
     Status::invalid_argument(crate::error::capped(e.to_string()))
-}
-
-fn json_text(v: &impl serde::Serialize) -> String {
-    serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
 #[tonic::async_trait]
@@ -189,32 +185,30 @@ impl ReviewService for ReviewApi {
                 "changes": view.record.changes,
                 "checkpoint": view.checkpoint,
             });
-            let signatures = view
-                .signatures
-                .iter()
-                .map(|s| pb::MinutesSignature {
-                    member: s.signer.handle.as_str().to_owned(),
-                    name: s.signer.name.clone(),
-                    fingerprint: s.fingerprint.clone(),
-                    seq: s.seq.0,
-                    digest: s.digest.to_hex(),
-                    covers: s.covers.0,
-                    current: s.current,
-                })
-                .collect();
-            Ok(Response::new(pb::GetMinutesResponse {
+            #[allow(deprecated)] // `minutes_json`, for the clients that still read it
+            let response = pb::GetMinutesResponse {
                 review: review.as_str().to_owned(),
                 digest: view.digest.to_hex(),
                 content_head: view.record.content_head().0,
                 first_seq: view.seq_range.0.0,
                 last_seq: view.seq_range.1.0,
-                signatures,
+                signatures: view.signatures.iter().map(messages::signature).collect(),
                 minutes_json: minutes_json.to_string(),
                 rendered: format
                     .map(|f| render::minutes(&view, f))
                     .unwrap_or_default(),
                 checkpoint,
-            }))
+                ledger_id: view.ledger_id.to_hex(),
+                organisation: view.organisation.to_owned(),
+                minutes: Some(messages::minutes(&view.record.minutes)),
+                changes: view
+                    .record
+                    .changes
+                    .iter()
+                    .map(messages::minutes_change)
+                    .collect(),
+            };
+            Ok(Response::new(response))
         })
         .await
     }
@@ -243,21 +237,14 @@ impl ReviewService for ReviewApi {
                 .actions
                 .values()
                 .filter(|a| only.as_ref().is_none_or(|o| &a.review == o))
-                .map(|a| pb::Action {
-                    id: a.id.as_str().to_owned(),
-                    review: a.review.as_str().to_owned(),
-                    owner: a.owner.as_str().to_owned(),
-                    owner_name: state
+                .map(|a| {
+                    let owner_name = state
                         .roster
                         .members
                         .get(&a.owner)
                         .map(|m| m.name.clone())
-                        .unwrap_or_else(|| a.owner.to_string()),
-                    due: a.due.to_string(),
-                    status: review::describe::action_state(&a.status),
-                    overdue: a.overdue_on(date),
-                    text: a.text.clone(),
-                    record_json: json_text(a),
+                        .unwrap_or_else(|| a.owner.to_string());
+                    messages::action(a, owner_name, a.overdue_on(date))
                 })
                 .collect();
             Ok(Response::new(pb::ListActionsResponse {
@@ -283,14 +270,7 @@ impl ReviewService for ReviewApi {
                 .reviews
                 .objectives
                 .iter()
-                .map(|(id, o)| pb::Objective {
-                    id: id.as_str().to_owned(),
-                    review: o.review.as_str().to_owned(),
-                    text: o.objective.text.clone(),
-                    owner: o.objective.owner.as_str().to_owned(),
-                    due: o.objective.due.to_string(),
-                    record_json: json_text(o),
-                })
+                .map(|(id, o)| messages::objective(id, o))
                 .collect();
             Ok(Response::new(pb::ListObjectivesResponse { objectives }))
         })
@@ -311,21 +291,7 @@ impl ReviewService for ReviewApi {
             let state = host.state();
             known(&host, &state, &review)?;
             let report = conformance::check(&state, &review, date).map_err(domain)?;
-            Ok(Response::new(pb::CheckResponse {
-                review: report.review.as_str().to_owned(),
-                as_of: report.as_of.to_string(),
-                passed: report.passed(),
-                findings: report
-                    .findings
-                    .iter()
-                    .map(|f| pb::Finding {
-                        rule: f.rule.to_owned(),
-                        severity: f.severity.label().to_owned(),
-                        message: f.message.clone(),
-                        seq: f.seq.map(|s| s.0),
-                    })
-                    .collect(),
-            }))
+            Ok(Response::new(messages::conformance(&report)))
         })
         .await
     }
@@ -346,14 +312,21 @@ impl ReviewService for ReviewApi {
                 let as_of = convert::date("as_of", "")?;
                 let verdict = review_verdict(&report, &state, review, as_of).map_err(domain)?;
                 let fault = report.fault.as_ref();
-                Ok(pb::VerifyReviewResponse {
+                let judgement = verdict.judgement.as_ref();
+                #[allow(deprecated)] // `report_json`, for the clients that still read it
+                let response = pb::VerifyReviewResponse {
                     valid: report.valid(),
                     entries: report.entries,
                     fault: fault.map(|f| f.reason.clone()).unwrap_or_default(),
                     fault_seq: fault.and_then(|f| f.seq),
                     holds: verdict.holds(),
                     report_json: verdict.json.to_string(),
-                })
+                    ledger_id: report.ledger_id.map(|h| h.to_hex()).unwrap_or_default(),
+                    audit: judgement.map(|j| messages::audit(&j.audit)),
+                    conformance: judgement.map(|j| messages::conformance(&j.conformance)),
+                    minutes_hold: judgement.is_some_and(|j| j.audit.holds()),
+                };
+                Ok(response)
             },
         )
         .await

@@ -97,7 +97,7 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
 pub fn entry_event(ledger: &str, seq: u64, bytes: &[u8]) -> Option<Value> {
     let stored = crate::convert::stored_entry(Seq(seq), bytes.to_vec()).ok()?;
     let decoded = stored.event.as_ref()?;
-    let payload: Value = serde_json::from_str(&decoded.payload_json).unwrap_or(Value::Null);
+    let payload = crate::convert::entry_payload_json(bytes);
     Some(json!({
         "specversion": "1.0",
         "id": format!("{ledger}-{seq}"),
