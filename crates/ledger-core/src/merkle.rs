@@ -404,6 +404,96 @@ impl Nodes for MemoryTree {
     }
 }
 
+/// A tree whose leaves can be replaced and inserted anywhere, keeping
+/// every node: replacing a leaf or adding one at the end rehashes its path
+/// (O(log n)); inserting one at `index` rehashes the nodes over the leaves
+/// after it. Each level holds the nodes over pairs of the level below, and
+/// a level's last node without a pair is its child carried up, which gives
+/// the RFC 6962 root; the perfect-subtree roots are the nodes a proof asks
+/// for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EditableTree {
+    /// `levels[0]` are the leaf hashes; the last level holds the root.
+    levels: Vec<Vec<Hash>>,
+}
+
+impl EditableTree {
+    /// Leaves so far.
+    pub fn size(&self) -> u64 {
+        self.levels.first().map_or(0, |l| l.len() as u64)
+    }
+
+    /// Replaces leaf `index` with the leaf for `entry`.
+    ///
+    /// # Panics
+    /// If `index` is not a leaf of the tree.
+    pub fn set(&mut self, index: usize, entry: &EntryHash) {
+        self.levels[0][index] = leaf_hash(entry);
+        self.rehash(index, index + 1);
+    }
+
+    /// Inserts the leaf for `entry` at `index`, moving the leaves from
+    /// `index` on one place right.
+    ///
+    /// # Panics
+    /// If `index` is past the end.
+    pub fn insert(&mut self, index: usize, entry: &EntryHash) {
+        if self.levels.is_empty() {
+            self.levels.push(Vec::new());
+        }
+        self.levels[0].insert(index, leaf_hash(entry));
+        let len = self.levels[0].len();
+        self.rehash(index, len);
+    }
+
+    /// Recomputes the nodes above leaves `[lo, hi)`.
+    fn rehash(&mut self, mut lo: usize, mut hi: usize) {
+        let mut level = 0;
+        while self.levels[level].len() > 1 {
+            let len = self.levels[level].len().div_ceil(2);
+            if self.levels.len() == level + 1 {
+                self.levels.push(Vec::new());
+            }
+            let (below, above) = self.levels.split_at_mut(level + 1);
+            let (below, above) = (&below[level], &mut above[0]);
+            above.resize(len, Hash([0; 32]));
+            lo /= 2;
+            hi = hi.div_ceil(2).min(len);
+            for i in lo..hi {
+                above[i] = match below.get(2 * i + 1) {
+                    Some(right) => node_hash(&below[2 * i], right),
+                    None => below[2 * i],
+                };
+            }
+            level += 1;
+        }
+    }
+
+    /// The root of the tree.
+    pub fn root(&self) -> Hash {
+        match self.levels.last() {
+            Some(top) if !top.is_empty() => top[0],
+            _ => empty_root(),
+        }
+    }
+}
+
+impl Nodes for EditableTree {
+    type Error = Error;
+    fn node(&self, level: u32, index: u64) -> Result<Hash> {
+        let perfect = index
+            .checked_add(1)
+            .and_then(|i| i.checked_shl(level))
+            .is_some_and(|end| end <= self.size());
+        perfect
+            .then(|| self.levels[level as usize][index as usize])
+            .ok_or_else(|| Error::Proof {
+                what: "tree",
+                reason: format!("no node at level {level} index {index}"),
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,6 +534,35 @@ mod tests {
     }
 
     proptest! {
+        /// Whatever the edits, the editable tree's root is the RFC 6962
+        /// root of its leaves, and its proofs are a whole tree's.
+        #[test]
+        fn an_edited_tree_is_the_tree_of_its_leaves(
+            edits in proptest::collection::vec((any::<bool>(), any::<u64>(), any::<u64>()), 0..120),
+        ) {
+            let mut t = EditableTree::default();
+            let mut leaves: Vec<EntryHash> = Vec::new();
+            for (insert, at, value) in edits {
+                let e = entry(value);
+                if insert || leaves.is_empty() {
+                    let index = (at % (leaves.len() as u64 + 1)) as usize;
+                    leaves.insert(index, e);
+                    t.insert(index, &e);
+                } else {
+                    let index = (at % leaves.len() as u64) as usize;
+                    leaves[index] = e;
+                    t.set(index, &e);
+                }
+                prop_assert_eq!(t.root(), reference_root(&leaves));
+            }
+            prop_assert_eq!(t.size(), leaves.len() as u64);
+            let size = t.size();
+            for (index, leaf) in leaves.iter().enumerate() {
+                let proof = prove_inclusion(&t, index as u64, size).unwrap();
+                verify_inclusion(leaf, &proof, &t.root()).unwrap();
+            }
+        }
+
         #[test]
         fn inclusion_proofs_verify_and_bind(size in 1u64..300, pick in any::<u64>(), flip in 0usize..64) {
             let t = tree(size);

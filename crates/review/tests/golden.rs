@@ -332,7 +332,6 @@ fn subjects_json() -> Value {
         map.push(subject.clone(), Seq(*seq), hash);
     }
     let subjects: Vec<Value> = map
-        .tips
         .iter()
         .map(|(subject, final_tip)| {
             let encoded = codec::encode(subject);

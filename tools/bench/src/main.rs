@@ -40,6 +40,9 @@
 //!   real server's feed, then following it live while clients append at
 //!   1,000 a second; one report per phase (`feed-catch-up`, `feed-live`)
 //!   ([`feed`]);
+//! - `subject-map`: one entry's cost to the checkpoint's subject map of
+//!   `--reviews` subjects, beside rebuilding the map from every tip, as it
+//!   was before the map was incremental ([`subject_map`]); not in `all`;
 //! - `all`: the nine in turn, each in a process of its own.
 //!
 //! The targets (reported, never asserted: speed lives here, not in tests)
@@ -99,6 +102,7 @@ mod rebuild;
 mod report;
 mod scaling;
 mod served;
+mod subject_map;
 mod under_load;
 mod verify;
 mod verify_bundle;
@@ -152,6 +156,10 @@ enum Scenario {
     /// events (default 1000), with the review page's first paint in
     /// Chromium when it is installed; not part of `all`.
     Console(Common),
+    /// The checkpoint's subject map: one entry's cost on a map of
+    /// `--reviews` subjects (default 27650), beside rebuilding it from every
+    /// tip; not part of `all`.
+    SubjectMap(Common),
     /// All ten scenarios in turn, each in a process of its own.
     All(Common),
     /// Verifies the ledger in DIR and prints one JSON line (used by `verify`).
@@ -246,6 +254,7 @@ enum Measure {
     AppendUnderLoad,
     Scaling,
     Console,
+    SubjectMap,
 }
 
 impl Measure {
@@ -263,6 +272,7 @@ impl Measure {
             Measure::AppendUnderLoad => "append-under-load",
             Measure::Scaling => "scaling",
             Measure::Console => "console",
+            Measure::SubjectMap => "subject-map",
         }
     }
 
@@ -296,6 +306,12 @@ impl Measure {
                 under_load::run(opts, entries.unwrap_or(under_load::DEFAULT_ENTRIES))
             }
             Measure::Console => console::run(opts, entries.unwrap_or(console::DEFAULT_ENTRIES)),
+            Measure::SubjectMap => {
+                if entries.is_some() {
+                    bail!("subject-map counts reviews, not entries: give --reviews N");
+                }
+                subject_map::run(opts, opts.reviews.unwrap_or(subject_map::DEFAULT_REVIEWS))
+            }
             Measure::Scaling => {
                 let sizes = match opts.sizes.as_slice() {
                     [] => scaling::DEFAULT_SIZES.to_vec(),
@@ -350,6 +366,7 @@ fn main() -> Result<()> {
         Scenario::AppendUnderLoad(c) => (c, Some(AppendUnderLoad)),
         Scenario::Scaling(c) => (c, Some(Scaling)),
         Scenario::Console(c) => (c, Some(Console)),
+        Scenario::SubjectMap(c) => (c, Some(SubjectMap)),
         Scenario::All(c) => (c, None),
     };
     if !common.json {

@@ -242,7 +242,7 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
             1e3 * start.elapsed().as_secs_f64()
         })
         .fold(f64::INFINITY, f64::min);
-    let subjects = t.state.subjects.tips.len();
+    let subjects = t.state.subjects.len();
     let reviews: Vec<String> = bundle::needed_subjects(&t.state, &review)
         .into_iter()
         .filter_map(|s| match s {

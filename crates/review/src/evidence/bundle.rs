@@ -343,7 +343,7 @@ pub fn verify(
             subject: name.clone(),
             reason: format!("its tip is not in the checkpoint's subject map: {e}"),
         })?;
-        let have = state.subjects.tips.get(subject);
+        let have = state.subjects.tip(subject);
         if have != Some(&proof.tip) {
             let count = have.map(|t| t.count).unwrap_or(0);
             return Err(BundleError::Subject {

@@ -17,11 +17,19 @@
 //! root is the checkpoint's `subjects` line. A verifier holding a
 //! subject's entries recomputes its chain and checks the leaf's inclusion
 //! proof: an omitted, added or reordered entry changes the chain.
+//!
+//! [`Subjects`] keeps the map's tree beside the tips
+//! ([`merkle::EditableTree`]): an entry rehashes its subject's path, so the
+//! root costs O(log subjects) per entry rather than a rebuild from every
+//! tip. A new subject that sorts last (a review id later than every other)
+//! is as cheap; one that sorts before others rehashes the nodes over the
+//! subjects after it.
 
 use std::collections::BTreeMap;
 
-use ledger_core::merkle::{self, InclusionProof, MemoryTree};
+use ledger_core::merkle::{self, EditableTree, InclusionProof};
 use ledger_core::{Hash, Seq, codec};
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::ReviewId;
@@ -106,43 +114,103 @@ impl SubjectProof {
     }
 }
 
-/// Every subject's tip.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Every subject's tip, and the map's tree over them.
+///
+/// Encoded (in state snapshots) as a struct of one field, `tips`, the map
+/// from subject to tip in subject order; the tree is rebuilt on decoding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "Tips")]
 pub struct Subjects {
-    /// Tips by subject, in map order.
-    pub tips: BTreeMap<Subject, Tip>,
+    /// Tips in subject order.
+    tips: Vec<(Subject, Tip)>,
+    /// The map: leaf `i` is `tips[i]`'s.
+    tree: EditableTree,
+}
+
+/// The encoded form of [`Subjects`].
+#[derive(Deserialize)]
+struct Tips {
+    tips: BTreeMap<Subject, Tip>,
+}
+
+impl From<Tips> for Subjects {
+    fn from(t: Tips) -> Subjects {
+        let mut tree = EditableTree::default();
+        for (i, (subject, tip)) in t.tips.iter().enumerate() {
+            tree.insert(i, &tip.leaf(subject));
+        }
+        Subjects {
+            tips: t.tips.into_iter().collect(),
+            tree,
+        }
+    }
+}
+
+impl Serialize for Subjects {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct InOrder<'a>(&'a [(Subject, Tip)]);
+        impl Serialize for InOrder<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+            }
+        }
+        let mut st = s.serialize_struct("Subjects", 1)?;
+        st.serialize_field("tips", &InOrder(&self.tips))?;
+        st.end()
+    }
 }
 
 impl Subjects {
     /// Adds entry `seq` with hash `entry` to `subject`'s chain.
     pub fn push(&mut self, subject: Subject, seq: Seq, entry: &Hash) {
-        self.tips
-            .entry(subject)
-            .or_insert_with_key(Tip::start)
-            .push(seq, entry);
+        match self.tips.binary_search_by(|(s, _)| s.cmp(&subject)) {
+            Ok(i) => {
+                let (subject, tip) = &mut self.tips[i];
+                tip.push(seq, entry);
+                self.tree.set(i, &tip.leaf(subject));
+            }
+            Err(i) => {
+                let mut tip = Tip::start(&subject);
+                tip.push(seq, entry);
+                self.tree.insert(i, &tip.leaf(&subject));
+                self.tips.insert(i, (subject, tip));
+            }
+        }
     }
 
-    fn tree(&self) -> MemoryTree {
-        let mut tree = MemoryTree::default();
-        for (subject, tip) in &self.tips {
-            tree.push(&tip.leaf(subject));
-        }
-        tree
+    /// `subject`'s tip, if it has entries.
+    pub fn tip(&self, subject: &Subject) -> Option<&Tip> {
+        let i = self.tips.binary_search_by(|(s, _)| s.cmp(subject)).ok()?;
+        Some(&self.tips[i].1)
+    }
+
+    /// How many subjects have entries.
+    pub fn len(&self) -> usize {
+        self.tips.len()
+    }
+
+    /// Whether no subject has entries.
+    pub fn is_empty(&self) -> bool {
+        self.tips.is_empty()
+    }
+
+    /// Every subject and its tip, in map order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Subject, &Tip)> {
+        self.tips.iter().map(|(s, t)| (s, t))
     }
 
     /// The map root a checkpoint commits to.
     pub fn root(&self) -> Hash {
-        self.tree().root()
+        self.tree.root()
     }
 
     /// The proof of `subject`'s tip against [`Subjects::root`].
     pub fn prove(&self, subject: &Subject) -> Option<SubjectProof> {
-        let index = self.tips.keys().position(|s| s == subject)? as u64;
-        let tree = self.tree();
-        let proof = merkle::prove_inclusion(&tree, index, tree.size()).ok()?;
+        let index = self.tips.binary_search_by(|(s, _)| s.cmp(subject)).ok()?;
+        let proof = merkle::prove_inclusion(&self.tree, index as u64, self.tree.size()).ok()?;
         Some(SubjectProof {
             subject: subject.clone(),
-            tip: self.tips[subject].clone(),
+            tip: self.tips[index].1.clone(),
             proof,
         })
     }
@@ -178,5 +246,45 @@ mod tests {
             assert!(forged.verify(&root).is_err());
         }
         assert!(s.prove(&r("c")).is_none());
+    }
+
+    /// The map built entry by entry, in any subject order, is the map
+    /// rebuilt from its tips: same root, and the same bytes in a snapshot
+    /// as the map from subject to tip it is encoded as.
+    #[test]
+    fn the_incremental_map_is_the_map_of_its_tips() {
+        let r = |n: u64| Subject::Review(ReviewId::new(format!("r{n:03}")).unwrap());
+        let mut s = Subjects::default();
+        let mut tips: BTreeMap<Subject, Tip> = BTreeMap::new();
+        // Subjects arrive out of order: 7 mod 31 walks every residue.
+        for i in 0..200u64 {
+            let subject = if i % 5 == 0 {
+                Subject::Roster
+            } else {
+                r((i * 7) % 31)
+            };
+            let hash = Hash(*blake3::hash(&i.to_le_bytes()).as_bytes());
+            s.push(subject.clone(), Seq(i), &hash);
+            tips.entry(subject)
+                .or_insert_with_key(Tip::start)
+                .push(Seq(i), &hash);
+            let mut rebuilt = merkle::MemoryTree::default();
+            for (subject, tip) in &tips {
+                rebuilt.push(&tip.leaf(subject));
+            }
+            assert_eq!(s.root(), rebuilt.root(), "after entry {i}");
+        }
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            tips: &'a BTreeMap<Subject, Tip>,
+        }
+        let bytes = codec::encode(&s);
+        assert_eq!(bytes, codec::encode(&Wire { tips: &tips }));
+        let back: Subjects = codec::decode("subjects", &bytes).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.root(), s.root());
+        for subject in tips.keys() {
+            s.prove(subject).unwrap().verify(&s.root()).unwrap();
+        }
     }
 }
