@@ -17,7 +17,7 @@ use ledger_core::{
     Admission, Checkpoint, EventId, Hash, KeyPair, LedgerId, Purpose, Seq, UnixMicros,
 };
 use ledger_store::{Ledger, SledStore, Store, StoreNodes, replay};
-use review::bundle::{self, Bundle, SubjectLog};
+use review::bundle::{self, Bundle};
 use review::rehearsal::{member_key, noon};
 use review::story::{self, ORGANISATION, PEOPLE, Step};
 use review::vocab::{Close, Content, Input, Open, Schedule, Sign};
@@ -239,22 +239,14 @@ impl Fixed {
     /// The bundle of `review` as `export` writes it.
     fn bundle(&self, review: &str) -> Bundle {
         let store = self.ledger.store();
-        let mut log = SubjectLog::default();
-        replay(store.as_ref(), &mut log).unwrap();
+        let mut state = LedgerState::new();
+        replay(store.as_ref(), &mut state).unwrap();
         let note = store.checkpoint().unwrap().unwrap();
         let read = |seq: Seq| -> Result<Vec<u8>, ledger_store::StoreError> {
             Ok(store.entry(seq)?.unwrap())
         };
         let review = ReviewId::new(review).unwrap();
-        bundle::assemble(
-            &log.state,
-            &log.subjects,
-            &review,
-            note,
-            &read,
-            &StoreNodes(store.as_ref()),
-        )
-        .unwrap()
+        bundle::assemble(&state, &review, note, &read, &StoreNodes(store.as_ref())).unwrap()
     }
 }
 
@@ -521,9 +513,16 @@ fn forged_revocation(main: &Fixed) -> Bundle {
     use ledger_core::{Entry, MemoryTree};
     use review::subjects::{Subject, Subjects};
     let store = main.ledger.store();
-    let mut log = SubjectLog::default();
-    replay(store.as_ref(), &mut log).unwrap();
-    let stored: Vec<Entry> = (0..log.subjects.len() as u64)
+    let mut state = LedgerState::new();
+    replay(store.as_ref(), &mut state).unwrap();
+    // The subject of each entry, from each subject's list of entries.
+    let mut subject_of = vec![Subject::Roster; state.size as usize];
+    for (subject, _) in state.subjects.iter() {
+        for seq in state.subjects.seqs(subject) {
+            subject_of[seq.0 as usize] = subject.clone();
+        }
+    }
+    let stored: Vec<Entry> = (0..state.size)
         .map(|i| Entry::decode(&store.entry(Seq(i)).unwrap().unwrap()).unwrap())
         .collect();
     let ops = Fixed::key("ops");
@@ -549,7 +548,7 @@ fn forged_revocation(main: &Fixed) -> Bundle {
     .sign(&ops);
     let mut events: Vec<(ledger_core::SignedEvent, UnixMicros, Subject)> = stored
         .iter()
-        .zip(&log.subjects)
+        .zip(&subject_of)
         .map(|(e, s)| (e.signed_event(), e.received, s.clone()))
         .collect();
     events.insert(

@@ -1609,6 +1609,32 @@ async fn typed_messages_say_what_the_json_said() {
         assert!(kinds.contains(kind), "the demo has a {kind}: {kinds:?}");
     }
 
+    // ReadReview gives the entries that name the review, as a scan does.
+    let named: BTreeSet<&str> = entries
+        .iter()
+        .map(|e| e.event.as_ref().unwrap().review.as_str())
+        .filter(|r| !r.is_empty())
+        .collect();
+    assert!(named.len() >= 2, "{named:?}");
+    for review in named {
+        let want: Vec<u64> = entries
+            .iter()
+            .filter(|e| e.event.as_ref().unwrap().review == review)
+            .map(|e| e.seq)
+            .collect();
+        let got = client
+            .read_review(pb::ReadReviewRequest {
+                ledger_id: id.clone(),
+                review: review.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let seqs: Vec<u64> = got.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, want, "review {review}");
+        assert_eq!(got.size, entries.len() as u64);
+    }
+
     let mut reviews = server.review().await;
     let actions = reviews
         .list_actions(pb::ListActionsRequest {

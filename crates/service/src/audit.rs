@@ -237,6 +237,11 @@ impl<S: Store> Store for Stoppable<S> {
         self.inner.checkpoint()
     }
 
+    fn snapshot(&self) -> ledger_store::Result<Option<Vec<u8>>> {
+        self.stop.check()?;
+        self.inner.snapshot()
+    }
+
     fn witness(&self) -> ledger_store::Result<Option<String>> {
         self.inner.witness()
     }

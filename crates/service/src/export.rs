@@ -2,9 +2,9 @@
 //! what `GetBundle` returns, built the same way.
 
 use ledger_core::{Checkpoint, Hash, Seq};
-use ledger_store::{Store, StoreError, StoreNodes, replay};
-use review::bundle::{self, Bundle, SubjectLog};
-use review::{Rejection, ReviewId};
+use ledger_store::{Store, StoreError, StoreNodes};
+use review::bundle::{self, Bundle};
+use review::{LedgerState, Rejection, ReviewId};
 
 /// Why a bundle could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -28,24 +28,35 @@ impl From<ledger_core::Error> for ExportError {
 
 /// The bundle of `review`, against the store's latest checkpoint. The store
 /// must not change while this runs (hand it a snapshot of a live ledger).
+/// The state comes from the store's state snapshot and the entries after
+/// it ([`ledger_store::load`]); only the bundle's own entries are read
+/// beside them.
 pub fn bundle<S: Store + ?Sized>(store: &S, review: &ReviewId) -> Result<Bundle, ExportError> {
-    let mut log = SubjectLog::default();
-    replay(store, &mut log)?;
-    log.state.reviews.review(review)?;
+    let mut state = LedgerState::new();
+    ledger_store::load(store, &mut state)?;
+    bundle_of(store, &state, review)
+}
+
+/// The bundle of `review` from `store`, whose state after its last entry
+/// is `state` (a server's hosted state at the snapshot's size).
+pub fn bundle_of<S: Store + ?Sized>(
+    store: &S,
+    state: &LedgerState,
+    review: &ReviewId,
+) -> Result<Bundle, ExportError> {
+    state.reviews.review(review)?;
     let note = store
         .checkpoint()?
         .ok_or_else(|| ExportError::Checkpoint("the ledger has no checkpoint".into()))?;
-    let key = log
-        .state
+    let key = state
         .roster
         .checkpoint_key
         .ok_or_else(|| ExportError::Checkpoint("the ledger has no genesis".into()))?;
     let cp = Checkpoint::verify(&note, &key).map_err(|e| ExportError::Checkpoint(e.to_string()))?;
-    if cp.size != log.subjects.len() as u64 {
+    if cp.size != state.size {
         return Err(ExportError::Checkpoint(format!(
             "it states {} entries but {} are stored",
-            cp.size,
-            log.subjects.len()
+            cp.size, state.size
         )));
     }
     let read = |seq: Seq| -> Result<Vec<u8>, ExportError> {
@@ -57,7 +68,7 @@ pub fn bundle<S: Store + ?Sized>(store: &S, review: &ReviewId) -> Result<Bundle,
         })
     };
     let nodes = Nodes(StoreNodes(store));
-    bundle::assemble(&log.state, &log.subjects, review, note, &read, &nodes)
+    bundle::assemble(state, review, note, &read, &nodes)
 }
 
 /// The store's Merkle nodes with this module's error.

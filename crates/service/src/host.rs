@@ -242,6 +242,12 @@ impl Store for Snapshot {
         Ok(self.checkpoint.clone())
     }
 
+    // A state snapshot past the head is refused by `ledger_store::load`,
+    // which then folds every entry up to the head.
+    fn snapshot(&self) -> ledger_store::Result<Option<Vec<u8>>> {
+        self.inner.snapshot()
+    }
+
     fn witness(&self) -> ledger_store::Result<Option<String>> {
         Ok(self.witness.clone())
     }

@@ -227,28 +227,39 @@ impl LedgerService for LedgerApi {
             .hosts
             .get(request.metadata(), &r.ledger_id, Access::Read(Role::Reader))?;
         let review = convert::review_id(&r.review)?;
-        // A whole pass over the ledger: an auditor's kind of call.
+        // The review's own entries, by the subject map's list of them (its
+        // content, signatures and its actions' updates), kept where the
+        // event names the review. Run in the auditors' pool, as it was when
+        // it scanned the ledger.
         self.auditors
             .run(host.id, move |stop| {
-                let size = host.size();
-                if !host.state().reviews.reviews.contains_key(&review) {
-                    return Err(Status::not_found(format!(
-                        "no review {review} in ledger {}",
-                        host.id
-                    )));
-                }
-                let mut entries = Vec::new();
-                let mut next = 0;
-                while next < size {
+                let (size, seqs) = {
+                    let state = host.state();
+                    if !state.reviews.reviews.contains_key(&review) {
+                        return Err(Status::not_found(format!(
+                            "no review {review} in ledger {}",
+                            host.id
+                        )));
+                    }
+                    let subject = review::subjects::Subject::Review(review.clone());
+                    (state.size, state.subjects.seqs(&subject).to_vec())
+                };
+                let mut entries = Vec::with_capacity(seqs.len());
+                for seq in seqs {
                     stop.check().map_err(stopped)?;
-                    let chunk = read(&host, next, limits::READ_ENTRIES, limits::READ_BYTES)?;
-                    let Some(last) = chunk.last() else { break };
-                    next = last.seq + 1;
-                    entries.extend(chunk.into_iter().filter(|e| {
-                        e.event
-                            .as_ref()
-                            .is_some_and(|ev| ev.review == review.as_str())
-                    }));
+                    let bytes = host
+                        .store()
+                        .entry(seq)
+                        .map_err(|e| store_status("reading entries", e))?
+                        .ok_or_else(|| Status::data_loss(format!("entry {seq} is missing")))?;
+                    let entry = convert::stored_entry(seq, bytes)?;
+                    if entry
+                        .event
+                        .as_ref()
+                        .is_some_and(|ev| ev.review == review.as_str())
+                    {
+                        entries.push(entry);
+                    }
                 }
                 Ok(Response::new(pb::ReadRangeResponse { entries, size }))
             })

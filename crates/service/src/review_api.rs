@@ -82,6 +82,29 @@ impl ReviewApi {
     }
 }
 
+/// The bundle of `review` from a snapshot of `size` entries: built on the
+/// hosted state when it is at that size (it usually is: the snapshot is
+/// taken between appends), else on the state the store's own snapshot and
+/// the entries after it give. Either way only the bundle's entries are read.
+fn review_bundle(
+    host: &Hosted,
+    snapshot: &Stoppable<Snapshot>,
+    review: &ReviewId,
+    size: u64,
+) -> Result<review::bundle::Bundle, Status> {
+    let status = |e| match e {
+        crate::export::ExportError::Store(e) => store_status("exporting", e),
+        other => Status::internal(other.to_string()),
+    };
+    {
+        let state = host.state();
+        if state.size == size {
+            return crate::export::bundle_of(snapshot, &state, review).map_err(status);
+        }
+    }
+    crate::export::bundle(snapshot, review).map_err(status)
+}
+
 /// A domain refusal on a read names a field the caller gave.
 fn domain(e: review::Rejection) -> Status {
     Status::invalid_argument(crate::error::capped(e.to_string()))
@@ -341,14 +364,11 @@ impl ReviewService for ReviewApi {
             request.metadata(),
             &r.ledger_id,
             &r.review,
-            |_, snapshot, review| {
-                let bundle = crate::export::bundle(snapshot, review).map_err(|e| match e {
-                    crate::export::ExportError::Store(e) => store_status("exporting", e),
-                    other => Status::internal(other.to_string()),
-                })?;
+            |host, snapshot, review| {
                 let checkpoint_size = ledger_store::Store::head(snapshot)
                     .map(|h| h.size)
                     .map_err(|e| store_status("snapshot", e))?;
+                let bundle = review_bundle(host, snapshot, review, checkpoint_size)?;
                 Ok(pb::GetBundleResponse {
                     entries: bundle.entries.len() as u32,
                     bundle: bundle.to_bytes(),

@@ -51,7 +51,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use ledger_core::{Admission, Checkpoint, Hash, KeyPair, Seq};
 use ledger_store::{Ledger, SledStore, Store, StoreNodes, replay, system_clock};
-use review::bundle::{self, Bundle, SubjectLog};
+use review::bundle::{self, Bundle};
 use review::subjects::Subject;
 use review::{Date, LedgerState};
 use serde::{Deserialize, Serialize};
@@ -195,26 +195,25 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
     // The export, as `review-ledger export` makes it.
     let store = SledStore::open(&path)?;
     let start = Instant::now();
-    let mut t = SubjectLog::default();
+    let mut t = LedgerState::new();
     replay(&store, &mut t)?;
     let replay_s = start.elapsed().as_secs_f64();
-    if !t.state.reviews.reviews.contains_key(&review) {
+    if !t.reviews.reviews.contains_key(&review) {
         bail!("no review {review} in the built ledger");
     }
     let note = store
         .checkpoint()?
         .context("the ledger has no checkpoint")?;
     let key = t
-        .state
         .roster
         .checkpoint_key
         .context("the ledger has no genesis")?;
     let cp = Checkpoint::verify(&note, &key)?;
-    if cp.size != t.subjects.len() as u64 || cp.size != entries {
+    if cp.size != t.size || cp.size != entries {
         bail!(
             "the checkpoint states {} entries, {} are stored and {entries} were built",
             cp.size,
-            t.subjects.len()
+            t.size
         );
     }
     let start = Instant::now();
@@ -223,14 +222,7 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
             .entry(seq)?
             .with_context(|| format!("entry {seq} is missing"))
     };
-    let bundle = bundle::assemble(
-        &t.state,
-        &t.subjects,
-        &review,
-        note,
-        &read,
-        &StoreNodes(&store),
-    )?;
+    let bundle = bundle::assemble(&t, &review, note, &read, &StoreNodes(&store))?;
     let bytes = bundle.to_bytes();
     let assemble_s = start.elapsed().as_secs_f64();
     // What the writer computes for every batch's checkpoint at this size:
@@ -238,12 +230,12 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
     let subjects_root_ms = (0..3)
         .map(|_| {
             let start = Instant::now();
-            std::hint::black_box(Admission::subjects(&t.state));
+            std::hint::black_box(Admission::subjects(&t));
             1e3 * start.elapsed().as_secs_f64()
         })
         .fold(f64::INFINITY, f64::min);
-    let subjects = t.state.subjects.len();
-    let reviews: Vec<String> = bundle::needed_subjects(&t.state, &review)
+    let subjects = t.subjects.len();
+    let reviews: Vec<String> = bundle::needed_subjects(&t, &review)
         .into_iter()
         .filter_map(|s| match s {
             Subject::Review(r) => Some(r.to_string()),

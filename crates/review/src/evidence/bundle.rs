@@ -443,14 +443,13 @@ pub fn needed_subjects(state: &LedgerState, review: &ReviewId) -> BTreeSet<Subje
     out
 }
 
-/// Assembles the bundle of `review` from a ledger whose replayed state is
-/// `state`, whose entry `seq` has subject `subjects[seq]`, and whose latest
-/// checkpoint is `note` (for the ledger's whole length). `entry` reads a
-/// stored entry and `nodes` gives the Merkle tree's nodes; the caller does
-/// the I/O.
+/// Assembles the bundle of `review` from a ledger whose state after its
+/// last entry is `state`, and whose latest checkpoint is `note` (for the
+/// ledger's whole length). `entry` reads a stored entry and `nodes` gives
+/// the Merkle tree's nodes; the caller does the I/O. Only the entries of
+/// the bundle's subjects are read ([`crate::subjects::Subjects::seqs`]).
 pub fn assemble<N: ledger_core::Nodes, E>(
     state: &LedgerState,
-    subjects: &[Subject],
     review: &ReviewId,
     note: String,
     entry: &dyn Fn(Seq) -> Result<Vec<u8>, E>,
@@ -459,14 +458,16 @@ pub fn assemble<N: ledger_core::Nodes, E>(
 where
     E: From<N::Error> + From<ledger_core::Error>,
 {
-    let size = subjects.len() as u64;
+    let size = state.size;
     let needed = needed_subjects(state, review);
-    let mut entries = Vec::new();
-    for (seq, subject) in subjects.iter().enumerate() {
-        if !needed.contains(subject) {
-            continue;
-        }
-        let seq = Seq(seq as u64);
+    let mut seqs: Vec<Seq> = needed
+        .iter()
+        .flat_map(|s| state.subjects.seqs(s))
+        .copied()
+        .collect();
+    seqs.sort_unstable();
+    let mut entries = Vec::with_capacity(seqs.len());
+    for seq in seqs {
         let proof = ledger_core::merkle::prove_inclusion(nodes, seq.0, size)?;
         entries.push(BundleEntry {
             entry: entry(seq)?,
@@ -486,48 +487,4 @@ where
         subjects,
         minutes_html: String::new(),
     })
-}
-
-/// A [`LedgerState`] that also records the subject of every entry it
-/// applies, as [`assemble`] needs. Replay a store through it.
-#[derive(Clone, Debug, Default)]
-pub struct SubjectLog {
-    /// The state.
-    pub state: LedgerState,
-    /// The subject of entry `i`.
-    pub subjects: Vec<Subject>,
-}
-
-impl Admission for SubjectLog {
-    type Effect = crate::state::Effect;
-    type Rejection = crate::error::Rejection;
-
-    fn check(
-        &self,
-        seq: Seq,
-        received: UnixMicros,
-        event: &ledger_core::Event,
-        signed_by: ledger_core::SignedBy,
-    ) -> Result<Self::Effect, Self::Rejection> {
-        self.state.check(seq, received, event, signed_by)
-    }
-
-    fn checkpoint_key(&self) -> Option<ledger_core::PublicKey> {
-        self.state.checkpoint_key()
-    }
-
-    fn subjects(&self) -> Option<Hash> {
-        self.state.subjects()
-    }
-
-    fn apply(
-        &mut self,
-        seq: Seq,
-        hash: ledger_core::EntryHash,
-        received: UnixMicros,
-        effect: Self::Effect,
-    ) {
-        self.subjects.push(self.state.subject_of(&effect));
-        self.state.apply(seq, hash, received, effect);
-    }
 }

@@ -23,7 +23,9 @@
 //! root costs O(log subjects) per entry rather than a rebuild from every
 //! tip. A new subject that sorts last (a review id later than every other)
 //! is as cheap; one that sorts before others rehashes the nodes over the
-//! subjects after it.
+//! subjects after it. It also lists each subject's entries, so that a
+//! review's bundle is assembled from its subjects' entries alone, without
+//! reading the rest of the ledger.
 
 use std::collections::BTreeMap;
 
@@ -114,89 +116,132 @@ impl SubjectProof {
     }
 }
 
-/// Every subject's tip, and the map's tree over them.
+/// Every subject's tip and entries, and the map's tree over the tips.
 ///
-/// Encoded (in state snapshots) as a struct of one field, `tips`, the map
-/// from subject to tip in subject order; the tree is rebuilt on decoding.
+/// Encoded (in state snapshots) as a struct of two fields: `tips`, the map
+/// from subject to tip in subject order, and `seqs`, each subject's entries
+/// in the same order; the tree is rebuilt on decoding.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(from = "Tips")]
+#[serde(try_from = "Wire")]
 pub struct Subjects {
-    /// Tips in subject order.
-    tips: Vec<(Subject, Tip)>,
-    /// The map: leaf `i` is `tips[i]`'s.
+    /// In subject order.
+    chains: Vec<Chain>,
+    /// The map: leaf `i` is `chains[i]`'s.
     tree: EditableTree,
+}
+
+/// One subject: its tip, and the entries its chain is over, in order (what
+/// a bundle of it carries, found without reading the rest of the ledger).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Chain {
+    subject: Subject,
+    tip: Tip,
+    seqs: Vec<Seq>,
 }
 
 /// The encoded form of [`Subjects`].
 #[derive(Deserialize)]
-struct Tips {
+struct Wire {
     tips: BTreeMap<Subject, Tip>,
+    seqs: Vec<Vec<Seq>>,
 }
 
-impl From<Tips> for Subjects {
-    fn from(t: Tips) -> Subjects {
+impl TryFrom<Wire> for Subjects {
+    type Error = String;
+    fn try_from(w: Wire) -> Result<Subjects, String> {
+        if w.tips.len() != w.seqs.len() {
+            return Err(format!(
+                "{} subjects but the entries of {}",
+                w.tips.len(),
+                w.seqs.len()
+            ));
+        }
         let mut tree = EditableTree::default();
-        for (i, (subject, tip)) in t.tips.iter().enumerate() {
-            tree.insert(i, &tip.leaf(subject));
+        let mut chains = Vec::with_capacity(w.tips.len());
+        for (i, ((subject, tip), seqs)) in w.tips.into_iter().zip(w.seqs).enumerate() {
+            if tip.count != seqs.len() as u64 {
+                return Err(format!(
+                    "a subject counts {} entries but lists {}",
+                    tip.count,
+                    seqs.len()
+                ));
+            }
+            tree.insert(i, &tip.leaf(&subject));
+            chains.push(Chain { subject, tip, seqs });
         }
-        Subjects {
-            tips: t.tips.into_iter().collect(),
-            tree,
-        }
+        Ok(Subjects { chains, tree })
     }
 }
 
 impl Serialize for Subjects {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct InOrder<'a>(&'a [(Subject, Tip)]);
-        impl Serialize for InOrder<'_> {
+        struct Tips<'a>(&'a [Chain]);
+        impl Serialize for Tips<'_> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+                s.collect_map(self.0.iter().map(|c| (&c.subject, &c.tip)))
             }
         }
-        let mut st = s.serialize_struct("Subjects", 1)?;
-        st.serialize_field("tips", &InOrder(&self.tips))?;
+        struct Seqs<'a>(&'a [Chain]);
+        impl Serialize for Seqs<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(|c| &c.seqs))
+            }
+        }
+        let mut st = s.serialize_struct("Subjects", 2)?;
+        st.serialize_field("tips", &Tips(&self.chains))?;
+        st.serialize_field("seqs", &Seqs(&self.chains))?;
         st.end()
     }
 }
 
 impl Subjects {
+    fn find(&self, subject: &Subject) -> Result<usize, usize> {
+        self.chains.binary_search_by(|c| c.subject.cmp(subject))
+    }
+
     /// Adds entry `seq` with hash `entry` to `subject`'s chain.
     pub fn push(&mut self, subject: Subject, seq: Seq, entry: &Hash) {
-        match self.tips.binary_search_by(|(s, _)| s.cmp(&subject)) {
+        match self.find(&subject) {
             Ok(i) => {
-                let (subject, tip) = &mut self.tips[i];
-                tip.push(seq, entry);
-                self.tree.set(i, &tip.leaf(subject));
+                let c = &mut self.chains[i];
+                c.tip.push(seq, entry);
+                c.seqs.push(seq);
+                self.tree.set(i, &c.tip.leaf(&c.subject));
             }
             Err(i) => {
                 let mut tip = Tip::start(&subject);
                 tip.push(seq, entry);
                 self.tree.insert(i, &tip.leaf(&subject));
-                self.tips.insert(i, (subject, tip));
+                let seqs = vec![seq];
+                self.chains.insert(i, Chain { subject, tip, seqs });
             }
         }
     }
 
     /// `subject`'s tip, if it has entries.
     pub fn tip(&self, subject: &Subject) -> Option<&Tip> {
-        let i = self.tips.binary_search_by(|(s, _)| s.cmp(subject)).ok()?;
-        Some(&self.tips[i].1)
+        Some(&self.chains[self.find(subject).ok()?].tip)
+    }
+
+    /// `subject`'s entries, in order (none for a subject without entries).
+    pub fn seqs(&self, subject: &Subject) -> &[Seq] {
+        self.find(subject)
+            .map_or(&[], |i| self.chains[i].seqs.as_slice())
     }
 
     /// How many subjects have entries.
     pub fn len(&self) -> usize {
-        self.tips.len()
+        self.chains.len()
     }
 
     /// Whether no subject has entries.
     pub fn is_empty(&self) -> bool {
-        self.tips.is_empty()
+        self.chains.is_empty()
     }
 
     /// Every subject and its tip, in map order.
     pub fn iter(&self) -> impl Iterator<Item = (&Subject, &Tip)> {
-        self.tips.iter().map(|(s, t)| (s, t))
+        self.chains.iter().map(|c| (&c.subject, &c.tip))
     }
 
     /// The map root a checkpoint commits to.
@@ -206,11 +251,11 @@ impl Subjects {
 
     /// The proof of `subject`'s tip against [`Subjects::root`].
     pub fn prove(&self, subject: &Subject) -> Option<SubjectProof> {
-        let index = self.tips.binary_search_by(|(s, _)| s.cmp(subject)).ok()?;
+        let index = self.find(subject).ok()?;
         let proof = merkle::prove_inclusion(&self.tree, index as u64, self.tree.size()).ok()?;
         Some(SubjectProof {
             subject: subject.clone(),
-            tip: self.tips[index].1.clone(),
+            tip: self.chains[index].tip.clone(),
             proof,
         })
     }
@@ -249,13 +294,20 @@ mod tests {
     }
 
     /// The map built entry by entry, in any subject order, is the map
-    /// rebuilt from its tips: same root, and the same bytes in a snapshot
-    /// as the map from subject to tip it is encoded as.
+    /// rebuilt from its tips, and lists each subject's entries: the same
+    /// root, the same bytes in a snapshot as its tips and entries in
+    /// subject order, and the same map decoded.
     #[test]
     fn the_incremental_map_is_the_map_of_its_tips() {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            tips: &'a BTreeMap<Subject, Tip>,
+            seqs: Vec<&'a Vec<Seq>>,
+        }
         let r = |n: u64| Subject::Review(ReviewId::new(format!("r{n:03}")).unwrap());
         let mut s = Subjects::default();
         let mut tips: BTreeMap<Subject, Tip> = BTreeMap::new();
+        let mut seqs: BTreeMap<Subject, Vec<Seq>> = BTreeMap::new();
         // Subjects arrive out of order: 7 mod 31 walks every residue.
         for i in 0..200u64 {
             let subject = if i % 5 == 0 {
@@ -265,26 +317,37 @@ mod tests {
             };
             let hash = Hash(*blake3::hash(&i.to_le_bytes()).as_bytes());
             s.push(subject.clone(), Seq(i), &hash);
-            tips.entry(subject)
+            tips.entry(subject.clone())
                 .or_insert_with_key(Tip::start)
                 .push(Seq(i), &hash);
+            seqs.entry(subject).or_default().push(Seq(i));
             let mut rebuilt = merkle::MemoryTree::default();
             for (subject, tip) in &tips {
                 rebuilt.push(&tip.leaf(subject));
             }
             assert_eq!(s.root(), rebuilt.root(), "after entry {i}");
         }
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            tips: &'a BTreeMap<Subject, Tip>,
-        }
+        let wire = Wire {
+            tips: &tips,
+            seqs: seqs.values().collect(),
+        };
         let bytes = codec::encode(&s);
-        assert_eq!(bytes, codec::encode(&Wire { tips: &tips }));
+        assert_eq!(bytes, codec::encode(&wire));
         let back: Subjects = codec::decode("subjects", &bytes).unwrap();
         assert_eq!(back, s);
         assert_eq!(back.root(), s.root());
-        for subject in tips.keys() {
+        for (subject, want) in &seqs {
             s.prove(subject).unwrap().verify(&s.root()).unwrap();
+            assert_eq!(s.seqs(subject), want.as_slice());
         }
+        assert!(s.seqs(&r(99)).is_empty());
+        // Entries that do not add up to a tip's count are refused.
+        let mut short = seqs.clone();
+        short.values_mut().next().unwrap().pop();
+        let forged = Wire {
+            tips: &tips,
+            seqs: short.values().collect(),
+        };
+        assert!(codec::decode::<Subjects>("subjects", &codec::encode(&forged)).is_err());
     }
 }
