@@ -33,22 +33,28 @@ fn receiver(fail: usize) -> (String, Arc<Mutex<Vec<Taken>>>) {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (mut length, mut signature) = (0usize, String::new());
-            let mut line = String::new();
+            let (mut length, mut signature) = (None, String::new());
+            let (mut line, mut headers_ended) = (String::new(), false);
             while reader.read_line(&mut line).unwrap_or(0) > 0 {
                 let l = line.trim_end().to_owned();
                 line.clear();
                 if l.is_empty() {
+                    headers_ended = true;
                     break;
                 }
                 if let Some((name, value)) = l.split_once(':') {
                     match name.to_ascii_lowercase().as_str() {
-                        "content-length" => length = value.trim().parse().unwrap_or(0),
+                        "content-length" => length = value.trim().parse().ok(),
                         "x-review-ledger-signature" => signature = value.trim().to_owned(),
                         _ => {}
                     }
                 }
             }
+            // A request cut short (a server stopped while it posted) is
+            // not a request: nothing was delivered.
+            let Some(length) = length.filter(|_| headers_ended) else {
+                continue;
+            };
             let mut body = vec![0; length];
             if reader.read_exact(&mut body).is_err() {
                 continue;
