@@ -93,6 +93,7 @@ fn verdicts(dir: &Path, trust: &str) -> Verdicts {
             .verify_review(pb::VerifyReviewRequest {
                 ledger_id: trust.to_owned(),
                 review: REVIEW.to_owned(),
+                whole_ledger: false,
             })
             .await
             .unwrap()

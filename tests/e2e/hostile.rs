@@ -93,10 +93,12 @@ fn large_demo(root: &Path, extra: u64) -> (std::path::PathBuf, LedgerId, String)
     (ledger, id, review::story::current_id().as_str().to_owned())
 }
 
+/// A whole-ledger verification: the costliest call an auditor can make.
 fn verify_request(id: &LedgerId, review: &str) -> pb::VerifyReviewRequest {
     pb::VerifyReviewRequest {
         ledger_id: id.to_hex(),
         review: review.to_owned(),
+        whole_ledger: true,
     }
 }
 

@@ -56,6 +56,19 @@ impl Server {
         server
     }
 
+    /// The id of the first ledger the server lists.
+    pub(crate) async fn first_ledger_id(&self) -> String {
+        self.ledger()
+            .await
+            .list_ledgers(pb::ListLedgersRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .ledgers[0]
+            .ledger_id
+            .clone()
+    }
+
     pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -946,6 +959,7 @@ async fn tokens_required_and_refused() {
     let mut verify = tonic::Request::new(pb::VerifyReviewRequest {
         ledger_id: id.to_hex(),
         review: "mr-none".into(),
+        whole_ledger: false,
     });
     verify
         .metadata_mut()
@@ -1139,23 +1153,35 @@ async fn projections_match_the_cli() {
         checked["findings"].as_array().unwrap().len()
     );
 
-    let verify = client
-        .verify_review(pb::VerifyReviewRequest {
-            ledger_id: id.clone(),
-            review: first.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(verify.valid, "{}", verify.fault);
-    assert_eq!(verify.holds, verified["holds"].as_bool().unwrap());
-    #[allow(deprecated)] // the deprecated JSON is still filled
-    let report: serde_json::Value = serde_json::from_str(&verify.report_json).unwrap();
-    assert_eq!(
-        report["review"], verified["review"],
-        "the same audit as `verify --review`"
+    // From the review's bundle and from the whole ledger, the same verdict
+    // as `verify --review`; the bundle's entries are fewer.
+    let mut verified_entries = Vec::new();
+    for whole_ledger in [false, true] {
+        let verify = client
+            .verify_review(pb::VerifyReviewRequest {
+                ledger_id: id.clone(),
+                review: first.clone(),
+                whole_ledger,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(verify.valid, "{}", verify.fault);
+        assert_eq!(verify.holds, verified["holds"].as_bool().unwrap());
+        #[allow(deprecated)] // the deprecated JSON is still filled
+        let report: serde_json::Value = serde_json::from_str(&verify.report_json).unwrap();
+        assert_eq!(
+            report["review"], verified["review"],
+            "the same audit as `verify --review` (whole ledger: {whole_ledger})"
+        );
+        typed_audit_is_the_cli_audit(&verify, &verified);
+        verified_entries.push(verify.entries);
+    }
+    assert_eq!(verified_entries[1], verified["entries"].as_u64().unwrap());
+    assert!(
+        verified_entries[0] < verified_entries[1],
+        "{verified_entries:?}"
     );
-    typed_audit_is_the_cli_audit(&verify, &verified);
 
     typed_minutes_are_the_cli_minutes(&minutes, &cli_minutes);
 }
@@ -1533,14 +1559,7 @@ async fn typed_messages_say_what_the_json_said() {
     let dir = demo.join("ledger");
     let server = Server::start(&[&dir], "127.0.0.1:0", &[]);
     let mut client = server.ledger().await;
-    let id = client
-        .list_ledgers(pb::ListLedgersRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .ledgers[0]
-        .ledger_id
-        .clone();
+    let id = server.first_ledger_id().await;
     let entries = client
         .read_range(pb::ReadRangeRequest {
             ledger_id: id.clone(),

@@ -287,3 +287,59 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A disk attacker flips a byte of the first review's decision: the
+/// server's `VerifyReview`, from the review's bundle or from the whole
+/// ledger, finds the entry at fault and does not say the review holds; so
+/// it does for the current review, whose bundle carries the previous
+/// review it reports on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_finds_a_tampered_entry_of_the_review_it_verifies() {
+    use service::pb;
+    let root = tempfile::tempdir().unwrap();
+    let demo = root.path().join("demo");
+    let (code, _, err) = run(&["demo", "--dir", demo.to_str().unwrap()]).unwrap();
+    assert_eq!(code, 0, "{err}");
+    let dir = demo.join("ledger");
+    let mut target = None;
+    with_tree(&dir, |t| {
+        for seq in 0.. {
+            let e = entry(t, seq);
+            let ev = ledger_core::Event::decode(&e.event).unwrap();
+            let p = review::Payload::decode(&ev.kind, &ev.payload).unwrap();
+            if ev.kind.as_str() == "review.decide" && p.review().unwrap().as_str() == "mr-prev" {
+                let mut b = get(t, seq);
+                let at = b.len() - 80;
+                b[at] ^= 0x01;
+                t.insert(entry_key(seq), b).unwrap();
+                target = Some(seq);
+                break;
+            }
+        }
+    });
+    let target = target.unwrap();
+    let server = crate::service::Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let id = server.first_ledger_id().await;
+    let mut reviews = server.review().await;
+    let mut verify = async |review: &str, whole_ledger: bool| {
+        reviews
+            .verify_review(pb::VerifyReviewRequest {
+                ledger_id: id.clone(),
+                review: review.to_owned(),
+                whole_ledger,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    for whole_ledger in [false, true] {
+        let v = verify("mr-prev", whole_ledger).await;
+        assert!(!v.valid, "whole ledger {whole_ledger}: {v:?}");
+        assert_eq!(v.fault_seq, Some(target), "{}", v.fault);
+        assert!(!v.holds && v.audit.is_none());
+    }
+    let current = verify("mr-current", false).await;
+    assert!(!current.valid);
+    assert_eq!(current.fault_seq, Some(target), "{}", current.fault);
+    assert!(server.stop().success());
+}

@@ -15,7 +15,7 @@ use crate::host::{Hosted, Snapshot};
 use crate::hosts::{Access, Hosts, Role};
 use crate::ledger_api::blocking;
 use crate::pb::review_service_server::ReviewService;
-use crate::verdict::review_verdict;
+use crate::verdict::{bundle_verdict, review_verdict};
 use crate::{convert, messages, pb};
 
 /// The review service over the hosted ledgers.
@@ -103,6 +103,32 @@ fn review_bundle(
         }
     }
     crate::export::bundle(snapshot, review).map_err(status)
+}
+
+/// `VerifyReview`'s answer, from the ledger's or the bundle's verification.
+fn verify_response(
+    valid: bool,
+    entries: u64,
+    fault: Option<(String, Option<u64>)>,
+    verdict: &crate::verdict::ReviewVerdict,
+    ledger_id: String,
+) -> pb::VerifyReviewResponse {
+    let judgement = verdict.judgement.as_ref();
+    let (fault, fault_seq) = fault.unwrap_or_default();
+    #[allow(deprecated)] // `report_json`, for the clients that still read it
+    let response = pb::VerifyReviewResponse {
+        valid,
+        entries,
+        fault,
+        fault_seq,
+        holds: verdict.holds(),
+        report_json: verdict.json.to_string(),
+        ledger_id,
+        audit: judgement.map(|j| messages::audit(&j.audit)),
+        conformance: judgement.map(|j| messages::conformance(&j.conformance)),
+        minutes_hold: judgement.is_some_and(|j| j.audit.holds()),
+    };
+    response
 }
 
 /// A domain refusal on a read names a field the caller gave.
@@ -324,6 +350,30 @@ impl ReviewService for ReviewApi {
         request: Request<pb::VerifyReviewRequest>,
     ) -> Result<Response<pb::VerifyReviewResponse>, Status> {
         let r = request.get_ref();
+        if !r.whole_ledger {
+            return self
+                .for_auditor(
+                    request.metadata(),
+                    &r.ledger_id,
+                    &r.review,
+                    |host, snapshot, review| {
+                        let size = ledger_store::Store::head(snapshot)
+                            .map(|h| h.size)
+                            .map_err(|e| store_status("snapshot", e))?;
+                        let bundle = review_bundle(host, snapshot, review, size)?;
+                        let as_of = convert::date("as_of", "")?;
+                        let v = bundle_verdict(&bundle, host.id, as_of);
+                        Ok(verify_response(
+                            v.fault.is_none(),
+                            v.entries,
+                            v.fault,
+                            &v.verdict,
+                            host.id.to_hex(),
+                        ))
+                    },
+                )
+                .await;
+        }
         self.for_auditor(
             request.metadata(),
             &r.ledger_id,
@@ -334,22 +384,13 @@ impl ReviewService for ReviewApi {
                     .map_err(|e| store_status("verifying", e))?;
                 let as_of = convert::date("as_of", "")?;
                 let verdict = review_verdict(&report, &state, review, as_of).map_err(domain)?;
-                let fault = report.fault.as_ref();
-                let judgement = verdict.judgement.as_ref();
-                #[allow(deprecated)] // `report_json`, for the clients that still read it
-                let response = pb::VerifyReviewResponse {
-                    valid: report.valid(),
-                    entries: report.entries,
-                    fault: fault.map(|f| f.reason.clone()).unwrap_or_default(),
-                    fault_seq: fault.and_then(|f| f.seq),
-                    holds: verdict.holds(),
-                    report_json: verdict.json.to_string(),
-                    ledger_id: report.ledger_id.map(|h| h.to_hex()).unwrap_or_default(),
-                    audit: judgement.map(|j| messages::audit(&j.audit)),
-                    conformance: judgement.map(|j| messages::conformance(&j.conformance)),
-                    minutes_hold: judgement.is_some_and(|j| j.audit.holds()),
-                };
-                Ok(response)
+                Ok(verify_response(
+                    report.valid(),
+                    report.entries,
+                    report.fault.map(|f| (f.reason, f.seq)),
+                    &verdict,
+                    report.ledger_id.map(|h| h.to_hex()).unwrap_or_default(),
+                ))
             },
         )
         .await

@@ -8,7 +8,7 @@
 //! client then appends [`APPENDS`] roster proposals one at a time, each
 //! waiting for its durable acknowledgement: first on the idle server, then
 //! while [`FLOODERS`] other clients, each on a connection of its own, ask
-//! `VerifyReview` (a whole verification of the ledger) again and again and
+//! `VerifyReview` with `whole_ledger` (a whole verification of the ledger) again and again and
 //! give each call up after a deadline between 50 ms and 1 s, as impatient
 //! auditors would. The report gives the median and p99 of both phases, and
 //! what became of the flood's calls (answered, refused as the queue was
@@ -106,6 +106,7 @@ pub fn run(opts: &Options, review_events: u64) -> Result<Report> {
                     let mut request = tonic::Request::new(pb::VerifyReviewRequest {
                         ledger_id: id.to_hex(),
                         review: review.clone(),
+                        whole_ledger: true,
                     });
                     request.set_timeout(Duration::from_millis(50 + (k >> 33) % 950));
                     match auditor.verify_review(request).await {
