@@ -826,3 +826,63 @@ fn minutes_sign_refuses_a_server_whose_entries_do_not_verify() {
     assert!(text.contains(&format!("entry #{forged}")), "{text}");
     assert_eq!(size(&server), before, "nothing was appended");
 }
+
+/// A director reads the minutes at `minutes sign`'s prompt for longer than
+/// the server lets a connection go unanswered (`--idle-secs 3`: a ping a
+/// second, closed when one goes unanswered for a second): the CLI's
+/// connection still answers the server's pings, and the signature is
+/// appended when they say yes.
+#[test]
+fn a_signer_who_reads_long_at_the_prompt_still_signs() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    let (code, _, err) = e2e::run(&["demo", "--dir", demo.to_str().unwrap()]).unwrap();
+    assert_eq!(code, 0, "{err}");
+    let (dir, keys) = (demo.join("ledger"), demo.join("keys"));
+    let serving = Serving::start(&dir, &["--idle-secs", "3"]);
+    let key = |who: &str| keys.join(format!("{who}.pem")).to_str().unwrap().to_owned();
+    let remote = ["--server", &serving.url, "--ledger-id", &serving.ledger_id];
+    // An amendment, so that the minutes ask for signatures again.
+    let isms = key("isms");
+    let mut amend = vec!["review", "input", "--key", &isms, "--review", "mr-current"];
+    amend.extend([
+        "--input",
+        "risk",
+        "--summary",
+        "The risk treatment plan was reviewed again after the supplier incident and two treatments were brought forward by a quarter.",
+        "--amend",
+        "The supplier incident came after the meeting.",
+    ]);
+    amend.extend(remote);
+    rl(&amend, 0);
+
+    let ceo = key("ceo");
+    let mut sign = Command::new(e2e::binary())
+        .args([
+            "minutes",
+            "sign",
+            "--json",
+            "--key",
+            &ceo,
+            "--review",
+            "mr-current",
+        ])
+        .args(remote)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    sign.stdin.take().unwrap().write_all(b"y\n").unwrap();
+    let out = sign.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let signed: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(signed["review"], "mr-current");
+    assert!(serving.stop().success());
+}

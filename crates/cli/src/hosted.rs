@@ -138,7 +138,13 @@ pub struct Hosted {
 impl Hosted {
     /// A client for ledger `ledger_id` on `server` (connects on first call).
     pub fn connect(server: ServerArgs, ledger_id: LedgerId) -> Result<Hosted> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // One worker of its own drives the connection while this thread
+        // verifies, or waits at a prompt, outside any call: the server pings
+        // an idle connection and closes it if no answer comes, and a
+        // connection no one drives cannot answer (the next append then
+        // fails with its outcome unknown).
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
