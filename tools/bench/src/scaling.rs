@@ -302,6 +302,8 @@ pub fn run(opts: &Options, sizes: &[u64]) -> Result<Vec<Report>> {
         match &opts.keep {
             Some(keep) => {
                 let to = keep.join(format!("ledger-{size}"));
+                std::fs::create_dir_all(keep)
+                    .with_context(|| format!("cannot create {}", keep.display()))?;
                 std::fs::rename(&built.path, &to)
                     .with_context(|| format!("cannot keep the ledger in {}", to.display()))?;
                 eprintln!(
