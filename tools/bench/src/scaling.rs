@@ -12,7 +12,10 @@
 //! ledger, 0.5 a command twice as slow. The target is at least 0.5 at 1M.
 //! A remote append is timed with the CLI's verified cache warm (one append
 //! before), and once cold, as a machine's first append (`remote append,
-//! first from this machine`). `--keep DIR` leaves each ledger in DIR.
+//! first from this machine`), and `serve until listening` is the time from
+//! starting `review-ledger serve` to its `listening on` line, which it
+//! prints once its ledgers are loaded. `--keep DIR` leaves each ledger in
+//! DIR.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -264,7 +267,11 @@ pub fn run(opts: &Options, sizes: &[u64]) -> Result<Vec<Report>> {
         // A remote append: the CLI verifies the entries after those it
         // verified before (its cache, warmed by one append first, as on a
         // machine that has appended before), then appends.
+        // `serve` prints its address once every ledger is loaded and it
+        // answers health checks: the time to that line is its start.
+        let start = Instant::now();
         let served = Serving::start(&bin, &fill.dir, false)?;
+        let serve_start = start.elapsed().as_secs_f64();
         let id = built.id.to_hex();
         let remote = |n: usize| {
             let mut args = fill.args(COMMANDS[COMMANDS.len() - 1].1, 10_000 + n);
@@ -280,6 +287,7 @@ pub fn run(opts: &Options, sizes: &[u64]) -> Result<Vec<Report>> {
         let cold = time(&bin, &cache, 1, |n| remote(1000 + n))?;
         let secs = time(&bin, &cache, runs, remote)?;
         drop(served);
+        figures.push(("serve until listening".to_owned(), serve_start));
         figures.push(("remote append, first from this machine".to_owned(), cold));
         figures.push(("remote append".to_owned(), secs));
         for (name, secs) in figures {
