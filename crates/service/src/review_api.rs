@@ -82,16 +82,19 @@ impl ReviewApi {
     }
 }
 
-/// The bundle of `review` from a snapshot of `size` entries: built on the
-/// hosted state when it is at that size (it usually is: the snapshot is
-/// taken between appends), else on the state the store's own snapshot and
-/// the entries after it give. Either way only the bundle's entries are read.
+/// The bundle of `review` from a snapshot, and the snapshot's size: built
+/// on the hosted state when it is at that size (it usually is: the snapshot
+/// is taken between appends), else on the state the store's own snapshot
+/// and the entries after it give. Either way only the bundle's entries are
+/// read.
 fn review_bundle(
     host: &Hosted,
     snapshot: &Stoppable<Snapshot>,
     review: &ReviewId,
-    size: u64,
-) -> Result<review::bundle::Bundle, Status> {
+) -> Result<(review::bundle::Bundle, u64), Status> {
+    let size = ledger_store::Store::head(snapshot)
+        .map(|h| h.size)
+        .map_err(|e| store_status("snapshot", e))?;
     let status = |e| match e {
         crate::export::ExportError::Store(e) => store_status("exporting", e),
         other => Status::internal(other.to_string()),
@@ -99,10 +102,12 @@ fn review_bundle(
     {
         let state = host.state();
         if state.size == size {
-            return crate::export::bundle_of(snapshot, &state, review).map_err(status);
+            let bundle = crate::export::bundle_of(snapshot, &state, review).map_err(status)?;
+            return Ok((bundle, size));
         }
     }
-    crate::export::bundle(snapshot, review).map_err(status)
+    let bundle = crate::export::bundle(snapshot, review).map_err(status)?;
+    Ok((bundle, size))
 }
 
 /// `VerifyReview`'s answer, from the ledger's or the bundle's verification.
@@ -357,10 +362,7 @@ impl ReviewService for ReviewApi {
                     &r.ledger_id,
                     &r.review,
                     |host, snapshot, review| {
-                        let size = ledger_store::Store::head(snapshot)
-                            .map(|h| h.size)
-                            .map_err(|e| store_status("snapshot", e))?;
-                        let bundle = review_bundle(host, snapshot, review, size)?;
+                        let (bundle, _) = review_bundle(host, snapshot, review)?;
                         let as_of = convert::date("as_of", "")?;
                         let v = bundle_verdict(&bundle, host.id, as_of);
                         Ok(verify_response(
@@ -406,10 +408,7 @@ impl ReviewService for ReviewApi {
             &r.ledger_id,
             &r.review,
             |host, snapshot, review| {
-                let checkpoint_size = ledger_store::Store::head(snapshot)
-                    .map(|h| h.size)
-                    .map_err(|e| store_status("snapshot", e))?;
-                let bundle = review_bundle(host, snapshot, review, checkpoint_size)?;
+                let (bundle, checkpoint_size) = review_bundle(host, snapshot, review)?;
                 Ok(pb::GetBundleResponse {
                     entries: bundle.entries.len() as u32,
                     bundle: bundle.to_bytes(),

@@ -97,7 +97,10 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
 pub fn entry_event(ledger: &str, seq: u64, bytes: &[u8]) -> Option<Value> {
     let stored = crate::convert::stored_entry(Seq(seq), bytes.to_vec()).ok()?;
     let decoded = stored.event.as_ref()?;
-    let payload = crate::convert::entry_payload_json(bytes);
+    // The JSON this server fills for the clients that still read it: the
+    // entry is decoded once, here as for every reader.
+    #[allow(deprecated)]
+    let payload: Value = serde_json::from_str(&decoded.payload_json).unwrap_or(Value::Null);
     Some(json!({
         "specversion": "1.0",
         "id": format!("{ledger}-{seq}"),
