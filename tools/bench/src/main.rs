@@ -231,7 +231,8 @@ struct Common {
     /// Where to create the temporary ledgers (default: the system temp dir).
     #[arg(long)]
     tmp: Option<PathBuf>,
-    /// Leave the ledgers `scaling` builds in this directory, for inspection.
+    /// Leave the ledgers `scaling` and `verify` build in this directory, for
+    /// inspection.
     #[arg(long)]
     keep: Option<PathBuf>,
     /// One JSON object per scenario on stdout instead of a table.
@@ -470,6 +471,20 @@ fn run_apart(scenario: Measure, common: &Common) -> Result<Vec<Report>> {
         bail!("the {} scenario printed nothing", scenario.name());
     }
     Ok(reports)
+}
+
+/// Moves the ledger directory `path` to `name` in `--keep`'s directory, if
+/// one was given, and says where; otherwise leaves it to be removed.
+pub fn keep(opts: &Options, path: &std::path::Path, name: &str) -> Result<()> {
+    let Some(keep) = &opts.keep else {
+        return Ok(());
+    };
+    let to = keep.join(name);
+    std::fs::create_dir_all(keep).with_context(|| format!("cannot create {}", keep.display()))?;
+    std::fs::rename(path, &to)
+        .with_context(|| format!("cannot keep the ledger in {}", to.display()))?;
+    eprintln!("kept the ledger in {}", to.display());
+    Ok(())
 }
 
 /// Runs this binary with `args` (a hidden child subcommand), its stderr

@@ -307,20 +307,8 @@ pub fn run(opts: &Options, sizes: &[u64]) -> Result<Vec<Report>> {
                     .with("cores", opts.cores),
             );
         }
-        match &opts.keep {
-            Some(keep) => {
-                let to = keep.join(format!("ledger-{size}"));
-                std::fs::create_dir_all(keep)
-                    .with_context(|| format!("cannot create {}", keep.display()))?;
-                std::fs::rename(&built.path, &to)
-                    .with_context(|| format!("cannot keep the ledger in {}", to.display()))?;
-                eprintln!(
-                    "scaling: kept the ledger of {size} review events in {}",
-                    to.display()
-                );
-            }
-            None => drop(built),
-        }
+        crate::keep(opts, &built.path, &format!("ledger-{size}"))?;
+        drop(built);
     }
     Ok(reports)
 }

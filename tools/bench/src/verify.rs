@@ -77,6 +77,7 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
     let db_bytes = disk_usage(&path);
 
     let child = run_child(&path)?;
+    crate::keep(opts, &path, &format!("verify-{entries}"))?;
     drop(dir);
     if !child.valid {
         bail!(
