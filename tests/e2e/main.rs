@@ -23,6 +23,7 @@ mod review;
 mod service;
 mod slow_feed;
 mod snapshots;
+mod stores;
 mod tamper;
 mod trust;
 mod verified_cache;

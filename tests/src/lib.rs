@@ -9,6 +9,8 @@
 //! let ledger = org.found(&dir).unwrap();
 //! ```
 
+pub mod pg;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -88,7 +90,14 @@ impl Org {
     /// Creates a ledger in `dir` with every member enrolled: member 1
     /// enrolled by member 0 alone, the rest proposed by 0 and approved by 1.
     pub fn found(&self, dir: &Path) -> Result<(OpenLedger, LedgerId)> {
-        let store = SledStore::create(dir, &self.checkpoint)?;
+        self.found_in(SledStore::create(dir, &self.checkpoint)?)
+    }
+
+    /// [`Org::found`] on a new, empty `store` of any kind.
+    pub fn found_in<S: ledger_store::Store>(
+        &self,
+        store: S,
+    ) -> Result<(Ledger<S, LedgerState>, LedgerId)> {
         let ledger = Ledger::start(
             store,
             LedgerState::new(),

@@ -25,6 +25,25 @@ pub enum StoreError {
         /// What the holder wrote into the lock file (its process id).
         holder: String,
     },
+    /// A ledger's writer lock in a shared database is held by another
+    /// process.
+    #[error("ledger {ledger} in {store} is being written by another process ({holder})")]
+    Busy {
+        /// The database, without its password.
+        store: String,
+        /// The ledger.
+        ledger: String,
+        /// Who holds the lock, as the database reports it.
+        holder: String,
+    },
+    /// A database server refused an operation or could not be reached.
+    #[error("ledger store {store}: {message}")]
+    Engine {
+        /// The database, without its password.
+        store: String,
+        /// The server's or the driver's message.
+        message: String,
+    },
     /// The directory holds no ledger.
     #[error(
         "no ledger at {0} (create one with `review-ledger init`, or name another with --ledger DIR or REVIEW_LEDGER_DIR)"

@@ -72,6 +72,29 @@ pub struct Batch {
     pub checkpoint: String,
 }
 
+impl Batch {
+    /// The sequence number of the batch's first entry.
+    pub fn start(&self) -> u64 {
+        self.head.size - self.entries.len() as u64
+    }
+
+    /// Refuses the batch unless it starts where the stored log of `stored`
+    /// entries ends: every store checks it before it writes, so that two
+    /// writers can never interleave their entries, nor one rewrite another's.
+    pub fn check_start(&self, stored: u64) -> Result<()> {
+        let start = self.start();
+        if stored == start {
+            return Ok(());
+        }
+        Err(StoreError::Derived {
+            record: "head".into(),
+            reason: format!(
+                "the log holds {stored} entries but this batch starts at #{start}: another writer appended to the ledger"
+            ),
+        })
+    }
+}
+
 /// The append-only log: everything the ledger keeps on disk.
 pub trait Store: Send + Sync + 'static {
     /// The stored head.
@@ -768,6 +791,7 @@ impl Store for SledStore {
         b.insert(HEAD_KEY, codec::encode(&batch.head));
         b.insert(CHECKPOINT_KEY, batch.checkpoint.as_bytes());
         self.check_writable()?;
+        batch.check_start(self.head()?.size)?;
         self.write_batch(b)?;
         // The batch is durable. A witness that cannot be written (a full
         // disk) stays behind the database, as after a crash between the two

@@ -1,0 +1,698 @@
+//! [`PgStore`]: one ledger in a PostgreSQL database.
+//!
+//! | table | row | changed in place |
+//! | --- | --- | --- |
+//! | `rl_ledgers` | a ledger: its id (set by its genesis batch) and checkpoint key | the id, once |
+//! | `rl_entries` | `(ledger, seq)`: the canonical entry bytes | never (a trigger refuses) |
+//! | `rl_event_ids` | `(ledger, event id)`: the entry's seq | never (a trigger refuses) |
+//! | `rl_nodes` | `(ledger, level, idx)`: a Merkle node | never (a trigger refuses) |
+//! | `rl_ends` | the head and the latest signed checkpoint | each batch |
+//! | `rl_snapshots` | the state snapshot record | each snapshot |
+//!
+//! A batch is one transaction: its entries, index rows, nodes, head and
+//! checkpoint commit together or not at all, on a session with
+//! `synchronous_commit` on, so that [`Store::append`] returns only once the
+//! commit is durable. The transaction first locks the ledger's end row and
+//! refuses a batch that does not start where the stored head ends: two
+//! writers can never interleave, even one that lost its lock unknowingly.
+//!
+//! A store opened with [`Access::Write`] holds the session-level advisory
+//! lock of its ledger for as long as it lives: one writer per ledger,
+//! whichever process or server it runs in. When the session ends (the
+//! process died, the connection broke), PostgreSQL releases the lock and
+//! another process may take it. A store whose connection broke connects
+//! again at its next call and takes the lock again, or says who holds it.
+
+use std::sync::Mutex;
+
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ledger_core::{
+    Chain, EventId, Frontier, Hash, KeyPair, LedgerId, Seq, codec, entry::verify_entries,
+};
+use ledger_store::{Batch, Head, Store, StoreError};
+use postgres::{Client, NoTls, Transaction};
+
+use crate::schema;
+use crate::url::StoreUrl;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// The first key of every ledger's advisory lock (the second is the
+/// ledger's row id): "RLWR".
+const LOCK_CLASS: i32 = 0x524c_5752;
+
+/// Entries a statement or an import step carries at most.
+const CHUNK: usize = 2048;
+
+/// What a store is opened for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reading and verifying: no lock, appends refused.
+    Read,
+    /// Appending: the ledger's writer lock is held while the store lives.
+    Write,
+}
+
+/// One ledger in a PostgreSQL database.
+pub struct PgStore {
+    url: StoreUrl,
+    /// The ledger's row in `rl_ledgers`.
+    row: i64,
+    access: Access,
+    /// `None` after the connection broke, until the next call connects again.
+    client: Mutex<Option<Client>>,
+}
+
+impl PgStore {
+    /// Creates a new ledger in the database at `url` (creating or migrating
+    /// its tables first), with `checkpoint_key` as its checkpoint key, and
+    /// opens it for writing. Its id is set by its genesis batch.
+    pub fn create(url: &StoreUrl, checkpoint_key: &KeyPair) -> Result<PgStore> {
+        let mut client = connect(url)?;
+        let pem = pem(url, checkpoint_key)?;
+        let row: i64 = client
+            .query_one(
+                "INSERT INTO rl_ledgers (checkpoint_key) VALUES ($1) RETURNING id",
+                &[&pem],
+            )
+            .map_err(|e| engine(url, &e))?
+            .get(0);
+        lock(url, &mut client, row)?;
+        Ok(PgStore {
+            url: url.clone(),
+            row,
+            access: Access::Write,
+            client: Mutex::new(Some(client)),
+        })
+    }
+
+    /// Opens the ledger `ledger` of the database at `url`, or its only
+    /// ledger when `ledger` is `None`. With [`Access::Write`] it takes the
+    /// ledger's writer lock, or says who holds it.
+    pub fn open(url: &StoreUrl, ledger: Option<LedgerId>, access: Access) -> Result<PgStore> {
+        let mut client = connect(url)?;
+        let row = find(url, &mut client, ledger)?;
+        if access == Access::Write {
+            lock(url, &mut client, row)?;
+        }
+        Ok(PgStore {
+            url: url.clone(),
+            row,
+            access,
+            client: Mutex::new(Some(client)),
+        })
+    }
+
+    /// The ids of the ledgers the database at `url` holds, oldest first.
+    pub fn ledgers(url: &StoreUrl) -> Result<Vec<LedgerId>> {
+        let mut client = connect(url)?;
+        ledger_ids(url, &mut client)
+    }
+
+    /// The database, without its password.
+    pub fn url(&self) -> &StoreUrl {
+        &self.url
+    }
+
+    /// The ledger's checkpoint key, which the database keeps (so that any
+    /// server of the database can sign checkpoints once it holds the lock).
+    pub fn checkpoint_key(&self) -> Result<KeyPair> {
+        let text: String = self.with_client(|c| {
+            Ok(c.query_one(
+                "SELECT checkpoint_key FROM rl_ledgers WHERE id = $1",
+                &[&self.row],
+            )?
+            .get(0))
+        })?;
+        let key = SigningKey::from_pkcs8_pem(&text).map_err(|e| StoreError::Damaged {
+            what: "checkpoint key".into(),
+            reason: format!("not a PKCS#8 PEM ed25519 private key: {e}"),
+        })?;
+        Ok(KeyPair::from_signing_key(key))
+    }
+
+    /// Copies every entry of `source` into a new ledger of the database at
+    /// `url`, in one transaction, checking as it goes what a verifier
+    /// checks of each entry on its own and of the chain: it decodes, its
+    /// signature verifies, it links to the one before. The Merkle nodes,
+    /// the event-id index and the head are derived here again from the
+    /// entries, and the head must be the source's; the source's signed
+    /// checkpoint and state snapshot are copied as they are. A ledger the
+    /// database already holds is refused. `progress` is told the entries
+    /// copied and the total. The admission rules are not replayed here:
+    /// `verify` does that, on the source before and the copy after.
+    pub fn import<S: Store + ?Sized>(
+        url: &StoreUrl,
+        source: &S,
+        checkpoint_key: &KeyPair,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<PgStore> {
+        let head = source.head()?;
+        let checkpoint = source.checkpoint()?.ok_or_else(|| StoreError::Damaged {
+            what: "checkpoint".into(),
+            reason: "the source stores none".into(),
+        })?;
+        let mut client = connect(url)?;
+        let pem = pem(url, checkpoint_key)?;
+        let row = {
+            let mut tx = client.transaction().map_err(|e| engine(url, &e))?;
+            let row = copy(url, &mut tx, source, &head, &checkpoint, &pem, progress)?;
+            tx.commit().map_err(|e| engine(url, &e))?;
+            row
+        };
+        lock(url, &mut client, row)?;
+        Ok(PgStore {
+            url: url.clone(),
+            row,
+            access: Access::Write,
+            client: Mutex::new(Some(client)),
+        })
+    }
+
+    /// Runs `f` on the connection, connecting again (and, for a writer,
+    /// taking the lock again) if the last call broke it.
+    fn with_client<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let mut guard = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            let mut client = connect(&self.url)?;
+            if self.access == Access::Write {
+                lock(&self.url, &mut client, self.row)?;
+            }
+            *guard = Some(client);
+        }
+        let client = guard.as_mut().expect("connected above");
+        let out = f(client);
+        if client.is_closed() {
+            *guard = None;
+        }
+        out.map_err(|e| engine(&self.url, &e))
+    }
+
+    /// Writes `batch` in `tx`, refusing one that does not start at the
+    /// stored end.
+    fn write(&self, tx: &mut Transaction<'_>, batch: &Batch) -> Result<()> {
+        let start = batch.start();
+        let stored = tx
+            .query_opt(
+                "SELECT head FROM rl_ends WHERE ledger = $1 FOR UPDATE",
+                &[&self.row],
+            )
+            .map_err(|e| engine(&self.url, &e))?
+            .map(|r| decode_head(r.get(0)))
+            .transpose()?
+            .map_or(0, |h| h.size);
+        batch.check_start(stored)?;
+        let entries: Vec<(Seq, EventId, &[u8])> = batch
+            .entries
+            .iter()
+            .map(|(s, id, b)| (*s, *id, b.as_slice()))
+            .collect();
+        insert(&self.url, tx, self.row, &entries, &batch.nodes)?;
+        set_end(&self.url, tx, self.row, &batch.head, &batch.checkpoint)?;
+        if start == 0
+            && let Some((_, _, genesis)) = batch.entries.first()
+        {
+            let id = ledger_core::entry::hash_entry_bytes(genesis);
+            tx.execute(
+                "UPDATE rl_ledgers SET ledger_id = $2 WHERE id = $1 AND ledger_id IS NULL",
+                &[&self.row, &&id.0[..]],
+            )
+            .map_err(|e| engine(&self.url, &e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Store for PgStore {
+    fn head(&self) -> Result<Head> {
+        let head: Option<Vec<u8>> = self.with_client(|c| {
+            Ok(
+                c.query_opt("SELECT head FROM rl_ends WHERE ledger = $1", &[&self.row])?
+                    .map(|r| r.get(0)),
+            )
+        })?;
+        head.map_or(Ok(Head::default()), decode_head)
+    }
+
+    fn entry(&self, seq: Seq) -> Result<Option<Vec<u8>>> {
+        self.with_client(|c| {
+            Ok(c.query_opt(
+                "SELECT entry FROM rl_entries WHERE ledger = $1 AND seq = $2",
+                &[&self.row, &to_i64(seq.0)],
+            )?
+            .map(|r| r.get(0)))
+        })
+    }
+
+    fn range(&self, start: Seq, limit: usize) -> Result<Vec<(Seq, Vec<u8>)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.with_client(|c| {
+            c.query(
+                "SELECT seq, entry FROM rl_entries WHERE ledger = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
+                &[&self.row, &to_i64(start.0), &limit],
+            )
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (Seq(r.get::<_, i64>(0) as u64), r.get(1)))
+            .collect())
+    }
+
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>> {
+        let seq: Option<i64> = self.with_client(|c| {
+            Ok(c.query_opt(
+                "SELECT seq FROM rl_event_ids WHERE ledger = $1 AND event_id = $2",
+                &[&self.row, &&id.0[..]],
+            )?
+            .map(|r| r.get(0)))
+        })?;
+        Ok(seq.map(|s| Seq(s as u64)))
+    }
+
+    fn node(&self, level: u32, index: u64) -> Result<Option<Hash>> {
+        let hash: Option<Vec<u8>> = self.with_client(|c| {
+            Ok(c.query_opt(
+                "SELECT hash FROM rl_nodes WHERE ledger = $1 AND level = $2 AND idx = $3",
+                &[&self.row, &(level as i32), &to_i64(index)],
+            )?
+            .map(|r| r.get(0)))
+        })?;
+        hash.map(|h| {
+            h.as_slice()
+                .try_into()
+                .map(Hash)
+                .map_err(|_| StoreError::Damaged {
+                    what: format!("Merkle node {level}/{index}"),
+                    reason: format!("{} bytes instead of 32", h.len()),
+                })
+        })
+        .transpose()
+    }
+
+    fn derived_counts(&self) -> Result<Option<(u64, u64)>> {
+        let (index, nodes): (i64, i64) = self.with_client(|c| {
+            let r = c.query_one(
+                "SELECT (SELECT count(*) FROM rl_event_ids WHERE ledger = $1),
+                        (SELECT count(*) FROM rl_nodes WHERE ledger = $1)",
+                &[&self.row],
+            )?;
+            Ok((r.get(0), r.get(1)))
+        })?;
+        Ok(Some((index as u64, nodes as u64)))
+    }
+
+    fn checkpoint(&self) -> Result<Option<String>> {
+        self.with_client(|c| {
+            Ok(c.query_opt(
+                "SELECT checkpoint FROM rl_ends WHERE ledger = $1",
+                &[&self.row],
+            )?
+            .map(|r| r.get(0)))
+        })
+    }
+
+    /// None: the witness guards against sled silently rolling its log back
+    /// after damage. A PostgreSQL commit that returned is durable; what can
+    /// still lose one is a failover to a standby that had not received it,
+    /// which synchronous replication prevents (docs/POSTGRES.md).
+    fn witness(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    fn append(&self, batch: &Batch) -> Result<()> {
+        self.check_writable()?;
+        let mut guard = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            let mut client = connect(&self.url)?;
+            lock(&self.url, &mut client, self.row)?;
+            *guard = Some(client);
+        }
+        let client = guard.as_mut().expect("connected above");
+        let out = (|| {
+            let mut tx = client.transaction().map_err(|e| engine(&self.url, &e))?;
+            self.write(&mut tx, batch)?;
+            tx.commit().map_err(|e| engine(&self.url, &e))
+        })();
+        if client.is_closed() {
+            *guard = None;
+        }
+        out
+    }
+
+    fn snapshot(&self) -> Result<Option<Vec<u8>>> {
+        self.with_client(|c| {
+            Ok(c.query_opt(
+                "SELECT record FROM rl_snapshots WHERE ledger = $1",
+                &[&self.row],
+            )?
+            .map(|r| r.get(0)))
+        })
+    }
+
+    fn put_snapshot(&self, record: &[u8]) -> Result<()> {
+        self.check_writable()?;
+        self.with_client(|c| {
+            c.execute(
+                "INSERT INTO rl_snapshots (ledger, record) VALUES ($1, $2)
+                 ON CONFLICT (ledger) DO UPDATE SET record = excluded.record",
+                &[&self.row, &record],
+            )
+            .map(drop)
+        })
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match self.access {
+            Access::Write => Ok(()),
+            Access::Read => Err(StoreError::ReadOnly {
+                path: self.url.to_string().into(),
+                reason: "opened for reading".into(),
+            }),
+        }
+    }
+}
+
+impl Drop for PgStore {
+    /// Lets go of the writer lock before the connection closes, so that the
+    /// next writer can take it at once rather than when the server notices
+    /// the session is gone.
+    fn drop(&mut self) {
+        if self.access == Access::Write
+            && let Some(client) = self
+                .client
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+        {
+            let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
+        }
+    }
+}
+
+/// Connects, with `synchronous_commit` on for the session, and brings the
+/// schema up to date.
+fn connect(url: &StoreUrl) -> Result<Client> {
+    let mut config = url.config().clone();
+    config.application_name("review-ledger");
+    let mut client = config.connect(NoTls).map_err(|e| engine(url, &e))?;
+    client
+        .batch_execute("SET synchronous_commit TO on")
+        .map_err(|e| engine(url, &e))?;
+    schema::migrate(&mut client).map_err(|message| StoreError::Engine {
+        store: url.to_string(),
+        message,
+    })?;
+    Ok(client)
+}
+
+/// The row of ledger `ledger`, or of the only ledger when `None`.
+fn find(url: &StoreUrl, client: &mut Client, ledger: Option<LedgerId>) -> Result<i64> {
+    let not_found = |what: String| StoreError::Engine {
+        store: url.to_string(),
+        message: what,
+    };
+    match ledger {
+        Some(id) => client
+            .query_opt(
+                "SELECT id FROM rl_ledgers WHERE ledger_id = $1",
+                &[&&id.0[..]],
+            )
+            .map_err(|e| engine(url, &e))?
+            .map(|r| r.get(0))
+            .ok_or_else(|| not_found(format!("it holds no ledger {id}"))),
+        None => {
+            let rows = client
+                .query(
+                    "SELECT id FROM rl_ledgers WHERE ledger_id IS NOT NULL ORDER BY id",
+                    &[],
+                )
+                .map_err(|e| engine(url, &e))?;
+            match rows.as_slice() {
+                [one] => Ok(one.get(0)),
+                [] => Err(not_found(
+                    "it holds no ledger (create one with `review-ledger init --store URL`)".into(),
+                )),
+                many => Err(not_found(format!(
+                    "it holds {} ledgers: name one with --ledger-id ({})",
+                    many.len(),
+                    ledger_ids(url, client)?
+                        .iter()
+                        .map(|id| id.to_hex())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            }
+        }
+    }
+}
+
+fn ledger_ids(url: &StoreUrl, client: &mut Client) -> Result<Vec<LedgerId>> {
+    let rows = client
+        .query(
+            "SELECT ledger_id FROM rl_ledgers WHERE ledger_id IS NOT NULL ORDER BY id",
+            &[],
+        )
+        .map_err(|e| engine(url, &e))?;
+    rows.into_iter()
+        .map(|r| {
+            let bytes: Vec<u8> = r.get(0);
+            bytes
+                .as_slice()
+                .try_into()
+                .map(Hash)
+                .map_err(|_| StoreError::Damaged {
+                    what: "ledger id".into(),
+                    reason: format!("{} bytes instead of 32", bytes.len()),
+                })
+        })
+        .collect()
+}
+
+/// Takes the writer lock of ledger `row` on this session, or says who
+/// holds it.
+fn lock(url: &StoreUrl, client: &mut Client, row: i64) -> Result<()> {
+    let key = i32::try_from(row).map_err(|_| StoreError::Engine {
+        store: url.to_string(),
+        message: format!("ledger row {row} is beyond the advisory lock's key space"),
+    })?;
+    let took: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_CLASS, &key])
+        .map_err(|e| engine(url, &e))?
+        .get(0);
+    if took {
+        return Ok(());
+    }
+    let holder = client
+        .query_opt(
+            "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local')
+               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.locktype = 'advisory' AND l.granted
+                AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 2",
+            &[&(LOCK_CLASS as u32), &(key as u32)],
+        )
+        .map_err(|e| engine(url, &e))?
+        .map(|r| {
+            let (pid, app, addr): (i32, String, String) = (r.get(0), r.get(1), r.get(2));
+            format!("{app} from {addr}, database backend {pid}")
+        })
+        .unwrap_or_else(|| "a session that has since ended".into());
+    let ledger: Option<Vec<u8>> = client
+        .query_one("SELECT ledger_id FROM rl_ledgers WHERE id = $1", &[&row])
+        .map_err(|e| engine(url, &e))?
+        .get(0);
+    Err(StoreError::Busy {
+        store: url.to_string(),
+        ledger: ledger.map_or_else(|| format!("#{row}"), hex_of),
+        holder,
+    })
+}
+
+/// Inserts entries, their index rows and nodes, a statement a table.
+fn insert(
+    url: &StoreUrl,
+    tx: &mut Transaction<'_>,
+    row: i64,
+    entries: &[(Seq, EventId, &[u8])],
+    nodes: &[ledger_core::merkle::NewNode],
+) -> Result<()> {
+    let err = |e: postgres::Error| engine(url, &e);
+    let seqs: Vec<i64> = entries.iter().map(|(s, _, _)| to_i64(s.0)).collect();
+    let bytes: Vec<&[u8]> = entries.iter().map(|(_, _, b)| *b).collect();
+    let ids: Vec<&[u8]> = entries.iter().map(|(_, id, _)| &id.0[..]).collect();
+    tx.execute(
+        "INSERT INTO rl_entries (ledger, seq, entry)
+         SELECT $1, * FROM unnest($2::int8[], $3::bytea[])",
+        &[&row, &seqs, &bytes],
+    )
+    .map_err(err)?;
+    tx.execute(
+        "INSERT INTO rl_event_ids (ledger, event_id, seq)
+         SELECT $1, * FROM unnest($2::bytea[], $3::int8[])",
+        &[&row, &ids, &seqs],
+    )
+    .map_err(|e| {
+        if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
+            StoreError::Derived {
+                record: "event-id index".into(),
+                reason: "an event of this batch is already in the ledger".into(),
+            }
+        } else {
+            err(e)
+        }
+    })?;
+    let levels: Vec<i32> = nodes.iter().map(|n| n.level as i32).collect();
+    let idxs: Vec<i64> = nodes.iter().map(|n| to_i64(n.index)).collect();
+    let hashes: Vec<&[u8]> = nodes.iter().map(|n| &n.hash.0[..]).collect();
+    tx.execute(
+        "INSERT INTO rl_nodes (ledger, level, idx, hash)
+         SELECT $1, * FROM unnest($2::int4[], $3::int8[], $4::bytea[])",
+        &[&row, &levels, &idxs, &hashes],
+    )
+    .map_err(err)?;
+    Ok(())
+}
+
+/// Records the end of the log: the head and the checkpoint that states it.
+fn set_end(
+    url: &StoreUrl,
+    tx: &mut Transaction<'_>,
+    row: i64,
+    head: &Head,
+    checkpoint: &str,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO rl_ends (ledger, head, checkpoint) VALUES ($1, $2, $3)
+         ON CONFLICT (ledger) DO UPDATE SET head = excluded.head, checkpoint = excluded.checkpoint",
+        &[&row, &codec::encode(head), &checkpoint],
+    )
+    .map_err(|e| engine(url, &e))?;
+    Ok(())
+}
+
+/// [`PgStore::import`]'s transaction: the new ledger's row and every entry.
+fn copy<S: Store + ?Sized>(
+    url: &StoreUrl,
+    tx: &mut Transaction<'_>,
+    source: &S,
+    head: &Head,
+    checkpoint: &str,
+    pem: &str,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<i64> {
+    let genesis = source.entry(Seq(0))?.ok_or_else(|| StoreError::Damaged {
+        what: "entry #0".into(),
+        reason: "the source has no genesis entry".into(),
+    })?;
+    let id = ledger_core::entry::hash_entry_bytes(&genesis);
+    let held = tx
+        .query_opt(
+            "SELECT 1 FROM rl_ledgers WHERE ledger_id = $1",
+            &[&&id.0[..]],
+        )
+        .map_err(|e| engine(url, &e))?;
+    if held.is_some() {
+        return Err(StoreError::Engine {
+            store: url.to_string(),
+            message: format!("it already holds ledger {id}"),
+        });
+    }
+    let row: i64 = tx
+        .query_one(
+            "INSERT INTO rl_ledgers (ledger_id, checkpoint_key) VALUES ($1, $2) RETURNING id",
+            &[&&id.0[..], &pem],
+        )
+        .map_err(|e| engine(url, &e))?
+        .get(0);
+    let mut chain = Chain::default();
+    let mut frontier = Frontier::default();
+    loop {
+        let chunk = source.range(Seq(chain.size), CHUNK)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let bytes: Vec<Vec<u8>> = chunk.into_iter().map(|(_, b)| b).collect();
+        let checked = verify_entries(Seq(chain.size), &bytes);
+        let mut entries = Vec::with_capacity(bytes.len());
+        let mut nodes = Vec::new();
+        for (v, b) in checked.into_iter().zip(&bytes) {
+            let at = chain.size;
+            let fault = |reason: String| StoreError::Damaged {
+                what: format!("entry #{at}"),
+                reason,
+            };
+            let v = v.map_err(|e| fault(e.to_string()))?;
+            chain.link(&v).map_err(|e| fault(e.to_string()))?;
+            nodes.extend(frontier.push(&v.hash));
+            entries.push((v.entry.seq, v.event.id, b.as_slice()));
+        }
+        insert(url, tx, row, &entries, &nodes)?;
+        progress(chain.size, head.size);
+    }
+    let copied = Head {
+        size: chain.size,
+        hash: chain.head,
+        received: chain.last_received,
+        frontier,
+    };
+    if copied != *head {
+        return Err(StoreError::HeadMismatch {
+            head_size: head.size,
+            head_hash: head.hash.to_hex(),
+            found: format!(
+                "the entries give {} entries ending in {}",
+                copied.size,
+                copied.hash.to_hex()
+            ),
+        });
+    }
+    set_end(url, tx, row, head, checkpoint)?;
+    if let Some(record) = source.snapshot()? {
+        tx.execute(
+            "INSERT INTO rl_snapshots (ledger, record) VALUES ($1, $2)",
+            &[&row, &record],
+        )
+        .map_err(|e| engine(url, &e))?;
+    }
+    Ok(row)
+}
+
+fn pem(url: &StoreUrl, key: &KeyPair) -> Result<String> {
+    key.signing_key()
+        .to_pkcs8_pem(LineEnding::LF)
+        .map(|p| p.to_string())
+        .map_err(|e| StoreError::Engine {
+            store: url.to_string(),
+            message: format!("cannot encode the checkpoint key: {e}"),
+        })
+}
+
+fn decode_head(bytes: Vec<u8>) -> Result<Head> {
+    codec::decode("head", &bytes).map_err(|e| StoreError::Damaged {
+        what: "head".into(),
+        reason: e.to_string(),
+    })
+}
+
+fn engine(url: &StoreUrl, e: &postgres::Error) -> StoreError {
+    let message = match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => e.to_string(),
+    };
+    StoreError::Engine {
+        store: url.to_string(),
+        message,
+    }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn hex_of(bytes: Vec<u8>) -> String {
+    ledger_core::types::to_hex(&bytes)
+}

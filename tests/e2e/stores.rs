@@ -1,0 +1,343 @@
+//! One suite, two stores: what every `Store` must do, run on sled in a
+//! temporary directory and on PostgreSQL in a cluster of its own (skipped,
+//! saying so, where the server binaries are missing), then what only the
+//! PostgreSQL store has: one writer per ledger, tables that refuse changes
+//! in place, several ledgers in one database, and a ledger moved from sled.
+
+use std::path::Path;
+
+use e2e::pg::Postgres;
+use e2e::{Org, event_id};
+use ledger_core::{Checkpoint, Entry, Event, Seq, merkle};
+use ledger_pg::{Access, PgStore, StoreUrl};
+use ledger_store::{Batch, SledStore, Store, StoreError, StoreNodes, verify};
+use review::LedgerState;
+
+/// Members of the suite's organisation: 2 * 40 - 2 entries, several of the
+/// PostgreSQL store's statements and more than one leaf of every level of
+/// the tree up to 64.
+const MEMBERS: usize = 40;
+
+/// The cluster, or `None` after saying the test was skipped.
+fn postgres(test: &str) -> Option<Postgres> {
+    match Postgres::start().expect("start PostgreSQL") {
+        Ok(pg) => Some(pg),
+        Err(why) => {
+            eprintln!("skipped: {test}: {why}");
+            None
+        }
+    }
+}
+
+fn url(text: &str) -> StoreUrl {
+    text.parse().expect("store address")
+}
+
+/// What every store must do, on a store that `create` makes empty and
+/// `open` opens again once the first is dropped.
+fn suite<S: Store>(create: impl FnOnce() -> S, open: impl FnOnce() -> S) {
+    let org = Org::new(MEMBERS);
+    let (ledger, id) = org.found_in(create()).expect("found the ledger");
+    let store = ledger.store().clone();
+    let head = store.head().unwrap();
+    let size = (2 * MEMBERS - 2) as u64;
+    assert_eq!(head.size, size);
+
+    // Entries read back whole, in order, one by one and by event id.
+    let all = store.range(Seq(0), 1000).unwrap();
+    assert_eq!(all.len() as u64, size);
+    let mut tree = ledger_core::MemoryTree::default();
+    for (i, (seq, bytes)) in all.iter().enumerate() {
+        assert_eq!(seq.0, i as u64);
+        assert_eq!(
+            store.entry(*seq).unwrap().as_deref(),
+            Some(bytes.as_slice())
+        );
+        let entry = Entry::decode(bytes).unwrap();
+        let event = Event::decode(&entry.event).unwrap();
+        assert_eq!(store.seq_of(&event.id).unwrap(), Some(*seq));
+        tree.push(&ledger_core::hash_entry_bytes(bytes));
+    }
+    assert_eq!(store.range(Seq(10), 5).unwrap(), all[10..15].to_vec());
+    assert!(store.range(Seq(size), 5).unwrap().is_empty());
+    assert_eq!(store.entry(Seq(size)).unwrap(), None);
+    assert_eq!(store.seq_of(&event_id(10_000)).unwrap(), None);
+
+    // The stored tree proves every entry against the signed checkpoint.
+    let note = store.checkpoint().unwrap().expect("a checkpoint");
+    let cp = Checkpoint::verify(&note, &org.checkpoint.public()).unwrap();
+    assert_eq!((cp.size, cp.root, cp.head), (size, tree.root(), head.hash));
+    for (seq, bytes) in &all {
+        let leaf = ledger_core::hash_entry_bytes(bytes);
+        let proof = merkle::prove_inclusion(&StoreNodes(&*store), seq.0, size).unwrap();
+        merkle::verify_inclusion(&leaf, &proof, &cp.root).unwrap();
+    }
+
+    // A batch that does not start at the stored end is refused and
+    // changes nothing.
+    let stray = Batch {
+        entries: vec![(Seq(size + 1), event_id(10_001), all[1].1.clone())],
+        head: ledger_store::Head {
+            size: size + 2,
+            ..head.clone()
+        },
+        checkpoint: note.clone(),
+        ..Batch::default()
+    };
+    let refused = store.append(&stray).unwrap_err();
+    assert!(refused.to_string().contains("another writer"), "{refused}");
+    assert_eq!(store.head().unwrap(), head);
+    assert_eq!(store.entry(Seq(size + 1)).unwrap(), None);
+    assert_eq!(store.seq_of(&event_id(10_001)).unwrap(), None);
+    drop(store);
+    ledger.close();
+    drop(ledger);
+
+    // Everything is there once opened again, and verifies as a whole.
+    let store = open();
+    assert_eq!(store.head().unwrap(), head);
+    assert_eq!(store.checkpoint().unwrap(), Some(note));
+    assert_eq!(store.range(Seq(0), 1000).unwrap(), all);
+    // One index record an entry; a node for every perfect subtree.
+    let nodes = (0..64).map(|level| size >> level).sum();
+    assert_eq!(store.derived_counts().unwrap(), Some((size, nodes)));
+    let report = verify(&store, LedgerState::new(), Some(id), &mut |_, _| {}).unwrap();
+    assert!(report.fault.is_none(), "{:?}", report.fault);
+    assert_eq!(report.entries, size);
+
+    // The snapshot record is replaced whole.
+    store.put_snapshot(b"first").unwrap();
+    assert_eq!(store.snapshot().unwrap().as_deref(), Some(&b"first"[..]));
+    store.put_snapshot(b"second").unwrap();
+    assert_eq!(store.snapshot().unwrap().as_deref(), Some(&b"second"[..]));
+}
+
+#[test]
+fn sled_keeps_what_every_store_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = Org::new(MEMBERS);
+    suite(
+        || SledStore::create(dir.path(), &org.checkpoint).unwrap(),
+        || SledStore::open(dir.path()).unwrap(),
+    );
+}
+
+#[test]
+fn postgres_keeps_what_every_store_keeps() {
+    let Some(pg) = postgres("postgres_keeps_what_every_store_keeps") else {
+        return;
+    };
+    let db = url(&pg.database().unwrap());
+    let org = Org::new(MEMBERS);
+    suite(
+        || PgStore::create(&db, &org.checkpoint).unwrap(),
+        || PgStore::open(&db, None, Access::Write).unwrap(),
+    );
+}
+
+#[test]
+fn a_postgres_ledger_has_one_writer_at_a_time() {
+    let Some(pg) = postgres("a_postgres_ledger_has_one_writer_at_a_time") else {
+        return;
+    };
+    let db = url(&pg.database().unwrap());
+    let org = Org::new(3);
+    let (ledger, id) = org
+        .found_in(PgStore::create(&db, &org.checkpoint).unwrap())
+        .unwrap();
+    let busy = PgStore::open(&db, Some(id), Access::Write)
+        .err()
+        .expect("a second writer");
+    match &busy {
+        StoreError::Busy { ledger, holder, .. } => {
+            assert_eq!(ledger, &id.to_hex());
+            assert!(holder.contains("review-ledger"), "{holder}");
+        }
+        other => panic!("not Busy: {other}"),
+    }
+    // Readers are not writers: they open, read and cannot append.
+    let reader = PgStore::open(&db, Some(id), Access::Read).unwrap();
+    assert_eq!(reader.head().unwrap(), ledger.store().head().unwrap());
+    let refused = reader
+        .append(&Batch::default())
+        .expect_err("a reader appends nothing");
+    assert!(matches!(refused, StoreError::ReadOnly { .. }), "{refused}");
+    // Once the writer is gone, the next one takes the lock.
+    ledger.close();
+    drop(ledger);
+    let next = PgStore::open(&db, Some(id), Access::Write).unwrap();
+    assert_eq!(next.head().unwrap(), reader.head().unwrap());
+}
+
+#[test]
+fn postgres_refuses_to_change_entries_in_place() {
+    let Some(pg) = postgres("postgres_refuses_to_change_entries_in_place") else {
+        return;
+    };
+    let text = pg.database().unwrap();
+    let org = Org::new(3);
+    let (ledger, _) = org
+        .found_in(PgStore::create(&url(&text), &org.checkpoint).unwrap())
+        .unwrap();
+    let before = ledger.store().range(Seq(0), 100).unwrap();
+    let mut client = postgres::Client::connect(&text, postgres::NoTls).unwrap();
+    for sql in [
+        "UPDATE rl_entries SET entry = '\\x00' WHERE seq = 1",
+        "DELETE FROM rl_entries WHERE seq = 1",
+        "TRUNCATE rl_entries CASCADE",
+        "UPDATE rl_nodes SET hash = hash WHERE level = 0",
+        "DELETE FROM rl_event_ids",
+        "TRUNCATE rl_nodes",
+    ] {
+        let err = client.batch_execute(sql).expect_err(sql);
+        let message = err
+            .as_db_error()
+            .map(|d| d.message().to_owned())
+            .unwrap_or_default();
+        assert!(
+            message.contains("never changed in place"),
+            "{sql}: {message}"
+        );
+    }
+    assert_eq!(ledger.store().range(Seq(0), 100).unwrap(), before);
+}
+
+#[test]
+fn one_database_holds_several_ledgers() {
+    let Some(pg) = postgres("one_database_holds_several_ledgers") else {
+        return;
+    };
+    let db = url(&pg.database().unwrap());
+    let (small, large) = (Org::new(3), Org::new(5));
+    let (a, a_id) = small
+        .found_in(PgStore::create(&db, &small.checkpoint).unwrap())
+        .unwrap();
+    let (b, b_id) = large
+        .found_in(PgStore::create(&db, &large.checkpoint).unwrap())
+        .unwrap();
+    assert_eq!(PgStore::ledgers(&db).unwrap(), vec![a_id, b_id]);
+    let which = PgStore::open(&db, None, Access::Read)
+        .err()
+        .expect("ambiguous");
+    let which = which.to_string();
+    assert!(
+        which.contains("holds 2 ledgers") && which.contains(&b_id.to_hex()),
+        "{which}"
+    );
+    for (id, ledger, size) in [(a_id, &a, 4), (b_id, &b, 8)] {
+        let store = PgStore::open(&db, Some(id), Access::Read).unwrap();
+        assert_eq!(store.head().unwrap().size, size);
+        assert_eq!(store.head().unwrap(), ledger.store().head().unwrap());
+        let report = verify(&store, LedgerState::new(), Some(id), &mut |_, _| {}).unwrap();
+        assert!(report.fault.is_none(), "{:?}", report.fault);
+    }
+}
+
+/// A sled ledger of `org` in `dir`, closed.
+fn sled_ledger(org: &Org, dir: &Path) -> ledger_core::LedgerId {
+    let (ledger, id) = org.found(dir).unwrap();
+    ledger.close();
+    id
+}
+
+#[test]
+fn a_sled_ledger_moves_to_postgres_and_verifies_the_same() {
+    let Some(pg) = postgres("a_sled_ledger_moves_to_postgres_and_verifies_the_same") else {
+        return;
+    };
+    let db = url(&pg.database().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let org = Org::new(MEMBERS);
+    let id = sled_ledger(&org, dir.path());
+    let sled = SledStore::open(dir.path()).unwrap();
+    let mut seen = 0;
+    let moved = PgStore::import(&db, &sled, &sled.checkpoint_key().unwrap(), &mut |n, _| {
+        seen = n
+    })
+    .unwrap();
+    assert_eq!(seen, sled.head().unwrap().size);
+    assert_eq!(moved.head().unwrap(), sled.head().unwrap());
+    assert_eq!(moved.checkpoint().unwrap(), sled.checkpoint().unwrap());
+    assert_eq!(
+        moved.range(Seq(0), 1000).unwrap(),
+        sled.range(Seq(0), 1000).unwrap()
+    );
+    assert_eq!(
+        moved.checkpoint_key().unwrap().public(),
+        org.checkpoint.public()
+    );
+    let report = verify(&moved, LedgerState::new(), Some(id), &mut |_, _| {}).unwrap();
+    assert!(report.fault.is_none(), "{:?}", report.fault);
+    assert_eq!(PgStore::ledgers(&db).unwrap(), vec![id]);
+    drop(moved);
+
+    // The same ledger twice is refused.
+    let again = PgStore::import(&db, &sled, &org.checkpoint, &mut |_, _| {})
+        .err()
+        .expect("a second copy");
+    assert!(
+        again.to_string().contains("already holds ledger"),
+        "{again}"
+    );
+}
+
+/// A sled store whose entry `bad` reads with one byte flipped: a damaged
+/// source.
+struct Damaged {
+    sled: SledStore,
+    bad: u64,
+}
+
+impl Store for Damaged {
+    fn head(&self) -> ledger_store::Result<ledger_store::Head> {
+        self.sled.head()
+    }
+    fn entry(&self, seq: Seq) -> ledger_store::Result<Option<Vec<u8>>> {
+        self.sled.entry(seq)
+    }
+    fn range(&self, start: Seq, limit: usize) -> ledger_store::Result<Vec<(Seq, Vec<u8>)>> {
+        let mut out = self.sled.range(start, limit)?;
+        for (seq, bytes) in &mut out {
+            if seq.0 == self.bad {
+                let last = bytes.len() - 1;
+                bytes[last] ^= 1;
+            }
+        }
+        Ok(out)
+    }
+    fn seq_of(&self, id: &ledger_core::EventId) -> ledger_store::Result<Option<Seq>> {
+        self.sled.seq_of(id)
+    }
+    fn node(&self, level: u32, index: u64) -> ledger_store::Result<Option<ledger_core::Hash>> {
+        self.sled.node(level, index)
+    }
+    fn checkpoint(&self) -> ledger_store::Result<Option<String>> {
+        self.sled.checkpoint()
+    }
+    fn witness(&self) -> ledger_store::Result<Option<String>> {
+        self.sled.witness()
+    }
+    fn append(&self, batch: &Batch) -> ledger_store::Result<()> {
+        self.sled.append(batch)
+    }
+}
+
+#[test]
+fn a_damaged_ledger_is_not_moved_and_leaves_nothing_behind() {
+    let Some(pg) = postgres("a_damaged_ledger_is_not_moved_and_leaves_nothing_behind") else {
+        return;
+    };
+    let db = url(&pg.database().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let org = Org::new(MEMBERS);
+    sled_ledger(&org, dir.path());
+    let damaged = Damaged {
+        sled: SledStore::open(dir.path()).unwrap(),
+        bad: 50,
+    };
+    let refused = PgStore::import(&db, &damaged, &org.checkpoint, &mut |_, _| {})
+        .err()
+        .expect("a damaged entry");
+    assert!(refused.to_string().contains("entry #50"), "{refused}");
+    assert!(PgStore::ledgers(&db).unwrap().is_empty());
+}

@@ -1,0 +1,171 @@
+//! A real PostgreSQL server for the tests: a fresh cluster made with the
+//! `postgresql` Debian package's own `initdb`, started with `pg_ctl` on a
+//! free port of 127.0.0.1, stopped and removed on drop. Where the binaries
+//! are missing, [`Postgres::start`] says why and the tests say they were
+//! skipped (`.ci/run` installs the package).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use tempfile::TempDir;
+
+/// A running PostgreSQL cluster of its own.
+pub struct Postgres {
+    dir: TempDir,
+    bin: PathBuf,
+    port: u16,
+    /// Databases made so far, to name the next.
+    made: std::cell::Cell<u32>,
+}
+
+/// The directory of `initdb` and `pg_ctl`: `$PG_BIN`, or the newest
+/// `/usr/lib/postgresql/N/bin`.
+fn bin_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("PG_BIN") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((v, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, b)| b)
+}
+
+/// Whether this process runs as root, which `initdb` refuses.
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+impl Postgres {
+    /// Starts a cluster, or returns why it cannot (no binaries here).
+    pub fn start() -> Result<std::result::Result<Postgres, String>> {
+        let Some(bin) = bin_dir() else {
+            return Ok(Err(
+                "no PostgreSQL server binaries (install the postgresql package, as .ci/run does, or set PG_BIN)".into(),
+            ));
+        };
+        let dir = tempfile::Builder::new().prefix("rl-pg-").tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let pg = Postgres {
+            dir,
+            bin,
+            port,
+            made: std::cell::Cell::new(0),
+        };
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(pg.dir.path())
+                .status()
+                .context("chown")?;
+            if !status.success() {
+                bail!(
+                    "cannot give {} to the postgres user",
+                    pg.dir.path().display()
+                );
+            }
+        }
+        let data = pg.data();
+        pg.run(
+            "initdb",
+            &[
+                "-D",
+                path(&data),
+                "-U",
+                "ledger",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        )?;
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            path(pg.dir.path())
+        );
+        let log = pg.dir.path().join("server.log");
+        pg.run(
+            "pg_ctl",
+            &[
+                "-D",
+                path(&data),
+                "-o",
+                &options,
+                "-l",
+                path(&log),
+                "-w",
+                "start",
+            ],
+        )?;
+        Ok(Ok(pg))
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs one of the server's programs, as the postgres user when this
+    /// process is root.
+    fn run(&self, program: &str, args: &[&str]) -> Result<()> {
+        let exe = self.bin.join(program);
+        let mut cmd = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let out = cmd
+            .args(args)
+            .output()
+            .with_context(|| format!("cannot run {program}"))?;
+        if !out.status.success() {
+            bail!(
+                "{program} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// The address of database `db` on this server.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://ledger@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// A new, empty database, and its address.
+    pub fn database(&self) -> Result<String> {
+        let n = self.made.get() + 1;
+        self.made.set(n);
+        let name = format!("ledgers{n}");
+        let mut client = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)?;
+        client.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        Ok(self.url(&name))
+    }
+
+    /// The server's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("temporary paths are UTF-8")
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self.run("pg_ctl", &["-D", path(&data), "-m", "immediate", "stop"]);
+    }
+}
