@@ -341,3 +341,98 @@ fn a_damaged_ledger_is_not_moved_and_leaves_nothing_behind() {
     assert!(refused.to_string().contains("entry #50"), "{refused}");
     assert!(PgStore::ledgers(&db).unwrap().is_empty());
 }
+
+/// `verify --json` without the fields that say where the ledger was.
+fn verdict(args: &[&str]) -> serde_json::Value {
+    let (mut v, _) = e2e::rl(args, 0);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("trusted_state");
+        o.remove("warnings");
+    }
+    v
+}
+
+#[test]
+fn the_binary_moves_the_demo_to_postgres_and_verifies_it_there() {
+    let Some(pg) = postgres("the_binary_moves_the_demo_to_postgres_and_verifies_it_there") else {
+        return;
+    };
+    let db = pg.database().unwrap();
+    // A password the server does not need, to see it is never printed.
+    let with_password = db.replacen("ledger@", "ledger:s3cret-pw@", 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    e2e::rl(&["demo", "--dir", demo.to_str().unwrap()], 0);
+    let ledger = demo.join("ledger");
+    let ledger = ledger.to_str().unwrap();
+    let (v, _) = e2e::rl(&["verify", "--ledger", ledger, "--json"], 0);
+    let id = v["ledger_id"].as_str().unwrap().to_owned();
+
+    let (moved, text) = e2e::rl(
+        &[
+            "migrate",
+            "--from",
+            ledger,
+            "--to",
+            &with_password,
+            "--json",
+        ],
+        0,
+    );
+    assert!(!text.contains("s3cret-pw"), "{text}");
+    assert_eq!(moved["ledger_id"], id.as_str());
+    assert_eq!(moved["valid"], true);
+    assert_eq!(moved["entries"], v["entries"]);
+
+    // The copy gives the same verdict, whole and on a review.
+    let state = tmp.path().join("trusted.json");
+    let state = state.to_str().unwrap();
+    let here = verdict(&["verify", "--ledger", ledger, "--json"]);
+    let there = verdict(&[
+        "verify",
+        "--store",
+        &with_password,
+        "--trust",
+        &id,
+        "--state",
+        state,
+        "--json",
+    ]);
+    assert_eq!(here, there);
+    let (reviews, _) = e2e::rl(&["reviews", "--ledger", ledger, "--json"], 0);
+    let review = reviews.as_array().and_then(|r| r.last()).expect("a review")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let here = verdict(&["verify", "--ledger", ledger, "--review", &review, "--json"]);
+    let (there, text) = e2e::rl(
+        &[
+            "verify",
+            "--store",
+            &db,
+            "--ledger-id",
+            &id,
+            "--review",
+            &review,
+            "--json",
+        ],
+        0,
+    );
+    assert!(!text.contains("s3cret-pw"));
+    assert_eq!(here, there);
+
+    // The same ledger twice is refused, the password still unsaid.
+    let (code, stdout, stderr) =
+        e2e::run(&["migrate", "--from", ledger, "--to", &with_password]).unwrap();
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stderr.contains("already holds ledger"), "{stderr}");
+    assert!(!(stdout + &stderr).contains("s3cret-pw"));
+    // A ledger id the database does not hold is named.
+    let other = "ab".repeat(32);
+    let (code, _, stderr) = e2e::run(&["verify", "--store", &db, "--ledger-id", &other]).unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("holds no ledger {other}")),
+        "{stderr}"
+    );
+}

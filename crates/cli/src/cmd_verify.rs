@@ -28,6 +28,12 @@ pub struct VerifyArgs {
     /// `~/.config/review-ledger/trusted.json`; each run says which it used.
     #[arg(long)]
     pub state: Option<std::path::PathBuf>,
+    /// Verify a ledger in a PostgreSQL database instead of a directory:
+    /// `postgres://USER@HOST:PORT/DATABASE` (the password in the address or
+    /// in PGPASSWORD; never printed). With several ledgers in the database,
+    /// name one with --ledger-id.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
@@ -36,6 +42,9 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         .as_deref()
         .map(|t| Hash::from_hex("--trust", t))
         .transpose()?;
+    if a.store.is_some() && a.ledger.server.is_some() {
+        anyhow::bail!("--store and --server name two different places: give one");
+    }
     if let Some(client) = Hosted::of(&a.ledger)? {
         let trust =
             trust.ok_or_else(|| anyhow::anyhow!("--trust LEDGER_ID is required with --server"))?;
@@ -47,20 +56,38 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         }
         return remote(client, trust, &a, out);
     }
+    if let Some(url) = &a.store {
+        let store = crate::store_url::open_postgres(url, a.ledger.ledger_id.as_deref())?;
+        return local(&store, None, trust, &a, out);
+    }
     let store = SledStore::open_unchecked(&a.ledger.path)?;
+    local(&store, Some(&store), trust, &a, out)
+}
+
+/// `verify` of a store this machine reads: a ledger directory (`dir`, whose
+/// files beside the database are checked too) or a database.
+fn local<S: Store>(
+    store: &S,
+    dir: Option<&SledStore>,
+    trust: Option<Hash>,
+    a: &VerifyArgs,
+    out: &Out,
+) -> Result<Verdict> {
     let total = store.head().map(|h| h.size).unwrap_or(0);
     let bar = crate::out::entries_bar(out, total);
     let review = a.review.as_deref().map(ReviewId::new).transpose()?;
     let mut state = LedgerState::new();
-    let report = verify_into(&store, &mut state, trust, &mut |done, total| {
+    let report = verify_into(store, &mut state, trust, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })?;
     bar.finish_and_clear();
     let mut report = report;
     // The files beside the database: the witness and the checkpoint key.
-    let (key_fault, warnings) =
-        ledger_store::derived::check_directory(&store, state.roster.checkpoint_key);
+    let (key_fault, warnings) = match dir {
+        Some(dir) => ledger_store::derived::check_directory(dir, state.roster.checkpoint_key),
+        None => (None, Vec::new()),
+    };
     if report.valid()
         && let Some(reason) = key_fault
     {
@@ -70,7 +97,7 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
     let mut trusted_line = None;
     if report.valid() && trust.is_some() {
         let path = a.state.clone().unwrap_or_else(trusted::default_path);
-        match check_trusted(&store, &state, &path)? {
+        match check_trusted(store, &state, &path)? {
             Ok(outcome) => {
                 trusted_line = Some(format!(
                     "{outcome} (trusted state kept in {})",
@@ -168,8 +195,8 @@ fn review_report(
 }
 
 /// Checks the ledger's verified checkpoint against the trusted state and records it.
-fn check_trusted(
-    store: &SledStore,
+fn check_trusted<S: Store>(
+    store: &S,
     state: &LedgerState,
     path: &std::path::Path,
 ) -> Result<Result<trusted::Outcome, String>> {

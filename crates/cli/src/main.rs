@@ -26,6 +26,7 @@ mod cmd_inspect;
 mod cmd_key;
 mod cmd_ledger;
 mod cmd_member;
+mod cmd_migrate;
 mod cmd_minutes;
 mod cmd_repair;
 mod cmd_reports;
@@ -40,6 +41,7 @@ mod local;
 mod oscal;
 mod out;
 mod record_file;
+mod store_url;
 mod target;
 mod trusted;
 
@@ -120,6 +122,9 @@ enum Command {
     /// Derive the Merkle nodes, head, event-id index, checkpoint and witness
     /// again from the entries, once they verify, and rewrite those that differ.
     Repair(cmd_repair::RepairArgs),
+    /// Copy a ledger directory into a PostgreSQL database, verifying it
+    /// before and after: the copy keeps its ledger id and signed checkpoint.
+    Migrate(cmd_migrate::MigrateArgs),
     /// Write one review's evidence bundle for offline verification.
     Export(cmd_bundle::ExportArgs),
     /// Verify an evidence bundle offline: signatures, proofs, completeness, rules.
@@ -187,6 +192,7 @@ fn main() -> ExitCode {
         Command::Prove(a) => cmd_inspect::prove(a, &out),
         Command::Verify(a) => cmd_verify::run(a, &out),
         Command::Repair(a) => cmd_repair::run(a, &out),
+        Command::Migrate(a) => cmd_migrate::run(a, &out),
         Command::Export(a) => cmd_bundle::export(a, &out),
         Command::VerifyBundle(a) => cmd_bundle::verify_bundle(a, &out),
         Command::Demo(a) => cmd_demo::run(a, &out),
