@@ -9,8 +9,6 @@
 //! let ledger = org.found(&dir).unwrap();
 //! ```
 
-pub mod pg;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -16,10 +16,13 @@
 //!   what is derived from them are never updated in place (triggers refuse
 //!   it); one writer per ledger, by an advisory lock held for as long as it
 //!   writes; [`PgStore::import`] copies a ledger from another store.
+//! - [`cluster`]: a throwaway server for the tests and benchmarks, from the
+//!   `postgresql` package's binaries.
 //!
 //! The calls are synchronous (the `postgres` crate drives its own runtime),
 //! like sled's: call them from a blocking thread, never from async code.
 
+pub mod cluster;
 pub mod schema;
 pub mod store;
 pub mod url;

@@ -1,14 +1,18 @@
-//! A real PostgreSQL server for the tests: a fresh cluster made with the
-//! `postgresql` Debian package's own `initdb`, started with `pg_ctl` on a
-//! free port of 127.0.0.1, stopped and removed on drop. Where the binaries
-//! are missing, [`Postgres::start`] says why and the tests say they were
-//! skipped (`.ci/run` installs the package).
+//! A throwaway PostgreSQL server for the tests and the benchmarks: a fresh
+//! cluster made with the `postgresql` Debian package's own `initdb`,
+//! started with `pg_ctl` on a free port of 127.0.0.1 (as the `postgres`
+//! user when this process is root, which `initdb` refuses), stopped and
+//! removed on drop. Where the binaries are missing, [`Postgres::start`]
+//! says why, so that a test can say it was skipped (`.ci/run` installs the
+//! package). Not for production: trust authentication on loopback.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
+
+/// Why a cluster could not be made or started.
+pub type Result<T> = std::result::Result<T, String>;
 
 /// A running PostgreSQL cluster of its own.
 pub struct Postgres {
@@ -45,15 +49,20 @@ fn is_root() -> bool {
 
 impl Postgres {
     /// Starts a cluster, or returns why it cannot (no binaries here).
-    pub fn start() -> Result<std::result::Result<Postgres, String>> {
+    pub fn start() -> Result<Postgres> {
         let Some(bin) = bin_dir() else {
-            return Ok(Err(
+            return Err(
                 "no PostgreSQL server binaries (install the postgresql package, as .ci/run does, or set PG_BIN)".into(),
-            ));
+            );
         };
-        let dir = tempfile::Builder::new().prefix("rl-pg-").tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
+        let io = |e: std::io::Error| e.to_string();
+        let dir = tempfile::Builder::new()
+            .prefix("rl-pg-")
+            .tempdir()
+            .map_err(io)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(io)?
             .port();
         let pg = Postgres {
             dir,
@@ -66,12 +75,12 @@ impl Postgres {
                 .args(["-R", "postgres:postgres"])
                 .arg(pg.dir.path())
                 .status()
-                .context("chown")?;
+                .map_err(|e| format!("chown: {e}"))?;
             if !status.success() {
-                bail!(
+                return Err(format!(
                     "cannot give {} to the postgres user",
                     pg.dir.path().display()
-                );
+                ));
             }
         }
         let data = pg.data();
@@ -106,7 +115,7 @@ impl Postgres {
                 "start",
             ],
         )?;
-        Ok(Ok(pg))
+        Ok(pg)
     }
 
     fn data(&self) -> PathBuf {
@@ -127,13 +136,13 @@ impl Postgres {
         let out = cmd
             .args(args)
             .output()
-            .with_context(|| format!("cannot run {program}"))?;
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
         if !out.status.success() {
-            bail!(
+            return Err(format!(
                 "{program} failed: {}{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
-            );
+            ));
         }
         Ok(())
     }
@@ -148,8 +157,11 @@ impl Postgres {
         let n = self.made.get() + 1;
         self.made.set(n);
         let name = format!("ledgers{n}");
-        let mut client = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)?;
-        client.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        let mut client = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
+            .map_err(|e| e.to_string())?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(|e| e.to_string())?;
         Ok(self.url(&name))
     }
 
