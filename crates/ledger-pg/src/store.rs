@@ -294,6 +294,50 @@ impl Store for PgStore {
         .transpose()
     }
 
+    fn seqs_of(&self, ids: &[EventId]) -> Result<Vec<Option<Seq>>> {
+        let keys: Vec<&[u8]> = ids.iter().map(|id| &id.0[..]).collect();
+        let rows = self.with_client(|c| {
+            c.query(
+                "SELECT event_id, seq FROM rl_event_ids WHERE ledger = $1 AND event_id = ANY($2)",
+                &[&self.row, &keys],
+            )
+        })?;
+        let found: std::collections::HashMap<Vec<u8>, i64> =
+            rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(ids
+            .iter()
+            .map(|id| found.get(&id.0[..]).map(|s| Seq(*s as u64)))
+            .collect())
+    }
+
+    fn nodes(&self, keys: &[(u32, u64)]) -> Result<Vec<Option<Hash>>> {
+        let levels: Vec<i32> = keys.iter().map(|(l, _)| *l as i32).collect();
+        let idxs: Vec<i64> = keys.iter().map(|(_, i)| to_i64(*i)).collect();
+        let rows = self.with_client(|c| {
+            c.query(
+                "SELECT n.level, n.idx, n.hash FROM rl_nodes n
+                   JOIN unnest($2::int4[], $3::int8[]) AS k (level, idx)
+                     ON n.level = k.level AND n.idx = k.idx
+                  WHERE n.ledger = $1",
+                &[&self.row, &levels, &idxs],
+            )
+        })?;
+        let mut found = std::collections::HashMap::new();
+        for r in rows {
+            let (level, idx, hash): (i32, i64, Vec<u8>) = (r.get(0), r.get(1), r.get(2));
+            let hash = hash
+                .as_slice()
+                .try_into()
+                .map(Hash)
+                .map_err(|_| StoreError::Damaged {
+                    what: format!("Merkle node {level}/{idx}"),
+                    reason: format!("{} bytes instead of 32", hash.len()),
+                })?;
+            found.insert((level as u32, idx as u64), hash);
+        }
+        Ok(keys.iter().map(|k| found.get(k).copied()).collect())
+    }
+
     fn derived_counts(&self) -> Result<Option<(u64, u64)>> {
         let (index, nodes): (i64, i64) = self.with_client(|c| {
             let r = c.query_one(

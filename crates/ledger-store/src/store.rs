@@ -108,6 +108,17 @@ pub trait Store: Send + Sync + 'static {
     fn seq_of(&self, id: &EventId) -> Result<Option<Seq>>;
     /// The perfect-subtree root `(level, index)` of the Merkle tree.
     fn node(&self, level: u32, index: u64) -> Result<Option<Hash>>;
+    /// [`Store::seq_of`] of many events at once, in order: a store whose
+    /// every read is a round trip (a database server) answers in one.
+    fn seqs_of(&self, ids: &[EventId]) -> Result<Vec<Option<Seq>>> {
+        use rayon::prelude::*;
+        ids.par_iter().map(|id| self.seq_of(id)).collect()
+    }
+    /// [`Store::node`] of many nodes `(level, index)` at once, in order.
+    fn nodes(&self, keys: &[(u32, u64)]) -> Result<Vec<Option<Hash>>> {
+        use rayon::prelude::*;
+        keys.par_iter().map(|&(l, i)| self.node(l, i)).collect()
+    }
     /// Whether this store keeps Merkle nodes ([`Store::node`]), so that
     /// verification checks each against the entries. Entries fetched from a
     /// server come without them.

@@ -10,7 +10,9 @@
 use std::sync::mpsc;
 
 use ledger_core::merkle::NewNode;
-use ledger_core::{Admission, Chain, Checkpoint, Frontier, Hash, LedgerId, Seq, VerifiedEntry};
+use ledger_core::{
+    Admission, Chain, Checkpoint, EventId, Frontier, Hash, LedgerId, Seq, VerifiedEntry,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -335,21 +337,42 @@ pub(crate) fn check_chunk<S: Store + ?Sized>(
     store: &S,
     chunk: Vec<(Seq, Vec<u8>)>,
 ) -> Vec<Checked> {
-    chunk
+    let entries: Vec<(Seq, Result<VerifiedEntry, String>)> = chunk
         .into_par_iter()
         .map(|(key, bytes)| {
             let entry = VerifiedEntry::from_bytes(&bytes).map_err(|e| e.at(key.0).to_string());
+            (key, entry)
+        })
+        .collect();
+    // Read here, a chunk at a time, so that the ordering thread only
+    // compares: the index record of each event that decoded, and the nodes
+    // each entry completes.
+    let ids: Vec<EventId> = entries
+        .iter()
+        .filter_map(|(_, e)| e.as_ref().ok().map(|v| v.event.id))
+        .collect();
+    let mut seqs = spread(store.seqs_of(&ids), ids.len()).into_iter();
+    let keeps_nodes = store.keeps_nodes();
+    let wanted: Vec<(u32, u64)> = match keeps_nodes {
+        true => entries
+            .iter()
+            .flat_map(|(k, _)| completed_by(k.0))
+            .collect(),
+        false => Vec::new(),
+    };
+    let mut nodes = spread(store.nodes(&wanted), wanted.len()).into_iter();
+    entries
+        .into_iter()
+        .map(|(key, entry)| {
             let index = match &entry {
-                Ok(v) => store.seq_of(&v.event.id).map_err(|e| e.to_string()),
+                Ok(_) => seqs.next().unwrap_or(Ok(None)),
                 Err(_) => Ok(None),
             };
-            // Read here, on all cores, so that the ordering thread only compares.
-            let nodes = if store.keeps_nodes() {
-                completed_by(key.0)
-                    .map(|(level, index)| store.node(level, index).map_err(|e| e.to_string()))
-                    .collect()
-            } else {
-                Vec::new()
+            let nodes = match keeps_nodes {
+                true => completed_by(key.0)
+                    .map(|_| nodes.next().unwrap_or(Ok(None)))
+                    .collect(),
+                false => Vec::new(),
             };
             Checked {
                 key,
@@ -359,6 +382,17 @@ pub(crate) fn check_chunk<S: Store + ?Sized>(
             }
         })
         .collect()
+}
+
+/// The `n` answers of a batched read, or its error given to each.
+fn spread<T: Clone>(
+    read: Result<Vec<Option<T>>, StoreError>,
+    n: usize,
+) -> Vec<Result<Option<T>, String>> {
+    match read {
+        Ok(all) => all.into_iter().map(Ok).collect(),
+        Err(e) => vec![Err(e.to_string()); n],
+    }
 }
 
 /// The checks of one stored entry that concern the evidence itself, in

@@ -12,9 +12,11 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow};
 use ledger_core::SignedEvent;
+use ledger_store::{Ledger, Store};
+use review::LedgerState;
 
 use crate::Options;
-use crate::fixture::{self, Events, Fixture};
+use crate::fixture::{Events, Fixture};
 use crate::measure;
 use crate::report::{Report, round};
 
@@ -46,34 +48,7 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
     let work = shares(&fixture, kind, entries);
 
     measure::reset_peak_rss();
-    let barrier = Barrier::new(threads + 1);
-    let (secs, checkpoints) = std::thread::scope(|scope| -> Result<(f64, HashSet<String>)> {
-        let handles: Vec<_> = work
-            .into_iter()
-            .map(|events| {
-                let ledger = &fixture.ledger;
-                let barrier = &barrier;
-                scope.spawn(move || -> Result<HashSet<String>> {
-                    let mut checkpoints = HashSet::new();
-                    barrier.wait();
-                    for signed in events {
-                        checkpoints.insert(fixture::append(ledger, signed)?.checkpoint);
-                    }
-                    Ok(checkpoints)
-                })
-            })
-            .collect();
-        barrier.wait();
-        let start = Instant::now();
-        let mut all = HashSet::new();
-        for h in handles {
-            let done = h
-                .join()
-                .map_err(|_| anyhow!("a writer thread panicked"))??;
-            all.extend(done);
-        }
-        Ok((start.elapsed().as_secs_f64(), all))
-    })?;
+    let (secs, checkpoints) = timed(&fixture.ledger, work)?;
     let peak = measure::peak_rss_bytes()?;
 
     let sample = fixture.sample(2048)?;
@@ -98,4 +73,44 @@ pub fn run(opts: &Options, entries: u64) -> Result<Report> {
             .with("events", kind.name())
             .with("cores", opts.cores),
     )
+}
+
+/// Appends each share of `work` from a thread of its own, one event at a
+/// time, each waiting until durable; returns the seconds from the moment
+/// all threads start and the distinct checkpoints they were given (one a
+/// batch).
+pub fn timed<S: Store>(
+    ledger: &Ledger<S, LedgerState>,
+    work: Vec<Vec<SignedEvent>>,
+) -> Result<(f64, HashSet<String>)> {
+    let barrier = Barrier::new(work.len() + 1);
+    std::thread::scope(|scope| -> Result<(f64, HashSet<String>)> {
+        let handles: Vec<_> = work
+            .into_iter()
+            .map(|events| {
+                let barrier = &barrier;
+                scope.spawn(move || -> Result<HashSet<String>> {
+                    let mut checkpoints = HashSet::new();
+                    barrier.wait();
+                    for signed in events {
+                        let receipt = ledger
+                            .append(signed)
+                            .map_err(|e| anyhow!("append failed: {e}"))?;
+                        checkpoints.insert(receipt.checkpoint);
+                    }
+                    Ok(checkpoints)
+                })
+            })
+            .collect();
+        barrier.wait();
+        let start = Instant::now();
+        let mut all = HashSet::new();
+        for h in handles {
+            let done = h
+                .join()
+                .map_err(|_| anyhow!("a writer thread panicked"))??;
+            all.extend(done);
+        }
+        Ok((start.elapsed().as_secs_f64(), all))
+    })
 }

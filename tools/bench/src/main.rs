@@ -102,6 +102,7 @@ mod rebuild;
 mod report;
 mod scaling;
 mod served;
+mod stores;
 mod subject_map;
 mod under_load;
 mod verify;
@@ -160,6 +161,10 @@ enum Scenario {
     /// `--reviews` subjects (default 27650), beside rebuilding it from every
     /// tip; not part of `all`.
     SubjectMap(Common),
+    /// Durable appends and a full verification on PostgreSQL beside sled,
+    /// in the same run, on a throwaway cluster of 127.0.0.1 (needs the
+    /// postgresql package); not part of `all`.
+    Stores(Common),
     /// All ten scenarios in turn, each in a process of its own.
     All(Common),
     /// Verifies the ledger in DIR and prints one JSON line (used by `verify`).
@@ -256,6 +261,7 @@ enum Measure {
     Scaling,
     Console,
     SubjectMap,
+    Stores,
 }
 
 impl Measure {
@@ -274,6 +280,7 @@ impl Measure {
             Measure::Scaling => "scaling",
             Measure::Console => "console",
             Measure::SubjectMap => "subject-map",
+            Measure::Stores => "stores",
         }
     }
 
@@ -312,6 +319,9 @@ impl Measure {
                     bail!("subject-map counts reviews, not entries: give --reviews N");
                 }
                 subject_map::run(opts, opts.reviews.unwrap_or(subject_map::DEFAULT_REVIEWS))
+            }
+            Measure::Stores => {
+                return stores::run(opts, entries.unwrap_or(stores::DEFAULT_ENTRIES));
             }
             Measure::Scaling => {
                 let sizes = match opts.sizes.as_slice() {
@@ -368,6 +378,7 @@ fn main() -> Result<()> {
         Scenario::Scaling(c) => (c, Some(Scaling)),
         Scenario::Console(c) => (c, Some(Console)),
         Scenario::SubjectMap(c) => (c, Some(SubjectMap)),
+        Scenario::Stores(c) => (c, Some(Stores)),
         Scenario::All(c) => (c, None),
     };
     if !common.json {
