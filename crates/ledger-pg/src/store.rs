@@ -79,13 +79,7 @@ impl PgStore {
             )
             .map_err(|e| engine(url, &e))?
             .get(0);
-        lock(url, &mut client, row)?;
-        Ok(PgStore {
-            url: url.clone(),
-            row,
-            access: Access::Write,
-            client: Mutex::new(Some(client)),
-        })
+        PgStore::hold(url, client, row, Access::Write)
     }
 
     /// Opens the ledger `ledger` of the database at `url`, or its only
@@ -94,15 +88,7 @@ impl PgStore {
     pub fn open(url: &StoreUrl, ledger: Option<LedgerId>, access: Access) -> Result<PgStore> {
         let mut client = connect(url)?;
         let row = find(url, &mut client, ledger)?;
-        if access == Access::Write {
-            lock(url, &mut client, row)?;
-        }
-        Ok(PgStore {
-            url: url.clone(),
-            row,
-            access,
-            client: Mutex::new(Some(client)),
-        })
+        PgStore::hold(url, client, row, access)
     }
 
     /// The ids of the ledgers the database at `url` holds, oldest first.
@@ -162,11 +148,19 @@ impl PgStore {
             tx.commit().map_err(|e| engine(url, &e))?;
             row
         };
-        lock(url, &mut client, row)?;
+        PgStore::hold(url, client, row, Access::Write)
+    }
+
+    /// The store of ledger `row` on `client`, which takes the writer lock
+    /// first for [`Access::Write`].
+    fn hold(url: &StoreUrl, mut client: Client, row: i64, access: Access) -> Result<PgStore> {
+        if access == Access::Write {
+            lock(url, &mut client, row)?;
+        }
         Ok(PgStore {
             url: url.clone(),
             row,
-            access: Access::Write,
+            access,
             client: Mutex::new(Some(client)),
         })
     }

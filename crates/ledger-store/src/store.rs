@@ -75,7 +75,7 @@ pub struct Batch {
 impl Batch {
     /// The sequence number of the batch's first entry.
     pub fn start(&self) -> u64 {
-        self.head.size - self.entries.len() as u64
+        self.head.size.saturating_sub(self.entries.len() as u64)
     }
 
     /// Refuses the batch unless it starts where the stored log of `stored`
@@ -168,8 +168,8 @@ const WITNESS_FILE: &str = "checkpoint.witness";
 /// The sled cache of [`SledStore::open`] and [`SledStore::create`], bounded
 /// so that an auditor's `verify` stays small. Sled counts a page's size on
 /// disk, and holds its decoded keys and values in three to four times that:
-/// a cache of 32 MiB made `verify` of 200,000 entries peak at 163 MB, one of
-/// 8 MiB at 102 MB, for 3% more time (ARCHITECTURE.md, "Server cache"). A
+/// a cache of 32 MiB made `verify` of 200,000 entries peak at 213 MB, one of
+/// 8 MiB at 138 MB, and no slower (ARCHITECTURE.md, "Server cache"). A
 /// long-lived server that serves reads and feeds passes a larger one to
 /// [`SledStore::open_with_cache`].
 pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
