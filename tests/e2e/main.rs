@@ -9,6 +9,7 @@ mod crash;
 mod derived;
 mod discovery;
 mod disk_full;
+mod failover;
 mod hostile;
 mod mounts;
 mod passkeys;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use service::host::Hosted;
 use service::{Hosts, Tokens, server};
 use tonic::transport::Identity;
 
@@ -16,8 +17,13 @@ use crate::out::Out;
 #[derive(Args)]
 pub struct ServeArgs {
     /// A ledger directory to host; repeat for several ledgers.
-    #[arg(long = "ledger", required = true)]
+    #[arg(long = "ledger", required_unless_present = "store")]
     pub ledgers: Vec<PathBuf>,
+    /// Host every ledger of this PostgreSQL database as well:
+    /// `postgres://USER@HOST:PORT/DATABASE` (the password in the address or
+    /// in PGPASSWORD; never printed). docs/POSTGRES.md.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// The address to listen on; port 0 picks a free port (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:7327")]
     pub listen: SocketAddr,
@@ -173,7 +179,16 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
         None => None,
     };
     let webhooks = webhooks(&a)?;
-    let hosts = Arc::new(Hosts::open(&a.ledgers, tokens, a.cache_mib << 20)?);
+    let each = service::hosts::cache_share(a.cache_mib << 20, a.ledgers.len());
+    let mut hosted = a
+        .ledgers
+        .iter()
+        .map(|dir| Hosted::open(dir, each))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(url) = &a.store {
+        hosted.extend(database_ledgers(url)?);
+    }
+    let hosts = Arc::new(Hosts::of(hosted, tokens)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -313,4 +328,47 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
             _ = term.recv() => {}
         }
     })
+}
+
+/// Every ledger of the database at `url`, each opened for writing (its
+/// writer lock taken) and started.
+#[cfg(feature = "postgres")]
+fn database_ledgers(url: &str) -> Result<Vec<Hosted>> {
+    use crate::store_url::PgStore;
+    use ledger_store::StoreError;
+
+    let url = crate::store_url::parse(url)?;
+    let place = std::path::PathBuf::from(url.to_string());
+    let mut hosted = Vec::new();
+    for id in PgStore::ledgers(&url)? {
+        let takeover = {
+            let url = url.clone();
+            move || match PgStore::open(&url, Some(id), ledger_pg::Access::Write) {
+                Ok(store) => {
+                    let key = store.checkpoint_key()?;
+                    Ok(Ok((Box::new(store) as service::host::AnyStore, key)))
+                }
+                Err(StoreError::Busy { holder, .. }) => Ok(Err(holder)),
+                Err(e) => Err(e),
+            }
+        };
+        hosted.push(match takeover()? {
+            Ok((store, key)) => Hosted::start(store, key, &place)?,
+            Err(holder) => {
+                eprintln!("ledger {id} at {url}: on standby, written by {holder}");
+                let reads = PgStore::open(&url, Some(id), ledger_pg::Access::Read)?;
+                Hosted::standby(Box::new(reads), &place, Box::new(takeover), holder)?
+            }
+        });
+    }
+    if hosted.is_empty() {
+        anyhow::bail!("{url} holds no ledger (copy one there with `review-ledger migrate`)");
+    }
+    Ok(hosted)
+}
+
+/// Refuses: this binary has no PostgreSQL store.
+#[cfg(not(feature = "postgres"))]
+fn database_ledgers(_url: &str) -> Result<Vec<Hosted>> {
+    anyhow::bail!("this review-ledger was built without PostgreSQL (cargo feature `postgres`)")
 }

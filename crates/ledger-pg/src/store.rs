@@ -418,16 +418,25 @@ impl Store for PgStore {
 impl Drop for PgStore {
     /// Lets go of the writer lock before the connection closes, so that the
     /// next writer can take it at once rather than when the server notices
-    /// the session is gone.
+    /// the session is gone. The driver blocks on a runtime of its own,
+    /// which it may not do on an async runtime's thread (a server drops its
+    /// stores there as it stops): the session is closed on a thread of its
+    /// own.
     fn drop(&mut self) {
-        if self.access == Access::Write
-            && let Some(client) = self
-                .client
-                .get_mut()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_mut()
-        {
-            let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
+        let client = self
+            .client
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let unlock = self.access == Access::Write;
+        if let Some(mut client) = client {
+            let closing = std::thread::spawn(move || {
+                if unlock {
+                    let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
+                }
+                drop(client);
+            });
+            let _ = closing.join();
         }
     }
 }

@@ -158,6 +158,56 @@ pub trait Store: Send + Sync + 'static {
 
 const HEAD_KEY: &[u8] = b"mhead";
 const CHECKPOINT_KEY: &[u8] = b"mcheckpoint";
+/// A store chosen at run time (a ledger directory or a database), for code
+/// that hosts ledgers of either kind: every call goes to the boxed store.
+impl Store for Box<dyn Store> {
+    fn head(&self) -> Result<Head> {
+        (**self).head()
+    }
+    fn entry(&self, seq: Seq) -> Result<Option<Vec<u8>>> {
+        (**self).entry(seq)
+    }
+    fn range(&self, start: Seq, limit: usize) -> Result<Vec<(Seq, Vec<u8>)>> {
+        (**self).range(start, limit)
+    }
+    fn seq_of(&self, id: &EventId) -> Result<Option<Seq>> {
+        (**self).seq_of(id)
+    }
+    fn node(&self, level: u32, index: u64) -> Result<Option<Hash>> {
+        (**self).node(level, index)
+    }
+    fn seqs_of(&self, ids: &[EventId]) -> Result<Vec<Option<Seq>>> {
+        (**self).seqs_of(ids)
+    }
+    fn nodes(&self, keys: &[(u32, u64)]) -> Result<Vec<Option<Hash>>> {
+        (**self).nodes(keys)
+    }
+    fn keeps_nodes(&self) -> bool {
+        (**self).keeps_nodes()
+    }
+    fn derived_counts(&self) -> Result<Option<(u64, u64)>> {
+        (**self).derived_counts()
+    }
+    fn checkpoint(&self) -> Result<Option<String>> {
+        (**self).checkpoint()
+    }
+    fn witness(&self) -> Result<Option<String>> {
+        (**self).witness()
+    }
+    fn append(&self, batch: &Batch) -> Result<()> {
+        (**self).append(batch)
+    }
+    fn snapshot(&self) -> Result<Option<Vec<u8>>> {
+        (**self).snapshot()
+    }
+    fn put_snapshot(&self, record: &[u8]) -> Result<()> {
+        (**self).put_snapshot(record)
+    }
+    fn check_writable(&self) -> Result<()> {
+        (**self).check_writable()
+    }
+}
+
 /// The state snapshot's file beside the database: a large value rewritten
 /// whole, which sled would keep as blob files it frees only lazily.
 pub const SNAPSHOT_FILE: &str = "state.snapshot";

@@ -104,6 +104,11 @@ pub enum AppendError<R: std::error::Error + 'static> {
     /// duplicate naming its entry if it was stored.
     #[error("ledger storage failed: {0}")]
     Store(String),
+    /// Another process writes this ledger: this one serves its reads. The
+    /// event was not appended; send it to the writer, or again once this
+    /// one has taken over.
+    #[error("{0}")]
+    NotWriter(String),
 }
 
 type Reply<R> = SyncSender<Result<Receipt, AppendError<R>>>;

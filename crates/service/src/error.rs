@@ -88,6 +88,7 @@ pub fn append_status(e: AppendError<Rejection>) -> Status {
         AppendError::Duplicate { .. } => Code::AlreadyExists,
         AppendError::Rejected { source, .. } => rejection_code(source),
         AppendError::Store(_) => Code::Internal,
+        AppendError::NotWriter(_) => Code::Unavailable,
     };
     Status::new(code, capped(e.to_string()))
 }

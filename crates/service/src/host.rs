@@ -1,6 +1,12 @@
 //! One hosted ledger: its writer, the projection state that follows its
 //! durable entries, and the signal that wakes the feeds.
 //!
+//! A ledger in a database that several servers share has one writer at a
+//! time. The others host it on *standby* ([`Hosted::standby`]): they follow
+//! the database (every [`FOLLOW_EVERY`]), serve its reads and feeds, refuse
+//! appends with the reason, and try to take the writer's lock each time;
+//! the one that takes it starts a writer on what is stored and goes on.
+//!
 //! Everything here is blocking (sled and the writer block); the gRPC
 //! handlers call it through `tokio::task::spawn_blocking`.
 
@@ -8,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
-use ledger_core::{Admission, Entry, Event, LedgerId, Seq, SignedEvent};
+use std::time::Duration;
+
+use ledger_core::{Admission, Entry, Event, KeyPair, LedgerId, Seq, SignedEvent};
 use ledger_store::{
     AppendError, Head, Ledger, Receipt, SledStore, Store, StoreError, system_clock,
 };
@@ -17,13 +25,32 @@ use tokio::sync::watch;
 
 use crate::error::ServiceError;
 
-/// A ledger directory opened by the server.
+/// A hosted ledger's store: a directory's sled or a database's ledger.
+pub type AnyStore = Box<dyn Store>;
+
+/// How a standby takes over: it tries to open the ledger for writing and
+/// gets its store and checkpoint key, or `Ok(Err(why))` while another
+/// process holds it.
+pub type Takeover =
+    Box<dyn Fn() -> Result<Result<(AnyStore, KeyPair), String>, StoreError> + Send + Sync>;
+
+/// How often a standby reads the database's end and tries to take over.
+pub const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+
+/// A ledger opened by the server.
 pub struct Hosted {
     /// The ledger id (the genesis entry hash).
     pub id: LedgerId,
-    /// The directory it was opened from.
+    /// Where it was opened from: its directory, or the address of its
+    /// database (without a password).
     pub dir: PathBuf,
-    ledger: Ledger<SledStore, LedgerState>,
+    /// The writer; `None` while another process writes the ledger.
+    writer: RwLock<Option<Ledger<AnyStore, LedgerState>>>,
+    /// The store reads go to: the writer's own, or on standby a store
+    /// opened for reading.
+    reads: Arc<AnyStore>,
+    /// On standby: how to take over, and why appends are refused until then.
+    standby: Option<(Takeover, Mutex<String>)>,
     /// Appends hold this shared while they are in the writer; a snapshot
     /// takes it exclusively for the instant it reads the head, so that it
     /// never sees a batch that is written but not yet flushed.
@@ -45,7 +72,8 @@ pub struct Hosted {
 /// A hosted ledger's stored end as of one instant, for a full verification
 /// that must not see appends made while it runs.
 pub struct Snapshot {
-    inner: Arc<SledStore>,
+    inner: Arc<AnyStore>,
+    place: PathBuf,
     head: Head,
     checkpoint: Option<String>,
     witness: Option<String>,
@@ -61,6 +89,18 @@ impl Hosted {
         };
         let store = SledStore::open_with_cache(dir, cache_bytes).map_err(err)?;
         let key = store.checkpoint_key().map_err(err)?;
+        Hosted::start(Box::new(store), key, dir)
+    }
+
+    /// Hosts the ledger in `store`, whose checkpoint key is `key`, opened
+    /// from `place` (a directory, or a database's address): loads its state
+    /// and starts its writer.
+    pub fn start(store: AnyStore, key: KeyPair, place: &Path) -> Result<Hosted, ServiceError> {
+        let dir = place;
+        let err = |source: StoreError| ServiceError::Open {
+            dir: dir.to_owned(),
+            source,
+        };
         let mut state = LedgerState::new();
         let loaded = ledger_store::load(&store, &mut state).map_err(err)?;
         if let Some(why) = &loaded.ignored {
@@ -82,7 +122,9 @@ impl Hosted {
         Ok(Hosted {
             id,
             dir: dir.to_owned(),
-            ledger,
+            reads: ledger.store().clone(),
+            writer: RwLock::new(Some(ledger)),
+            standby: None,
             gate: RwLock::new(()),
             state: RwLock::new(state),
             durable: AtomicU64::new(size),
@@ -91,9 +133,147 @@ impl Hosted {
         })
     }
 
+    /// Hosts the ledger in `reads` (a store opened for reading) on
+    /// standby: another process writes it. [`Hosted::follow`] then keeps
+    /// it up with the stored entries and calls `takeover` until it succeeds.
+    pub fn standby(
+        reads: AnyStore,
+        place: &Path,
+        takeover: Takeover,
+        why: String,
+    ) -> Result<Hosted, ServiceError> {
+        let err = |source: StoreError| ServiceError::Open {
+            dir: place.to_owned(),
+            source,
+        };
+        let mut state = LedgerState::new();
+        let loaded = ledger_store::load(&reads, &mut state).map_err(err)?;
+        let id = state
+            .roster
+            .ledger_id
+            .ok_or_else(|| ServiceError::NoGenesis(place.to_owned()))?;
+        let note = reads.checkpoint().map_err(err)?.unwrap_or_default();
+        let size = loaded.chain.size;
+        let (applied, _) = watch::channel(size);
+        Ok(Hosted {
+            id,
+            dir: place.to_owned(),
+            reads: Arc::new(reads),
+            writer: RwLock::new(None),
+            standby: Some((takeover, Mutex::new(why))),
+            gate: RwLock::new(()),
+            state: RwLock::new(state),
+            durable: AtomicU64::new(size),
+            checkpoint: Mutex::new((size, note)),
+            applied,
+        })
+    }
+
+    /// Whether this server writes the ledger (rather than standing by).
+    pub fn writes(&self) -> bool {
+        self.writer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// On standby, a thread that follows the stored entries every
+    /// [`FOLLOW_EVERY`] and tries to take over, until it has or the ledger
+    /// is no longer hosted. Does nothing for a ledger this server writes.
+    pub fn follow(self: &Arc<Self>) {
+        if self.standby.is_none() {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("ledger-standby".into())
+            .spawn(move || {
+                while let Some(hosted) = weak.upgrade() {
+                    if hosted.follow_once() {
+                        return;
+                    }
+                    drop(hosted);
+                    std::thread::sleep(FOLLOW_EVERY);
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("warning: ledger {}: cannot follow it: {e}", self.id);
+        }
+    }
+
+    /// One step of [`Hosted::follow`]; true once this server writes.
+    fn follow_once(&self) -> bool {
+        let Some((takeover, why)) = &self.standby else {
+            return true;
+        };
+        if let Err(e) = self.follow_store() {
+            eprintln!("warning: ledger {}: following the database: {e}", self.id);
+        }
+        match takeover() {
+            Ok(Ok((store, key))) => match self.take_over(store, key) {
+                Ok(()) => {
+                    eprintln!(
+                        "ledger {} at {}: this server now writes it",
+                        self.id,
+                        self.dir.display()
+                    );
+                    true
+                }
+                Err(e) => {
+                    eprintln!("warning: ledger {}: cannot take over: {e}", self.id);
+                    false
+                }
+            },
+            Ok(Err(holder)) => {
+                *why.lock().unwrap_or_else(|p| p.into_inner()) = holder;
+                false
+            }
+            Err(e) => {
+                eprintln!("warning: ledger {}: cannot take over: {e}", self.id);
+                false
+            }
+        }
+    }
+
+    /// Takes in what the writer elsewhere has committed: everything stored
+    /// is durable. The checkpoint is read before the head, so that a batch
+    /// committed between the two reads leaves an older checkpoint beside a
+    /// newer head, never one that states entries not yet taken in.
+    fn follow_store(&self) -> Result<(), StoreError> {
+        let note = self.reads.checkpoint()?;
+        let head = self.reads.head()?;
+        if let Some(note) = note {
+            let states = note
+                .split_once("\n\n")
+                .and_then(|(body, _)| {
+                    ledger_core::Checkpoint::parse_body(&format!("{body}\n")).ok()
+                })
+                .map(|cp| cp.size);
+            let mut cp = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(size) = states
+                && size > cp.0
+                && size <= head.size
+            {
+                *cp = (size, note);
+            }
+        }
+        self.durable.fetch_max(head.size, Ordering::SeqCst);
+        self.catch_up()
+    }
+
+    /// Starts this server's writer on `store`, which holds the ledger's
+    /// lock: it checks the stored end and builds on it.
+    fn take_over(&self, store: AnyStore, key: KeyPair) -> Result<(), StoreError> {
+        let ledger = Ledger::start(store, LedgerState::new(), key, system_clock())?;
+        let size = ledger.store().head()?.size;
+        *self.writer.write().unwrap_or_else(|p| p.into_inner()) = Some(ledger);
+        self.durable.fetch_max(size, Ordering::SeqCst);
+        self.catch_up()
+    }
+
     /// The store, for reads. Read only below [`Hosted::size`].
-    pub fn store(&self) -> &SledStore {
-        self.ledger.store()
+    pub fn store(&self) -> &dyn Store {
+        &**self.reads
     }
 
     /// Entries that are durable and applied: what the server shows.
@@ -125,8 +305,18 @@ impl Hosted {
     /// to the projection state.
     pub fn append(&self, signed: SignedEvent) -> Result<Receipt, AppendError<Rejection>> {
         let receipt = {
+            let writer = self.writer.read().unwrap_or_else(|p| p.into_inner());
+            let Some(ledger) = writer.as_ref() else {
+                let why = self.standby.as_ref().map_or_else(String::new, |(_, why)| {
+                    why.lock().unwrap_or_else(|p| p.into_inner()).clone()
+                });
+                return Err(AppendError::NotWriter(format!(
+                    "ledger {} is written by another server ({why}); this one serves its reads and takes over if that one stops: append there, or here again shortly",
+                    self.id
+                )));
+            };
             let _shared = self.gate.read().unwrap_or_else(|p| p.into_inner());
-            self.ledger.append(signed)?
+            ledger.append(signed)?
         };
         let size = receipt.seq.0 + 1;
         self.durable.fetch_max(size, Ordering::SeqCst);
@@ -175,18 +365,26 @@ impl Hosted {
     /// its checkpoint.
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
-        let inner = self.ledger.store().clone();
+        let inner = self.reads.clone();
         Ok(Snapshot {
             head: inner.head()?,
             checkpoint: inner.checkpoint()?,
             witness: inner.witness()?,
             inner,
+            place: self.dir.clone(),
         })
     }
 
     /// Stops taking appends, lets queued ones finish, and waits for the writer.
     pub fn close(&self) {
-        self.ledger.close();
+        if let Some(ledger) = self
+            .writer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            ledger.close();
+        }
     }
 }
 
@@ -254,7 +452,7 @@ impl Store for Snapshot {
 
     fn append(&self, _batch: &ledger_store::Batch) -> ledger_store::Result<()> {
         Err(StoreError::Database {
-            path: self.inner.dir().to_owned(),
+            path: self.place.clone(),
             message: "a verification snapshot is read-only".into(),
         })
     }

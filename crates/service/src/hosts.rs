@@ -144,18 +144,29 @@ impl Hosts {
         tokens: Option<Tokens>,
         cache_bytes: u64,
     ) -> Result<Hosts, ServiceError> {
-        let mut ledgers: HashMap<Hash, Arc<Hosted>> = HashMap::new();
         let each = cache_share(cache_bytes, dirs.len());
-        for dir in dirs {
-            let hosted = Hosted::open(dir, each)?;
+        let hosted = dirs
+            .iter()
+            .map(|dir| Hosted::open(dir, each))
+            .collect::<Result<Vec<_>, _>>()?;
+        Hosts::of(hosted, tokens)
+    }
+
+    /// Hosts ledgers already opened (from directories or a database); two
+    /// may not be the same ledger.
+    pub fn of(hosted: Vec<Hosted>, tokens: Option<Tokens>) -> Result<Hosts, ServiceError> {
+        let mut ledgers: HashMap<Hash, Arc<Hosted>> = HashMap::new();
+        for hosted in hosted {
             if let Some(first) = ledgers.get(&hosted.id) {
                 return Err(ServiceError::SameLedger {
                     id: hosted.id.to_hex(),
                     first: first.dir.clone(),
-                    second: dir.clone(),
+                    second: hosted.dir.clone(),
                 });
             }
-            ledgers.insert(hosted.id, Arc::new(hosted));
+            let hosted = Arc::new(hosted);
+            hosted.follow();
+            ledgers.insert(hosted.id, hosted);
         }
         let (stop, _) = watch::channel(false);
         Ok(Hosts {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use ledger_core::merkle::{prove_consistency, prove_inclusion, range_root};
 use ledger_core::{Checkpoint, Seq};
-use ledger_store::{Store, StoreNodes};
+use ledger_store::StoreNodes;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::audit::{Auditors, stopped};

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use ledger_core::Seq;
-use ledger_store::Store as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;

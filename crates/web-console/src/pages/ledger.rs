@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use ledger_core::merkle::{prove_inclusion, range_root};
 use ledger_core::{Checkpoint, Entry, Event, Seq};
-use ledger_store::{Store, StoreNodes};
+use ledger_store::StoreNodes;
 use maud::html;
 use review::Payload;
 use serde::Deserialize;

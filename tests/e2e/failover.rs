@@ -1,0 +1,215 @@
+//! Two `review-ledger serve` instances on one PostgreSQL database: one
+//! writes the ledger, the other stands by, serving reads and the feed.
+//! Eight clients append through both while the writer is SIGKILLed at a
+//! random moment, round after round; the survivor takes over, the killed
+//! one comes back on standby. Every acknowledged entry must be in the
+//! ledger once, the ledger must verify, and a subscriber on the surviving
+//! instance must see every entry, in order.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use e2e::{Org, event_id};
+use ledger_core::{Entry, Event, Seq};
+use ledger_pg::cluster::Postgres;
+use ledger_pg::{Access, PgStore, StoreUrl};
+use ledger_store::{Store, verify};
+use rand_core::RngCore;
+use review::LedgerState;
+use service::pb;
+use service::pb::ledger_service_client::LedgerServiceClient;
+
+use crate::service::{Server, enrol, request, take};
+
+/// Rounds of killing the writer.
+const ROUNDS: usize = 20;
+/// Concurrent appending clients.
+const CLIENTS: u64 = 8;
+
+fn serve(db: &str) -> Server {
+    Server::start(&[], "127.0.0.1:0", &["--store", db])
+}
+
+// A plain test with a runtime of its own: the PostgreSQL driver's calls
+// block, and may not run on the runtime's own threads.
+#[test]
+fn the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost() {
+    let pg = match Postgres::start() {
+        Ok(pg) => pg,
+        Err(why) if why.starts_with("no PostgreSQL server binaries") => {
+            eprintln!(
+                "skipped: the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost: {why}"
+            );
+            return;
+        }
+        Err(why) => panic!("cannot start PostgreSQL: {why}"),
+    };
+    let db = pg.database().unwrap();
+    let url: StoreUrl = db.parse().unwrap();
+    let org = Arc::new(Org::new(3));
+    let (ledger, id) = org
+        .found_in(PgStore::create(&url, &org.checkpoint).unwrap())
+        .unwrap();
+    ledger.close();
+    drop(ledger);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (acked, mut feed, mut failovers, servers) = runtime.block_on(async move {
+        // The first to start writes; the second stands by.
+        let mut servers = [Some(serve(&db)), Some(serve(&db))];
+        let mut writer = 0;
+        let addrs: Arc<RwLock<[String; 2]>> = Arc::new(RwLock::new([
+            servers[0].as_ref().unwrap().url(),
+            servers[1].as_ref().unwrap().url(),
+        ]));
+        let refused = {
+            let mut standby = servers[1].as_ref().unwrap().ledger().await;
+            standby
+                .append(request(&id, &enrol(&org, id, 1)))
+                .await
+                .expect_err("the standby does not write")
+        };
+        assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+        assert!(
+            refused.message().contains("written by another server"),
+            "{refused:?}"
+        );
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let next = Arc::new(AtomicU64::new(100));
+        let acked: Arc<Mutex<Vec<(u64, Instant)>>> = Arc::default();
+        let mut clients = Vec::new();
+        for c in 0..CLIENTS {
+            let (stop, next, acked, addrs, org) = (
+                stop.clone(),
+                next.clone(),
+                acked.clone(),
+                addrs.clone(),
+                org.clone(),
+            );
+            clients.push(tokio::spawn(async move {
+                let mut channels: HashMap<String, LedgerServiceClient<tonic::transport::Channel>> =
+                    HashMap::new();
+                let mut turn = c as usize;
+                while !stop.load(Ordering::SeqCst) {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    let e = enrol(&org, id, n);
+                    // Through either server: the standby refuses, the writer appends.
+                    for _ in 0..2 {
+                        turn += 1;
+                        let addr = addrs.read().unwrap()[turn % 2].clone();
+                        let client = match channels.get_mut(&addr) {
+                            Some(c) => c,
+                            None => match LedgerServiceClient::connect(addr.clone()).await {
+                                Ok(c) => channels.entry(addr).or_insert(c),
+                                Err(_) => continue,
+                            },
+                        };
+                        if client.append(request(&id, &e)).await.is_ok() {
+                            acked.lock().unwrap().push((n, Instant::now()));
+                            break;
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }));
+        }
+
+        let mut failovers = Vec::new();
+        let mut subscriber = None;
+        for round in 0..ROUNDS {
+            tokio::time::sleep(Duration::from_millis(
+                100 + rand_core::OsRng.next_u64() % 300,
+            ))
+            .await;
+            let standby = 1 - writer;
+            if round == ROUNDS - 1 {
+                // A subscriber on the instance that will survive the last kill.
+                let feed = servers[standby]
+                    .as_ref()
+                    .unwrap()
+                    .ledger()
+                    .await
+                    .feed(pb::FeedRequest {
+                        ledger_id: id.to_hex(),
+                        from: 0,
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                subscriber = Some(feed);
+            }
+            let before = acked.lock().unwrap().len();
+            let killed_at = Instant::now();
+            servers[writer].take().unwrap().kill();
+            // The standby takes over: appends are acknowledged again.
+            let taken = loop {
+                let since = acked.lock().unwrap()[before..]
+                    .iter()
+                    .find(|(_, at)| *at > killed_at)
+                    .map(|(_, at)| *at);
+                if let Some(at) = since {
+                    break at;
+                }
+                assert!(
+                    killed_at.elapsed() < Duration::from_secs(30),
+                    "round {round}: no append acknowledged 30 s after the writer died"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            failovers.push(taken - killed_at);
+            // The killed one comes back, on standby.
+            let back = serve(&db);
+            addrs.write().unwrap()[writer] = back.url();
+            servers[writer] = Some(back);
+            writer = standby;
+        }
+        stop.store(true, Ordering::SeqCst);
+        for c in clients {
+            c.await.unwrap();
+        }
+        let acked = std::mem::take(&mut *acked.lock().unwrap());
+        (acked, subscriber.unwrap(), failovers, servers)
+    });
+
+    let reads = PgStore::open(&url, Some(id), Access::Read).unwrap();
+    let size = reads.head().unwrap().size;
+    let mut seen: HashMap<ledger_core::EventId, u32> = HashMap::new();
+    for (_, bytes) in reads.range(Seq(0), usize::MAX).unwrap() {
+        let entry = Entry::decode(&bytes).unwrap();
+        *seen
+            .entry(Event::decode(&entry.event).unwrap().id)
+            .or_default() += 1;
+    }
+    assert!(
+        acked.len() > 100,
+        "only {} appends acknowledged",
+        acked.len()
+    );
+    for (n, _) in acked.iter() {
+        assert_eq!(seen.get(&event_id(*n)), Some(&1), "acknowledged event {n}");
+    }
+    assert!(seen.values().all(|&c| c == 1), "an event stored twice");
+    let report = verify(&reads, LedgerState::new(), Some(id), &mut |_, _| {}).unwrap();
+    assert!(report.fault.is_none(), "{:?}", report.fault);
+    assert_eq!(report.entries, size);
+
+    // The subscriber on the survivor saw every entry, in order.
+    runtime.block_on(take(&mut feed, 0, size));
+    // Both stop cleanly, the writer and the one on standby.
+    for server in servers.into_iter().flatten() {
+        assert!(server.stop().success());
+    }
+    failovers.sort();
+    eprintln!(
+        "failover over {ROUNDS} rounds: {} appends acknowledged, {size} entries; writer killed to first acknowledged append: median {:?}, worst {:?}",
+        acked.len(),
+        failovers[failovers.len() / 2],
+        failovers[failovers.len() - 1]
+    );
+}
