@@ -430,10 +430,182 @@ fn the_binary_moves_the_demo_to_postgres_and_verifies_it_there() {
     assert!(!(stdout + &stderr).contains("s3cret-pw"));
     // A ledger id the database does not hold is named.
     let other = "ab".repeat(32);
-    let (code, _, stderr) = e2e::run(&["verify", "--store", &db, "--ledger-id", &other]).unwrap();
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains(&format!("holds no ledger {other}")),
-        "{stderr}"
+    refused(
+        &["verify", "--store", &db, "--ledger-id", &other],
+        &format!("holds no ledger {other}"),
     );
+}
+
+#[test]
+fn the_demo_and_every_local_command_run_on_postgres() {
+    let Some(pg) = postgres("the_demo_and_every_local_command_run_on_postgres") else {
+        return;
+    };
+    let db = pg.database().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    let demo = demo.to_str().unwrap();
+    let (v, _) = e2e::rl(&["demo", "--dir", demo, "--store", &db, "--json"], 0);
+    assert_eq!(v["valid"], true, "{v}");
+    let id = v["ledger_id"].as_str().unwrap().to_owned();
+    let entries = v["entries"].as_u64().unwrap();
+    let review = v["review"].as_str().unwrap().to_owned();
+    // Run again, it leaves the ledger alone.
+    let (again, _) = e2e::rl(&["demo", "--dir", demo, "--store", &db, "--json"], 0);
+    assert_eq!(again["already_exists"], true);
+    assert_eq!(again["entries"], entries);
+
+    let at = ["--store", db.as_str(), "--json"];
+    let read = |args: &[&str]| e2e::rl(&[args, &at[..]].concat(), 0).0;
+    assert_eq!(read(&["reviews"]).as_array().unwrap().len(), 2);
+    assert_eq!(
+        read(&["member", "list"])["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(read(&["checkpoint"])["size"], entries);
+    assert_eq!(
+        read(&["log", "--from", "0", "--limit", "5"])
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    read(&["prove", "--seq", "1"]);
+    read(&["agenda", "--review", &review]);
+    read(&["check", "--review", &review]);
+    let minutes = read(&["minutes", "show", "--review", &review]);
+    assert!(minutes["digest"].is_string(), "{minutes}");
+    let bundle = tmp.path().join("bundle.json");
+    let bundle = bundle.to_str().unwrap();
+    e2e::rl(
+        &[
+            "export", "--store", &db, "--review", &review, "--out", bundle,
+        ],
+        0,
+    );
+    let (checked, _) = e2e::rl(&["verify-bundle", bundle, "--trust", &id, "--json"], 0);
+    assert_eq!(checked["valid"], true, "{checked}");
+
+    // An append through --store, by the action's owner.
+    let isms = format!("{demo}/keys/isms.pem");
+    let (update, _) = e2e::rl(
+        &[
+            "action",
+            "update",
+            "--store",
+            &db,
+            "--key",
+            &isms,
+            "--action",
+            "cur-a1",
+            "--status",
+            "in-progress",
+            "--note",
+            "Half done.",
+            "--json",
+        ],
+        0,
+    );
+    assert_eq!(update["kind"], "action.update", "{update}");
+    let (v, _) = e2e::rl(&["verify", "--store", &db, "--trust", &id, "--json"], 0);
+    assert_eq!(
+        (v["valid"].clone(), v["entries"].as_u64()),
+        (true.into(), Some(entries + 1))
+    );
+
+    // While a server writes the ledger, a local append is refused, naming it.
+    let server = crate::service::Server::start(&[], "127.0.0.1:0", &["--store", &db]);
+    refused(
+        &[
+            "action",
+            "update",
+            "--store",
+            &db,
+            "--key",
+            &isms,
+            "--action",
+            "cur-a1",
+            "--status",
+            "completed",
+            "--note",
+            "Done.",
+        ],
+        "being written by another process",
+    );
+    assert!(server.stop().success());
+    // Readers are not writers: a read while a server writes works.
+    let _server = crate::service::Server::start(&[], "127.0.0.1:0", &["--store", &db]);
+    assert_eq!(read(&["checkpoint"])["size"], entries + 1);
+    // Repair is for directories, and says so.
+    refused(&["repair", "--store", &db], "refuse changes in place");
+}
+
+#[test]
+fn init_founds_a_ledger_in_a_database_beside_another() {
+    let Some(pg) = postgres("init_founds_a_ledger_in_a_database_beside_another") else {
+        return;
+    };
+    let db = pg.database().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("ceo.pem");
+    let key = key.to_str().unwrap();
+    e2e::rl(&["key", "new", "--out", key, "--name", "Ada Okafor"], 0);
+    let found = |org: &str| {
+        e2e::rl(
+            &[
+                "init",
+                "--store",
+                &db,
+                "--org",
+                org,
+                "--key",
+                key,
+                "--id",
+                "ceo",
+                "--name",
+                "Ada Okafor",
+                "--role",
+                "Chief Executive",
+                "--json",
+            ],
+            0,
+        )
+        .0["ledger_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = found("Example Ltd");
+    let second = found("Example Holdings");
+    assert_ne!(first, second);
+    // With two ledgers, a command must name one.
+    let stderr = refused(&["member", "list", "--store", &db], "holds 2 ledgers");
+    assert!(stderr.contains(&second), "{stderr}");
+    for (id, org) in [(&first, "Example Ltd"), (&second, "Example Holdings")] {
+        let (v, _) = e2e::rl(
+            &[
+                "member",
+                "list",
+                "--store",
+                &db,
+                "--ledger-id",
+                id,
+                "--json",
+            ],
+            0,
+        );
+        assert_eq!(v["organisation"], org, "{v}");
+    }
+}
+
+/// Runs the binary expecting a refusal (exit 2) that says `phrase`;
+/// returns its stderr.
+fn refused(args: &[&str], phrase: &str) -> String {
+    let (code, stdout, stderr) = e2e::run(args).unwrap();
+    assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+    assert!(stderr.contains(phrase), "{args:?}: {stderr}");
+    stderr
 }

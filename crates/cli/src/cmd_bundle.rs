@@ -53,7 +53,7 @@ pub fn export(a: ExportArgs, out: &Out) -> Result<Verdict> {
     let bytes = match Hosted::of(&a.ledger)? {
         Some(mut client) => client.bundle(&a.review)?,
         None => {
-            let store = crate::local::open_for_reading(&a.ledger.path)?;
+            let store = crate::local::open_for_reading(&a.ledger.at())?;
             service::export::bundle(&store, &ReviewId::new(a.review.as_str())?)?.to_bytes()
         }
     };

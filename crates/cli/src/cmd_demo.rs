@@ -24,12 +24,17 @@ use crate::cmd_minutes::{MinutesFormat, rendered};
 use crate::cmd_review::today;
 use crate::local::Local;
 use crate::out::Out;
+use crate::stores::{AnyStore, Where};
 
 #[derive(Args)]
 pub struct DemoArgs {
     /// Where to write the keys, the ledger and the minutes.
     #[arg(long, default_value = "demo")]
     pub dir: PathBuf,
+    /// Keep the ledger in this PostgreSQL database instead of DIR/ledger
+    /// (`postgres://USER@HOST:PORT/DATABASE`; docs/POSTGRES.md).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 fn new_key() -> KeyPair {
@@ -40,15 +45,23 @@ pub fn run(a: DemoArgs, out: &Out) -> Result<Verdict> {
     let ledger_dir = a.dir.join("ledger");
     let keys_dir = a.dir.join("keys");
     let html = a.dir.join("minutes.html");
-    if ledger_dir.exists() {
-        let store = SledStore::open_unchecked(&ledger_dir)?;
+    let at = Where::of(&ledger_dir, a.store.as_deref(), None);
+    let already = match &at {
+        Where::Dir(dir) => dir.exists(),
+        // The keys are written first: a database ledger of this demo has them.
+        Where::Database { .. } => keys_dir.exists(),
+    };
+    if already {
+        let store: AnyStore = match &at {
+            Where::Dir(dir) => Box::new(SledStore::open_unchecked(dir)?),
+            Where::Database { .. } => at.open_for_reading()?,
+        };
         let report = verify(&store, LedgerState::new(), None, &mut |_, _| {})?;
         out.emit(
-            &json!({"already_exists": true, "ledger": ledger_dir, "entries": report.entries, "valid": report.valid()}),
+            &json!({"already_exists": true, "ledger": at.to_string(), "entries": report.entries, "valid": report.valid()}),
             || {
                 format!(
-                    "{} already holds a demo ledger ({} entries, {}); left as it is.\nStart afresh with another --dir.",
-                    ledger_dir.display(),
+                    "{at} already holds a demo ledger ({} entries, {}); left as it is.\nStart afresh with another --dir.",
                     report.entries,
                     if report.valid() { "valid" } else { "INVALID" }
                 )
@@ -87,8 +100,8 @@ pub fn run(a: DemoArgs, out: &Out) -> Result<Verdict> {
     // The roster: the chief executive founds the ledger and enrols the operations
     // director alone (one top manager, quorum one); from then on both sign.
     let checkpoint_key = new_key();
-    let store = SledStore::create(&ledger_dir, &checkpoint_key)?;
-    let mut local = Local::start(store)?;
+    let store = at.create(&checkpoint_key)?;
+    let mut local = Local::start(store, checkpoint_key.clone(), at.clone())?;
     let genesis = Genesis {
         organisation: ORGANISATION.into(),
         founder: record(0),
@@ -130,7 +143,7 @@ pub fn run(a: DemoArgs, out: &Out) -> Result<Verdict> {
     drop(local);
 
     // What an auditor does: verify everything, then look at the current review.
-    let store = SledStore::open(&ledger_dir)?;
+    let store = at.open_for_reading()?;
     let mut state = LedgerState::new();
     let report = verify_into(&store, &mut state, None, &mut |_, _| {})?;
     let current = story::current_id();
@@ -146,7 +159,7 @@ pub fn run(a: DemoArgs, out: &Out) -> Result<Verdict> {
     let ok = report.valid() && check.passed() && audit.holds();
     out.emit(
         &json!({
-            "ledger": ledger_dir,
+            "ledger": at.to_string(),
             "keys": keys_dir,
             "minutes_html": html,
             "ledger_id": report.ledger_id.map(|h| h.to_hex()),
@@ -160,18 +173,18 @@ pub fn run(a: DemoArgs, out: &Out) -> Result<Verdict> {
         }),
         || {
             format!(
-                "{ORGANISATION}: {} entries ({} roster, {} for two reviews and the actions between them)\n\n{minutes_text}\n{}\n{}\nledger {}\n\nwrote {}\n      {}\n      {}\ntry:  review-ledger reviews --ledger {}\n      review-ledger verify --ledger {} --review {current}\n",
+                "{ORGANISATION}: {} entries ({} roster, {} for two reviews and the actions between them)\n\n{minutes_text}\n{}\n{}\nledger {}\n\nwrote {}\n      {}\n      {}\ntry:  review-ledger reviews {}\n      review-ledger verify {} --review {current}\n",
                 report.entries,
                 roster_entries,
                 report.entries - roster_entries,
                 crate::cmd_reports::check_text(&check),
                 audit.to_text(),
                 if report.valid() { format!("valid, ledger id {}", report.ledger_id.unwrap_or_default()) } else { format!("INVALID: {:?}", report.fault) },
-                ledger_dir.display(),
+                at,
                 keys_dir.display(),
                 html.display(),
-                ledger_dir.display(),
-                ledger_dir.display(),
+                at.flags(),
+                at.flags(),
             )
         },
     );

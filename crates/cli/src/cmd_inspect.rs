@@ -6,7 +6,7 @@ use ledger_core::merkle::{
     prove_consistency, prove_inclusion, verify_consistency, verify_inclusion,
 };
 use ledger_core::{Checkpoint, Entry, Event, Seq};
-use ledger_store::{SledStore, Store, StoreNodes};
+use ledger_store::{Store, StoreNodes};
 use review::{LedgerState, Payload};
 use serde_json::{Value, json};
 
@@ -54,7 +54,7 @@ pub struct ProveArgs {
 /// The latest checkpoint, verified under the key genesis names and for
 /// the ledger genesis founds. Reads the genesis entry and the stored note
 /// only, whatever the ledger's length.
-fn latest_checkpoint(store: &SledStore) -> Result<(String, Checkpoint)> {
+fn latest_checkpoint(store: &dyn Store) -> Result<(String, Checkpoint)> {
     let bytes = store
         .entry(Seq(0))?
         .context("the ledger has no genesis entry")?;
@@ -78,9 +78,9 @@ fn latest_checkpoint(store: &SledStore) -> Result<(String, Checkpoint)> {
 }
 
 pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
-    let store = crate::local::open_for_reading(&a.ledger.path)?;
+    let store = crate::local::open_for_reading(&a.ledger.at())?;
     let mut state = LedgerState::new();
-    crate::local::rebuild(&store, &mut state)?;
+    crate::local::rebuild(&store, &mut state, &a.ledger.at())?;
     let (from, limit) = match a.event_id.as_deref() {
         None => (Seq(a.from), a.limit),
         Some(hex) => {
@@ -140,7 +140,7 @@ pub fn log(a: LogArgs, out: &Out) -> Result<Verdict> {
 }
 
 pub fn checkpoint(a: CheckpointArgs, out: &Out) -> Result<Verdict> {
-    let store = crate::local::open_for_reading(&a.ledger.path)?;
+    let store = crate::local::open_for_reading(&a.ledger.at())?;
     let (note, cp) = latest_checkpoint(&store)?;
     out.emit(
         &json!({
@@ -159,7 +159,7 @@ pub fn checkpoint(a: CheckpointArgs, out: &Out) -> Result<Verdict> {
 /// `id`: the ledger id (the hash of entry 0) alone, for scripts and for
 /// auditors to pin: `LEDGER_ID=$(review-ledger id)`.
 pub fn id(a: CheckpointArgs, out: &Out) -> Result<Verdict> {
-    let store = crate::local::open_for_reading(&a.ledger.path)?;
+    let store = crate::local::open_for_reading(&a.ledger.at())?;
     let (_, cp) = latest_checkpoint(&store)?;
     out.emit(&json!({ "ledger_id": cp.ledger_id.to_hex() }), || {
         cp.ledger_id.to_hex()
@@ -168,7 +168,7 @@ pub fn id(a: CheckpointArgs, out: &Out) -> Result<Verdict> {
 }
 
 pub fn prove(a: ProveArgs, out: &Out) -> Result<Verdict> {
-    let store = crate::local::open_for_reading(&a.ledger.path)?;
+    let store = crate::local::open_for_reading(&a.ledger.at())?;
     let (note, cp) = latest_checkpoint(&store)?;
     let nodes = StoreNodes(&store);
     let value = if let Some(seq) = a.seq {

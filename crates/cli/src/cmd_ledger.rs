@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Args;
 use ed25519_dalek::SigningKey;
 use ledger_core::KeyPair;
-use ledger_store::{SledStore, keyfile};
+use ledger_store::keyfile;
 use rand_core::OsRng;
 use review::{Genesis, MemberId, MemberRecord, Payload, Policy, Quorum};
 use serde_json::json;
@@ -93,14 +93,15 @@ pub fn init(a: InitArgs, out: &Out) -> Result<Verdict> {
     ) {
         return Err(anyhow::Error::new(crate::failure::Refused::by_rules(&e)).context("genesis"));
     }
-    let store = SledStore::create(&a.ledger.path, &checkpoint_key)?;
-    let mut local = Local::start(store)?;
+    let at = a.ledger.at();
+    let store = at.create(&checkpoint_key)?;
+    let mut local = Local::start(store, checkpoint_key.clone(), at.clone())?;
     let (receipt, _) = local.append(&founder, &genesis)?;
     let ledger_id = receipt.hash;
     out.emit(
         &json!({
             "ledger_id": ledger_id.to_hex(),
-            "ledger": a.ledger.path,
+            "ledger": at.to_string(),
             "organisation": a.org,
             "checkpoint_key": checkpoint_key.public().to_text(),
             "checkpoint": receipt.checkpoint,
@@ -108,7 +109,7 @@ pub fn init(a: InitArgs, out: &Out) -> Result<Verdict> {
         || {
             format!(
                 "created ledger {} for {}\nledger id {}\n(auditors pin this id: `review-ledger verify --trust {}`)",
-                a.ledger.path.display(),
+                at,
                 a.org,
                 ledger_id,
                 ledger_id

@@ -33,12 +33,12 @@ pub fn run(_a: MigrateArgs, _out: &Out) -> Result<Verdict> {
 
 #[cfg(feature = "postgres")]
 pub fn run(a: MigrateArgs, out: &Out) -> Result<Verdict> {
-    use crate::store_url::PgStore;
+    use crate::stores::PgStore;
     use ledger_store::{SledStore, Store, verify};
     use review::LedgerState;
     use serde_json::json;
 
-    let url = crate::store_url::parse(&a.to)?;
+    let url = crate::stores::parse(&a.to)?;
     let source = SledStore::open(&a.from)?;
     let total = source.head()?.size;
     let bar = crate::out::entries_bar(out, total);

@@ -122,7 +122,7 @@ pub fn run(cmd: MinutesCommand, out: &Out) -> Result<Verdict> {
                 }
                 Some(mut remote) => rendered_remote(&mut remote, &review, format)?,
                 None => {
-                    let (store, state) = crate::local::load(&ledger.path)?;
+                    let (store, state) = crate::local::load(&ledger.at())?;
                     rendered(&state, store.checkpoint()?, &review, format)?
                 }
             };

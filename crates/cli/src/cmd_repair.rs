@@ -19,6 +19,11 @@ pub struct RepairArgs {
 const LISTED: usize = 100;
 
 pub fn run(a: RepairArgs, out: &Out) -> Result<Verdict> {
+    if a.ledger.store.is_some() {
+        anyhow::bail!(
+            "repair mends the derived records of a ledger directory; a PostgreSQL ledger's tables refuse changes in place (docs/POSTGRES.md)"
+        );
+    }
     // Unchecked: the head may be what is damaged.
     let store = SledStore::open_unchecked(&a.ledger.path)?;
     let total = store.head().map(|h| h.size).unwrap_or(0);

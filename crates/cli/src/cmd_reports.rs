@@ -188,7 +188,7 @@ pub fn reviews(a: ReviewsArgs, out: &Out) -> Result<Verdict> {
                 .collect()
         }
         None => {
-            let (_, state) = crate::local::load(&a.ledger.path)?;
+            let (_, state) = crate::local::load(&a.ledger.at())?;
             review_rows(&state)
         }
     };
@@ -285,7 +285,7 @@ pub fn actions(a: ActionsArgs, out: &Out) -> Result<Verdict> {
             (list.as_of, rows)
         }
         None => {
-            let (_, state) = crate::local::load(&a.ledger.path)?;
+            let (_, state) = crate::local::load(&a.ledger.at())?;
             let date = as_of(&a.as_of)?;
             let only = a.review.map(ReviewId::new).transpose()?;
             (date.to_string(), action_rows(&state, date, only.as_ref()))
@@ -484,7 +484,7 @@ pub fn check(a: CheckArgs, out: &Out) -> Result<Verdict> {
             })
         }
         None => {
-            let (_, state) = crate::local::load(&a.ledger.path)?;
+            let (_, state) = crate::local::load(&a.ledger.at())?;
             let review = ReviewId::new(a.review)?;
             let report = conformance::check(&state, &review, as_of(&a.as_of)?)?;
             serde_json::to_value(&report)?

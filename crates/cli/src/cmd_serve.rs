@@ -334,10 +334,10 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
 /// writer lock taken) and started.
 #[cfg(feature = "postgres")]
 fn database_ledgers(url: &str) -> Result<Vec<Hosted>> {
-    use crate::store_url::PgStore;
+    use crate::stores::PgStore;
     use ledger_store::StoreError;
 
-    let url = crate::store_url::parse(url)?;
+    let url = crate::stores::parse(url)?;
     let place = std::path::PathBuf::from(url.to_string());
     let mut hosted = Vec::new();
     for id in PgStore::ledgers(&url)? {

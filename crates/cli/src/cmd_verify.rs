@@ -28,12 +28,6 @@ pub struct VerifyArgs {
     /// `~/.config/review-ledger/trusted.json`; each run says which it used.
     #[arg(long)]
     pub state: Option<std::path::PathBuf>,
-    /// Verify a ledger in a PostgreSQL database instead of a directory:
-    /// `postgres://USER@HOST:PORT/DATABASE` (the password in the address or
-    /// in PGPASSWORD; never printed). With several ledgers in the database,
-    /// name one with --ledger-id.
-    #[arg(long, value_name = "URL")]
-    pub store: Option<String>,
 }
 
 pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
@@ -42,9 +36,6 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         .as_deref()
         .map(|t| Hash::from_hex("--trust", t))
         .transpose()?;
-    if a.store.is_some() && a.ledger.server.is_some() {
-        anyhow::bail!("--store and --server name two different places: give one");
-    }
     if let Some(client) = Hosted::of(&a.ledger)? {
         let trust =
             trust.ok_or_else(|| anyhow::anyhow!("--trust LEDGER_ID is required with --server"))?;
@@ -56,8 +47,8 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         }
         return remote(client, trust, &a, out);
     }
-    if let Some(url) = &a.store {
-        let store = crate::store_url::open_postgres(url, a.ledger.ledger_id.as_deref())?;
+    if a.ledger.store.is_some() {
+        let store = a.ledger.at().open_for_reading()?;
         return local(&store, None, trust, &a, out);
     }
     let store = SledStore::open_unchecked(&a.ledger.path)?;

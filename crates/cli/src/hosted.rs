@@ -45,7 +45,13 @@ pub struct Place {
     /// turn `verify --ledger ./copy` into a check of some server.
     #[arg(long)]
     pub server: Option<String>,
-    /// With --server: the hosted ledger's id (64 hex digits).
+    /// A ledger in a PostgreSQL database instead of a directory:
+    /// `postgres://USER@HOST:PORT/DATABASE` (the password in the address or
+    /// in PGPASSWORD; never printed). docs/POSTGRES.md.
+    #[arg(long, value_name = "URL", conflicts_with = "server")]
+    pub store: Option<String>,
+    /// With --server: the hosted ledger's id (64 hex digits); with --store,
+    /// the ledger's id when the database holds several.
     #[arg(long)]
     pub ledger_id: Option<String>,
     /// With --server: the bearer token for reads, when the server requires one.
@@ -57,6 +63,11 @@ pub struct Place {
 }
 
 impl Place {
+    /// Where the ledger is, when this is not remote mode.
+    pub fn at(&self) -> crate::stores::Where {
+        crate::stores::Where::of(&self.path, self.store.as_deref(), self.ledger_id.as_deref())
+    }
+
     /// The server and ledger id, when this is remote mode.
     pub fn remote(&self) -> Result<Option<(ServerArgs, LedgerId)>> {
         let Some(server) = &self.server else {

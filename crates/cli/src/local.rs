@@ -1,21 +1,24 @@
-//! A ledger directory opened by this process for reading and appending.
-
-use std::path::Path;
+//! A ledger (a directory, or a ledger in a database) opened by this
+//! process for reading and appending.
 
 use anyhow::{Context, Result, anyhow};
 use ledger_core::{EventId, Hash, KeyPair, Seq, SignedEvent, UnixMicros};
-use ledger_store::{Ledger, Receipt, SledStore, Store, system_clock};
+use ledger_store::{Ledger, Receipt, Store, system_clock};
 use rand_core::{OsRng, RngCore};
 use review::{Effect, LedgerState, Payload};
 
+use crate::stores::{AnyStore, Where};
+
 /// An open ledger: the writer, and this process's copy of the admission
-/// state (kept in step with what it appends, since the directory lock
-/// keeps every other process out).
+/// state (kept in step with what it appends, since the ledger's lock keeps
+/// every other writer out).
 pub struct Local {
     /// The admission state after the last entry.
     pub state: LedgerState,
     /// The writer.
-    pub ledger: Ledger<SledStore, LedgerState>,
+    pub ledger: Ledger<AnyStore, LedgerState>,
+    /// Where the ledger is.
+    pub at: Where,
 }
 
 /// A fresh random event id.
@@ -31,20 +34,19 @@ pub fn now() -> UnixMicros {
 }
 
 impl Local {
-    /// Opens an existing ledger directory for appending.
-    pub fn open(dir: &Path) -> Result<Local> {
-        let store = SledStore::open(dir)?;
-        Self::start(store)
+    /// Opens an existing ledger for appending.
+    pub fn open(at: &Where) -> Result<Local> {
+        let (store, key) = at.open_for_append()?;
+        Self::start(store, key, at.clone())
     }
 
-    /// Starts the writer on a store, loading its state once (from its
-    /// snapshot and the entries after it).
-    pub fn start(store: SledStore) -> Result<Local> {
-        let key = store.checkpoint_key()?;
+    /// Starts the writer on a store whose checkpoint key is `key`, loading
+    /// its state once (from its snapshot and the entries after it).
+    pub fn start(store: AnyStore, key: KeyPair, at: Where) -> Result<Local> {
         let mut state = LedgerState::new();
-        let loaded = rebuild(&store, &mut state)?;
+        let loaded = rebuild(&store, &mut state, &at)?;
         let ledger = Ledger::start_loaded(store, state.clone(), loaded, key, system_clock())?;
-        Ok(Local { state, ledger })
+        Ok(Local { state, ledger, at })
     }
 
     /// Signs `payload` with `author`, appends it durably and returns the
@@ -97,45 +99,32 @@ pub fn record(state: &mut LedgerState, receipt: &Receipt, effect: Effect) {
     ledger_core::Admission::apply(state, receipt.seq, receipt.hash, receipt.received, effect);
 }
 
-/// Opens a ledger directory for reading: in place, or, when this process
-/// cannot write it (an auditor's copy, a read-only mount), from a private
-/// copy of its database, which it says on stderr.
-pub fn open_for_reading(dir: &Path) -> Result<SledStore> {
-    let store = SledStore::open(dir)?;
-    warn_if_copied(&store);
-    Ok(store)
+/// Opens a ledger for reading (see [`Where::open_for_reading`]).
+pub fn open_for_reading(at: &Where) -> Result<AnyStore> {
+    at.open_for_reading()
 }
 
-/// Says on stderr when `store` reads a private copy of a directory that
-/// cannot be written.
-pub fn warn_if_copied(store: &SledStore) {
-    if let Some((reason, copy)) = store.read_only() {
-        eprintln!(
-            "warning: {} cannot be written ({reason}): reading a private copy of its database in {}, deleted on exit",
-            store.dir().display(),
-            copy.display()
-        );
-    }
-}
-
-/// Opens a ledger directory for reading and loads it: the store (for
-/// checkpoints and entries) and the state after its last entry.
-pub fn load(dir: &Path) -> Result<(SledStore, LedgerState)> {
-    let store = open_for_reading(dir)?;
+/// Opens a ledger for reading and loads it: the store (for checkpoints
+/// and entries) and the state after its last entry.
+pub fn load(at: &Where) -> Result<(AnyStore, LedgerState)> {
+    let store = open_for_reading(at)?;
     let mut state = LedgerState::new();
-    rebuild(&store, &mut state).with_context(|| format!("cannot replay {}", dir.display()))?;
+    rebuild(&store, &mut state, at).with_context(|| format!("cannot replay {at}"))?;
     Ok((store, state))
 }
 
 /// The state after the store's last entry, from its snapshot and the
 /// entries after it ([`ledger_store::load`]); a snapshot that cannot be
 /// used is said on stderr, and every entry is replayed instead.
-pub fn rebuild(store: &SledStore, state: &mut LedgerState) -> Result<ledger_store::Loaded> {
+pub fn rebuild(
+    store: &dyn Store,
+    state: &mut LedgerState,
+    at: &Where,
+) -> Result<ledger_store::Loaded> {
     let loaded = ledger_store::load(store, state)?;
     if let Some(why) = &loaded.ignored {
         eprintln!(
-            "warning: {}: {why}; every entry was replayed instead (a new snapshot is stored when the ledger is next appended to)",
-            store.dir().display()
+            "warning: {at}: {why}; every entry was replayed instead (a new snapshot is stored when the ledger is next appended to)"
         );
     }
     Ok(loaded)

@@ -41,7 +41,7 @@ mod local;
 mod oscal;
 mod out;
 mod record_file;
-mod store_url;
+mod stores;
 mod target;
 mod trusted;
 
@@ -67,12 +67,27 @@ struct Cli {
     command: Command,
 }
 
-/// Where the ledger directory is.
+/// Where the ledger is: a directory, or a ledger in a PostgreSQL database.
 #[derive(Args, Clone, Debug)]
 pub struct LedgerDir {
     /// The ledger directory.
     #[arg(long = "ledger", env = "REVIEW_LEDGER_DIR", default_value = "ledger")]
     pub path: PathBuf,
+    /// A ledger in a PostgreSQL database instead of a directory:
+    /// `postgres://USER@HOST:PORT/DATABASE` (the password in the address or
+    /// in PGPASSWORD; never printed). docs/POSTGRES.md.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// With --store: the ledger's id, when the database holds several.
+    #[arg(long)]
+    pub ledger_id: Option<String>,
+}
+
+impl LedgerDir {
+    /// Where the ledger is.
+    pub fn at(&self) -> stores::Where {
+        stores::Where::of(&self.path, self.store.as_deref(), self.ledger_id.as_deref())
+    }
 }
 
 #[derive(Subcommand)]

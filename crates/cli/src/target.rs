@@ -14,7 +14,6 @@
 //! and appends nothing.
 
 use std::fmt;
-use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
@@ -45,8 +44,8 @@ pub struct Retry {
 pub struct OutcomeUnknown {
     /// The event.
     pub event_id: EventId,
-    /// The ledger directory, in local mode.
-    pub dir: Option<PathBuf>,
+    /// The options that name the ledger, in local mode (`--ledger DIR`).
+    pub place: Option<String>,
     /// What happened.
     pub cause: String,
 }
@@ -59,11 +58,10 @@ impl fmt::Display for OutcomeUnknown {
             "the outcome of event {id} is unknown ({}): the ledger may or may not hold it. ",
             self.cause
         )?;
-        if let Some(dir) = &self.dir {
+        if let Some(place) = &self.place {
             write!(
                 f,
-                "Look with `review-ledger log --ledger {} --event-id {id}`, or run",
-                dir.display()
+                "Look with `review-ledger log {place} --event-id {id}`, or run"
             )?;
         } else {
             f.write_str("Run")?;
@@ -121,7 +119,7 @@ impl Target {
             .context("--event-id")?;
         let at = match Hosted::of(place)? {
             Some(remote) => At::Remote(Box::new(remote), None),
-            None => At::Local(Box::new(Local::open(&place.path)?)),
+            None => At::Local(Box::new(Local::open(&place.at())?)),
         };
         let mut target = Target { at, event_id };
         if let Some(id) = event_id
@@ -246,17 +244,17 @@ impl Target {
     pub fn append(&mut self, author: &KeyPair, payload: &Payload) -> Result<Appended> {
         let id = self.event_id.unwrap_or_else(new_event_id);
         let (event_id, signed, effect) = prepare(self.state()?, author, id, payload)?;
-        let unknown = |dir: Option<PathBuf>, cause: String| OutcomeUnknown {
+        let unknown = |place: Option<String>, cause: String| OutcomeUnknown {
             event_id,
-            dir,
+            place,
             cause,
         };
         let receipt = match &mut self.at {
             At::Local(local) => match local.ledger.append(signed) {
                 Ok(r) => r,
                 Err(e @ AppendError::Store(_)) => {
-                    let dir = local.ledger.store().dir().to_owned();
-                    return Err(unknown(Some(dir), e.to_string()).into());
+                    let place = local.at.flags();
+                    return Err(unknown(Some(place), e.to_string()).into());
                 }
                 Err(AppendError::Rejected { source, .. }) => {
                     return Err(crate::failure::Refused::by_rules(&source).into());
@@ -296,7 +294,7 @@ pub fn read_state(place: &Place) -> Result<(LedgerState, Option<String>)> {
             Ok((v.state, Some(v.checkpoint)))
         }
         None => {
-            let (store, state) = crate::local::load(&place.path)?;
+            let (store, state) = crate::local::load(&place.at())?;
             let checkpoint = ledger_store::Store::checkpoint(&store)?;
             Ok((state, checkpoint))
         }
