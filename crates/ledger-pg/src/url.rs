@@ -54,17 +54,86 @@ impl FromStr for StoreUrl {
         let mut config = postgres::Config::from_str(text).map_err(|_| {
             BadUrl("not a valid postgres:// address (postgres://USER@HOST:PORT/DATABASE)".into())
         })?;
-        if config.get_password().is_none()
-            && let Ok(password) = std::env::var("PGPASSWORD")
-        {
-            config.password(password);
-        }
         if config.get_hosts().is_empty() {
             config.host("localhost");
+        }
+        if config.get_password().is_none() {
+            if let Ok(password) = std::env::var("PGPASSWORD") {
+                config.password(password);
+            } else if let Some(password) = password_file(&config) {
+                config.password(password);
+            }
         }
         let shown = shown(&config);
         Ok(StoreUrl { config, shown })
     }
+}
+
+/// The password for `config` from the password file libpq reads:
+/// `$PGPASSFILE`, or `~/.pgpass`. It is used only when only its owner can
+/// read it, as libpq does.
+fn password_file(config: &postgres::Config) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = match std::env::var_os("PGPASSFILE") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => std::path::PathBuf::from(std::env::var_os("HOME")?).join(".pgpass"),
+    };
+    let meta = std::fs::metadata(&path).ok()?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(Host::Unix(_)) | None => "localhost".into(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let db = config.get_dbname().unwrap_or_default();
+    let user = config.get_user().unwrap_or_default();
+    matching_password(&text, [&host, &port, db, user])
+}
+
+/// The password of the first line of a password file
+/// (`host:port:database:user:password`, `*` matching anything, `\:` and
+/// `\\` escaped, `#` starting a comment) that matches `wanted`.
+fn matching_password(text: &str, wanted: [&str; 4]) -> Option<String> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .find_map(|line| {
+            let fields = split_fields(line);
+            let [host, port, db, user, password] = fields.as_slice() else {
+                return None;
+            };
+            [host, port, db, user]
+                .iter()
+                .zip(wanted)
+                .all(|(field, want)| field.as_str() == "*" || field.as_str() == want)
+                .then(|| password.clone())
+        })
+}
+
+/// A password file line's fields, unescaped.
+fn split_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    fields.last_mut().expect("one field").push(next);
+                }
+            }
+            ':' => fields.push(String::new()),
+            c => fields.last_mut().expect("one field").push(c),
+        }
+    }
+    fields
 }
 
 /// The address without its password.
@@ -121,6 +190,33 @@ mod tests {
             assert_eq!(format!("{url:?}"), shown);
             assert!(!url.to_string().contains("s3cret"));
         }
+    }
+
+    #[test]
+    fn a_password_file_line_matches_as_libpq_matches_it() {
+        let file = "# a comment\n\
+                    db.example:5432:grc:auditor:not-this-one\n\
+                    db.example:*:grc:ledger:pa\\:ss\n\
+                    *:*:*:*:fallback\n";
+        for (wanted, password) in [
+            (["db.example", "5433", "grc", "ledger"], Some("pa:ss")),
+            (
+                ["db.example", "5432", "grc", "auditor"],
+                Some("not-this-one"),
+            ),
+            (["other", "5432", "grc", "ledger"], Some("fallback")),
+        ] {
+            assert_eq!(
+                matching_password(file, wanted).as_deref(),
+                password,
+                "{wanted:?}"
+            );
+        }
+        assert_eq!(matching_password("h:1:d:u:p\n", ["h", "2", "d", "u"]), None);
+        assert_eq!(
+            matching_password("too:few:fields\n", ["too", "few", "fields", "x"]),
+            None
+        );
     }
 
     #[test]

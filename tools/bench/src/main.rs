@@ -91,6 +91,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod append;
 mod check;
 mod console;
+mod failover;
 mod feed;
 mod fixture;
 mod grpc_append;
@@ -165,6 +166,11 @@ enum Scenario {
     /// in the same run, on a throwaway cluster of 127.0.0.1 (needs the
     /// postgresql package); not part of `all`.
     Stores(Common),
+    /// How long appends stop when the server writing a PostgreSQL ledger is
+    /// killed and a standby takes over, over 10 rounds (needs the
+    /// postgresql package and `cargo build --release -p cli`); not part of
+    /// `all`.
+    Failover(Common),
     /// All ten scenarios in turn, each in a process of its own.
     All(Common),
     /// Verifies the ledger in DIR and prints one JSON line (used by `verify`).
@@ -262,6 +268,7 @@ enum Measure {
     Console,
     SubjectMap,
     Stores,
+    Failover,
 }
 
 impl Measure {
@@ -281,6 +288,7 @@ impl Measure {
             Measure::Console => "console",
             Measure::SubjectMap => "subject-map",
             Measure::Stores => "stores",
+            Measure::Failover => "failover",
         }
     }
 
@@ -320,6 +328,7 @@ impl Measure {
                 }
                 subject_map::run(opts, opts.reviews.unwrap_or(subject_map::DEFAULT_REVIEWS))
             }
+            Measure::Failover => failover::run(opts),
             Measure::Stores => {
                 return stores::run(opts, entries.unwrap_or(stores::DEFAULT_ENTRIES));
             }
@@ -379,6 +388,7 @@ fn main() -> Result<()> {
         Scenario::Console(c) => (c, Some(Console)),
         Scenario::SubjectMap(c) => (c, Some(SubjectMap)),
         Scenario::Stores(c) => (c, Some(Stores)),
+        Scenario::Failover(c) => (c, Some(Failover)),
         Scenario::All(c) => (c, None),
     };
     if !common.json {

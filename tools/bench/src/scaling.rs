@@ -170,6 +170,8 @@ fn time(bin: &Path, cache: &Path, runs: usize, args: impl Fn(usize) -> Vec<Strin
 /// kept open: the server prints more lines after its address.
 pub(crate) struct Serving {
     child: Child,
+    /// Whether the child was killed and reaped already.
+    reaped: bool,
     pub(crate) url: String,
     /// The web console's address, when started with `--http`.
     pub(crate) console: Option<String>,
@@ -179,11 +181,18 @@ pub(crate) struct Serving {
 impl Serving {
     /// Serves `dir`, with the web console too when `console` is set.
     pub(crate) fn start(bin: &Path, dir: &str, console: bool) -> Result<Serving> {
-        let mut cmd = Command::new(bin);
-        cmd.args(["serve", "--ledger", dir, "--listen", "127.0.0.1:0"]);
+        let mut args = vec!["--ledger", dir];
         if console {
-            cmd.args(["--http", "127.0.0.1:0"]);
+            args.extend(["--http", "127.0.0.1:0"]);
         }
+        Serving::start_with(bin, &args, console)
+    }
+
+    /// Serves with `args` after `serve --listen 127.0.0.1:0`; `console`
+    /// says whether they start the web console.
+    pub(crate) fn start_with(bin: &Path, args: &[&str], console: bool) -> Result<Serving> {
+        let mut cmd = Command::new(bin);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -213,6 +222,7 @@ impl Serving {
         };
         Ok(Serving {
             child,
+            reaped: false,
             url: format!("http://{addr}"),
             console,
             _stdout: stdout,
@@ -220,8 +230,20 @@ impl Serving {
     }
 }
 
+impl Serving {
+    /// SIGKILL, as a machine that dies.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.reaped = true;
+    }
+}
+
 impl Drop for Serving {
     fn drop(&mut self) {
+        if self.reaped {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
