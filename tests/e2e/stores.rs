@@ -599,6 +599,39 @@ fn init_founds_a_ledger_in_a_database_beside_another() {
         );
         assert_eq!(v["organisation"], org, "{v}");
     }
+    // A server hosts the ledgers it is told to, or every one.
+    let only = crate::service::Server::start(
+        &[],
+        "127.0.0.1:0",
+        &["--store", &db, "--ledger-id", &second],
+    );
+    let every = crate::service::Server::start(&[], "127.0.0.1:0", &["--store", &db]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listed = |server: &crate::service::Server| {
+        let mut ids: Vec<String> = runtime.block_on(async {
+            server
+                .ledger()
+                .await
+                .list_ledgers(service::pb::ListLedgersRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+                .ledgers
+                .into_iter()
+                .map(|l| l.ledger_id)
+                .collect()
+        });
+        ids.sort();
+        ids
+    };
+    assert_eq!(listed(&only), vec![second.clone()]);
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    assert_eq!(listed(&every), both);
+    refused(
+        &["serve", "--store", &db, "--ledger-id", &"cd".repeat(32)],
+        "holds no ledger",
+    );
 }
 
 /// Runs the binary expecting a refusal (exit 2) that says `phrase`;

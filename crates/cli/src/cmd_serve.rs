@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// in PGPASSWORD; never printed). docs/POSTGRES.md.
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+    /// With --store: host only this ledger of the database (repeatable);
+    /// without it, every ledger the database holds.
+    #[arg(long = "ledger-id", value_name = "ID", requires = "store")]
+    pub ledger_ids: Vec<String>,
     /// The address to listen on; port 0 picks a free port (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:7327")]
     pub listen: SocketAddr,
@@ -186,7 +190,7 @@ pub fn run(a: ServeArgs, out: &Out) -> Result<Verdict> {
         .map(|dir| Hosted::open(dir, each))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(url) = &a.store {
-        hosted.extend(database_ledgers(url)?);
+        hosted.extend(database_ledgers(url, &a.ledger_ids)?);
     }
     let hosts = Arc::new(Hosts::of(hosted, tokens)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -333,14 +337,29 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
 /// Every ledger of the database at `url`, each opened for writing (its
 /// writer lock taken) and started.
 #[cfg(feature = "postgres")]
-fn database_ledgers(url: &str) -> Result<Vec<Hosted>> {
+fn database_ledgers(url: &str, named: &[String]) -> Result<Vec<Hosted>> {
     use crate::stores::PgStore;
     use ledger_store::StoreError;
 
     let url = crate::stores::parse(url)?;
     let place = std::path::PathBuf::from(url.to_string());
+    let held = PgStore::ledgers(&url)?;
+    let ids = match named {
+        [] => held,
+        named => {
+            let mut ids = Vec::new();
+            for id in named {
+                let id = ledger_core::Hash::from_hex("--ledger-id", id)?;
+                if !held.contains(&id) {
+                    anyhow::bail!("{url} holds no ledger {id}");
+                }
+                ids.push(id);
+            }
+            ids
+        }
+    };
     let mut hosted = Vec::new();
-    for id in PgStore::ledgers(&url)? {
+    for id in ids {
         let takeover = {
             let url = url.clone();
             move || match PgStore::open(&url, Some(id), ledger_pg::Access::Write) {
@@ -369,6 +388,6 @@ fn database_ledgers(url: &str) -> Result<Vec<Hosted>> {
 
 /// Refuses: this binary has no PostgreSQL store.
 #[cfg(not(feature = "postgres"))]
-fn database_ledgers(_url: &str) -> Result<Vec<Hosted>> {
+fn database_ledgers(_url: &str, _named: &[String]) -> Result<Vec<Hosted>> {
     anyhow::bail!("this review-ledger was built without PostgreSQL (cargo feature `postgres`)")
 }

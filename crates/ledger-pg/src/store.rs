@@ -208,6 +208,9 @@ impl PgStore {
             .collect();
         insert(&self.url, tx, self.row, &entries, &batch.nodes)?;
         set_end(&self.url, tx, self.row, &batch.head, &batch.checkpoint)?;
+        if let Some(record) = &batch.snapshot {
+            put_snapshot(&self.url, tx, self.row, record)?;
+        }
         if start == 0
             && let Some((_, _, genesis)) = batch.entries.first()
         {
@@ -395,12 +398,9 @@ impl Store for PgStore {
     fn put_snapshot(&self, record: &[u8]) -> Result<()> {
         self.check_writable()?;
         self.with_client(|c| {
-            c.execute(
-                "INSERT INTO rl_snapshots (ledger, record) VALUES ($1, $2)
-                 ON CONFLICT (ledger) DO UPDATE SET record = excluded.record",
-                &[&self.row, &record],
-            )
-            .map(drop)
+            let mut tx = c.transaction()?;
+            upsert_snapshot(&mut tx, self.row, record)?;
+            tx.commit()
         })
     }
 
@@ -621,6 +621,25 @@ fn set_end(
     Ok(())
 }
 
+/// Replaces the ledger's snapshot record.
+fn upsert_snapshot(
+    tx: &mut Transaction<'_>,
+    row: i64,
+    record: &[u8],
+) -> std::result::Result<(), postgres::Error> {
+    tx.execute(
+        "INSERT INTO rl_snapshots (ledger, record) VALUES ($1, $2)
+         ON CONFLICT (ledger) DO UPDATE SET record = excluded.record",
+        &[&row, &record],
+    )
+    .map(drop)
+}
+
+/// [`upsert_snapshot`], its error named.
+fn put_snapshot(url: &StoreUrl, tx: &mut Transaction<'_>, row: i64, record: &[u8]) -> Result<()> {
+    upsert_snapshot(tx, row, record).map_err(|e| engine(url, &e))
+}
+
 /// [`PgStore::import`]'s transaction: the new ledger's row and every entry.
 fn copy<S: Store + ?Sized>(
     url: &StoreUrl,
@@ -699,11 +718,7 @@ fn copy<S: Store + ?Sized>(
     }
     set_end(url, tx, row, head, checkpoint)?;
     if let Some(record) = source.snapshot()? {
-        tx.execute(
-            "INSERT INTO rl_snapshots (ledger, record) VALUES ($1, $2)",
-            &[&row, &record],
-        )
-        .map_err(|e| engine(url, &e))?;
+        put_snapshot(url, tx, row, &record)?;
     }
     Ok(row)
 }

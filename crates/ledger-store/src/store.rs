@@ -70,6 +70,11 @@ pub struct Batch {
     pub head: Head,
     /// The signed checkpoint note for the new head.
     pub checkpoint: String,
+    /// A state snapshot record at the new head ([`crate::snapshot`]), when
+    /// the writer takes one with this batch. A store whose engine can,
+    /// commits it with the batch (PostgreSQL); sled writes it to its file
+    /// once the batch is durable.
+    pub snapshot: Option<Vec<u8>>,
 }
 
 impl Batch {
@@ -856,8 +861,12 @@ impl Store for SledStore {
         self.write_batch(b)?;
         // The batch is durable. A witness that cannot be written (a full
         // disk) stays behind the database, as after a crash between the two
-        // writes, which is harmless; the next batch writes it again.
+        // writes, which is harmless; the next batch writes it again. So is a
+        // snapshot: one that is lost leaves the last one in use.
         let _ = self.write_witness(&batch.checkpoint);
+        if let Some(record) = &batch.snapshot {
+            let _ = self.replace_file(SNAPSHOT_FILE, record);
+        }
         Ok(())
     }
 

@@ -447,18 +447,14 @@ impl<S: Store> Committer<S> {
                 merged.checkpoint = p.batch.checkpoint.clone();
             }
         }
+        // A snapshot goes with the batch that reaches it: committed with it
+        // where the store can, else written once it is durable.
+        merged.snapshot = group.iter().rev().find_map(|p| p.snapshot.clone());
         let result = self
             .store
             .append(&merged)
             .map_err(|e| format!("{e}; the append is not acknowledged"));
         self.landed(&merged.entries, group[0].epoch);
-        // A snapshot goes after the batch it follows is durable; one that is
-        // lost (a crash, a full disk) leaves the last one in use.
-        if result.is_ok()
-            && let Some(record) = group.iter().rev().find_map(|p| p.snapshot.as_ref())
-        {
-            let _ = self.store.put_snapshot(record);
-        }
         if let Err(why) = &result
             && let Ok(mut h) = self.health.lock()
         {

@@ -46,6 +46,12 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
     let sled_v = timed_verify(&**fixture.ledger.store(), fixture.ledger_id)?;
     let pg_v = timed_verify(&**on_pg.store(), fixture.ledger_id)?;
     let size = fixture.ledger.store().head()?.size;
+    // The writer stores a state snapshot with the batch that reaches each
+    // 10,000 entries; verify checked it against the entries.
+    let snapshots = (
+        fixture.ledger.store().snapshot()?.is_some(),
+        on_pg.store().snapshot()?.is_some(),
+    );
 
     let sample = fixture.sample(2048)?;
     let limit = measure::limit_per_s(&sample)?;
@@ -76,6 +82,8 @@ pub fn run(opts: &Options, entries: u64) -> Result<Vec<Report>> {
         )
         .with("secs", round(pg_v, 3))
         .with("sled_secs", round(sled_v, 3))
+        .with("sled_snapshot", snapshots.0)
+        .with("postgres_snapshot", snapshots.1)
         .with("one_core_limit_per_s", round(limit, 1))
         .with("cores", opts.cores),
     ])
