@@ -66,6 +66,7 @@ fn suite<S: Store>(create: impl FnOnce() -> S, open: impl FnOnce() -> S) {
 
     // The stored tree proves every entry against the signed checkpoint.
     let note = store.checkpoint().unwrap().expect("a checkpoint");
+    assert_eq!(store.end().unwrap(), (head.clone(), Some(note.clone())));
     let cp = Checkpoint::verify(&note, &org.checkpoint.public()).unwrap();
     assert_eq!((cp.size, cp.root, cp.head), (size, tree.root(), head.hash));
     for (seq, bytes) in &all {

@@ -357,6 +357,20 @@ impl Store for PgStore {
         })
     }
 
+    fn end(&self) -> Result<(Head, Option<String>)> {
+        let row: Option<(Vec<u8>, String)> = self.with_client(|c| {
+            Ok(c.query_opt(
+                "SELECT head, checkpoint FROM rl_ends WHERE ledger = $1",
+                &[&self.row],
+            )?
+            .map(|r| (r.get(0), r.get(1))))
+        })?;
+        match row {
+            None => Ok((Head::default(), None)),
+            Some((head, checkpoint)) => Ok((decode_head(head)?, Some(checkpoint))),
+        }
+    }
+
     /// None: the witness guards against sled silently rolling its log back
     /// after damage. A PostgreSQL commit that returned is durable; what can
     /// still lose one is a failover to a standby that had not received it,

@@ -141,6 +141,12 @@ pub trait Store: Send + Sync + 'static {
     }
     /// The latest signed checkpoint note.
     fn checkpoint(&self) -> Result<Option<String>>;
+    /// The head and the checkpoint note as of one instant: a store that
+    /// another process writes (a shared database) reads both in one go, so
+    /// that they describe the same batch.
+    fn end(&self) -> Result<(Head, Option<String>)> {
+        Ok((self.head()?, self.checkpoint()?))
+    }
     /// The checkpoint witness kept beside the database, if any.
     fn witness(&self) -> Result<Option<String>>;
     /// Writes a batch atomically and returns only once it is durable.
@@ -195,6 +201,9 @@ impl Store for Box<dyn Store> {
     }
     fn checkpoint(&self) -> Result<Option<String>> {
         (**self).checkpoint()
+    }
+    fn end(&self) -> Result<(Head, Option<String>)> {
+        (**self).end()
     }
     fn witness(&self) -> Result<Option<String>> {
         (**self).witness()

@@ -236,25 +236,13 @@ impl Hosted {
     }
 
     /// Takes in what the writer elsewhere has committed: everything stored
-    /// is durable. The checkpoint is read before the head, so that a batch
-    /// committed between the two reads leaves an older checkpoint beside a
-    /// newer head, never one that states entries not yet taken in.
+    /// is durable. The head and checkpoint are read as of one instant.
     fn follow_store(&self) -> Result<(), StoreError> {
-        let note = self.reads.checkpoint()?;
-        let head = self.reads.head()?;
+        let (head, note) = self.reads.end()?;
         if let Some(note) = note {
-            let states = note
-                .split_once("\n\n")
-                .and_then(|(body, _)| {
-                    ledger_core::Checkpoint::parse_body(&format!("{body}\n")).ok()
-                })
-                .map(|cp| cp.size);
             let mut cp = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(size) = states
-                && size > cp.0
-                && size <= head.size
-            {
-                *cp = (size, note);
+            if head.size > cp.0 {
+                *cp = (head.size, note);
             }
         }
         self.durable.fetch_max(head.size, Ordering::SeqCst);
@@ -366,9 +354,10 @@ impl Hosted {
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
         let inner = self.reads.clone();
+        let (head, checkpoint) = inner.end()?;
         Ok(Snapshot {
-            head: inner.head()?,
-            checkpoint: inner.checkpoint()?,
+            head,
+            checkpoint,
             witness: inner.witness()?,
             inner,
             place: self.dir.clone(),
