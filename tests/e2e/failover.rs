@@ -144,6 +144,17 @@ fn the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost(
                     .into_inner();
                 subscriber = Some(feed);
             }
+            if round == ROUNDS / 2 {
+                // An auditor verifies the database while both servers take
+                // appends: the ledger as of one end of its log verifies.
+                let (db, id) = (db.clone(), id.to_hex());
+                let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+                    e2e::run(&["verify", "--store", &db, "--trust", &id, "--json"]).unwrap()
+                })
+                .await
+                .unwrap();
+                assert_eq!(code, 0, "verify during appends: {stdout}{stderr}");
+            }
             let before = acked.lock().unwrap().len();
             let killed_at = Instant::now();
             servers[writer].take().unwrap().kill();

@@ -633,6 +633,18 @@ fn init_founds_a_ledger_in_a_database_beside_another() {
         &["serve", "--store", &db, "--ledger-id", &"cd".repeat(32)],
         "holds no ledger",
     );
+    // A reader creates nothing: an empty database stays empty.
+    let empty = pg.database().unwrap();
+    refused(
+        &["verify", "--store", &empty],
+        "holds no review-ledger tables",
+    );
+    let mut client = postgres::Client::connect(&empty, postgres::NoTls).unwrap();
+    let created: bool = client
+        .query_one("SELECT to_regclass('rl_schema') IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(!created, "a reader created the schema");
 }
 
 /// Runs the binary expecting a refusal (exit 2) that says `phrase`;

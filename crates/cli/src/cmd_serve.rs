@@ -342,6 +342,11 @@ fn database_ledgers(url: &str, named: &[String]) -> Result<Vec<Hosted>> {
     use ledger_store::StoreError;
 
     let url = crate::stores::parse(url)?;
+    if url.password_in_address() {
+        eprintln!(
+            "warning: the --store address carries a password, which other users of this machine can read in the server's command line; give it in PGPASSWORD or a password file (~/.pgpass) instead"
+        );
+    }
     let place = std::path::PathBuf::from(url.to_string());
     let held = PgStore::ledgers(&url)?;
     let ids = match named {

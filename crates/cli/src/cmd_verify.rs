@@ -48,7 +48,10 @@ pub fn run(a: VerifyArgs, out: &Out) -> Result<Verdict> {
         return remote(client, trust, &a, out);
     }
     if a.ledger.store.is_some() {
+        // A database ledger may be appended to while this runs (by a
+        // server): verify it as of one end of its log.
         let store = a.ledger.at().open_for_reading()?;
+        let store = ledger_store::AsOf::new(std::sync::Arc::new(store))?;
         return local(&store, None, trust, &a, out);
     }
     let store = SledStore::open_unchecked(&a.ledger.path)?;

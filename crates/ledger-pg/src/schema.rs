@@ -111,6 +111,39 @@ pub fn migrate(client: &mut Client) -> Result<Vec<i32>, String> {
     Ok(applied)
 }
 
+/// Whether the database holds this program's tables at all.
+pub fn exists(client: &mut Client) -> Result<bool, String> {
+    Ok(client
+        .query_one("SELECT to_regclass('rl_schema') IS NOT NULL", &[])
+        .map_err(|e| e.to_string())?
+        .get(0))
+}
+
+/// Checks, without changing anything, that the database holds this
+/// program's schema: what a reader does, who may not create tables.
+pub fn check(client: &mut Client) -> Result<(), String> {
+    if !exists(client)? {
+        return Err(
+            "it holds no review-ledger tables (a writer creates them: `review-ledger init --store`, `migrate` or `serve --store`)".into(),
+        );
+    }
+    let at: i32 = client
+        .query_one("SELECT coalesce(max(version), 0) FROM rl_schema", &[])
+        .map_err(|e| e.to_string())?
+        .get(0);
+    match at.cmp(&current()) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(format!(
+            "its schema is version {at}, newer than this review-ledger knows ({}): upgrade review-ledger",
+            current()
+        )),
+        std::cmp::Ordering::Less => Err(format!(
+            "its schema is version {at}, older than this review-ledger's ({}): a writer of this version brings it up to date",
+            current()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@
 //! again at its next call and takes the lock again, or says who holds it.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
@@ -46,6 +47,9 @@ const LOCK_CLASS: i32 = 0x524c_5752;
 /// Entries a statement or an import step carries at most.
 const CHUNK: usize = 2048;
 
+/// How long a connection attempt may take, unless the address says.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What a store is opened for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -62,7 +66,13 @@ pub struct PgStore {
     row: i64,
     access: Access,
     /// `None` after the connection broke, until the next call connects again.
-    client: Mutex<Option<Client>>,
+    client: Mutex<Option<Session>>,
+}
+
+/// A connection, and whether it holds the ledger's writer lock.
+struct Session {
+    client: Client,
+    locked: bool,
 }
 
 impl PgStore {
@@ -70,7 +80,7 @@ impl PgStore {
     /// its tables first), with `checkpoint_key` as its checkpoint key, and
     /// opens it for writing. Its id is set by its genesis batch.
     pub fn create(url: &StoreUrl, checkpoint_key: &KeyPair) -> Result<PgStore> {
-        let mut client = connect(url)?;
+        let mut client = connect(url, Access::Write)?;
         let pem = pem(url, checkpoint_key)?;
         let row: i64 = client
             .query_one(
@@ -86,14 +96,21 @@ impl PgStore {
     /// ledger when `ledger` is `None`. With [`Access::Write`] it takes the
     /// ledger's writer lock, or says who holds it.
     pub fn open(url: &StoreUrl, ledger: Option<LedgerId>, access: Access) -> Result<PgStore> {
-        let mut client = connect(url)?;
+        let mut client = connect(url, access)?;
         let row = find(url, &mut client, ledger)?;
         PgStore::hold(url, client, row, access)
     }
 
     /// The ids of the ledgers the database at `url` holds, oldest first.
     pub fn ledgers(url: &StoreUrl) -> Result<Vec<LedgerId>> {
-        let mut client = connect(url)?;
+        let mut client = session(url)?;
+        if !schema::exists(&mut client).map_err(|message| StoreError::Engine {
+            store: url.to_string(),
+            message,
+        })? {
+            return Ok(Vec::new());
+        }
+        prepare(url, &mut client, Access::Read)?;
         ledger_ids(url, &mut client)
     }
 
@@ -140,7 +157,7 @@ impl PgStore {
             what: "checkpoint".into(),
             reason: "the source stores none".into(),
         })?;
-        let mut client = connect(url)?;
+        let mut client = connect(url, Access::Write)?;
         let pem = pem(url, checkpoint_key)?;
         let row = {
             let mut tx = client.transaction().map_err(|e| engine(url, &e))?;
@@ -154,37 +171,50 @@ impl PgStore {
     /// The store of ledger `row` on `client`, which takes the writer lock
     /// first for [`Access::Write`].
     fn hold(url: &StoreUrl, mut client: Client, row: i64, access: Access) -> Result<PgStore> {
-        if access == Access::Write {
+        let locked = access == Access::Write;
+        if locked {
             lock(url, &mut client, row)?;
         }
         Ok(PgStore {
             url: url.clone(),
             row,
             access,
-            client: Mutex::new(Some(client)),
+            client: Mutex::new(Some(Session { client, locked })),
         })
     }
 
-    /// Runs `f` on the connection, connecting again (and, for a writer,
-    /// taking the lock again) if the last call broke it.
+    /// Runs `f` on the connection, connecting again if the last call broke
+    /// it; with `write`, on a session that holds the ledger's writer lock
+    /// (taken again after a reconnection, or refused naming its holder).
+    /// Reads never wait for the lock: a writer whose lock another process
+    /// took after a broken connection still serves reads.
+    fn session<T>(&self, write: bool, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+        let mut guard = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            let client = connect(&self.url, self.access)?;
+            *guard = Some(Session {
+                client,
+                locked: false,
+            });
+        }
+        let session = guard.as_mut().expect("connected above");
+        let out = match write && !session.locked {
+            true => lock(&self.url, &mut session.client, self.row).map(|()| session.locked = true),
+            false => Ok(()),
+        }
+        .and_then(|()| f(&mut session.client));
+        if session.client.is_closed() {
+            *guard = None;
+        }
+        out
+    }
+
+    /// [`PgStore::session`] for reads.
     fn with_client<T>(
         &self,
         f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>,
     ) -> Result<T> {
-        let mut guard = self.client.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            let mut client = connect(&self.url)?;
-            if self.access == Access::Write {
-                lock(&self.url, &mut client, self.row)?;
-            }
-            *guard = Some(client);
-        }
-        let client = guard.as_mut().expect("connected above");
-        let out = f(client);
-        if client.is_closed() {
-            *guard = None;
-        }
-        out.map_err(|e| engine(&self.url, &e))
+        self.session(false, |c| f(c).map_err(|e| engine(&self.url, &e)))
     }
 
     /// Writes `batch` in `tx`, refusing one that does not start at the
@@ -381,22 +411,11 @@ impl Store for PgStore {
 
     fn append(&self, batch: &Batch) -> Result<()> {
         self.check_writable()?;
-        let mut guard = self.client.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            let mut client = connect(&self.url)?;
-            lock(&self.url, &mut client, self.row)?;
-            *guard = Some(client);
-        }
-        let client = guard.as_mut().expect("connected above");
-        let out = (|| {
+        self.session(true, |client| {
             let mut tx = client.transaction().map_err(|e| engine(&self.url, &e))?;
             self.write(&mut tx, batch)?;
             tx.commit().map_err(|e| engine(&self.url, &e))
-        })();
-        if client.is_closed() {
-            *guard = None;
-        }
-        out
+        })
     }
 
     fn snapshot(&self) -> Result<Option<Vec<u8>>> {
@@ -411,10 +430,10 @@ impl Store for PgStore {
 
     fn put_snapshot(&self, record: &[u8]) -> Result<()> {
         self.check_writable()?;
-        self.with_client(|c| {
-            let mut tx = c.transaction()?;
-            upsert_snapshot(&mut tx, self.row, record)?;
-            tx.commit()
+        self.session(true, |c| {
+            let mut tx = c.transaction().map_err(|e| engine(&self.url, &e))?;
+            put_snapshot(&self.url, &mut tx, self.row, record)?;
+            tx.commit().map_err(|e| engine(&self.url, &e))
         })
     }
 
@@ -437,13 +456,13 @@ impl Drop for PgStore {
     /// stores there as it stops): the session is closed on a thread of its
     /// own.
     fn drop(&mut self) {
-        let client = self
+        let session = self
             .client
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        let unlock = self.access == Access::Write;
-        if let Some(mut client) = client {
+        if let Some(Session { mut client, locked }) = session {
+            let unlock = locked;
             let closing = std::thread::spawn(move || {
                 if unlock {
                     let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
@@ -455,20 +474,53 @@ impl Drop for PgStore {
     }
 }
 
-/// Connects, with `synchronous_commit` on for the session, and brings the
-/// schema up to date.
-fn connect(url: &StoreUrl) -> Result<Client> {
+/// Connects ([`session`]) and brings the schema up to date, or for a
+/// reader checks it ([`prepare`]).
+fn connect(url: &StoreUrl, access: Access) -> Result<Client> {
+    let mut client = session(url)?;
+    prepare(url, &mut client, access)?;
+    Ok(client)
+}
+
+/// A connection with the session's settings.
+fn session(url: &StoreUrl) -> Result<Client> {
     let mut config = url.config().clone();
     config.application_name("review-ledger");
+    // A peer that vanishes without a word (a dead machine, a cut network)
+    // is noticed in seconds, both here and by the server, which then ends
+    // the session and frees its writer lock for a standby to take.
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    config
+        .keepalives_idle(Duration::from_secs(10))
+        .keepalives_interval(Duration::from_secs(5))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(30));
     let mut client = config.connect(NoTls).map_err(|e| engine(url, &e))?;
     client
-        .batch_execute("SET synchronous_commit TO on")
+        .batch_execute(
+            "SET synchronous_commit TO on;
+             SET tcp_keepalives_idle TO 10;
+             SET tcp_keepalives_interval TO 5;
+             SET tcp_keepalives_count TO 3;
+             SET tcp_user_timeout TO 30000",
+        )
         .map_err(|e| engine(url, &e))?;
-    schema::migrate(&mut client).map_err(|message| StoreError::Engine {
+    Ok(client)
+}
+
+/// Whoever writes brings the schema up to date; a reader (an auditor's
+/// read-only role, a replica) only checks it.
+fn prepare(url: &StoreUrl, client: &mut Client, access: Access) -> Result<()> {
+    let checked = match access {
+        Access::Write => schema::migrate(client).map(drop),
+        Access::Read => schema::check(client),
+    };
+    checked.map_err(|message| StoreError::Engine {
         store: url.to_string(),
         message,
-    })?;
-    Ok(client)
+    })
 }
 
 /// The row of ledger `ledger`, or of the only ledger when `None`.
@@ -553,6 +605,7 @@ fn lock(url: &StoreUrl, client: &mut Client, row: i64) -> Result<()> {
             "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local')
                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
               WHERE l.locktype = 'advisory' AND l.granted
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                 AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 2",
             &[&(LOCK_CLASS as u32), &(key as u32)],
         )

@@ -15,6 +15,8 @@ use postgres::config::Host;
 pub struct StoreUrl {
     config: postgres::Config,
     shown: String,
+    /// Whether the address itself carries the password.
+    password_in_address: bool,
 }
 
 /// Why an address is not a PostgreSQL store address.
@@ -33,6 +35,13 @@ impl StoreUrl {
     /// Whether `text` names a PostgreSQL store rather than a directory.
     pub fn is_postgres(text: &str) -> bool {
         text.starts_with("postgres://") || text.starts_with("postgresql://")
+    }
+
+    /// Whether the password was given in the address itself, where other
+    /// users of the machine can read it in a long-running process's
+    /// command line.
+    pub fn password_in_address(&self) -> bool {
+        self.password_in_address
     }
 
     /// The driver's configuration, password included.
@@ -57,7 +66,8 @@ impl FromStr for StoreUrl {
         if config.get_hosts().is_empty() {
             config.host("localhost");
         }
-        if config.get_password().is_none() {
+        let password_in_address = config.get_password().is_some();
+        if !password_in_address {
             if let Ok(password) = std::env::var("PGPASSWORD") {
                 config.password(password);
             } else if let Some(password) = password_file(&config) {
@@ -65,7 +75,11 @@ impl FromStr for StoreUrl {
             }
         }
         let shown = shown(&config);
-        Ok(StoreUrl { config, shown })
+        Ok(StoreUrl {
+            config,
+            shown,
+            password_in_address,
+        })
     }
 }
 

@@ -18,6 +18,7 @@
 //! # }
 //! ```
 
+pub mod as_of;
 pub mod derived;
 pub mod error;
 pub mod keyfile;
@@ -27,6 +28,7 @@ pub mod store;
 pub mod verify;
 pub mod writer;
 
+pub use as_of::AsOf;
 pub use error::{Result, StoreError};
 pub use snapshot::{Loaded, load};
 pub use store::{Batch, DEFAULT_CACHE_BYTES, Head, SledStore, Store, StoreNodes};

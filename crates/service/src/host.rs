@@ -11,15 +11,13 @@
 //! handlers call it through `tokio::task::spawn_blocking`.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use std::time::Duration;
 
 use ledger_core::{Admission, Entry, Event, KeyPair, LedgerId, Seq, SignedEvent};
-use ledger_store::{
-    AppendError, Head, Ledger, Receipt, SledStore, Store, StoreError, system_clock,
-};
+use ledger_store::{AppendError, Ledger, Receipt, SledStore, Store, StoreError, system_clock};
 use review::{LedgerState, Rejection};
 use tokio::sync::watch;
 
@@ -67,17 +65,13 @@ pub struct Hosted {
     /// The size the state has applied: the feeds' wake-up signal and the
     /// bound of everything the server shows.
     applied: watch::Sender<u64>,
+    /// Set by [`Hosted::close`]: a standby no longer takes over.
+    closed: AtomicBool,
 }
 
 /// A hosted ledger's stored end as of one instant, for a full verification
 /// that must not see appends made while it runs.
-pub struct Snapshot {
-    inner: Arc<AnyStore>,
-    place: PathBuf,
-    head: Head,
-    checkpoint: Option<String>,
-    witness: Option<String>,
-}
+pub type Snapshot = ledger_store::AsOf<AnyStore>;
 
 impl Hosted {
     /// Opens `dir` with a sled cache of `cache_bytes`, replays it and
@@ -130,6 +124,7 @@ impl Hosted {
             durable: AtomicU64::new(size),
             checkpoint: Mutex::new((size, note)),
             applied,
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -147,12 +142,15 @@ impl Hosted {
             source,
         };
         let mut state = LedgerState::new();
+        // The end first: the checkpoint shown is then never ahead of the
+        // entries loaded.
+        let (end, note) = reads.end().map_err(err)?;
         let loaded = ledger_store::load(&reads, &mut state).map_err(err)?;
         let id = state
             .roster
             .ledger_id
             .ok_or_else(|| ServiceError::NoGenesis(place.to_owned()))?;
-        let note = reads.checkpoint().map_err(err)?.unwrap_or_default();
+        let note = note.unwrap_or_default();
         let size = loaded.chain.size;
         let (applied, _) = watch::channel(size);
         Ok(Hosted {
@@ -164,8 +162,9 @@ impl Hosted {
             gate: RwLock::new(()),
             state: RwLock::new(state),
             durable: AtomicU64::new(size),
-            checkpoint: Mutex::new((size, note)),
+            checkpoint: Mutex::new((end.size, note)),
             applied,
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -201,11 +200,15 @@ impl Hosted {
         }
     }
 
-    /// One step of [`Hosted::follow`]; true once this server writes.
+    /// One step of [`Hosted::follow`]; true once this server writes, or
+    /// once it is closing.
     fn follow_once(&self) -> bool {
         let Some((takeover, why)) = &self.standby else {
             return true;
         };
+        if self.closed.load(Ordering::SeqCst) {
+            return true;
+        }
         if let Err(e) = self.follow_store() {
             eprintln!("warning: ledger {}: following the database: {e}", self.id);
         }
@@ -353,19 +356,13 @@ impl Hosted {
     /// its checkpoint.
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
-        let inner = self.reads.clone();
-        let (head, checkpoint) = inner.end()?;
-        Ok(Snapshot {
-            head,
-            checkpoint,
-            witness: inner.witness()?,
-            inner,
-            place: self.dir.clone(),
-        })
+        ledger_store::AsOf::new(self.reads.clone())
     }
 
     /// Stops taking appends, lets queued ones finish, and waits for the writer.
     pub fn close(&self) {
+        // A standby stops trying to take over.
+        self.closed.store(true, Ordering::SeqCst);
         if let Some(ledger) = self
             .writer
             .read()
@@ -395,54 +392,4 @@ fn apply(state: &mut LedgerState, seq: Seq, bytes: &[u8]) -> Result<(), StoreErr
         })?;
     state.apply(seq, hash, entry.received, effect);
     Ok(())
-}
-
-impl Store for Snapshot {
-    fn head(&self) -> ledger_store::Result<Head> {
-        Ok(self.head.clone())
-    }
-
-    fn entry(&self, seq: Seq) -> ledger_store::Result<Option<Vec<u8>>> {
-        if seq.0 >= self.head.size {
-            return Ok(None);
-        }
-        self.inner.entry(seq)
-    }
-
-    fn range(&self, start: Seq, limit: usize) -> ledger_store::Result<Vec<(Seq, Vec<u8>)>> {
-        if start.0 >= self.head.size {
-            return Ok(Vec::new());
-        }
-        let left = (self.head.size - start.0).min(limit as u64) as usize;
-        self.inner.range(start, left)
-    }
-
-    fn seq_of(&self, id: &ledger_core::EventId) -> ledger_store::Result<Option<Seq>> {
-        Ok(self.inner.seq_of(id)?.filter(|s| s.0 < self.head.size))
-    }
-
-    fn node(&self, level: u32, index: u64) -> ledger_store::Result<Option<ledger_core::Hash>> {
-        self.inner.node(level, index)
-    }
-
-    fn checkpoint(&self) -> ledger_store::Result<Option<String>> {
-        Ok(self.checkpoint.clone())
-    }
-
-    // A state snapshot past the head is refused by `ledger_store::load`,
-    // which then folds every entry up to the head.
-    fn snapshot(&self) -> ledger_store::Result<Option<Vec<u8>>> {
-        self.inner.snapshot()
-    }
-
-    fn witness(&self) -> ledger_store::Result<Option<String>> {
-        Ok(self.witness.clone())
-    }
-
-    fn append(&self, _batch: &ledger_store::Batch) -> ledger_store::Result<()> {
-        Err(StoreError::Database {
-            path: self.place.clone(),
-            message: "a verification snapshot is read-only".into(),
-        })
-    }
 }
