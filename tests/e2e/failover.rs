@@ -224,3 +224,140 @@ fn the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost(
         failovers[failovers.len() - 1]
     );
 }
+
+/// Appends event `n` through `server`, or says why not.
+async fn append_via(
+    server: &Server,
+    org: &Org,
+    id: ledger_core::LedgerId,
+    n: u64,
+) -> Result<u64, tonic::Status> {
+    let mut client = server.ledger().await;
+    client
+        .append(request(&id, &enrol(org, id, n)))
+        .await
+        .map(|r| r.into_inner().seq)
+}
+
+/// Retries `attempt` every 50 ms until it holds, for up to 15 s.
+async fn eventually<F, Fut>(what: &str, mut attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let since = Instant::now();
+    while !attempt().await {
+        assert!(since.elapsed() < Duration::from_secs(15), "never: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// A writer whose database session ends (a network blip, an administrator)
+// while it lives: the standby takes the lock; the old writer's next write
+// fails unacknowledged, and it stands by, serving reads, until the new
+// writer dies and it takes over again.
+#[test]
+fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
+    let pg = match Postgres::start() {
+        Ok(pg) => pg,
+        Err(why) if why.starts_with("no PostgreSQL server binaries") => {
+            eprintln!(
+                "skipped: a_writer_that_loses_its_session_stands_by_and_takes_over_again: {why}"
+            );
+            return;
+        }
+        Err(why) => panic!("cannot start PostgreSQL: {why}"),
+    };
+    let db = pg.database().unwrap();
+    let url: StoreUrl = db.parse().unwrap();
+    let org = Org::new(3);
+    let (ledger, id) = org
+        .found_in(PgStore::create(&url, &org.checkpoint).unwrap())
+        .unwrap();
+    ledger.close();
+    drop(ledger);
+    let a = serve(&db);
+    let b = serve(&db);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut acked = Vec::new();
+    runtime.block_on(async {
+        append_via(&a, &org, id, 100)
+            .await
+            .expect("the first server writes");
+        acked.push(100);
+    });
+    // The writer's session is ended from the database's side.
+    let mut admin = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    let ended: bool = admin
+        .query_one(
+            "SELECT bool_or(pg_terminate_backend(pid)) FROM pg_locks
+              WHERE locktype = 'advisory' AND granted AND classid = 1380734802",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(ended, "no writer session to end");
+    runtime.block_on(async {
+        let mut n = 200;
+        eventually("the standby takes over", || {
+            n += 1;
+            let (b, org, n) = (&b, &org, n);
+            async move { append_via(b, org, id, n).await.is_ok() }
+        })
+        .await;
+        acked.push(n);
+        // The old writer refuses, first as a failed write, then naming the
+        // server that writes now.
+        let mut m = 300;
+        eventually("the old writer stands by", || {
+            m += 1;
+            let (a, org, m) = (&a, &org, m);
+            async move {
+                matches!(append_via(a, org, id, m).await, Err(s) if s.code() == tonic::Code::Unavailable)
+            }
+        })
+        .await;
+        // It still serves reads, and follows the new writer.
+        let size = |s: &Server| {
+            let s = s.url();
+            async move {
+                LedgerServiceClient::connect(s)
+                    .await
+                    .unwrap()
+                    .get_checkpoint(pb::GetCheckpointRequest {
+                        ledger_id: id.to_hex(),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .size
+            }
+        };
+        let on_b = size(&b).await;
+        eventually("the old writer follows", || {
+            let size = &size;
+            let a = &a;
+            async move { size(a).await == on_b }
+        })
+        .await;
+    });
+    // The new writer dies; the old one takes over again.
+    b.kill();
+    runtime.block_on(async {
+        let mut n = 400;
+        eventually("the old writer takes over again", || {
+            n += 1;
+            let (a, org, n) = (&a, &org, n);
+            async move { append_via(a, org, id, n).await.is_ok() }
+        })
+        .await;
+        acked.push(n);
+    });
+    let reads = PgStore::open(&url, Some(id), Access::Read).unwrap();
+    for n in acked {
+        assert!(reads.seq_of(&event_id(n)).unwrap().is_some(), "event {n}");
+    }
+    let report = verify(&reads, LedgerState::new(), Some(id), &mut |_, _| {}).unwrap();
+    assert!(report.fault.is_none(), "{:?}", report.fault);
+    assert!(a.stop().success());
+}

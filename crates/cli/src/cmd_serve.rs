@@ -376,14 +376,12 @@ fn database_ledgers(url: &str, named: &[String]) -> Result<Vec<Hosted>> {
                 Err(e) => Err(e),
             }
         };
-        hosted.push(match takeover()? {
-            Ok((store, key)) => Hosted::start(store, key, &place)?,
-            Err(holder) => {
-                eprintln!("ledger {id} at {url}: on standby, written by {holder}");
-                let reads = PgStore::open(&url, Some(id), ledger_pg::Access::Read)?;
-                Hosted::standby(Box::new(reads), &place, Box::new(takeover), holder)?
-            }
-        });
+        let reads = PgStore::open(&url, Some(id), ledger_pg::Access::Read)?;
+        let shared = Hosted::shared(Box::new(reads), &place, Box::new(takeover))?;
+        if let Some(holder) = shared.standing_by() {
+            eprintln!("ledger {id} at {url}: on standby, written by {holder}");
+        }
+        hosted.push(shared);
     }
     if hosted.is_empty() {
         anyhow::bail!("{url} holds no ledger (copy one there with `review-ledger migrate`)");

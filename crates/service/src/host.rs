@@ -67,6 +67,9 @@ pub struct Hosted {
     applied: watch::Sender<u64>,
     /// Set by [`Hosted::close`]: a standby no longer takes over.
     closed: AtomicBool,
+    /// Set when a write of a shared database's ledger failed: the
+    /// following thread lets the writer go and stands by.
+    lost: AtomicBool,
 }
 
 /// A hosted ledger's stored end as of one instant, for a full verification
@@ -125,17 +128,20 @@ impl Hosted {
             checkpoint: Mutex::new((size, note)),
             applied,
             closed: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
         })
     }
 
-    /// Hosts the ledger in `reads` (a store opened for reading) on
-    /// standby: another process writes it. [`Hosted::follow`] then keeps
-    /// it up with the stored entries and calls `takeover` until it succeeds.
-    pub fn standby(
+    /// Hosts a ledger of a database that other servers share: `reads` is
+    /// a store opened for reading, `takeover` opens it for writing when its
+    /// lock is free. It writes the ledger at once if it can, and otherwise
+    /// stands by; [`Hosted::follow`] then keeps it up with the stored
+    /// entries and takes over when the writer stops, and a writer whose
+    /// write fails lets go of the ledger and stands by again.
+    pub fn shared(
         reads: AnyStore,
         place: &Path,
         takeover: Takeover,
-        why: String,
     ) -> Result<Hosted, ServiceError> {
         let err = |source: StoreError| ServiceError::Open {
             dir: place.to_owned(),
@@ -158,14 +164,30 @@ impl Hosted {
             dir: place.to_owned(),
             reads: Arc::new(reads),
             writer: RwLock::new(None),
-            standby: Some((takeover, Mutex::new(why))),
+            standby: Some((takeover, Mutex::new(String::new()))),
             gate: RwLock::new(()),
             state: RwLock::new(state),
             durable: AtomicU64::new(size),
             checkpoint: Mutex::new((end.size, note)),
             applied,
             closed: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
         })
+        .inspect(|hosted| {
+            hosted.follow_once();
+        })
+    }
+
+    /// Why this server does not write the ledger: who does, as the
+    /// database said at the last attempt; `None` while it writes.
+    pub fn standing_by(&self) -> Option<String> {
+        match self.writes() {
+            true => None,
+            false => self
+                .standby
+                .as_ref()
+                .map(|(_, why)| why.lock().unwrap_or_else(|p| p.into_inner()).clone()),
+        }
     }
 
     /// Whether this server writes the ledger (rather than standing by).
@@ -176,9 +198,11 @@ impl Hosted {
             .is_some()
     }
 
-    /// On standby, a thread that follows the stored entries every
-    /// [`FOLLOW_EVERY`] and tries to take over, until it has or the ledger
-    /// is no longer hosted. Does nothing for a ledger this server writes.
+    /// For a ledger of a shared database, a thread that every
+    /// [`FOLLOW_EVERY`], while this server stands by, follows the stored
+    /// entries and tries to take over, and while it writes, watches for a
+    /// failed write; until the ledger is closed or no longer hosted. Does
+    /// nothing for a ledger directory.
     pub fn follow(self: &Arc<Self>) {
         if self.standby.is_none() {
             return;
@@ -200,14 +224,34 @@ impl Hosted {
         }
     }
 
-    /// One step of [`Hosted::follow`]; true once this server writes, or
-    /// once it is closing.
+    /// One step of [`Hosted::follow`]; true once it is to stop.
     fn follow_once(&self) -> bool {
         let Some((takeover, why)) = &self.standby else {
             return true;
         };
         if self.closed.load(Ordering::SeqCst) {
             return true;
+        }
+        if self.writes() {
+            if !self.lost.swap(false, Ordering::SeqCst) {
+                return false;
+            }
+            // A write failed (the connection broke, another server may
+            // have taken the lock): let the writer go, which frees the
+            // lock if this server still held it, and see who writes now.
+            let old = self
+                .writer
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            if let Some(ledger) = old {
+                ledger.close();
+            }
+            eprintln!(
+                "ledger {} at {}: a write failed; this server stops writing it and stands by",
+                self.id,
+                self.dir.display()
+            );
         }
         if let Err(e) = self.follow_store() {
             eprintln!("warning: ledger {}: following the database: {e}", self.id);
@@ -220,7 +264,7 @@ impl Hosted {
                         self.id,
                         self.dir.display()
                     );
-                    true
+                    false
                 }
                 Err(e) => {
                     eprintln!("warning: ledger {}: cannot take over: {e}", self.id);
@@ -307,7 +351,16 @@ impl Hosted {
                 )));
             };
             let _shared = self.gate.read().unwrap_or_else(|p| p.into_inner());
-            ledger.append(signed)?
+            match ledger.append(signed) {
+                Ok(receipt) => receipt,
+                Err(e @ AppendError::Store(_)) => {
+                    if self.standby.is_some() {
+                        self.lost.store(true, Ordering::SeqCst);
+                    }
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
         };
         let size = receipt.seq.0 + 1;
         self.durable.fetch_max(size, Ordering::SeqCst);
