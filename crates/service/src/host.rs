@@ -67,6 +67,8 @@ pub struct Hosted {
     applied: watch::Sender<u64>,
     /// Set by [`Hosted::close`]: a standby no longer takes over.
     closed: AtomicBool,
+    /// Held while entries are read and folded into `state`.
+    folding: Mutex<()>,
     /// Set when a write of a shared database's ledger failed: the
     /// following thread lets the writer go and stands by.
     lost: AtomicBool,
@@ -129,6 +131,7 @@ impl Hosted {
             applied,
             closed: AtomicBool::new(false),
             lost: AtomicBool::new(false),
+            folding: Mutex::new(()),
         })
     }
 
@@ -172,6 +175,7 @@ impl Hosted {
             applied,
             closed: AtomicBool::new(false),
             lost: AtomicBool::new(false),
+            folding: Mutex::new(()),
         })
         .inspect(|hosted| {
             hosted.follow_once();
@@ -380,23 +384,30 @@ impl Hosted {
     /// Applies the durable entries the state has not seen yet, then wakes
     /// the feeds.
     fn catch_up(&self) -> Result<(), StoreError> {
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        // One caller reads and folds at a time; the entries are read
+        // without the state's lock, so that readers wait only for the fold,
+        // not for a database's answer.
+        let _folding = self.folding.lock().unwrap_or_else(|p| p.into_inner());
         let target = self.durable.load(Ordering::SeqCst);
-        while state.size < target {
-            let want = (target - state.size).min(1024) as usize;
-            let chunk = self.store().range(Seq(state.size), want)?;
+        let mut size = self.state().size;
+        while size < target {
+            let want = (target - size).min(1024) as usize;
+            let chunk = self.store().range(Seq(size), want)?;
             if chunk.is_empty() {
                 break;
             }
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
             for (seq, bytes) in chunk {
                 if seq.0 >= target {
                     break;
                 }
                 apply(&mut state, seq, &bytes)?;
             }
+            if state.size == size {
+                break;
+            }
+            size = state.size;
         }
-        let size = state.size;
-        drop(state);
         self.applied.send_if_modified(|s| {
             let grew = size > *s;
             *s = (*s).max(size);
