@@ -655,3 +655,138 @@ fn refused(args: &[&str], phrase: &str) -> String {
     assert!(stderr.contains(phrase), "{args:?}: {stderr}");
     stderr
 }
+
+/// A certificate authority and a certificate it issued for `names`, in PEM:
+/// (the authority's certificate, the leaf's certificate, the leaf's key).
+fn issued(names: &[&str]) -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let leaf = rcgen::CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    (ca_cert.pem(), leaf.pem(), key.serialize_pem())
+}
+
+#[test]
+fn the_database_is_reached_over_verified_tls_when_the_address_asks() {
+    let (ca, cert_pem, key_pem) = issued(&["127.0.0.1", "localhost"]);
+    let tls = ledger_pg::cluster::ServerTls { cert_pem, key_pem };
+    let pg = match Postgres::start_tls(tls) {
+        Ok(pg) => pg,
+        Err(why) if why.starts_with("no PostgreSQL server binaries") => {
+            eprintln!(
+                "skipped: the_database_is_reached_over_verified_tls_when_the_address_asks: {why}"
+            );
+            return;
+        }
+        Err(why) => panic!("cannot start PostgreSQL: {why}"),
+    };
+    // The cluster takes TCP connections only over TLS, so a store that opens
+    // at all was reached over TLS.
+    let db = pg.database().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let ca_file = file("ca.pem", &ca);
+    let (other_ca, _, _) = issued(&["127.0.0.1"]);
+    let other_ca_file = file("other-ca.pem", &other_ca);
+    let not_pem = file("not-pem.txt", "not a certificate\n");
+    let with = |query: &str| format!("{db}?{query}");
+
+    let org = Org::new(3);
+    let verified = with(&format!("sslmode=verify-full&sslrootcert={ca_file}"));
+    assert!(url(&verified).encrypted());
+    let (ledger, id) = org
+        .found_in(PgStore::create(&url(&verified), &org.checkpoint).unwrap())
+        .unwrap();
+    ledger.close();
+    drop(ledger);
+    // `require` verifies as much as `verify-full`, and other parameters of
+    // the address still reach the driver.
+    let required = with(&format!(
+        "application_name=auditor&sslmode=require&sslrootcert={ca_file}"
+    ));
+    let reads = PgStore::open(&url(&required), Some(id), Access::Read).unwrap();
+    let report = verify(&reads, LedgerState::new(), Some(id), &mut |_, _| {}).unwrap();
+    assert!(report.fault.is_none(), "{:?}", report.fault);
+    drop(reads);
+    // The binary takes the same address.
+    let trust = id.to_hex();
+    let (v, _) = e2e::rl(
+        &["verify", "--store", &verified, "--trust", &trust, "--json"],
+        0,
+    );
+    assert_eq!(v["valid"], true, "{v}");
+
+    // Refused: each names what is wrong.
+    for (query, phrase) in [
+        (
+            format!("sslmode=verify-full&sslrootcert={other_ca_file}"),
+            "certificate",
+        ),
+        ("sslmode=disable".to_owned(), "no encryption"),
+        (String::new(), "no encryption"),
+    ] {
+        let address = match query.is_empty() {
+            true => db.clone(),
+            false => with(&query),
+        };
+        let err = PgStore::open(&url(&address), Some(id), Access::Read)
+            .err()
+            .unwrap_or_else(|| panic!("{query}: opened"))
+            .to_string();
+        assert!(err.contains(phrase), "{query}: {err}");
+    }
+    for (query, phrase) in [
+        (
+            format!("sslmode=require&sslrootcert={not_pem}"),
+            "not-pem.txt",
+        ),
+        (
+            format!(
+                "sslmode=require&sslrootcert={}",
+                tmp.path().join("absent.pem").display()
+            ),
+            "absent.pem",
+        ),
+        ("sslmode=always".to_owned(), "sslmode \"always\""),
+    ] {
+        let err = with(&query).parse::<StoreUrl>().err().unwrap().to_string();
+        assert!(err.contains(phrase), "{query}: {err}");
+    }
+    // A certificate for another name, from a trusted authority, is refused.
+    drop(pg);
+    let (ca, cert_pem, key_pem) = issued(&["db.example"]);
+    let pg = Postgres::start_tls(ledger_pg::cluster::ServerTls { cert_pem, key_pem }).unwrap();
+    let db = pg.database().unwrap();
+    let ca_file = file("ca2.pem", &ca);
+    let err = PgStore::create(
+        &url(&format!("{db}?sslmode=verify-full&sslrootcert={ca_file}")),
+        &org.checkpoint,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("certificate"), "{err}");
+    // A server without TLS is refused when the address asks for it.
+    drop(pg);
+    let pg = Postgres::start().unwrap();
+    let db = pg.database().unwrap();
+    let err = PgStore::create(
+        &url(&format!("{db}?sslmode=require&sslrootcert={ca_file}")),
+        &org.checkpoint,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("TLS"), "{err}");
+}

@@ -47,9 +47,28 @@ fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
+/// A server certificate and its key, in PEM, for a cluster that accepts
+/// TCP connections only over TLS.
+pub struct ServerTls {
+    /// The certificate chain, leaf first.
+    pub cert_pem: String,
+    /// Its private key.
+    pub key_pem: String,
+}
+
 impl Postgres {
     /// Starts a cluster, or returns why it cannot (no binaries here).
     pub fn start() -> Result<Postgres> {
+        Postgres::start_with(None)
+    }
+
+    /// Starts a cluster whose TCP port accepts only TLS connections, made
+    /// with `tls`; [`Postgres::database`] goes through its Unix socket.
+    pub fn start_tls(tls: ServerTls) -> Result<Postgres> {
+        Postgres::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<ServerTls>) -> Result<Postgres> {
         let Some(bin) = bin_dir() else {
             return Err(
                 "no PostgreSQL server binaries (install the postgresql package, as .ci/run does, or set PG_BIN)".into(),
@@ -70,6 +89,33 @@ impl Postgres {
             port,
             made: std::cell::Cell::new(0),
         };
+        let mut options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            path(pg.dir.path())
+        );
+        if let Some(tls) = tls {
+            use std::os::unix::fs::PermissionsExt;
+            let file = |name: &str, text: &str, mode: u32| -> Result<PathBuf> {
+                let file = pg.dir.path().join(name);
+                std::fs::write(&file, text).map_err(io)?;
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
+                    .map_err(io)?;
+                Ok(file)
+            };
+            let cert = file("server.crt", &tls.cert_pem, 0o644)?;
+            let key = file("server.key", &tls.key_pem, 0o600)?;
+            let hba = file(
+                "pg_hba.conf",
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+                0o644,
+            )?;
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={} -c hba_file={}",
+                path(&cert),
+                path(&key),
+                path(&hba)
+            ));
+        }
         if is_root() {
             let status = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -97,10 +143,6 @@ impl Postgres {
                 "--no-sync",
             ],
         )?;
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
-            path(pg.dir.path())
-        );
         let log = pg.dir.path().join("server.log");
         pg.run(
             "pg_ctl",
@@ -157,7 +199,13 @@ impl Postgres {
         let n = self.made.get() + 1;
         self.made.set(n);
         let name = format!("ledgers{n}");
-        let mut client = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
+        // Through the Unix socket, which needs no TLS.
+        let mut client = postgres::Config::new()
+            .host_path(self.dir.path())
+            .port(self.port)
+            .user("ledger")
+            .dbname("postgres")
+            .connect(postgres::NoTls)
             .map_err(|e| e.to_string())?;
         client
             .batch_execute(&format!("CREATE DATABASE {name}"))

@@ -25,6 +25,7 @@
 pub mod cluster;
 pub mod schema;
 pub mod store;
+mod tls;
 pub mod url;
 
 pub use store::{Access, PgStore};

@@ -34,8 +34,10 @@ use ledger_core::{
 };
 use ledger_store::{Batch, Head, Store, StoreError};
 use postgres::{Client, NoTls, Transaction};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::schema;
+use crate::tls::Tls;
 use crate::url::StoreUrl;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -497,7 +499,11 @@ fn session(url: &StoreUrl) -> Result<Client> {
         .keepalives_interval(Duration::from_secs(5))
         .keepalives_retries(3)
         .tcp_user_timeout(Duration::from_secs(30));
-    let mut client = config.connect(NoTls).map_err(|e| engine(url, &e))?;
+    let mut client = match url.tls() {
+        Tls::Off => config.connect(NoTls),
+        Tls::Verified(tls) => config.connect(MakeRustlsConnect::new((**tls).clone())),
+    }
+    .map_err(|e| engine(url, &e))?;
     client
         .batch_execute(
             "SET synchronous_commit TO on;
@@ -808,9 +814,12 @@ fn decode_head(bytes: Vec<u8>) -> Result<Head> {
 }
 
 fn engine(url: &StoreUrl, e: &postgres::Error) -> StoreError {
-    let message = match e.as_db_error() {
-        Some(db) => db.message().to_owned(),
-        None => e.to_string(),
+    // The driver's own words name only the kind of failure ("error
+    // performing TLS handshake"); the cause says what went wrong.
+    let message = match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => db.message().to_owned(),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
     };
     StoreError::Engine {
         store: url.to_string(),

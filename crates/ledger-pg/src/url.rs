@@ -3,12 +3,16 @@
 //! A store address is a libpq connection URL
 //! (`postgres://user:password@host:port/database`). The password may be
 //! in the URL or in `PGPASSWORD`; it is never printed: every message names
-//! the store by [`StoreUrl`]'s display, which leaves it out.
+//! the store by [`StoreUrl`]'s display, which leaves it out. `sslmode` and
+//! `sslrootcert` name TLS to the database ([`crate::tls`]).
 
 use std::fmt;
 use std::str::FromStr;
 
-use postgres::config::Host;
+use percent_encoding::percent_decode_str;
+use postgres::config::{Host, SslMode};
+
+use crate::tls::{Asked, Tls};
 
 /// A parsed `postgres://` (or `postgresql://`) address.
 #[derive(Clone)]
@@ -17,6 +21,7 @@ pub struct StoreUrl {
     shown: String,
     /// Whether the address itself carries the password.
     password_in_address: bool,
+    tls: Tls,
 }
 
 /// Why an address is not a PostgreSQL store address.
@@ -48,6 +53,16 @@ impl StoreUrl {
     pub(crate) fn config(&self) -> &postgres::Config {
         &self.config
     }
+
+    /// How to connect: with TLS or without.
+    pub(crate) fn tls(&self) -> &Tls {
+        &self.tls
+    }
+
+    /// Whether connections are encrypted and the server verified.
+    pub fn encrypted(&self) -> bool {
+        matches!(self.tls, Tls::Verified(_))
+    }
 }
 
 impl FromStr for StoreUrl {
@@ -59,10 +74,16 @@ impl FromStr for StoreUrl {
                 "a PostgreSQL store address starts with postgres:// or postgresql://".into(),
             ));
         }
+        let (text, asked) = take_tls(text);
         // The driver's message may quote the address, password and all.
-        let mut config = postgres::Config::from_str(text).map_err(|_| {
+        let mut config = postgres::Config::from_str(&text).map_err(|_| {
             BadUrl("not a valid postgres:// address (postgres://USER@HOST:PORT/DATABASE)".into())
         })?;
+        let tls = Tls::from_asked(asked).map_err(BadUrl)?;
+        config.ssl_mode(match tls {
+            Tls::Off => SslMode::Disable,
+            Tls::Verified(_) => SslMode::Require,
+        });
         if config.get_hosts().is_empty() {
             config.host("localhost");
         }
@@ -79,8 +100,37 @@ impl FromStr for StoreUrl {
             config,
             shown,
             password_in_address,
+            tls,
         })
     }
+}
+
+/// The address without its `sslmode` and `sslrootcert` parameters, which
+/// this program reads itself (the driver knows only some of libpq's
+/// modes, and no root file), and those parameters.
+fn take_tls(text: &str) -> (String, Asked) {
+    let mut asked = Asked {
+        mode: None,
+        root: None,
+    };
+    let Some((base, query)) = text.split_once('?') else {
+        return (text.to_owned(), asked);
+    };
+    let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match decode(key).as_str() {
+            "sslmode" => asked.mode = Some(decode(value)),
+            "sslrootcert" => asked.root = Some(decode(value)),
+            _ => kept.push(pair),
+        }
+    }
+    let text = match kept.is_empty() {
+        true => base.to_owned(),
+        false => format!("{base}?{}", kept.join("&")),
+    };
+    (text, asked)
 }
 
 /// The password for `config` from the password file libpq reads:
@@ -231,6 +281,45 @@ mod tests {
             matching_password("too:few:fields\n", ["too", "few", "fields", "x"]),
             None
         );
+    }
+
+    #[test]
+    fn tls_parameters_are_read_here_and_the_rest_reach_the_driver() {
+        for (text, driver, mode, root) in [
+            ("postgres://h/db", "postgres://h/db", None, None),
+            (
+                "postgres://h/db?sslmode=verify-full",
+                "postgres://h/db",
+                Some("verify-full"),
+                None,
+            ),
+            (
+                "postgres://h/db?application_name=a%20b&sslrootcert=%2Fetc%2Fca.pem&sslmode=require&connect_timeout=3",
+                "postgres://h/db?application_name=a%20b&connect_timeout=3",
+                Some("require"),
+                Some("/etc/ca.pem"),
+            ),
+        ] {
+            let (kept, asked) = take_tls(text);
+            assert_eq!(
+                (kept.as_str(), asked.mode.as_deref(), asked.root.as_deref()),
+                (driver, mode, root),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_modes_do_not_read_a_root_file() {
+        for mode in ["disable", "allow", "prefer"] {
+            let text = format!("postgres://h/db?sslmode={mode}&sslrootcert=/nonexistent/ca.pem");
+            let url: StoreUrl = text.parse().unwrap();
+            assert!(!url.encrypted(), "{mode}");
+        }
+        let url: StoreUrl = "postgres://h/db?sslmode=verify-ca&sslrootcert=system"
+            .parse()
+            .unwrap();
+        assert!(url.encrypted());
     }
 
     #[test]
