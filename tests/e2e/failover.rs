@@ -36,15 +36,11 @@ fn serve(db: &str) -> Server {
 // block, and may not run on the runtime's own threads.
 #[test]
 fn the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost() {
-    let pg = match Postgres::start() {
-        Ok(pg) => pg,
-        Err(why) if why.starts_with("no PostgreSQL server binaries") => {
-            eprintln!(
-                "skipped: the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost: {why}"
-            );
-            return;
-        }
-        Err(why) => panic!("cannot start PostgreSQL: {why}"),
+    let Some(pg) = e2e::postgres(
+        "the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost",
+        Postgres::start,
+    ) else {
+        return;
     };
     let db = pg.database().unwrap();
     let url: StoreUrl = db.parse().unwrap();
@@ -258,15 +254,11 @@ where
 // writer dies and it takes over again.
 #[test]
 fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
-    let pg = match Postgres::start() {
-        Ok(pg) => pg,
-        Err(why) if why.starts_with("no PostgreSQL server binaries") => {
-            eprintln!(
-                "skipped: a_writer_that_loses_its_session_stands_by_and_takes_over_again: {why}"
-            );
-            return;
-        }
-        Err(why) => panic!("cannot start PostgreSQL: {why}"),
+    let Some(pg) = e2e::postgres(
+        "a_writer_that_loses_its_session_stands_by_and_takes_over_again",
+        Postgres::start,
+    ) else {
+        return;
     };
     let db = pg.database().unwrap();
     let url: StoreUrl = db.parse().unwrap();
@@ -321,16 +313,8 @@ fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
         let size = |s: &Server| {
             let s = s.url();
             async move {
-                LedgerServiceClient::connect(s)
-                    .await
-                    .unwrap()
-                    .get_checkpoint(pb::GetCheckpointRequest {
-                        ledger_id: id.to_hex(),
-                    })
-                    .await
-                    .unwrap()
-                    .into_inner()
-                    .size
+                let mut client = LedgerServiceClient::connect(s).await.unwrap();
+                crate::service::size(&mut client, &id).await
             }
         };
         let on_b = size(&b).await;

@@ -20,14 +20,7 @@ const MEMBERS: usize = 40;
 
 /// The cluster, or `None` after saying the test was skipped.
 fn postgres(test: &str) -> Option<Postgres> {
-    match Postgres::start() {
-        Ok(pg) => Some(pg),
-        Err(why) if why.starts_with("no PostgreSQL server binaries") => {
-            eprintln!("skipped: {test}: {why}");
-            None
-        }
-        Err(why) => panic!("cannot start PostgreSQL: {why}"),
-    }
+    e2e::postgres(test, Postgres::start)
 }
 
 fn url(text: &str) -> StoreUrl {
@@ -677,15 +670,9 @@ fn issued(names: &[&str]) -> (String, String, String) {
 fn the_database_is_reached_over_verified_tls_when_the_address_asks() {
     let (ca, cert_pem, key_pem) = issued(&["127.0.0.1", "localhost"]);
     let tls = ledger_pg::cluster::ServerTls { cert_pem, key_pem };
-    let pg = match Postgres::start_tls(tls) {
-        Ok(pg) => pg,
-        Err(why) if why.starts_with("no PostgreSQL server binaries") => {
-            eprintln!(
-                "skipped: the_database_is_reached_over_verified_tls_when_the_address_asks: {why}"
-            );
-            return;
-        }
-        Err(why) => panic!("cannot start PostgreSQL: {why}"),
+    let test = "the_database_is_reached_over_verified_tls_when_the_address_asks";
+    let Some(pg) = e2e::postgres(test, || Postgres::start_tls(tls)) else {
+        return;
     };
     // The cluster takes TCP connections only over TLS, so a store that opens
     // at all was reached over TLS.
@@ -763,30 +750,23 @@ fn the_database_is_reached_over_verified_tls_when_the_address_asks() {
         let err = with(&query).parse::<StoreUrl>().err().unwrap().to_string();
         assert!(err.contains(phrase), "{query}: {err}");
     }
-    // A certificate for another name, from a trusted authority, is refused.
+    // A certificate for another name, from a trusted authority, is
+    // refused; so is a server without TLS when the address asks for it.
     drop(pg);
     let (ca, cert_pem, key_pem) = issued(&["db.example"]);
-    let pg = Postgres::start_tls(ledger_pg::cluster::ServerTls { cert_pem, key_pem }).unwrap();
-    let db = pg.database().unwrap();
     let ca_file = file("ca2.pem", &ca);
-    let err = PgStore::create(
-        &url(&format!("{db}?sslmode=verify-full&sslrootcert={ca_file}")),
-        &org.checkpoint,
-    )
-    .err()
-    .unwrap()
-    .to_string();
-    assert!(err.contains("certificate"), "{err}");
-    // A server without TLS is refused when the address asks for it.
-    drop(pg);
-    let pg = Postgres::start().unwrap();
-    let db = pg.database().unwrap();
-    let err = PgStore::create(
-        &url(&format!("{db}?sslmode=require&sslrootcert={ca_file}")),
-        &org.checkpoint,
-    )
-    .err()
-    .unwrap()
-    .to_string();
-    assert!(err.contains("TLS"), "{err}");
+    let renamed = Postgres::start_tls(ledger_pg::cluster::ServerTls { cert_pem, key_pem }).unwrap();
+    let plain = Postgres::start().unwrap();
+    for (pg, mode, phrase) in [
+        (&renamed, "verify-full", "certificate"),
+        (&plain, "require", "TLS"),
+    ] {
+        let db = pg.database().unwrap();
+        let address = format!("{db}?sslmode={mode}&sslrootcert={ca_file}");
+        let err = PgStore::create(&url(&address), &org.checkpoint)
+            .err()
+            .unwrap_or_else(|| panic!("{address}: opened"))
+            .to_string();
+        assert!(err.contains(phrase), "{address}: {err}");
+    }
 }

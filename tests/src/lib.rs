@@ -218,3 +218,19 @@ pub fn copy_ledger(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A PostgreSQL cluster that `start` starts, or `None` after saying that
+/// `test` was skipped because the server's binaries are missing here.
+pub fn postgres(
+    test: &str,
+    start: impl FnOnce() -> ledger_pg::cluster::Result<ledger_pg::cluster::Postgres>,
+) -> Option<ledger_pg::cluster::Postgres> {
+    match start() {
+        Ok(pg) => Some(pg),
+        Err(why) if why.starts_with("no PostgreSQL server binaries") => {
+            eprintln!("skipped: {test}: {why}");
+            None
+        }
+        Err(why) => panic!("cannot start PostgreSQL: {why}"),
+    }
+}
