@@ -345,3 +345,47 @@ fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
     assert!(report.fault.is_none(), "{:?}", report.fault);
     assert!(a.stop().success());
 }
+
+// A standby tries the writer lock five times a second, for every ledger it
+// hosts: on one session that waits for it, not on a connection made for
+// each try (a platform hosting thousands of ledgers would otherwise open
+// thousands of connections a second, each with its TLS handshake).
+#[test]
+fn a_standby_waits_for_the_lock_on_one_session() {
+    let Some(pg) = e2e::postgres(
+        "a_standby_waits_for_the_lock_on_one_session",
+        Postgres::start,
+    ) else {
+        return;
+    };
+    let db = pg.database().unwrap();
+    let url: StoreUrl = db.parse().unwrap();
+    let org = Org::new(3);
+    let (ledger, _) = org
+        .found_in(PgStore::create(&url, &org.checkpoint).unwrap())
+        .unwrap();
+    ledger.close();
+    drop(ledger);
+    let a = serve(&db);
+    let b = serve(&db);
+    let mut admin = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    // Sessions ever opened on the database; the statistics may lag by a
+    // second.
+    let mut sessions = || -> i64 {
+        admin
+            .query_one(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let before = sessions();
+    std::thread::sleep(Duration::from_secs(3));
+    let opened = sessions() - before;
+    // Fifteen tries in three seconds; none of them connects.
+    assert!(opened <= 1, "{opened} sessions opened while standing by");
+    assert!(a.stop().success());
+    assert!(b.stop().success());
+}

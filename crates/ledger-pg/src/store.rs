@@ -103,6 +103,33 @@ impl PgStore {
         PgStore::hold(url, client, row, access)
     }
 
+    /// Opens the ledger `ledger` for writing without waiting for its
+    /// writer lock: [`PgStore::try_lock`] then tries it on the same
+    /// session, as often as asked, without connecting again.
+    pub fn open_waiting(url: &StoreUrl, ledger: Option<LedgerId>) -> Result<PgStore> {
+        let mut client = connect(url, Access::Write)?;
+        let row = find(url, &mut client, ledger)?;
+        Ok(PgStore {
+            url: url.clone(),
+            row,
+            access: Access::Write,
+            client: Mutex::new(Some(Session {
+                client,
+                locked: false,
+            })),
+        })
+    }
+
+    /// Takes the ledger's writer lock if this session does not hold it
+    /// yet, or says who holds it.
+    pub fn try_lock(&self) -> Result<std::result::Result<(), String>> {
+        match self.session(true, |_| Ok(())) {
+            Ok(()) => Ok(Ok(())),
+            Err(StoreError::Busy { holder, .. }) => Ok(Err(holder)),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The ids of the ledgers the database at `url` holds, oldest first.
     pub fn ledgers(url: &StoreUrl) -> Result<Vec<LedgerId>> {
         let mut client = session(url)?;
