@@ -249,9 +249,9 @@ where
 }
 
 // A writer whose database session ends (a network blip, an administrator)
-// while it lives: the standby takes the lock; the old writer's next write
-// fails unacknowledged, and it stands by, serving reads, until the new
-// writer dies and it takes over again.
+// while it lives notices without an append and stands by, refusing appends
+// and naming who holds the lock; once the lock is free one of the two
+// servers takes over, the other follows it, and takes over when it dies.
 #[test]
 fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
     let Some(pg) = e2e::postgres(
@@ -278,38 +278,100 @@ fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
             .expect("the first server writes");
         acked.push(100);
     });
-    // The writer's session is ended from the database's side.
+    // A session of the test's own queues for the writer lock (the first
+    // ledger's), then the writer's session is ended from the database's
+    // side: the lock passes to the queued session, and neither server can
+    // take it.
+    let (queued_tx, queued_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let mut session = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+            let pid: i32 = session
+                .query_one("SELECT pg_backend_pid()", &[])
+                .unwrap()
+                .get(0);
+            queued_tx.send(pid).unwrap();
+            session
+                .execute("SELECT pg_advisory_lock(1380734802, 1)", &[])
+                .unwrap();
+            release_rx.recv().unwrap();
+        })
+    };
+    let queued = queued_rx.recv().unwrap();
     let mut admin = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    let waiting = || -> bool {
+        postgres::Client::connect(&db, postgres::NoTls)
+            .unwrap()
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_locks WHERE pid = $1 AND NOT granted",
+                &[&queued],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let since = Instant::now();
+    while !waiting() {
+        assert!(
+            since.elapsed() < Duration::from_secs(15),
+            "the test's session never queued"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let ended: bool = admin
         .query_one(
             "SELECT bool_or(pg_terminate_backend(pid)) FROM pg_locks
-              WHERE locktype = 'advisory' AND granted AND classid = 1380734802",
-            &[],
+              WHERE locktype = 'advisory' AND granted AND classid = 1380734802
+                AND pid <> $1",
+            &[&queued],
         )
         .unwrap()
         .get(0);
     assert!(ended, "no writer session to end");
+    // Without an append to find it out, the old writer notices within a
+    // few follow steps that its session went, and stands by: its first
+    // answer refuses the append, naming who writes, rather than failing
+    // a write.
+    std::thread::sleep(Duration::from_secs(2));
     runtime.block_on(async {
-        let mut n = 200;
-        eventually("the standby takes over", || {
+        let refused = append_via(&a, &org, id, 200).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+        assert!(
+            refused.message().contains("written by another server"),
+            "{refused:?}"
+        );
+    });
+    // The lock is let go: one of the two servers takes over.
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let (writer, other) = runtime.block_on(async {
+        let mut n = 300;
+        let wrote = std::cell::Cell::new(None);
+        eventually("a server takes over", || {
             n += 1;
-            let (b, org, n) = (&b, &org, n);
-            async move { append_via(b, org, id, n).await.is_ok() }
-        })
-        .await;
-        acked.push(n);
-        // The old writer refuses, first as a failed write, then naming the
-        // server that writes now.
-        let mut m = 300;
-        eventually("the old writer stands by", || {
-            m += 1;
-            let (a, org, m) = (&a, &org, m);
+            let (a, b, org, n, wrote) = (&a, &b, &org, n, &wrote);
             async move {
-                matches!(append_via(a, org, id, m).await, Err(s) if s.code() == tonic::Code::Unavailable)
+                for (i, server) in [a, b].into_iter().enumerate() {
+                    if append_via(server, org, id, n).await.is_ok() {
+                        wrote.set(Some(i));
+                        return true;
+                    }
+                }
+                false
             }
         })
         .await;
-        // It still serves reads, and follows the new writer.
+        acked.push(n);
+        match wrote.get() {
+            Some(0) => (a, b),
+            _ => (b, a),
+        }
+    });
+    runtime.block_on(async {
+        // The other refuses, naming the writer, serves reads and follows.
+        let refused = append_via(&other, &org, id, 400).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
         let size = |s: &Server| {
             let s = s.url();
             async move {
@@ -317,22 +379,22 @@ fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
                 crate::service::size(&mut client, &id).await
             }
         };
-        let on_b = size(&b).await;
-        eventually("the old writer follows", || {
+        let on_writer = size(&writer).await;
+        eventually("the other server follows", || {
             let size = &size;
-            let a = &a;
-            async move { size(a).await == on_b }
+            let other = &other;
+            async move { size(other).await == on_writer }
         })
         .await;
     });
-    // The new writer dies; the old one takes over again.
-    b.kill();
+    // The writer dies; the other takes over.
+    writer.kill();
     runtime.block_on(async {
-        let mut n = 400;
-        eventually("the old writer takes over again", || {
+        let mut n = 500;
+        eventually("the other server takes over", || {
             n += 1;
-            let (a, org, n) = (&a, &org, n);
-            async move { append_via(a, org, id, n).await.is_ok() }
+            let (other, org, n) = (&other, &org, n);
+            async move { append_via(other, org, id, n).await.is_ok() }
         })
         .await;
         acked.push(n);
@@ -343,7 +405,7 @@ fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
     }
     let report = verify(&reads, LedgerState::new(), Some(id), &mut |_, _| {}).unwrap();
     assert!(report.fault.is_none(), "{:?}", report.fault);
-    assert!(a.stop().success());
+    assert!(other.stop().success());
 }
 
 // A standby tries the writer lock five times a second, for every ledger it
@@ -368,24 +430,12 @@ fn a_standby_waits_for_the_lock_on_one_session() {
     drop(ledger);
     let a = serve(&db);
     let b = serve(&db);
-    let mut admin = postgres::Client::connect(&db, postgres::NoTls).unwrap();
-    // Sessions ever opened on the database; the statistics may lag by a
-    // second.
-    let mut sessions = || -> i64 {
-        admin
-            .query_one(
-                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()",
-                &[],
-            )
-            .unwrap()
-            .get(0)
-    };
     std::thread::sleep(Duration::from_secs(2));
-    let before = sessions();
+    let before = pg.connections().unwrap();
     std::thread::sleep(Duration::from_secs(3));
-    let opened = sessions() - before;
+    let opened = pg.connections().unwrap() - before;
     // Fifteen tries in three seconds; none of them connects.
-    assert!(opened <= 1, "{opened} sessions opened while standing by");
+    assert_eq!(opened, 0, "connections opened while standing by");
     assert!(a.stop().success());
     assert!(b.stop().success());
 }

@@ -389,8 +389,8 @@ fn database_ledgers(url: &str, named: &[String]) -> Result<Vec<Hosted>> {
         };
         let reads = PgStore::open(&url, Some(id), ledger_pg::Access::Read)?;
         let shared = Hosted::shared(Box::new(reads), &place, Box::new(takeover))?;
-        if let Some(holder) = shared.standing_by() {
-            eprintln!("ledger {id} at {url}: on standby, written by {holder}");
+        if let Some(writer) = shared.standing_by() {
+            eprintln!("ledger {id} at {url}: on standby, written by {writer}");
         }
         hosted.push(shared);
     }

@@ -90,7 +90,7 @@ impl Postgres {
             made: std::cell::Cell::new(0),
         };
         let mut options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c log_connections=on",
             path(pg.dir.path())
         );
         if let Some(tls) = tls {
@@ -216,6 +216,14 @@ impl Postgres {
     /// The server's port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// How many connections the server has received so far, from its log
+    /// (every connection is logged, as it arrives).
+    pub fn connections(&self) -> Result<usize> {
+        let log = std::fs::read_to_string(self.dir.path().join("server.log"))
+            .map_err(|e| format!("server.log: {e}"))?;
+        Ok(log.matches("connection received:").count())
     }
 }
 

@@ -74,12 +74,27 @@ impl FromStr for StoreUrl {
                 "a PostgreSQL store address starts with postgres:// or postgresql://".into(),
             ));
         }
-        let (text, asked) = take_tls(text);
+        let (text, asked) = take_tls(text)?;
         // The driver's message may quote the address, password and all.
         let mut config = postgres::Config::from_str(&text).map_err(|_| {
             BadUrl("not a valid postgres:// address (postgres://USER@HOST:PORT/DATABASE)".into())
         })?;
-        let tls = Tls::from_asked(asked).map_err(BadUrl)?;
+        if config.get_ssl_mode() != SslMode::Prefer {
+            // An sslmode this program did not see: the address was not
+            // split as the driver splits it.
+            return Err(BadUrl(
+                "the address's sslmode cannot be told apart from its other parts: percent-encode any '@', '?' or '&' in the user name and password".into(),
+            ));
+        }
+        // As libpq, no TLS through a Unix socket.
+        let sockets_only = config
+            .get_hosts()
+            .iter()
+            .all(|h| !matches!(h, Host::Tcp(_)));
+        let tls = match sockets_only && !config.get_hosts().is_empty() {
+            true => Tls::Off,
+            false => Tls::from_asked(asked).map_err(BadUrl)?,
+        };
         config.ssl_mode(match tls {
             Tls::Off => SslMode::Disable,
             Tls::Verified(_) => SslMode::Require,
@@ -107,15 +122,20 @@ impl FromStr for StoreUrl {
 
 /// The address without its `sslmode` and `sslrootcert` parameters, which
 /// this program reads itself (the driver knows only some of libpq's
-/// modes, and no root file), and those parameters.
-fn take_tls(text: &str) -> (String, Asked) {
+/// modes, and no root file), and those parameters. The query is looked
+/// for as the driver looks for it: after the user name and password, which
+/// end at the first `@`.
+fn take_tls(text: &str) -> Result<(String, Asked), BadUrl> {
     let mut asked = Asked {
         mode: None,
         root: None,
     };
-    let Some((base, query)) = text.split_once('?') else {
-        return (text.to_owned(), asked);
+    let after_credentials = text.find('@').map_or(0, |at| at + 1);
+    let Some(mark) = text[after_credentials..].find('?') else {
+        return Ok((text.to_owned(), asked));
     };
+    let (base, query) = text.split_at(after_credentials + mark);
+    let query = &query[1..];
     let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -123,6 +143,11 @@ fn take_tls(text: &str) -> (String, Asked) {
         match decode(key).as_str() {
             "sslmode" => asked.mode = Some(decode(value)),
             "sslrootcert" => asked.root = Some(decode(value)),
+            key @ ("sslcert" | "sslkey" | "sslpassword") => {
+                return Err(BadUrl(format!(
+                    "{key}: client certificates for the database are not supported yet (docs/POSTGRES.md)"
+                )));
+            }
             _ => kept.push(pair),
         }
     }
@@ -130,7 +155,7 @@ fn take_tls(text: &str) -> (String, Asked) {
         true => base.to_owned(),
         false => format!("{base}?{}", kept.join("&")),
     };
-    (text, asked)
+    Ok((text, asked))
 }
 
 /// The password for `config` from the password file libpq reads:
@@ -299,14 +324,23 @@ mod tests {
                 Some("require"),
                 Some("/etc/ca.pem"),
             ),
+            (
+                "postgres://u:p?x@h/db?sslmode=require",
+                "postgres://u:p?x@h/db",
+                Some("require"),
+                None,
+            ),
         ] {
-            let (kept, asked) = take_tls(text);
+            let (kept, asked) = take_tls(text).unwrap();
             assert_eq!(
                 (kept.as_str(), asked.mode.as_deref(), asked.root.as_deref()),
                 (driver, mode, root),
                 "{text}"
             );
         }
+        // A '?' in the password does not hide the mode that follows.
+        let url: StoreUrl = "postgres://u:p?x@h/db?sslmode=require".parse().unwrap();
+        assert!(url.encrypted());
     }
 
     #[test]
@@ -320,6 +354,23 @@ mod tests {
             .parse()
             .unwrap();
         assert!(url.encrypted());
+        // As libpq, no TLS through a Unix socket.
+        let url: StoreUrl = "postgres://%2Frun%2Fpostgresql/db?sslmode=require"
+            .parse()
+            .unwrap();
+        assert!(!url.encrypted());
+    }
+
+    #[test]
+    fn client_certificates_are_refused_by_name() {
+        for key in ["sslcert", "sslkey", "sslpassword"] {
+            let text = format!("postgres://h/db?sslmode=require&{key}=x");
+            let err = text.parse::<StoreUrl>().err().unwrap().to_string();
+            assert!(
+                err.starts_with(&format!("{key}: client certificates")),
+                "{err}"
+            );
+        }
     }
 
     #[test]

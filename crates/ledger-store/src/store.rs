@@ -165,6 +165,12 @@ pub trait Store: Send + Sync + 'static {
     fn check_writable(&self) -> Result<()> {
         Ok(())
     }
+    /// Whether this store still holds the ledger's writer lock, for a
+    /// store that other processes share (a database whose session may end
+    /// under it); a store that only this process writes always does.
+    fn holds_writer_lock(&self) -> Result<bool> {
+        Ok(true)
+    }
 }
 
 const HEAD_KEY: &[u8] = b"mhead";
@@ -219,6 +225,9 @@ impl Store for Box<dyn Store> {
     }
     fn check_writable(&self) -> Result<()> {
         (**self).check_writable()
+    }
+    fn holds_writer_lock(&self) -> Result<bool> {
+        (**self).holds_writer_lock()
     }
 }
 

@@ -2,7 +2,7 @@
 //! durable entries, and the signal that wakes the feeds.
 //!
 //! A ledger in a database that several servers share has one writer at a
-//! time. The others host it on *standby* ([`Hosted::standby`]): they follow
+//! time. The others host it on *standby* ([`Hosted::shared`]): they follow
 //! the database (every [`FOLLOW_EVERY`]), serve its reads and feeds, refuse
 //! appends with the reason, and try to take the writer's lock each time;
 //! the one that takes it starts a writer on what is stored and goes on.
@@ -11,7 +11,7 @@
 //! handlers call it through `tokio::task::spawn_blocking`.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use std::time::Duration;
@@ -34,6 +34,12 @@ pub type Takeover =
 
 /// How often a standby reads the database's end and tries to take over.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+
+/// Follow steps a standby waits after a failed try to take over (one that
+/// found the lock free but could not start a writer), so that a lasting
+/// fault is tried, and reported, every few seconds rather than five times
+/// a second.
+const PAUSE_AFTER_FAILURE: u32 = 25;
 
 /// A ledger opened by the server.
 pub struct Hosted {
@@ -69,6 +75,8 @@ pub struct Hosted {
     closed: AtomicBool,
     /// Held while entries are read and folded into `state`.
     folding: Mutex<()>,
+    /// Follow steps left before the next try to take over, after one failed.
+    pause: AtomicU32,
     /// Set when a write of a shared database's ledger failed: the
     /// following thread lets the writer go and stands by.
     lost: AtomicBool,
@@ -132,6 +140,7 @@ impl Hosted {
             closed: AtomicBool::new(false),
             lost: AtomicBool::new(false),
             folding: Mutex::new(()),
+            pause: AtomicU32::new(0),
         })
     }
 
@@ -176,9 +185,14 @@ impl Hosted {
             closed: AtomicBool::new(false),
             lost: AtomicBool::new(false),
             folding: Mutex::new(()),
+            pause: AtomicU32::new(0),
         })
-        .inspect(|hosted| {
-            hosted.follow_once();
+        .and_then(|hosted| {
+            // A first attempt that fails (a role that may not write, a
+            // checkpoint key or a stored end that does not check) stops
+            // the server here, rather than leaving it on standby forever.
+            hosted.try_take_over().map_err(err)?;
+            Ok(hosted)
         })
     }
 
@@ -230,29 +244,45 @@ impl Hosted {
 
     /// One step of [`Hosted::follow`]; true once it is to stop.
     fn follow_once(&self) -> bool {
-        let Some((takeover, why)) = &self.standby else {
+        let Some((_, why)) = &self.standby else {
             return true;
         };
         if self.closed.load(Ordering::SeqCst) {
             return true;
         }
         if self.writes() {
-            if !self.lost.swap(false, Ordering::SeqCst) {
-                return false;
-            }
-            // A write failed (the connection broke, another server may
-            // have taken the lock): let the writer go, which frees the
-            // lock if this server still held it, and see who writes now.
-            let old = self
+            // The lock goes with the writer's session: ended under it (a
+            // restart, an administrator, a cut network), another server
+            // may write now, and this one would show a ledger that no
+            // longer grows.
+            let held = self
                 .writer
-                .write()
+                .read()
                 .unwrap_or_else(|p| p.into_inner())
-                .take();
-            if let Some(ledger) = old {
+                .as_ref()
+                .map(|ledger| ledger.store().holds_writer_lock());
+            let why = match held {
+                Some(Ok(true)) | None => None,
+                Some(Ok(false)) => Some("its database session no longer holds the writer lock"),
+                Some(Err(_)) => Some("its database session does not answer"),
+            };
+            let mut writer = self.writer.write().unwrap_or_else(|p| p.into_inner());
+            // Cleared under the writer's lock: no append of the writer let
+            // go here can set it again afterwards.
+            let failed = self.lost.swap(false, Ordering::SeqCst);
+            let why = match (failed, why) {
+                (_, Some(why)) => why,
+                (true, None) => "a write failed",
+                (false, None) => return false,
+            };
+            // Let the writer go, which frees the lock if this server still
+            // held it, and see who writes now.
+            if let Some(ledger) = writer.take() {
+                drop(writer);
                 ledger.close();
             }
             eprintln!(
-                "ledger {} at {}: a write failed; this server stops writing it and stands by",
+                "ledger {} at {}: {why}; this server stops writing it and stands by",
                 self.id,
                 self.dir.display()
             );
@@ -260,30 +290,44 @@ impl Hosted {
         if let Err(e) = self.follow_store() {
             eprintln!("warning: ledger {}: following the database: {e}", self.id);
         }
-        match takeover() {
-            Ok(Ok((store, key))) => match self.take_over(store, key) {
-                Ok(()) => {
-                    eprintln!(
-                        "ledger {} at {}: this server now writes it",
-                        self.id,
-                        self.dir.display()
-                    );
-                    false
-                }
-                Err(e) => {
-                    eprintln!("warning: ledger {}: cannot take over: {e}", self.id);
-                    false
-                }
-            },
-            Ok(Err(holder)) => {
-                *why.lock().unwrap_or_else(|p| p.into_inner()) = holder;
-                false
+        if self.pause.load(Ordering::SeqCst) > 0 {
+            self.pause.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        if let Err(e) = self.try_take_over() {
+            eprintln!(
+                "warning: ledger {}: cannot take over (trying again in {} s): {e}",
+                self.id,
+                (FOLLOW_EVERY * PAUSE_AFTER_FAILURE).as_secs()
+            );
+            *why.lock().unwrap_or_else(|p| p.into_inner()) =
+                format!("no server, this one failing to take it over: {e}");
+            self.pause.store(PAUSE_AFTER_FAILURE, Ordering::SeqCst);
+        }
+        false
+    }
+
+    /// Takes the writer lock if it is free and starts writing, or notes
+    /// who holds it.
+    fn try_take_over(&self) -> Result<(), StoreError> {
+        let Some((takeover, why)) = &self.standby else {
+            return Ok(());
+        };
+        match takeover()? {
+            Ok((store, key)) => {
+                self.take_over(store, key)?;
+                eprintln!(
+                    "ledger {} at {}: this server now writes it",
+                    self.id,
+                    self.dir.display()
+                );
             }
-            Err(e) => {
-                eprintln!("warning: ledger {}: cannot take over: {e}", self.id);
-                false
+            Err(holder) => {
+                *why.lock().unwrap_or_else(|p| p.into_inner()) =
+                    format!("another server ({holder})")
             }
         }
+        Ok(())
     }
 
     /// Takes in what the writer elsewhere has committed: everything stored
@@ -305,7 +349,16 @@ impl Hosted {
     fn take_over(&self, store: AnyStore, key: KeyPair) -> Result<(), StoreError> {
         let ledger = Ledger::start(store, LedgerState::new(), key, system_clock())?;
         let size = ledger.store().head()?.size;
-        *self.writer.write().unwrap_or_else(|p| p.into_inner()) = Some(ledger);
+        let mut writer = self.writer.write().unwrap_or_else(|p| p.into_inner());
+        if self.closed.load(Ordering::SeqCst) {
+            // Closed while the writer started: it writes nothing, and its
+            // lock goes with it.
+            drop(writer);
+            ledger.close();
+            return Ok(());
+        }
+        *writer = Some(ledger);
+        drop(writer);
         self.durable.fetch_max(size, Ordering::SeqCst);
         self.catch_up()
     }
@@ -350,7 +403,7 @@ impl Hosted {
                     why.lock().unwrap_or_else(|p| p.into_inner()).clone()
                 });
                 return Err(AppendError::NotWriter(format!(
-                    "ledger {} is written by another server ({why}); this one serves its reads and takes over if that one stops: append there, or here again shortly",
+                    "ledger {} is written by {why}; this server serves its reads and takes over when it can: append to the writer, or here again shortly",
                     self.id
                 )));
             };
