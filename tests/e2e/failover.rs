@@ -439,3 +439,49 @@ fn a_standby_waits_for_the_lock_on_one_session() {
     assert!(a.stop().success());
     assert!(b.stop().success());
 }
+
+// A server that finds a ledger's lock free but cannot write it (here, a
+// checkpoint key the database no longer holds intact) stops at start,
+// saying why, rather than standing by for a writer that never comes.
+#[test]
+fn a_server_that_cannot_write_a_free_ledger_stops_at_start() {
+    let Some(pg) = e2e::postgres(
+        "a_server_that_cannot_write_a_free_ledger_stops_at_start",
+        Postgres::start,
+    ) else {
+        return;
+    };
+    let db = pg.database().unwrap();
+    let url: StoreUrl = db.parse().unwrap();
+    let org = Org::new(3);
+    let (ledger, _) = org
+        .found_in(PgStore::create(&url, &org.checkpoint).unwrap())
+        .unwrap();
+    ledger.close();
+    drop(ledger);
+    let mut admin = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    admin
+        .execute("UPDATE rl_ledgers SET checkpoint_key = 'not a key'", &[])
+        .unwrap();
+    let mut child = std::process::Command::new(e2e::binary())
+        .args(["serve", "--store", &db, "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let since = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if since.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("serve kept running on a ledger it cannot write");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("checkpoint key"), "{stderr}");
+}
