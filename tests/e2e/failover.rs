@@ -408,14 +408,16 @@ fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
     assert!(other.stop().success());
 }
 
-// A standby tries the writer lock five times a second, for every ledger it
-// hosts: on one session that waits for it, not on a connection made for
-// each try (a platform hosting thousands of ledgers would otherwise open
-// thousands of connections a second, each with its TLS handshake).
+// A standby asks five times a second, for every ledger it hosts, whether
+// the writer lock is free: on the session it holds for the ledger's reads,
+// opening no connection of its own until the lock is free (a platform
+// hosting thousands of ledgers would otherwise open thousands of
+// connections a second, each with its TLS handshake, or hold a second
+// session a ledger).
 #[test]
-fn a_standby_waits_for_the_lock_on_one_session() {
+fn a_standby_holds_one_session_and_opens_none() {
     let Some(pg) = e2e::postgres(
-        "a_standby_waits_for_the_lock_on_one_session",
+        "a_standby_holds_one_session_and_opens_none",
         Postgres::start,
     ) else {
         return;
@@ -436,6 +438,18 @@ fn a_standby_waits_for_the_lock_on_one_session() {
     let opened = pg.connections().unwrap() - before;
     // Fifteen tries in three seconds; none of them connects.
     assert_eq!(opened, 0, "connections opened while standing by");
+    // The writer holds two sessions (reads, and the writer's with its
+    // lock), the standby one.
+    let mut admin = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    let held: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'review-ledger'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 3, "sessions held by the two servers");
     assert!(a.stop().success());
     assert!(b.stop().success());
 }

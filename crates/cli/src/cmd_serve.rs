@@ -339,6 +339,7 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
 #[cfg(feature = "postgres")]
 fn database_ledgers(url: &str, named: &[String]) -> Result<Vec<Hosted>> {
     use crate::stores::PgStore;
+    use ledger_store::StoreError;
 
     let url = crate::stores::parse(url)?;
     if url.password_in_address() {
@@ -364,27 +365,16 @@ fn database_ledgers(url: &str, named: &[String]) -> Result<Vec<Hosted>> {
     };
     let mut hosted = Vec::new();
     for id in ids {
-        // One session waits for the writer lock, trying it at each step
-        // of the standby, rather than a connection made for each try.
+        // Called only when the reads' session finds the lock free.
         let takeover = {
             let url = url.clone();
-            let waiting: std::sync::Mutex<Option<PgStore>> = std::sync::Mutex::new(None);
-            move || {
-                let mut waiting = waiting.lock().unwrap_or_else(|p| p.into_inner());
-                let store = match waiting.take() {
-                    Some(store) => store,
-                    None => PgStore::open_waiting(&url, Some(id))?,
-                };
-                match store.try_lock()? {
-                    Ok(()) => {
-                        let key = store.checkpoint_key()?;
-                        Ok(Ok((Box::new(store) as service::host::AnyStore, key)))
-                    }
-                    Err(holder) => {
-                        *waiting = Some(store);
-                        Ok(Err(holder))
-                    }
+            move || match PgStore::open(&url, Some(id), ledger_pg::Access::Write) {
+                Ok(store) => {
+                    let key = store.checkpoint_key()?;
+                    Ok(Ok((Box::new(store) as service::host::AnyStore, key)))
                 }
+                Err(StoreError::Busy { holder, .. }) => Ok(Err(holder)),
+                Err(e) => Err(e),
             }
         };
         let reads = PgStore::open(&url, Some(id), ledger_pg::Access::Read)?;

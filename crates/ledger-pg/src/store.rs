@@ -103,33 +103,6 @@ impl PgStore {
         PgStore::hold(url, client, row, access)
     }
 
-    /// Opens the ledger `ledger` for writing without waiting for its
-    /// writer lock: [`PgStore::try_lock`] then tries it on the same
-    /// session, as often as asked, without connecting again.
-    pub fn open_waiting(url: &StoreUrl, ledger: Option<LedgerId>) -> Result<PgStore> {
-        let mut client = connect(url, Access::Write)?;
-        let row = find(url, &mut client, ledger)?;
-        Ok(PgStore {
-            url: url.clone(),
-            row,
-            access: Access::Write,
-            client: Mutex::new(Some(Session {
-                client,
-                locked: false,
-            })),
-        })
-    }
-
-    /// Takes the ledger's writer lock if this session does not hold it
-    /// yet, or says who holds it.
-    pub fn try_lock(&self) -> Result<std::result::Result<(), String>> {
-        match self.session(true, |_| Ok(())) {
-            Ok(()) => Ok(Ok(())),
-            Err(StoreError::Busy { holder, .. }) => Ok(Err(holder)),
-            Err(e) => Err(e),
-        }
-    }
-
     /// The ids of the ledgers the database at `url` holds, oldest first.
     pub fn ledgers(url: &StoreUrl) -> Result<Vec<LedgerId>> {
         let mut client = session(url)?;
@@ -476,6 +449,13 @@ impl Store for PgStore {
         }
     }
 
+    /// Asks on this store's session, which a standby already holds for its
+    /// reads, so that waiting for the lock costs no session of its own.
+    fn writer_lock_holder(&self) -> Result<Option<String>> {
+        let key = lock_key(&self.url, self.row)?;
+        self.session(false, |c| holder(&self.url, c, key))
+    }
+
     /// Asks the database whether this store's session holds the lock now:
     /// a session that ended (a restart, an administrator, a cut network)
     /// took the lock with it, and is not connected again here.
@@ -642,21 +622,18 @@ fn ledger_ids(url: &StoreUrl, client: &mut Client) -> Result<Vec<LedgerId>> {
         .collect()
 }
 
-/// Takes the writer lock of ledger `row` on this session, or says who
-/// holds it.
-fn lock(url: &StoreUrl, client: &mut Client, row: i64) -> Result<()> {
-    let key = i32::try_from(row).map_err(|_| StoreError::Engine {
+/// The second key of ledger `row`'s advisory lock.
+fn lock_key(url: &StoreUrl, row: i64) -> Result<i32> {
+    i32::try_from(row).map_err(|_| StoreError::Engine {
         store: url.to_string(),
         message: format!("ledger row {row} is beyond the advisory lock's key space"),
-    })?;
-    let took: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_CLASS, &key])
-        .map_err(|e| engine(url, &e))?
-        .get(0);
-    if took {
-        return Ok(());
-    }
-    let holder = client
+    })
+}
+
+/// Who holds the writer lock `key` in this database, if anyone: the
+/// program, its address and its backend.
+fn holder(url: &StoreUrl, client: &mut Client, key: i32) -> Result<Option<String>> {
+    Ok(client
         .query_opt(
             "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local')
                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -669,8 +646,22 @@ fn lock(url: &StoreUrl, client: &mut Client, row: i64) -> Result<()> {
         .map(|r| {
             let (pid, app, addr): (i32, String, String) = (r.get(0), r.get(1), r.get(2));
             format!("{app} from {addr}, database backend {pid}")
-        })
-        .unwrap_or_else(|| "a session that has since ended".into());
+        }))
+}
+
+/// Takes the writer lock of ledger `row` on this session, or says who
+/// holds it.
+fn lock(url: &StoreUrl, client: &mut Client, row: i64) -> Result<()> {
+    let key = lock_key(url, row)?;
+    let took: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_CLASS, &key])
+        .map_err(|e| engine(url, &e))?
+        .get(0);
+    if took {
+        return Ok(());
+    }
+    let holder =
+        holder(url, client, key)?.unwrap_or_else(|| "a session that has since ended".into());
     let ledger: Option<Vec<u8>> = client
         .query_one("SELECT ledger_id FROM rl_ledgers WHERE id = $1", &[&row])
         .map_err(|e| engine(url, &e))?

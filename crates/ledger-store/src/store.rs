@@ -171,6 +171,12 @@ pub trait Store: Send + Sync + 'static {
     fn holds_writer_lock(&self) -> Result<bool> {
         Ok(true)
     }
+    /// Who holds the ledger's writer lock now, if anyone, for a store that
+    /// other processes share: a standby asks before it tries to take it.
+    /// A store that only this process writes names no one.
+    fn writer_lock_holder(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 const HEAD_KEY: &[u8] = b"mhead";
@@ -228,6 +234,9 @@ impl Store for Box<dyn Store> {
     }
     fn holds_writer_lock(&self) -> Result<bool> {
         (**self).holds_writer_lock()
+    }
+    fn writer_lock_holder(&self) -> Result<Option<String>> {
+        (**self).writer_lock_holder()
     }
 }
 

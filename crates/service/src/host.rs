@@ -313,6 +313,15 @@ impl Hosted {
         let Some((takeover, why)) = &self.standby else {
             return Ok(());
         };
+        // Asked on the reads' session first: a standby connects to try the
+        // lock only when no one holds it.
+        let note = |holder: String| {
+            *why.lock().unwrap_or_else(|p| p.into_inner()) = format!("another server ({holder})")
+        };
+        if let Some(holder) = self.reads.writer_lock_holder()? {
+            note(holder);
+            return Ok(());
+        }
         match takeover()? {
             Ok((store, key)) => {
                 self.take_over(store, key)?;
@@ -322,10 +331,7 @@ impl Hosted {
                     self.dir.display()
                 );
             }
-            Err(holder) => {
-                *why.lock().unwrap_or_else(|p| p.into_inner()) =
-                    format!("another server ({holder})")
-            }
+            Err(holder) => note(holder),
         }
         Ok(())
     }
