@@ -64,7 +64,8 @@ pub fn run(opts: &Options) -> Result<Report> {
             .map(|s| s.url.clone())
             .unwrap_or_default(),
     ]));
-    let acked: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    // When each append was acknowledged, and by which server's address.
+    let acked: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -88,32 +89,29 @@ pub fn run(opts: &Options) -> Result<Report> {
             300 + rand_core::OsRng.next_u64() % 300,
         ));
         let killed_at = Instant::now();
+        let killed = addrs.read().unwrap()[writer].clone();
         if let Some(s) = servers[writer].take() {
             s.kill();
         }
-        let taken = loop {
-            if let Some(at) = acked
-                .lock()
-                .unwrap()
+        // The first acknowledgement after the kill by the other server:
+        // one from the killed writer that arrives afterwards was committed
+        // before it died.
+        let taken_over = |acked: &[(Instant, String)]| {
+            acked
                 .iter()
-                .rev()
-                .find(|at| **at > killed_at)
-            {
-                break *at;
+                .filter(|(at, by)| *at > killed_at && *by != killed)
+                .map(|(at, _)| *at)
+                .min()
+        };
+        let first = loop {
+            if let Some(at) = taken_over(&acked.lock().unwrap()) {
+                break at;
             }
             if killed_at.elapsed() > Duration::from_secs(60) {
                 bail!("no append acknowledged 60 s after the writer died");
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        // The first acknowledgement after the kill, not the latest.
-        let first = *acked
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|at| **at > killed_at)
-            .min()
-            .unwrap_or(&taken);
         failovers.push((first - killed_at).as_secs_f64());
         let back = serve()?;
         addrs.write().unwrap()[writer] = back.url.clone();
@@ -152,7 +150,7 @@ pub fn run(opts: &Options) -> Result<Report> {
 async fn client(
     events: Vec<SignedEvent>,
     addrs: Arc<RwLock<[String; 2]>>,
-    acked: Arc<Mutex<Vec<Instant>>>,
+    acked: Arc<Mutex<Vec<(Instant, String)>>>,
     stop: Arc<AtomicBool>,
     used: Arc<AtomicUsize>,
     id: ledger_core::LedgerId,
@@ -170,7 +168,7 @@ async fn client(
                 continue;
             };
             if served::append(&mut c, &id, &signed).await.is_ok() {
-                acked.lock().unwrap().push(Instant::now());
+                acked.lock().unwrap().push((Instant::now(), addr));
                 break;
             }
         }
