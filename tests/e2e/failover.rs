@@ -268,7 +268,13 @@ fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
         .unwrap();
     ledger.close();
     drop(ledger);
-    let a = serve(&db);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let a = Server::start_logged(
+        &[],
+        "127.0.0.1:0",
+        &["--store", &db],
+        log.reopen().unwrap().into(),
+    );
     let b = serve(&db);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut acked = Vec::new();
@@ -330,10 +336,20 @@ fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
         .get(0);
     assert!(ended, "no writer session to end");
     // Without an append to find it out, the old writer notices within a
-    // few follow steps that its session went, and stands by: its first
-    // answer refuses the append, naming who writes, rather than failing
-    // a write.
-    std::thread::sleep(Duration::from_secs(2));
+    // few follow steps that its session went, and stands by (it says so);
+    // its first answer then refuses the append, naming who writes, rather
+    // than failing a write.
+    let since = Instant::now();
+    while !std::fs::read_to_string(log.path())
+        .unwrap()
+        .contains("stands by")
+    {
+        assert!(
+            since.elapsed() < Duration::from_secs(15),
+            "the old writer never stood by"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     runtime.block_on(async {
         let refused = append_via(&a, &org, id, 200).await.unwrap_err();
         assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");

@@ -26,6 +26,16 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(dirs: &[&Path], listen: &str, extra: &[&str]) -> Server {
+        Server::start_logged(dirs, listen, extra, Stdio::inherit())
+    }
+
+    /// [`Server::start`] with the server's stderr sent to `stderr`.
+    pub(crate) fn start_logged(
+        dirs: &[&Path],
+        listen: &str,
+        extra: &[&str],
+        stderr: Stdio,
+    ) -> Server {
         let mut cmd = Command::new(e2e::binary());
         cmd.arg("serve").args(["--listen", listen]);
         for d in dirs {
@@ -34,7 +44,7 @@ impl Server {
         let mut child = cmd
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("review-ledger serve starts");
         let out = BufReader::new(child.stdout.take().unwrap()).lines();

@@ -131,6 +131,13 @@ fn take_tls(text: &str) -> Result<(String, Asked), BadUrl> {
         root: None,
     };
     let after_credentials = text.find('@').map_or(0, |at| at + 1);
+    if text[..after_credentials].contains("sslmode=") {
+        // An '@' later in the address (in a parameter's value) made the
+        // driver read the parameters before it as a user name and password.
+        return Err(BadUrl(
+            "the address's sslmode cannot be told apart from its other parts: percent-encode any '@' in the address's parameters".into(),
+        ));
+    }
     let Some(mark) = text[after_credentials..].find('?') else {
         return Ok((text.to_owned(), asked));
     };
@@ -359,6 +366,16 @@ mod tests {
             .parse()
             .unwrap();
         assert!(!url.encrypted());
+    }
+
+    #[test]
+    fn an_sslmode_the_driver_would_read_as_a_password_is_refused() {
+        let err = "postgres://h/db?sslmode=require&application_name=a@b"
+            .parse::<StoreUrl>()
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("sslmode cannot be told apart"), "{err}");
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 /// a second.
 const PAUSE_AFTER_FAILURE: u32 = 25;
 
+/// Follow steps in a row at which a writer's connected session fails to
+/// say whether it holds the lock before the writer is let go.
+const UNANSWERED: u32 = 3;
+
 /// A ledger opened by the server.
 pub struct Hosted {
     /// The ledger id (the genesis entry hash).
@@ -77,6 +81,9 @@ pub struct Hosted {
     folding: Mutex<()>,
     /// Follow steps left before the next try to take over, after one failed.
     pause: AtomicU32,
+    /// Follow steps in a row at which the writer's session did not answer
+    /// whether it holds the lock.
+    unanswered: AtomicU32,
     /// Set when a write of a shared database's ledger failed: the
     /// following thread lets the writer go and stands by.
     lost: AtomicBool,
@@ -141,6 +148,7 @@ impl Hosted {
             lost: AtomicBool::new(false),
             folding: Mutex::new(()),
             pause: AtomicU32::new(0),
+            unanswered: AtomicU32::new(0),
         })
     }
 
@@ -186,12 +194,16 @@ impl Hosted {
             lost: AtomicBool::new(false),
             folding: Mutex::new(()),
             pause: AtomicU32::new(0),
+            unanswered: AtomicU32::new(0),
         })
         .and_then(|hosted| {
             // A first attempt that fails (a role that may not write, a
             // checkpoint key or a stored end that does not check) stops
             // the server here, rather than leaving it on standby forever.
-            hosted.try_take_over().map_err(err)?;
+            hosted
+                .try_take_over()
+                .and_then(|taken| taken)
+                .map_err(err)?;
             Ok(hosted)
         })
     }
@@ -264,8 +276,21 @@ impl Hosted {
             let why = match held {
                 Some(Ok(true)) | None => None,
                 Some(Ok(false)) => Some("its database session no longer holds the writer lock"),
+                // A session that is still connected but failed to answer
+                // (a cancelled or timed-out statement) is asked again; it
+                // is let go only after several failures in a row.
+                Some(Err(_)) if self.unanswered.fetch_add(1, Ordering::SeqCst) + 1 < UNANSWERED => {
+                    None
+                }
                 Some(Err(_)) => Some("its database session does not answer"),
             };
+            if matches!(held, Some(Ok(_)) | None) {
+                self.unanswered.store(0, Ordering::SeqCst);
+            }
+            if why.is_none() && !self.lost.load(Ordering::SeqCst) {
+                // Nothing to do: appends go on without waiting for this step.
+                return false;
+            }
             let mut writer = self.writer.write().unwrap_or_else(|p| p.into_inner());
             // Cleared under the writer's lock: no append of the writer let
             // go here can set it again afterwards.
@@ -294,24 +319,32 @@ impl Hosted {
             self.pause.fetch_sub(1, Ordering::SeqCst);
             return false;
         }
-        if let Err(e) = self.try_take_over() {
-            eprintln!(
-                "warning: ledger {}: cannot take over (trying again in {} s): {e}",
-                self.id,
-                (FOLLOW_EVERY * PAUSE_AFTER_FAILURE).as_secs()
-            );
-            *why.lock().unwrap_or_else(|p| p.into_inner()) =
-                format!("no server, this one failing to take it over: {e}");
-            self.pause.store(PAUSE_AFTER_FAILURE, Ordering::SeqCst);
+        match self.try_take_over() {
+            Ok(Ok(())) => {}
+            // The database did not say who holds the lock (it restarts, the
+            // network is cut): asked again at the next step.
+            Err(e) => eprintln!("warning: ledger {}: cannot ask who writes it: {e}", self.id),
+            // The lock looked free but no writer started here.
+            Ok(Err(e)) => {
+                eprintln!(
+                    "warning: ledger {}: cannot take over (trying again in {} s): {e}",
+                    self.id,
+                    (FOLLOW_EVERY * PAUSE_AFTER_FAILURE).as_secs()
+                );
+                *why.lock().unwrap_or_else(|p| p.into_inner()) =
+                    format!("no server, this one failing to take it over: {e}");
+                self.pause.store(PAUSE_AFTER_FAILURE, Ordering::SeqCst);
+            }
         }
         false
     }
 
     /// Takes the writer lock if it is free and starts writing, or notes
-    /// who holds it.
-    fn try_take_over(&self) -> Result<(), StoreError> {
+    /// who holds it. The outer error: the database did not say whether
+    /// the lock is free; the inner one: it was, and no writer started.
+    fn try_take_over(&self) -> Result<Result<(), StoreError>, StoreError> {
         let Some((takeover, why)) = &self.standby else {
-            return Ok(());
+            return Ok(Ok(()));
         };
         // Asked on the reads' session first: a standby connects to try the
         // lock only when no one holds it.
@@ -320,20 +353,23 @@ impl Hosted {
         };
         if let Some(holder) = self.reads.writer_lock_holder()? {
             note(holder);
-            return Ok(());
+            return Ok(Ok(()));
         }
-        match takeover()? {
-            Ok((store, key)) => {
-                self.take_over(store, key)?;
-                eprintln!(
-                    "ledger {} at {}: this server now writes it",
-                    self.id,
-                    self.dir.display()
-                );
+        let taken = takeover().and_then(|taken| match taken {
+            Ok((store, key)) => self.take_over(store, key),
+            Err(holder) => {
+                note(holder);
+                Ok(())
             }
-            Err(holder) => note(holder),
+        });
+        if taken.is_ok() && self.writes() {
+            eprintln!(
+                "ledger {} at {}: this server now writes it",
+                self.id,
+                self.dir.display()
+            );
         }
-        Ok(())
+        Ok(taken)
     }
 
     /// Takes in what the writer elsewhere has committed: everything stored
