@@ -32,13 +32,14 @@ fn node_key(level: u8, index: u64) -> Vec<u8> {
 }
 
 /// Opens the ledger's database as the attacker would, waiting (a bounded
-/// while) for a process that just closed it to let go of its lock.
-fn open_db(dir: &Path) -> sled::Db {
+/// while) for a process that just closed it, or a ledger just dropped, to
+/// let go of its lock.
+pub(crate) fn open_db(dir: &Path) -> sled::Db {
     let mut tries = 0;
     loop {
         match sled::open(dir.join("db")) {
             Ok(db) => return db,
-            Err(e) if tries < 100 => {
+            Err(e) if tries < 250 => {
                 tries += 1;
                 let _ = e;
                 std::thread::sleep(std::time::Duration::from_millis(20));

@@ -727,7 +727,7 @@ fn a_minted_token_opens_a_server_with_tokens() {
 /// signatures); only a client that verifies can tell.
 fn forge_last_signature(dir: &Path) -> u64 {
     use ledger_core::{Entry, Frontier, codec};
-    let db = sled::open(dir.join("db")).unwrap();
+    let db = crate::derived::open_db(dir);
     let t = db.open_tree(b"ledger").unwrap();
     let head: ledger_store::Head =
         codec::decode("head", &t.get(b"mhead").unwrap().unwrap()).unwrap();

@@ -32,7 +32,7 @@ fn entry_key(seq: u64) -> Vec<u8> {
 
 /// Opens the ledger's sled tree as the attacker would.
 fn with_tree(dir: &Path, f: impl FnOnce(&sled::Tree)) {
-    let db = sled::open(dir.join("db")).unwrap();
+    let db = crate::derived::open_db(dir);
     let tree = db.open_tree(b"ledger").unwrap();
     f(&tree);
     db.flush().unwrap();
@@ -162,7 +162,7 @@ const CASES: &[(&str, Tamper, Option<u64>, &str)] = &[
         |t, dir| {
             let other = dir.with_extension("other");
             build(&other, &Org::new(6));
-            let db = sled::open(other.join("db")).unwrap();
+            let db = crate::derived::open_db(&other);
             let foreign = Entry::decode(
                 &db.open_tree(b"ledger")
                     .unwrap()
