@@ -32,24 +32,33 @@ fn serve(db: &str) -> Server {
     Server::start(&[], "127.0.0.1:0", &["--store", db])
 }
 
-// A plain test with a runtime of its own: the PostgreSQL driver's calls
-// block, and may not run on the runtime's own threads.
-#[test]
-fn the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost() {
-    let Some(pg) = e2e::postgres(
-        "the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost",
-        Postgres::start,
-    ) else {
-        return;
-    };
+/// A PostgreSQL cluster of the test's own with one closed ledger of a
+/// three-member organisation: the cluster, the database's address, the
+/// parsed address, the organisation and the ledger's id; `None` after
+/// saying that `test` was skipped.
+fn founded(test: &str) -> Option<(Postgres, String, StoreUrl, Org, ledger_core::LedgerId)> {
+    let pg = e2e::postgres(test, Postgres::start)?;
     let db = pg.database().unwrap();
     let url: StoreUrl = db.parse().unwrap();
-    let org = Arc::new(Org::new(3));
+    let org = Org::new(3);
     let (ledger, id) = org
         .found_in(PgStore::create(&url, &org.checkpoint).unwrap())
         .unwrap();
     ledger.close();
     drop(ledger);
+    Some((pg, db, url, org, id))
+}
+
+// A plain test with a runtime of its own: the PostgreSQL driver's calls
+// block, and may not run on the runtime's own threads.
+#[test]
+fn the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost() {
+    let Some((_pg, db, url, org, id)) =
+        founded("the_standby_takes_over_from_a_killed_writer_and_nothing_acknowledged_is_lost")
+    else {
+        return;
+    };
+    let org = Arc::new(org);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
@@ -254,20 +263,11 @@ where
 // servers takes over, the other follows it, and takes over when it dies.
 #[test]
 fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
-    let Some(pg) = e2e::postgres(
-        "a_writer_that_loses_its_session_stands_by_and_takes_over_again",
-        Postgres::start,
-    ) else {
+    let Some((_pg, db, url, org, id)) =
+        founded("a_writer_that_loses_its_session_stands_by_and_takes_over_again")
+    else {
         return;
     };
-    let db = pg.database().unwrap();
-    let url: StoreUrl = db.parse().unwrap();
-    let org = Org::new(3);
-    let (ledger, id) = org
-        .found_in(PgStore::create(&url, &org.checkpoint).unwrap())
-        .unwrap();
-    ledger.close();
-    drop(ledger);
     let log = tempfile::NamedTempFile::new().unwrap();
     let a = Server::start_logged(
         &[],
@@ -432,20 +432,10 @@ fn a_writer_that_loses_its_session_stands_by_and_takes_over_again() {
 // session a ledger).
 #[test]
 fn a_standby_holds_one_session_and_opens_none() {
-    let Some(pg) = e2e::postgres(
-        "a_standby_holds_one_session_and_opens_none",
-        Postgres::start,
-    ) else {
+    let Some((pg, db, _url, _org, _)) = founded("a_standby_holds_one_session_and_opens_none")
+    else {
         return;
     };
-    let db = pg.database().unwrap();
-    let url: StoreUrl = db.parse().unwrap();
-    let org = Org::new(3);
-    let (ledger, _) = org
-        .found_in(PgStore::create(&url, &org.checkpoint).unwrap())
-        .unwrap();
-    ledger.close();
-    drop(ledger);
     let a = serve(&db);
     let b = serve(&db);
     std::thread::sleep(Duration::from_secs(2));
@@ -475,20 +465,11 @@ fn a_standby_holds_one_session_and_opens_none() {
 // saying why, rather than standing by for a writer that never comes.
 #[test]
 fn a_server_that_cannot_write_a_free_ledger_stops_at_start() {
-    let Some(pg) = e2e::postgres(
-        "a_server_that_cannot_write_a_free_ledger_stops_at_start",
-        Postgres::start,
-    ) else {
+    let Some((_pg, db, _url, _org, _)) =
+        founded("a_server_that_cannot_write_a_free_ledger_stops_at_start")
+    else {
         return;
     };
-    let db = pg.database().unwrap();
-    let url: StoreUrl = db.parse().unwrap();
-    let org = Org::new(3);
-    let (ledger, _) = org
-        .found_in(PgStore::create(&url, &org.checkpoint).unwrap())
-        .unwrap();
-    ledger.close();
-    drop(ledger);
     let mut admin = postgres::Client::connect(&db, postgres::NoTls).unwrap();
     admin
         .execute("UPDATE rl_ledgers SET checkpoint_key = 'not a key'", &[])
