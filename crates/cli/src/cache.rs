@@ -38,6 +38,7 @@ pub struct Verified {
     pub checkpoint: String,
     /// Every event id, with its entry.
     pub ids: Vec<(EventId, u64)>,
+    #[serde(with = "serde_bytes")]
     state: Vec<u8>,
 }
 

@@ -42,7 +42,10 @@ struct Record {
     root: Hash,
     /// The blake3 hash of `state`.
     state_hash: Hash,
-    /// The domain's state after `size` entries.
+    /// The domain's state after `size` entries. (As bytes, not a sequence
+    /// of `u8`: the same encoding, decoded in one copy instead of one call
+    /// a byte.)
+    #[serde(with = "serde_bytes")]
     state: Vec<u8>,
 }
 
