@@ -317,13 +317,16 @@ impl Ctx<'_> {
             Some((held, seq)) => (held, seq),
             None => (self.record.minutes.schedule.item.planned, Seq(u64::MAX)),
         };
-        self.state.reviews.reviews.iter().filter(move |(id, r)| {
-            *id != self.id
-                && r.minutes
-                    .meeting
-                    .as_ref()
-                    .is_some_and(|m| m.seq < cutoff && m.item.held < date)
-        })
+        // By the reviews' summaries: only the reviews held before are read.
+        let reviews = &self.state.reviews.reviews;
+        reviews
+            .summaries()
+            .filter(move |(id, r)| {
+                *id != self.id
+                    && r.meeting
+                        .is_some_and(|(seq, held)| seq < cutoff && held < date)
+            })
+            .filter_map(|(id, _)| reviews.get(id).map(|r| (id, r)))
     }
 
     /// The previous review as judged: the latest review held before this

@@ -2,6 +2,7 @@
 //! events are admitted, and the one admission function that appending and
 //! replaying share.
 
+pub mod lazy;
 pub mod reviews;
 pub mod roster;
 pub mod snapshot;

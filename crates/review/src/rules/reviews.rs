@@ -10,8 +10,6 @@
 //! added to signed minutes without being marked as an amendment. Accepted,
 //! and left to the conformance check: whatever is merely poor.
 
-use std::collections::BTreeMap;
-
 use ledger_core::{Hash, PublicKey, Seq, SignedBy, UnixMicros};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +18,7 @@ use crate::ids::{ActionId, Date, ObjectiveId, ReviewId};
 use crate::member::{MemberId, check_text};
 use crate::minutes::{Minutes, Recorded};
 use crate::roster::{Member, Roster};
+use crate::rules::lazy::{LazyMap, Summarised};
 use crate::vocab::{
     Act, ActionState, ActionStatus, ActionUpdate, Assess, Circulate, Close, Content, Decision,
     Input, MeetingTimes, Objective, Open, Schedule, Sign,
@@ -253,17 +252,48 @@ impl Item {
     }
 }
 
-/// All reviews of a ledger, the action log and the objectives.
+/// All reviews of a ledger, the action log and the objectives. A snapshot
+/// restores each record undecoded until it is read ([`LazyMap`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reviews {
     /// Reviews by id.
-    pub reviews: BTreeMap<ReviewId, ReviewRecord>,
+    pub reviews: LazyMap<ReviewId, ReviewRecord>,
     /// Review ids in the order they were scheduled.
     pub order: Vec<ReviewId>,
     /// Every action of every review.
-    pub actions: BTreeMap<ActionId, ActionRecord>,
+    pub actions: LazyMap<ActionId, ActionRecord>,
     /// Every objective of every review.
-    pub objectives: BTreeMap<ObjectiveId, ObjectiveRecord>,
+    pub objectives: LazyMap<ObjectiveId, ObjectiveRecord>,
+}
+
+/// What the rules scan across every review: when it was planned, and its
+/// meeting's entry and date once held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewSummary {
+    /// The planned date of the schedule.
+    pub planned: Date,
+    /// The meeting's entry and the date it was held.
+    pub meeting: Option<(Seq, Date)>,
+}
+
+impl Summarised for ReviewRecord {
+    type Summary = ReviewSummary;
+    fn summary(&self) -> ReviewSummary {
+        ReviewSummary {
+            planned: self.minutes.schedule.item.planned,
+            meeting: self.minutes.meeting.as_ref().map(|m| (m.seq, m.item.held)),
+        }
+    }
+}
+
+impl Summarised for ActionRecord {
+    type Summary = ();
+    fn summary(&self) {}
+}
+
+impl Summarised for ObjectiveRecord {
+    type Summary = ();
+    fn summary(&self) {}
 }
 
 fn field(field: &str, reason: impl Into<String>) -> Rejection {
@@ -402,7 +432,11 @@ impl Reviews {
                 .order
                 .iter()
                 .rev()
-                .find(|id| self.reviews[*id].minutes.schedule.item.planned < s.planned)
+                .find(|id| {
+                    self.reviews
+                        .summaries_of(id)
+                        .is_some_and(|r| r.planned < s.planned)
+                })
                 .cloned(),
         };
         Ok(ReviewOp::Schedule {
@@ -860,8 +894,7 @@ impl Reviews {
                 };
                 let record = self
                     .actions
-                    .entry(a.action.clone())
-                    .or_insert_with(|| ActionRecord {
+                    .get_or_insert_with(a.action.clone(), || ActionRecord {
                         id: a.action.clone(),
                         review: review.clone(),
                         owner: a.owner.clone(),

@@ -1,0 +1,300 @@
+//! A map whose values a snapshot restores as bytes, decoded when first
+//! read, so that opening a ledger costs what a command reads, not the
+//! ledger's whole history.
+//!
+//! A [`LazyMap`] reads like a `BTreeMap`: [`LazyMap::get`] decodes a value
+//! the first time it is asked for and keeps it; [`LazyMap::get_mut`] decodes
+//! it and lets go of its bytes (the value is then written anew by the next
+//! snapshot). Beside each value's bytes the snapshot keeps its
+//! [`Summarised::Summary`], the few fields that rules scan across every
+//! value (a review's planned and meeting dates), so that a scan decodes
+//! nothing.
+//!
+//! The snapshot's bytes are checked against their blake3 hash before they
+//! reach this map (the store's snapshot record, the remote cache file), and
+//! were written by this same encoding ([`super::snapshot::SNAPSHOT_VERSION`]):
+//! a value that then does not decode is a bug in this program, not damage,
+//! and stops it with a panic rather than a wrong verdict.
+
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Index;
+use std::sync::OnceLock;
+
+use ledger_core::codec;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A value a [`LazyMap`] holds, with what scans of the map read of it.
+pub trait Summarised: Serialize + DeserializeOwned {
+    /// The fields read across every value of the map.
+    type Summary: Copy + Serialize + DeserializeOwned;
+    /// This value's summary.
+    fn summary(&self) -> Self::Summary;
+}
+
+/// One value: its snapshot bytes while it is unchanged, and the value once
+/// read. At least one of the two is there.
+struct Slot<V: Summarised> {
+    stored: Option<(V::Summary, Box<[u8]>)>,
+    value: OnceLock<V>,
+}
+
+impl<V: Summarised> Slot<V> {
+    fn new(value: V) -> Slot<V> {
+        Slot {
+            stored: None,
+            value: OnceLock::from(value),
+        }
+    }
+
+    fn get(&self) -> &V {
+        self.value.get_or_init(|| match &self.stored {
+            Some((_, bytes)) => decode(bytes),
+            None => unreachable!("a slot holds its value or its bytes"),
+        })
+    }
+
+    fn get_mut(&mut self) -> &mut V {
+        self.get();
+        self.stored = None;
+        self.value.get_mut().expect("decoded just above")
+    }
+
+    fn summary(&self) -> V::Summary {
+        match (self.value.get(), &self.stored) {
+            (_, Some((summary, _))) => *summary,
+            (Some(v), None) => v.summary(),
+            (None, None) => unreachable!("a slot holds its value or its bytes"),
+        }
+    }
+}
+
+fn decode<V: DeserializeOwned>(bytes: &[u8]) -> V {
+    match codec::decode_snapshot("snapshot record", bytes) {
+        Ok(v) => v,
+        Err(e) => panic!("a snapshot record that matched its hash does not decode: {e}"),
+    }
+}
+
+impl<V: Summarised + Clone> Clone for Slot<V> {
+    fn clone(&self) -> Self {
+        Slot {
+            stored: self.stored.clone(),
+            value: self.value.clone(),
+        }
+    }
+}
+
+/// A map from `K` to values decoded when first read (see the module).
+pub struct LazyMap<K, V: Summarised> {
+    map: BTreeMap<K, Slot<V>>,
+}
+
+impl<K: Ord, V: Summarised> LazyMap<K, V> {
+    /// The value under `key`.
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.map.get(key).map(Slot::get)
+    }
+
+    /// The value under `key`, to change.
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.map.get_mut(key).map(Slot::get_mut)
+    }
+
+    /// Whether a value is held under `key`.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.map.contains_key(key)
+    }
+
+    /// Puts `value` under `key`, replacing any value there.
+    pub fn insert(&mut self, key: K, value: V) {
+        self.map.insert(key, Slot::new(value));
+    }
+
+    /// The value under `key`, to change, put there by `f` if there is none.
+    pub fn get_or_insert_with(&mut self, key: K, f: impl FnOnce() -> V) -> &mut V {
+        self.map
+            .entry(key)
+            .or_insert_with(|| Slot::new(f()))
+            .get_mut()
+    }
+
+    /// How many values are held.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Every key and value, in key order (decoding every value).
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter(self.map.iter())
+    }
+
+    /// Every value, in key order (decoding every value).
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.map.values().map(Slot::get)
+    }
+
+    /// Every key, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.map.keys()
+    }
+
+    /// Every key with its value's summary, in key order, decoding nothing.
+    pub fn summaries(&self) -> impl Iterator<Item = (&K, V::Summary)> {
+        self.map.iter().map(|(k, s)| (k, s.summary()))
+    }
+
+    /// The summary of the value under `key`, decoding nothing.
+    pub fn summaries_of<Q>(&self, key: &Q) -> Option<V::Summary>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.map.get(key).map(Slot::summary)
+    }
+
+    /// How many values have been decoded (for tests of what a reader reads).
+    pub fn decoded(&self) -> usize {
+        self.map
+            .values()
+            .filter(|s| s.value.get().is_some())
+            .count()
+    }
+}
+
+impl<K, V: Summarised> Default for LazyMap<K, V> {
+    fn default() -> Self {
+        LazyMap {
+            map: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Clone, V: Summarised + Clone> Clone for LazyMap<K, V> {
+    fn clone(&self) -> Self {
+        LazyMap {
+            map: self.map.clone(),
+        }
+    }
+}
+
+impl<K: Ord + fmt::Debug, V: Summarised + fmt::Debug> fmt::Debug for LazyMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Ord, V: Summarised + PartialEq> PartialEq for LazyMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<K: Ord, V: Summarised + Eq> Eq for LazyMap<K, V> {}
+
+impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V: Summarised> Index<&Q> for LazyMap<K, V> {
+    type Output = V;
+    fn index(&self, key: &Q) -> &V {
+        self.get(key).expect("no value under this key")
+    }
+}
+
+/// The iterator of [`LazyMap::iter`].
+pub struct Iter<'a, K, V: Summarised>(std::collections::btree_map::Iter<'a, K, Slot<V>>);
+
+impl<'a, K, V: Summarised> Iterator for Iter<'a, K, V> {
+    type Item = (&'a K, &'a V);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, s)| (k, s.get()))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl<'a, K: Ord, V: Summarised> IntoIterator for &'a LazyMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// How one value is written in a snapshot: its summary, then its own
+/// encoding as bytes (so that reading the snapshot copies them, decoding
+/// nothing).
+#[derive(Deserialize)]
+struct Stored<S> {
+    summary: S,
+    #[serde(with = "serde_bytes")]
+    bytes: Vec<u8>,
+}
+
+/// [`Stored`] as written, borrowing the bytes.
+#[derive(Serialize)]
+struct StoredRef<'a, S> {
+    summary: S,
+    bytes: &'a serde_bytes::Bytes,
+}
+
+impl<K: Serialize, V: Summarised> Serialize for LazyMap<K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap};
+        let mut map = s.serialize_map(Some(self.map.len()))?;
+        for (k, slot) in &self.map {
+            let encoded;
+            let (summary, bytes) = match &slot.stored {
+                Some((summary, bytes)) => (*summary, &bytes[..]),
+                None => {
+                    let v = slot.get();
+                    encoded = codec::encode_snapshot(v)
+                        .ok_or_else(|| S::Error::custom("a record is over the snapshot limit"))?;
+                    (v.summary(), &encoded[..])
+                }
+            };
+            let stored = StoredRef {
+                summary,
+                bytes: serde_bytes::Bytes::new(bytes),
+            };
+            map.serialize_entry(k, &stored)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de, K: Ord + Deserialize<'de>, V: Summarised> Deserialize<'de> for LazyMap<K, V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let stored: BTreeMap<K, Stored<V::Summary>> = Deserialize::deserialize(d)?;
+        Ok(LazyMap {
+            map: stored
+                .into_iter()
+                .map(|(k, s)| {
+                    let slot = Slot {
+                        stored: Some((s.summary, s.bytes.into_boxed_slice())),
+                        value: OnceLock::new(),
+                    };
+                    (k, slot)
+                })
+                .collect(),
+        })
+    }
+}
