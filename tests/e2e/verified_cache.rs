@@ -2,7 +2,9 @@
 //! ledger on a server, and the next command verifies only the entries after
 //! it. A server that later shows another history (a fork) or fewer entries
 //! (a rollback) under the same address and ledger id is reported, not
-//! trusted; a machine without that memory verifies the whole ledger again.
+//! trusted, also when the fork starts after the state the cache holds (the
+//! last entry verified is kept beside it); a machine without that memory
+//! verifies the whole ledger again.
 
 use std::path::Path;
 
@@ -83,13 +85,30 @@ fn a_remote_command_verifies_what_is_new_and_reports_a_fork_or_rollback() {
         .map(|s| (*s).to_owned())
         .collect()
     };
+    let kept = |ext: &str| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .collect()
+    };
+    let mut first = Vec::new();
     for who in ["c1", "c2", "c3"] {
         let a = add(who);
         let (code, _, err) = run_cached(&args(&a), &cache).unwrap();
         assert_eq!(code, 0, "{who}: {err}");
+        let files = kept("verified");
+        assert_eq!(files.len(), 1, "one cache file for this server and ledger");
+        let bytes = std::fs::read(&files[0]).unwrap();
+        if first.is_empty() {
+            first = bytes;
+        } else {
+            // A few entries more leave the state file as it was; the last
+            // entry verified is kept beside it.
+            assert_eq!(bytes, first, "{who}: the state file was written again");
+        }
+        assert_eq!(kept("seen").len(), 1, "{who}: the last entry verified");
     }
-    let kept: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
-    assert_eq!(kept.len(), 1, "one cache file for this server and ledger");
     drop(server);
 
     // The same address and ledger id, another history after the shared start.

@@ -11,6 +11,12 @@
 //! replaced after the next full verification). It is as trusted as the
 //! auditor's state file: it holds only what this machine verified itself,
 //! and anyone who can change it can change this machine's verdicts.
+//!
+//! The state grows with the ledger, so the file is written again only once
+//! [`REWRITE_AFTER`] entries or more were verified since it was; in between
+//! a small [`Seen`] file beside it records the last entry verified (its
+//! number and hash), so that a server that later shows another history
+//! after the cached state, or fewer entries, is still reported.
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +26,11 @@ use review::LedgerState;
 use serde::{Deserialize, Serialize};
 
 /// The version of the cache file; another is ignored.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+
+/// The cache file is written again once this many entries or more were
+/// verified after the state it holds.
+pub const REWRITE_AFTER: u64 = 1_000;
 
 /// What this machine verified of one ledger on one server.
 #[derive(Clone, Serialize, Deserialize)]
@@ -36,8 +46,9 @@ pub struct Verified {
     pub frontier: Frontier,
     /// The checkpoint note they were verified against.
     pub checkpoint: String,
-    /// Every event id, with its entry.
-    pub ids: Vec<(EventId, u64)>,
+    /// Every event id with its entry, in id order ([`Ids`]).
+    #[serde(with = "serde_bytes")]
+    ids: Vec<u8>,
     #[serde(with = "serde_bytes")]
     state: Vec<u8>,
 }
@@ -50,7 +61,7 @@ impl Verified {
         chain: &Chain,
         frontier: Frontier,
         checkpoint: String,
-        ids: Vec<(EventId, u64)>,
+        ids: Ids,
         state: &LedgerState,
     ) -> Option<Verified> {
         Some(Verified {
@@ -62,7 +73,7 @@ impl Verified {
             last_received: chain.last_received,
             frontier,
             checkpoint,
-            ids,
+            ids: ids.0,
             state: review::rules::snapshot::encode(state)?,
         })
     }
@@ -77,9 +88,87 @@ impl Verified {
         }
     }
 
+    /// Every event id verified, with its entry.
+    pub fn ids(&mut self) -> Ids {
+        Ids(std::mem::take(&mut self.ids))
+    }
+
     /// The admission state after them, if this version can read it.
     pub fn state(&self) -> Option<LedgerState> {
         review::rules::snapshot::decode(&self.state, self.size)
+    }
+}
+
+/// Event ids with their entries, sorted by id: 16 bytes of id and the
+/// entry's number as 8 bytes little-endian each, looked up by binary search
+/// (read from the cache file in one copy, where a map of a ledger's every
+/// id would be built anew by each command).
+#[derive(Clone, Default)]
+pub struct Ids(Vec<u8>);
+
+const ID_RECORD: usize = 24;
+
+impl Ids {
+    /// The ids of `ids`, sorted.
+    pub fn new(mut ids: Vec<(EventId, u64)>) -> Ids {
+        ids.sort_unstable_by_key(|(id, _)| id.0);
+        let mut bytes = Vec::with_capacity(ids.len() * ID_RECORD);
+        for (id, seq) in ids {
+            bytes.extend_from_slice(&id.0);
+            bytes.extend_from_slice(&seq.to_le_bytes());
+        }
+        Ids(bytes)
+    }
+
+    /// The records, one an id.
+    fn records(&self) -> &[[u8; ID_RECORD]] {
+        self.0.as_chunks().0
+    }
+
+    /// Every id with its entry.
+    pub fn all(&self) -> impl Iterator<Item = (EventId, u64)> + '_ {
+        self.records().iter().map(|r| {
+            let (id, seq) = r.split_at(16);
+            (
+                EventId(id.try_into().expect("16 bytes")),
+                u64::from_le_bytes(seq.try_into().expect("8 bytes")),
+            )
+        })
+    }
+
+    /// The entry holding `id`, if any.
+    pub fn get(&self, id: &EventId) -> Option<u64> {
+        let records = self.records();
+        let i = records.binary_search_by(|r| r[..16].cmp(&id.0[..])).ok()?;
+        Some(u64::from_le_bytes(
+            records[i][16..].try_into().expect("8 bytes"),
+        ))
+    }
+}
+
+/// The last entry this machine verified of a ledger on a server, when the
+/// cache file holds an earlier state: written after every verification.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Seen {
+    version: u32,
+    server: String,
+    ledger_id: LedgerId,
+    /// The entries verified.
+    pub size: u64,
+    /// The hash of the last of them.
+    pub head: Hash,
+}
+
+impl Seen {
+    /// The record of `size` entries verified on `server`, the last hashing to `head`.
+    pub fn new(server: &str, ledger_id: LedgerId, size: u64, head: Hash) -> Seen {
+        Seen {
+            version: VERSION,
+            server: server.to_owned(),
+            ledger_id,
+            size,
+            head,
+        }
     }
 }
 
@@ -100,29 +189,56 @@ pub fn path(server: &str, ledger: &LedgerId) -> Option<PathBuf> {
     Some(dir()?.join(format!("{}-{}.verified", ledger.to_hex(), &tag[..16])))
 }
 
+/// The file of the last entry verified of `ledger` on `server`.
+fn seen_path(server: &str, ledger: &LedgerId) -> Option<PathBuf> {
+    Some(path(server, ledger)?.with_extension("seen"))
+}
+
 /// What this machine verified of `ledger` on `server`, if it kept it.
 pub fn load(server: &str, ledger: &LedgerId) -> Option<Verified> {
-    let bytes = std::fs::read(path(server, ledger)?).ok()?;
-    let (body, hash) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
-    if blake3::hash(body).as_bytes() != hash {
-        return None;
-    }
-    let v: Verified = codec::decode_snapshot("verified cache", body).ok()?;
+    let v: Verified = read(&path(server, ledger)?, "verified cache")?;
     (v.version == VERSION && v.server == server && &v.ledger_id == ledger).then_some(v)
+}
+
+/// The last entry this machine verified of `ledger` on `server`, if it kept it.
+pub fn load_seen(server: &str, ledger: &LedgerId) -> Option<Seen> {
+    let s: Seen = read(&seen_path(server, ledger)?, "verified entry")?;
+    (s.version == VERSION && s.server == server && &s.ledger_id == ledger).then_some(s)
 }
 
 /// Keeps `v` for the next command; best effort (a cache that cannot be
 /// written only costs the next command a full verification).
 pub fn store(v: &Verified) {
-    let Some(path) = path(&v.server, &v.ledger_id) else {
-        return;
-    };
-    let Some(mut bytes) = codec::encode_snapshot(v) else {
+    if let Some(path) = path(&v.server, &v.ledger_id) {
+        write(&path, v);
+    }
+}
+
+/// Keeps `s` for the next command; best effort, as [`store`].
+pub fn store_seen(s: &Seen) {
+    if let Some(path) = seen_path(&s.server, &s.ledger_id) {
+        write(&path, s);
+    }
+}
+
+/// The value the file at `path` holds, if its hash matches and it decodes.
+fn read<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Option<T> {
+    let bytes = std::fs::read(path).ok()?;
+    let (body, hash) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
+    if blake3::hash(body).as_bytes() != hash {
+        return None;
+    }
+    codec::decode_snapshot(what, body).ok()
+}
+
+/// Writes `value` and its hash to `path`; best effort.
+fn write<T: Serialize>(path: &Path, value: &T) {
+    let Some(mut bytes) = codec::encode_snapshot(value) else {
         return;
     };
     let hash = *blake3::hash(&bytes).as_bytes();
     bytes.extend_from_slice(&hash);
-    let _ = write_atomically(&path, &bytes);
+    let _ = write_atomically(path, &bytes);
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -30,6 +30,7 @@ use service::pb::ledger_service_client::LedgerServiceClient;
 use service::pb::review_service_client::ReviewServiceClient;
 use tonic::transport::Channel;
 
+use crate::cache::Ids;
 use crate::cmd_feed::ServerArgs;
 
 /// Where a command's ledger is: a local directory, or a ledger on a server.
@@ -320,25 +321,33 @@ impl Hosted {
         let server = self.server.server.clone();
         let before = crate::cache::load(&server, &self.ledger_id)
             .and_then(|v| v.state().map(|state| (v, state)));
-        let (start, mut state, earlier) = match before {
-            Some((v, _)) if v.size > size => bail!(
-                "{server} now states {size} entries, fewer than the {} this machine verified \
-                 before: the ledger was rolled back or rewritten (`verify --server --trust` \
+        let seen = crate::cache::load_seen(&server, &self.ledger_id);
+        let verified_before = before
+            .as_ref()
+            .map(|(v, _)| v.size)
+            .max(seen.as_ref().map(|s| s.size))
+            .unwrap_or(0);
+        if verified_before > size {
+            bail!(
+                "{server} now states {size} entries, fewer than the {verified_before} this machine \
+                 verified before: the ledger was rolled back or rewritten (`verify --server --trust` \
                  reports it; remove {} to verify it from the start)",
-                v.size,
                 crate::cache::path(&server, &self.ledger_id)
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
-            ),
-            Some((v, state)) => (
+            );
+        }
+        let cached = before.is_some();
+        let (start, mut state, earlier) = match before {
+            Some((mut v, state)) => (
                 Start {
                     chain: v.chain(),
                     frontier: v.frontier.clone(),
                 },
                 state,
-                v.ids,
+                v.ids(),
             ),
-            None => (Start::default(), LedgerState::new(), Vec::new()),
+            None => (Start::default(), LedgerState::new(), Ids::default()),
         };
         let from = start.chain.size;
         let mut entries: Vec<Vec<u8>> = Vec::with_capacity((size - from) as usize);
@@ -384,22 +393,44 @@ impl Hosted {
                 f.reason
             );
         }
+        // The last entry verified before, when the cached state is older:
+        // the server must show the same one now.
+        if let Some(seen) = &seen
+            && seen.size > from
+            && let Some(bytes) = store.entries.get((seen.size - 1 - from) as usize)
+            && ledger_core::hash_entry_bytes(bytes) != seen.head
+        {
+            bail!(
+                "the ledger on {server} does not verify after the {from} entries this machine \
+                 verified before: entry #{} is not the one it verified before (the server shows \
+                 another history)",
+                seen.size - 1
+            );
+        }
         let chain = ledger_core::Chain {
             size: report.entries,
             head: report.head,
             ledger_id: report.ledger_id,
             last_received: store.head.received,
         };
-        if let Some(v) = crate::cache::Verified::new(
-            &server,
-            &chain,
-            store.head.frontier.clone(),
-            note.clone(),
-            store.ids(),
-            &state,
-        ) {
+        if (!cached || chain.size - from >= crate::cache::REWRITE_AFTER)
+            && let Some(v) = crate::cache::Verified::new(
+                &server,
+                &chain,
+                store.head.frontier.clone(),
+                note.clone(),
+                store.ids(),
+                &state,
+            )
+        {
             crate::cache::store(&v);
         }
+        crate::cache::store_seen(&crate::cache::Seen::new(
+            &server,
+            self.ledger_id,
+            chain.size,
+            chain.head,
+        ));
         Ok(Verified {
             state,
             checkpoint: note,
@@ -509,6 +540,9 @@ struct Fetched {
     /// The sequence number of the first fetched entry.
     first: u64,
     entries: Vec<Vec<u8>>,
+    /// The event ids of the entries before the fetched ones.
+    earlier: Ids,
+    /// Those of the fetched entries.
     index: HashMap<EventId, Seq>,
     head: Head,
     checkpoint: String,
@@ -517,17 +551,9 @@ struct Fetched {
 impl Fetched {
     /// The entries fetched after those `start` covers (whose event ids are
     /// `earlier`), and the checkpoint note they are to be verified against.
-    fn after(
-        start: &Start,
-        earlier: Vec<(EventId, u64)>,
-        entries: Vec<Vec<u8>>,
-        checkpoint: String,
-    ) -> Fetched {
+    fn after(start: &Start, earlier: Ids, entries: Vec<Vec<u8>>, checkpoint: String) -> Fetched {
         let first = start.chain.size;
-        let mut index: HashMap<EventId, Seq> = earlier
-            .into_iter()
-            .map(|(id, seq)| (id, Seq(seq)))
-            .collect();
+        let mut index: HashMap<EventId, Seq> = HashMap::new();
         let mut head = Head {
             size: first + entries.len() as u64,
             hash: start.chain.head,
@@ -541,7 +567,9 @@ impl Fetched {
             // Undecodable entries are left for the verification to report.
             if let Ok(entry) = Entry::decode(bytes) {
                 head.received = entry.received;
-                if let Ok(event) = Event::decode(&entry.event) {
+                if let Ok(event) = Event::decode(&entry.event)
+                    && earlier.get(&event.id).is_none()
+                {
                     // The first holder of an id: a second one is then a fault.
                     index.entry(event.id).or_insert(Seq(first + i as u64));
                 }
@@ -550,6 +578,7 @@ impl Fetched {
         Fetched {
             first,
             entries,
+            earlier,
             index,
             head,
             checkpoint,
@@ -557,10 +586,9 @@ impl Fetched {
     }
 
     /// Every event id verified, with its entry.
-    fn ids(&self) -> Vec<(EventId, u64)> {
-        let mut ids: Vec<_> = self.index.iter().map(|(id, seq)| (*id, seq.0)).collect();
-        ids.sort_unstable_by_key(|(_, seq)| *seq);
-        ids
+    fn ids(&self) -> Ids {
+        let fetched = self.index.iter().map(|(id, seq)| (*id, seq.0));
+        Ids::new(self.earlier.all().chain(fetched).collect())
     }
 }
 
@@ -589,7 +617,11 @@ impl Store for Fetched {
     }
 
     fn seq_of(&self, id: &EventId) -> ledger_store::Result<Option<Seq>> {
-        Ok(self.index.get(id).copied())
+        Ok(self
+            .earlier
+            .get(id)
+            .map(Seq)
+            .or_else(|| self.index.get(id).copied()))
     }
 
     fn node(&self, _level: u32, _index: u64) -> ledger_store::Result<Option<Hash>> {
