@@ -412,11 +412,12 @@ pub fn needed_subjects(state: &LedgerState, review: &ReviewId) -> BTreeSet<Subje
         .get(review)
         .and_then(|r| r.minutes.meeting.as_ref())
         .map_or(Seq(u64::MAX), |m| m.seq);
+    // By the reviews' summaries: only the reviews needed are read.
     let mut todo: Vec<ReviewId> = state
         .reviews
         .reviews
-        .iter()
-        .filter(|(_, r)| r.minutes.meeting.as_ref().is_some_and(|m| m.seq < cutoff))
+        .summaries()
+        .filter(|(_, r)| r.meeting.is_some_and(|(seq, _)| seq < cutoff))
         .map(|(id, _)| id.clone())
         .collect();
     todo.push(review.clone());

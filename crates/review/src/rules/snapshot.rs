@@ -171,8 +171,9 @@ mod tests {
         r.reviews.decoded() + r.actions.decoded() + r.objectives.decoded()
     }
 
-    /// Judging one review of a restored state decodes that review and those
-    /// held before it, not every record of the ledger.
+    /// Judging one review of a restored state, or finding what its bundle
+    /// carries, decodes that review and those held before it, not every
+    /// record of the ledger.
     #[test]
     fn a_restored_state_decodes_only_the_records_a_reader_reads() {
         let r = varied_story(&[], &[]);
@@ -190,6 +191,14 @@ mod tests {
             "only the first review is read to judge it"
         );
         assert!(state.reviews.actions.decoded() < state.reviews.actions.len());
+        // Its bundle's subjects likewise.
+        let needed = crate::bundle::needed_subjects(&state, &first);
+        assert_eq!(needed, crate::bundle::needed_subjects(&r.state, &first));
+        assert_eq!(
+            state.reviews.reviews.decoded(),
+            1,
+            "a bundle of the first review"
+        );
     }
 
     #[test]
