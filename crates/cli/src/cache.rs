@@ -93,9 +93,11 @@ impl Verified {
         Ids(std::mem::take(&mut self.ids))
     }
 
-    /// The admission state after them, if this version can read it.
-    pub fn state(&self) -> Option<LedgerState> {
-        review::rules::snapshot::decode(&self.state, self.size)
+    /// The admission state after them, if this version can read it (its
+    /// records read from the file's bytes when first needed).
+    pub fn state(&mut self) -> Option<LedgerState> {
+        let bytes = bytes::Bytes::from(std::mem::take(&mut self.state));
+        review::rules::snapshot::decode(&bytes, self.size)
     }
 }
 
@@ -225,7 +227,7 @@ pub fn store_seen(s: &Seen) {
 fn read<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Option<T> {
     let bytes = std::fs::read(path).ok()?;
     let (body, hash) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
-    if blake3::hash(body).as_bytes() != hash {
+    if codec::hash_large(body) != hash {
         return None;
     }
     codec::decode_snapshot(what, body).ok()
@@ -236,7 +238,7 @@ fn write<T: Serialize>(path: &Path, value: &T) {
     let Some(mut bytes) = codec::encode_snapshot(value) else {
         return;
     };
-    let hash = *blake3::hash(&bytes).as_bytes();
+    let hash = codec::hash_large(&bytes);
     bytes.extend_from_slice(&hash);
     let _ = write_atomically(path, &bytes);
 }

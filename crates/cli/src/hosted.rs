@@ -320,7 +320,7 @@ impl Hosted {
         // only the entries after it are fetched and verified.
         let server = self.server.server.clone();
         let before = crate::cache::load(&server, &self.ledger_id)
-            .and_then(|v| v.state().map(|state| (v, state)));
+            .and_then(|mut v| v.state().map(|state| (v, state)));
         let seen = crate::cache::load_seen(&server, &self.ledger_id);
         let verified_before = before
             .as_ref()

@@ -47,7 +47,9 @@ pub trait Admission: Send + Sync {
 
     /// The state a snapshot's bytes hold, if they decode to the state after
     /// exactly `size` entries of this version's domain; `None` otherwise.
-    fn restore(bytes: &[u8], size: u64) -> Option<Self>
+    /// The bytes are shared, so that a state may keep parts of them to
+    /// decode when first read; they were checked against their hash.
+    fn restore(bytes: &bytes::Bytes, size: u64) -> Option<Self>
     where
         Self: Sized,
     {

@@ -126,6 +126,36 @@ pub fn decode_snapshot<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) ->
     decode_whole(what, bytes, snapshot_config())
 }
 
+/// [`decode_snapshot`] of a value that may borrow from `bytes` (byte
+/// strings read in place rather than copied).
+pub fn decode_snapshot_borrowed<'de, T: serde::Deserialize<'de>>(
+    what: &'static str,
+    bytes: &'de [u8],
+) -> Result<T> {
+    let (value, used): (T, usize) =
+        bincode::serde::borrow_decode_from_slice(bytes, snapshot_config()).map_err(|e| {
+            Error::Decode {
+                what,
+                reason: e.to_string(),
+            }
+        })?;
+    if used != bytes.len() {
+        return Err(Error::TrailingBytes {
+            what,
+            extra: bytes.len() - used,
+        });
+    }
+    Ok(value)
+}
+
+/// The blake3 hash of a large value (a snapshot), on every core.
+pub fn hash_large(bytes: &[u8]) -> [u8; 32] {
+    *blake3::Hasher::new()
+        .update_rayon(bytes)
+        .finalize()
+        .as_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,9 @@
 //! it (it replays everything), and `repair` removes one that does not
 //! match the entries.
 
+use std::borrow::Cow;
+
+use bytes::Bytes;
 use ledger_core::merkle::range_root;
 use ledger_core::{Admission, Chain, Entry, Hash, Seq, codec};
 use serde::{Deserialize, Serialize};
@@ -35,7 +38,7 @@ pub const SNAPSHOT_ON_CLOSE_AFTER: u64 = 1_000;
 
 /// A stored snapshot.
 #[derive(Serialize, Deserialize)]
-struct Record {
+struct Record<'a> {
     /// The entries it covers.
     size: u64,
     /// The Merkle root of those entries.
@@ -45,20 +48,20 @@ struct Record {
     /// The domain's state after `size` entries. (As bytes, not a sequence
     /// of `u8`: the same encoding, decoded in one copy instead of one call
     /// a byte.)
-    #[serde(with = "serde_bytes")]
-    state: Vec<u8>,
+    #[serde(borrow, with = "serde_bytes")]
+    state: Cow<'a, [u8]>,
 }
 
 /// The snapshot record of `state` after `size` entries whose Merkle root is
 /// `root`; `None` when the domain keeps none or it is too large.
 pub fn record<A: Admission>(state: &A, size: u64, root: Hash) -> Option<Vec<u8>> {
     let state = state.snapshot()?;
-    let state_hash = Hash(*blake3::hash(&state).as_bytes());
+    let state_hash = Hash(codec::hash_large(&state));
     codec::encode_snapshot(&Record {
         size,
         root,
         state_hash,
-        state,
+        state: Cow::Owned(state),
     })
 }
 
@@ -83,7 +86,7 @@ pub fn load<S: Store + ?Sized, A: Admission>(
     let head = store.head()?;
     let mut loaded = Loaded::default();
     if let Some(bytes) = store.snapshot()? {
-        match restore::<S, A>(store, &bytes, head.size) {
+        match restore::<S, A>(store, &Bytes::from(bytes), head.size) {
             Ok((restored, chain)) => {
                 *state = restored;
                 loaded.from = Some(chain.size);
@@ -99,10 +102,10 @@ pub fn load<S: Store + ?Sized, A: Admission>(
 /// The state and chain a stored snapshot gives, or why it cannot be used.
 fn restore<S: Store + ?Sized, A: Admission>(
     store: &S,
-    bytes: &[u8],
+    bytes: &Bytes,
     stored: u64,
 ) -> Result<(A, Chain), String> {
-    let r: Record = codec::decode_snapshot("snapshot", bytes)
+    let r: Record = codec::decode_snapshot_borrowed("snapshot", bytes)
         .map_err(|e| format!("the stored snapshot does not decode: {e}"))?;
     if r.size == 0 || r.size > stored {
         return Err(format!(
@@ -110,7 +113,7 @@ fn restore<S: Store + ?Sized, A: Admission>(
             r.size
         ));
     }
-    if Hash(*blake3::hash(&r.state).as_bytes()) != r.state_hash {
+    if Hash(codec::hash_large(&r.state)) != r.state_hash {
         return Err("the stored snapshot is damaged: its hash does not match its bytes".into());
     }
     let root = range_root(&StoreNodes(store), 0, r.size)
@@ -121,7 +124,12 @@ fn restore<S: Store + ?Sized, A: Admission>(
             r.size, r.root
         ));
     }
-    let state = A::restore(&r.state, r.size).ok_or_else(|| {
+    // The state's bytes, shared with the record's rather than copied.
+    let shared = match &r.state {
+        Cow::Borrowed(state) => bytes.slice_ref(state),
+        Cow::Owned(state) => Bytes::copy_from_slice(state),
+    };
+    let state = A::restore(&shared, r.size).ok_or_else(|| {
         "the stored snapshot is of another version of the ledger's rules".to_owned()
     })?;
     let entry = |seq: u64| -> Result<(Hash, Entry), String> {
@@ -148,7 +156,7 @@ fn restore<S: Store + ?Sized, A: Admission>(
 /// and the state and Merkle root there, and compares the record once the
 /// pass reaches its size.
 pub(crate) struct Audit {
-    record: Option<Record>,
+    record: Option<Record<'static>>,
     /// What is wrong with the record, once known.
     pub fault: Option<String>,
     /// Whether the pass reached the record's size.
@@ -167,13 +175,20 @@ impl Audit {
             audit.reached = true;
             return audit;
         };
-        match codec::decode_snapshot::<Record>("snapshot", &bytes) {
+        match codec::decode_snapshot_borrowed::<Record>("snapshot", &bytes) {
             Err(e) => audit.fault = Some(format!("the stored snapshot does not decode: {e}")),
-            Ok(r) if Hash(*blake3::hash(&r.state).as_bytes()) != r.state_hash => {
+            Ok(r) if Hash(codec::hash_large(&r.state)) != r.state_hash => {
                 audit.fault =
                     Some("the stored snapshot is damaged: its hash does not match its bytes".into())
             }
-            Ok(r) => audit.record = Some(r),
+            Ok(r) => {
+                audit.record = Some(Record {
+                    size: r.size,
+                    root: r.root,
+                    state_hash: r.state_hash,
+                    state: Cow::Owned(r.state.into_owned()),
+                })
+            }
         }
         if audit.fault.is_some() {
             audit.reached = true;
@@ -199,7 +214,7 @@ impl Audit {
         // another version is ignored when the ledger opens, and replaced.
         if let Some(ours) = state.snapshot()
             && ours.get(..4) == r.state.get(..4)
-            && ours != r.state
+            && ours[..] != r.state[..]
         {
             self.fault = Some(format!(
                 "the stored snapshot of the first {size} entries is not the state they give"

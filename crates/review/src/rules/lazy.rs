@@ -16,12 +16,14 @@
 //! a value that then does not decode is a bug in this program, not damage,
 //! and stops it with a panic rather than a wrong verdict.
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Index;
 use std::sync::OnceLock;
 
+use bytes::Bytes;
 use ledger_core::codec;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -37,7 +39,7 @@ pub trait Summarised: Serialize + DeserializeOwned {
 /// One value: its snapshot bytes while it is unchanged, and the value once
 /// read. At least one of the two is there.
 struct Slot<V: Summarised> {
-    stored: Option<(V::Summary, Box<[u8]>)>,
+    stored: Option<(V::Summary, Bytes)>,
     value: OnceLock<V>,
 }
 
@@ -239,14 +241,46 @@ impl<'a, K: Ord, V: Summarised> IntoIterator for &'a LazyMap<K, V> {
     }
 }
 
-/// How one value is written in a snapshot: its summary, then its own
-/// encoding as bytes (so that reading the snapshot copies them, decoding
-/// nothing).
+/// How one value is written in a snapshot, after its key (the map is a
+/// sequence of pairs, in key order): its summary, then its own encoding as
+/// bytes (so that reading the snapshot decodes nothing).
 #[derive(Deserialize)]
-struct Stored<S> {
+struct Stored<'a, S> {
     summary: S,
-    #[serde(with = "serde_bytes")]
-    bytes: Vec<u8>,
+    #[serde(borrow, with = "serde_bytes")]
+    bytes: Cow<'a, [u8]>,
+}
+
+thread_local! {
+    /// The snapshot being decoded on this thread, when [`sharing`] was
+    /// given it: its records become slices of it instead of copies.
+    static SOURCE: RefCell<Option<Bytes>> = const { RefCell::new(None) };
+}
+
+/// Runs `decode` (which decodes a snapshot borrowed from `bytes`) so that
+/// every record restored keeps a shared slice of `bytes`.
+pub fn sharing<T>(bytes: &Bytes, decode: impl FnOnce() -> T) -> T {
+    let before = SOURCE.with(|s| s.replace(Some(bytes.clone())));
+    let out = decode();
+    SOURCE.with(|s| *s.borrow_mut() = before);
+    out
+}
+
+/// `bytes` as a slice of the snapshot being decoded, else a copy.
+fn share(bytes: Cow<'_, [u8]>) -> Bytes {
+    match bytes {
+        Cow::Owned(owned) => Bytes::from(owned),
+        Cow::Borrowed(borrowed) => SOURCE.with(|s| match &*s.borrow() {
+            Some(source) if within(source, borrowed) => source.slice_ref(borrowed),
+            _ => Bytes::copy_from_slice(borrowed),
+        }),
+    }
+}
+
+/// Whether `part` lies within `whole`'s memory.
+fn within(whole: &[u8], part: &[u8]) -> bool {
+    let (w, p) = (whole.as_ptr_range(), part.as_ptr_range());
+    w.start <= p.start && p.end <= w.end
 }
 
 /// [`Stored`] as written, borrowing the bytes.
@@ -258,8 +292,8 @@ struct StoredRef<'a, S> {
 
 impl<K: Serialize, V: Summarised> Serialize for LazyMap<K, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeMap};
-        let mut map = s.serialize_map(Some(self.map.len()))?;
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = s.serialize_seq(Some(self.map.len()))?;
         for (k, slot) in &self.map {
             let encoded;
             let (summary, bytes) = match &slot.stored {
@@ -275,21 +309,21 @@ impl<K: Serialize, V: Summarised> Serialize for LazyMap<K, V> {
                 summary,
                 bytes: serde_bytes::Bytes::new(bytes),
             };
-            map.serialize_entry(k, &stored)?;
+            seq.serialize_element(&(k, stored))?;
         }
-        map.end()
+        seq.end()
     }
 }
 
 impl<'de, K: Ord + Deserialize<'de>, V: Summarised> Deserialize<'de> for LazyMap<K, V> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let stored: BTreeMap<K, Stored<V::Summary>> = Deserialize::deserialize(d)?;
+        let stored: Vec<(K, Stored<'de, V::Summary>)> = Deserialize::deserialize(d)?;
         Ok(LazyMap {
             map: stored
                 .into_iter()
                 .map(|(k, s)| {
                     let slot = Slot {
-                        stored: Some((s.summary, s.bytes.into_boxed_slice())),
+                        stored: Some((s.summary, share(s.bytes))),
                         value: OnceLock::new(),
                     };
                     (k, slot)

@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use bytes::Bytes;
 use ledger_core::{PublicKey, Seq, codec};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -33,13 +34,16 @@ pub fn encode(state: &LedgerState) -> Option<Vec<u8>> {
 }
 
 /// The state `bytes` hold, if they are a snapshot of this version of the
-/// state after exactly `size` entries.
-pub fn decode(bytes: &[u8], size: u64) -> Option<LedgerState> {
+/// state after exactly `size` entries. Its records keep slices of `bytes`
+/// (shared, not copied) until they are first read.
+pub fn decode(bytes: &Bytes, size: u64) -> Option<LedgerState> {
     let version: u32 = codec::decode_snapshot("snapshot version", bytes.get(..4)?).ok()?;
     if version != SNAPSHOT_VERSION {
         return None;
     }
-    let (_, state): (u32, LedgerState) = codec::decode_snapshot("snapshot", bytes).ok()?;
+    let (_, state): (u32, LedgerState) =
+        crate::rules::lazy::sharing(bytes, || codec::decode_snapshot_borrowed("snapshot", bytes))
+            .ok()?;
     (state.size == size).then_some(state)
 }
 
@@ -116,6 +120,11 @@ mod tests {
     use super::*;
     use crate::judgement::as_at_tests::varied_story;
 
+    /// The state snapshot `bytes` hold, as a store restores it.
+    fn restore(bytes: &[u8], size: u64) -> Option<LedgerState> {
+        decode(&Bytes::copy_from_slice(bytes), size)
+    }
+
     /// Folds entries `from..` of a rehearsed ledger into `state`, as
     /// opening a ledger folds the entries after its snapshot.
     fn fold(state: &mut LedgerState, events: &[SignedEvent], received: &[UnixMicros], from: usize) {
@@ -148,13 +157,13 @@ mod tests {
             let mut at = LedgerState::new();
             for k in 0..=n {
                 let bytes = encode(&at).expect("a story's state is small");
-                let restored = decode(&bytes, k as u64).expect("a snapshot decodes");
+                let restored = restore(&bytes, k as u64).expect("a snapshot decodes");
                 prop_assert_eq!(encode(&restored), Some(bytes.clone()), "the same bytes again");
                 prop_assert_eq!(decoded(&restored), 0, "restoring decodes no record");
                 prop_assert_eq!(&restored, &at, "restored after {} entries", k);
                 // The tail folded into records still undecoded: the state
                 // and its snapshot bytes are the replayed state's.
-                let mut folded = decode(&bytes, k as u64).expect("a snapshot decodes");
+                let mut folded = restore(&bytes, k as u64).expect("a snapshot decodes");
                 fold(&mut folded, &r.events, &r.received, k);
                 prop_assert_eq!(encode(&folded), encode(&r.state), "the bytes after {} entries, then the tail", k);
                 prop_assert_eq!(&folded, &r.state, "snapshot after {} entries, then the tail", k);
@@ -178,7 +187,7 @@ mod tests {
     fn a_restored_state_decodes_only_the_records_a_reader_reads() {
         let r = varied_story(&[], &[]);
         let bytes = encode(&r.state).unwrap();
-        let state = decode(&bytes, r.state.size).unwrap();
+        let state = restore(&bytes, r.state.size).unwrap();
         let first = state.reviews.order[0].clone();
         let today = crate::conformance::tests::today();
         let before = crate::conformance::check(&r.state, &first, today).unwrap();
@@ -211,17 +220,17 @@ mod tests {
         assert!(times.is_some(), "the story records the meeting's times");
         let size = r.state.size;
         let bytes = encode(&r.state).unwrap();
-        assert_eq!(decode(&bytes, size).as_ref(), Some(&r.state));
-        assert!(decode(&bytes, size - 1).is_none(), "another size");
+        assert_eq!(restore(&bytes, size).as_ref(), Some(&r.state));
+        assert!(restore(&bytes, size - 1).is_none(), "another size");
         let mut other = bytes.clone();
         other[..4].copy_from_slice(&(SNAPSHOT_VERSION + 1).to_le_bytes());
-        assert!(decode(&other, size).is_none(), "another version");
+        assert!(restore(&other, size).is_none(), "another version");
         assert!(
-            decode(&bytes[..bytes.len() - 1], size).is_none(),
+            restore(&bytes[..bytes.len() - 1], size).is_none(),
             "cut short"
         );
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(decode(&longer, size).is_none(), "trailing bytes");
+        assert!(restore(&longer, size).is_none(), "trailing bytes");
     }
 }

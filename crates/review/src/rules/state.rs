@@ -182,7 +182,7 @@ impl Admission for LedgerState {
         crate::rules::snapshot::encode(self)
     }
 
-    fn restore(bytes: &[u8], size: u64) -> Option<LedgerState> {
+    fn restore(bytes: &bytes::Bytes, size: u64) -> Option<LedgerState> {
         crate::rules::snapshot::decode(bytes, size)
     }
 }
