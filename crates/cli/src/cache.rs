@@ -20,9 +20,11 @@
 
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use ledger_core::merkle::Frontier;
 use ledger_core::{Chain, EventId, Hash, LedgerId, UnixMicros, codec};
 use review::LedgerState;
+use review::rules::lazy::{Shared, sharing};
 use serde::{Deserialize, Serialize};
 
 /// The version of the cache file; another is ignored.
@@ -47,10 +49,8 @@ pub struct Verified {
     /// The checkpoint note they were verified against.
     pub checkpoint: String,
     /// Every event id with its entry, in id order ([`Ids`]).
-    #[serde(with = "serde_bytes")]
-    ids: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    state: Vec<u8>,
+    ids: Shared,
+    state: Shared,
 }
 
 impl Verified {
@@ -73,8 +73,8 @@ impl Verified {
             last_received: chain.last_received,
             frontier,
             checkpoint,
-            ids: ids.0,
-            state: review::rules::snapshot::encode(state)?,
+            ids: Shared(ids.0),
+            state: Shared(review::rules::snapshot::encode(state)?.into()),
         })
     }
 
@@ -90,14 +90,13 @@ impl Verified {
 
     /// Every event id verified, with its entry.
     pub fn ids(&mut self) -> Ids {
-        Ids(std::mem::take(&mut self.ids))
+        Ids(std::mem::take(&mut self.ids.0))
     }
 
     /// The admission state after them, if this version can read it (its
     /// records read from the file's bytes when first needed).
     pub fn state(&mut self) -> Option<LedgerState> {
-        let bytes = bytes::Bytes::from(std::mem::take(&mut self.state));
-        review::rules::snapshot::decode(&bytes, self.size)
+        review::rules::snapshot::decode(&std::mem::take(&mut self.state.0), self.size)
     }
 }
 
@@ -106,7 +105,7 @@ impl Verified {
 /// (read from the cache file in one copy, where a map of a ledger's every
 /// id would be built anew by each command).
 #[derive(Clone, Default)]
-pub struct Ids(Vec<u8>);
+pub struct Ids(Bytes);
 
 const ID_RECORD: usize = 24;
 
@@ -119,7 +118,7 @@ impl Ids {
             bytes.extend_from_slice(&id.0);
             bytes.extend_from_slice(&seq.to_le_bytes());
         }
-        Ids(bytes)
+        Ids(bytes.into())
     }
 
     /// The records, one an id.
@@ -223,14 +222,15 @@ pub fn store_seen(s: &Seen) {
     }
 }
 
-/// The value the file at `path` holds, if its hash matches and it decodes.
-fn read<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Option<T> {
-    let bytes = std::fs::read(path).ok()?;
-    let (body, hash) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
-    if codec::hash_large(body) != hash {
+/// The value the file at `path` holds, if its hash matches and it decodes
+/// (its byte strings slices of the file's bytes, not copies).
+fn read<T: for<'de> Deserialize<'de>>(path: &Path, what: &'static str) -> Option<T> {
+    let bytes = Bytes::from(std::fs::read(path).ok()?);
+    let body = bytes.slice(..bytes.len().checked_sub(32)?);
+    if codec::hash_large(&body) != bytes[body.len()..] {
         return None;
     }
-    codec::decode_snapshot(what, body).ok()
+    sharing(&body, || codec::decode_snapshot_borrowed(what, &body)).ok()
 }
 
 /// Writes `value` and its hash to `path`; best effort.

@@ -266,6 +266,25 @@ pub fn sharing<T>(bytes: &Bytes, decode: impl FnOnce() -> T) -> T {
     out
 }
 
+/// A byte string that, decoded under [`sharing`], is a slice of the
+/// snapshot's buffer rather than a copy (written as bytes, like a `Vec<u8>`
+/// with `serde_bytes`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shared(pub Bytes);
+
+impl Serialize for Shared {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shared {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes: Cow<'de, [u8]> = serde_bytes::deserialize(d)?;
+        Ok(Shared(share(bytes)))
+    }
+}
+
 /// `bytes` as a slice of the snapshot being decoded, else a copy.
 fn share(bytes: Cow<'_, [u8]>) -> Bytes {
     match bytes {
