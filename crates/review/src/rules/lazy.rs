@@ -73,11 +73,25 @@ impl<V: Summarised> Slot<V> {
     }
 }
 
+/// A record from its stored bytes: its encoding, compressed.
 fn decode<V: DeserializeOwned>(bytes: &[u8]) -> V {
-    match codec::decode_snapshot("snapshot record", bytes) {
+    let decoded = lz4_flex::block::decompress_size_prepended(bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|plain| {
+            codec::decode_snapshot("snapshot record", &plain).map_err(|e| e.to_string())
+        });
+    match decoded {
         Ok(v) => v,
         Err(e) => panic!("a snapshot record that matched its hash does not decode: {e}"),
     }
+}
+
+/// A record's stored bytes: its encoding, compressed (LZ4's block format,
+/// the plain length first), since most of a state is minutes' text that no
+/// command reads again; `None` over the snapshot limit.
+fn encode<V: Serialize>(value: &V) -> Option<Vec<u8>> {
+    let plain = codec::encode_snapshot(value)?;
+    Some(lz4_flex::block::compress_prepend_size(&plain))
 }
 
 impl<V: Summarised + Clone> Clone for Slot<V> {
@@ -242,8 +256,8 @@ impl<'a, K: Ord, V: Summarised> IntoIterator for &'a LazyMap<K, V> {
 }
 
 /// How one value is written in a snapshot, after its key (the map is a
-/// sequence of pairs, in key order): its summary, then its own encoding as
-/// bytes (so that reading the snapshot decodes nothing).
+/// sequence of pairs, in key order): its summary, then its own encoding,
+/// compressed, as bytes (so that reading the snapshot decodes nothing).
 #[derive(Deserialize)]
 struct Stored<'a, S> {
     summary: S,
@@ -319,7 +333,7 @@ impl<K: Serialize, V: Summarised> Serialize for LazyMap<K, V> {
                 Some((summary, bytes)) => (*summary, &bytes[..]),
                 None => {
                     let v = slot.get();
-                    encoded = codec::encode_snapshot(v)
+                    encoded = encode(v)
                         .ok_or_else(|| S::Error::custom("a record is over the snapshot limit"))?;
                     (v.summary(), &encoded[..])
                 }
