@@ -423,6 +423,21 @@ impl EditableTree {
         self.levels.first().map_or(0, |l| l.len() as u64)
     }
 
+    /// The tree of the leaves for `entries`, in order, hashing each node
+    /// once (inserting them one by one rehashes a path each).
+    pub fn from_entries<'a>(entries: impl IntoIterator<Item = &'a EntryHash>) -> EditableTree {
+        let leaves: Vec<Hash> = entries.into_iter().map(leaf_hash).collect();
+        if leaves.is_empty() {
+            return EditableTree::default();
+        }
+        let len = leaves.len();
+        let mut tree = EditableTree {
+            levels: vec![leaves],
+        };
+        tree.rehash(0, len);
+        tree
+    }
+
     /// Replaces leaf `index` with the leaf for `entry`.
     ///
     /// # Panics
@@ -556,6 +571,8 @@ mod tests {
                 prop_assert_eq!(t.root(), reference_root(&leaves));
             }
             prop_assert_eq!(t.size(), leaves.len() as u64);
+            // Built at once from the same leaves: the same tree, node for node.
+            prop_assert_eq!(&EditableTree::from_entries(&leaves), &t);
             let size = t.size();
             for (index, leaf) in leaves.iter().enumerate() {
                 let proof = prove_inclusion(&t, index as u64, size).unwrap();

@@ -156,9 +156,9 @@ impl TryFrom<Wire> for Subjects {
                 w.seqs.len()
             ));
         }
-        let mut tree = EditableTree::default();
+        let mut leaves = Vec::with_capacity(w.tips.len());
         let mut chains = Vec::with_capacity(w.tips.len());
-        for (i, ((subject, tip), seqs)) in w.tips.into_iter().zip(w.seqs).enumerate() {
+        for ((subject, tip), seqs) in w.tips.into_iter().zip(w.seqs) {
             if tip.count != seqs.len() as u64 {
                 return Err(format!(
                     "a subject counts {} entries but lists {}",
@@ -166,9 +166,10 @@ impl TryFrom<Wire> for Subjects {
                     seqs.len()
                 ));
             }
-            tree.insert(i, &tip.leaf(&subject));
+            leaves.push(tip.leaf(&subject));
             chains.push(Chain { subject, tip, seqs });
         }
+        let tree = EditableTree::from_entries(&leaves);
         Ok(Subjects { chains, tree })
     }
 }
