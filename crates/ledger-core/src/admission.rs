@@ -45,6 +45,12 @@ pub trait Admission: Send + Sync {
         None
     }
 
+    /// Lets go of what the state holds decoded and can read again from a
+    /// compact form, so that a long pass over the ledger (a verification)
+    /// holds its history compactly and only the recently changed parts
+    /// decoded. Changes nothing the state answers.
+    fn compact(&mut self) {}
+
     /// The state a snapshot's bytes hold, if they decode to the state after
     /// exactly `size` entries of this version's domain; `None` otherwise.
     /// The bytes are shared, so that a state may keep parts of them to

@@ -151,12 +151,22 @@ fn restore<S: Store + ?Sized, A: Admission>(
     Ok((state, chain))
 }
 
+/// What an [`Audit`] keeps of the stored record: not its state's bytes,
+/// which would stay in memory for the whole pass, but their hash and the
+/// version they start with.
+struct Audited {
+    size: u64,
+    root: Hash,
+    state_hash: Hash,
+    version: Option<[u8; 4]>,
+}
+
 /// A stored snapshot record checked against the entries as a pass over
 /// them goes (by `verify` and `repair`): [`Audit::at`] is told each size
 /// and the state and Merkle root there, and compares the record once the
 /// pass reaches its size.
 pub(crate) struct Audit {
-    record: Option<Record<'static>>,
+    record: Option<Audited>,
     /// What is wrong with the record, once known.
     pub fault: Option<String>,
     /// Whether the pass reached the record's size.
@@ -182,11 +192,11 @@ impl Audit {
                     Some("the stored snapshot is damaged: its hash does not match its bytes".into())
             }
             Ok(r) => {
-                audit.record = Some(Record {
+                audit.record = Some(Audited {
                     size: r.size,
                     root: r.root,
                     state_hash: r.state_hash,
-                    state: Cow::Owned(r.state.into_owned()),
+                    version: r.state.get(..4).and_then(|v| v.try_into().ok()),
                 })
             }
         }
@@ -213,8 +223,8 @@ impl Audit {
         // Compared only when written by this version of the domain: one of
         // another version is ignored when the ledger opens, and replaced.
         if let Some(ours) = state.snapshot()
-            && ours.get(..4) == r.state.get(..4)
-            && ours[..] != r.state[..]
+            && ours.get(..4) == r.version.as_ref().map(|v| &v[..])
+            && Hash(codec::hash_large(&ours)) != r.state_hash
         {
             self.fault = Some(format!(
                 "the stored snapshot of the first {size} entries is not the state they give"

@@ -67,6 +67,11 @@ pub fn verify<S: Store + ?Sized, A: Admission>(
     verify_into(store, &mut state, trust, progress)
 }
 
+/// A verification compacts its state ([`Admission::compact`]) each time
+/// it has applied a multiple of this many entries, so that it holds the
+/// ledger's history compactly rather than decoded.
+pub const COMPACT_EVERY: u64 = 20_000;
+
 /// [`verify`], leaving in `state` the admission state after the last entry
 /// that verified, for reports built on the verified entries.
 pub fn verify_into<S: Store + ?Sized, A: Admission>(
@@ -163,6 +168,9 @@ pub fn verify_from<S: Store + ?Sized, A: Admission>(
                     return Ok(Some(f));
                 }
                 snapshot.at(chain.size, state, frontier.root());
+                if chain.size.is_multiple_of(COMPACT_EVERY) {
+                    state.compact();
+                }
                 if Some(chain.size) == witness_size {
                     witness_point = Some((frontier.root(), chain.head));
                 }

@@ -188,6 +188,20 @@ impl<K: Ord, V: Summarised> LazyMap<K, V> {
         self.map.get(key).map(Slot::summary)
     }
 
+    /// Keeps every value as its compressed bytes only: one changed since it
+    /// was last stored is encoded, one only read is let go of (and decoded
+    /// again when next read).
+    pub fn compact(&mut self) {
+        for slot in self.map.values_mut() {
+            if slot.stored.is_none() {
+                let Some(v) = slot.value.get() else { continue };
+                let Some(bytes) = encode(v) else { continue };
+                slot.stored = Some((v.summary(), Bytes::from(bytes)));
+            }
+            slot.value = OnceLock::new();
+        }
+    }
+
     /// How many values have been decoded (for tests of what a reader reads).
     pub fn decoded(&self) -> usize {
         self.map

@@ -182,6 +182,13 @@ impl Admission for LedgerState {
         crate::rules::snapshot::encode(self)
     }
 
+    fn compact(&mut self) {
+        let r = &mut self.reviews;
+        r.reviews.compact();
+        r.actions.compact();
+        r.objectives.compact();
+    }
+
     fn restore(bytes: &bytes::Bytes, size: u64) -> Option<LedgerState> {
         crate::rules::snapshot::decode(bytes, size)
     }
