@@ -32,5 +32,5 @@ pub use as_of::AsOf;
 pub use error::{Result, StoreError};
 pub use snapshot::{Loaded, load};
 pub use store::{Batch, DEFAULT_CACHE_BYTES, Head, SledStore, Store, StoreNodes};
-pub use verify::{Fault, Report, Start, verify, verify_from, verify_into};
+pub use verify::{COMPACT_EVERY, Fault, Report, Start, verify, verify_from, verify_into};
 pub use writer::{AppendError, Clock, Ledger, MAX_BATCH, Receipt, replay, system_clock};

@@ -654,6 +654,9 @@ impl<S: Store, A: Admission + Default> Writer<S, A> {
             > self.snapshot_at / crate::snapshot::SNAPSHOT_EVERY
         {
             self.snapshot_at = size;
+            // The writer's state, like a verification's, holds its history
+            // compactly; the snapshot then copies the compact records.
+            self.state.compact();
             crate::snapshot::record(&self.state, size, self.frontier.root())
         } else {
             None

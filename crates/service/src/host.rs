@@ -550,5 +550,9 @@ fn apply(state: &mut LedgerState, seq: Seq, bytes: &[u8]) -> Result<(), StoreErr
             reason: e.to_string(),
         })?;
     state.apply(seq, hash, entry.received, effect);
+    // A hosted ledger holds its history compactly, as a verification does.
+    if (seq.0 + 1).is_multiple_of(ledger_store::COMPACT_EVERY) {
+        state.compact();
+    }
     Ok(())
 }
