@@ -85,14 +85,15 @@ pub fn decode_prefix<T: Serialize + DeserializeOwned>(
     Ok((value, used))
 }
 
-/// Decodes `bytes` as one `T` under `config`, refusing trailing bytes.
-fn decode_whole<T: DeserializeOwned, C: config::Config>(
+/// Decodes `bytes` as one `T` under `config`, refusing trailing bytes (a
+/// `T` that borrows reads its byte strings in place).
+fn decode_whole<'de, T: serde::Deserialize<'de>, C: config::Config>(
     what: &'static str,
-    bytes: &[u8],
+    bytes: &'de [u8],
     config: C,
 ) -> Result<T> {
-    let (value, used): (T, usize) =
-        bincode::serde::decode_from_slice(bytes, config).map_err(|e| Error::Decode {
+    let (value, used): (T, usize) = bincode::serde::borrow_decode_from_slice(bytes, config)
+        .map_err(|e| Error::Decode {
             what,
             reason: e.to_string(),
         })?;
@@ -132,20 +133,7 @@ pub fn decode_snapshot_borrowed<'de, T: serde::Deserialize<'de>>(
     what: &'static str,
     bytes: &'de [u8],
 ) -> Result<T> {
-    let (value, used): (T, usize) =
-        bincode::serde::borrow_decode_from_slice(bytes, snapshot_config()).map_err(|e| {
-            Error::Decode {
-                what,
-                reason: e.to_string(),
-            }
-        })?;
-    if used != bytes.len() {
-        return Err(Error::TrailingBytes {
-            what,
-            extra: bytes.len() - used,
-        });
-    }
-    Ok(value)
+    decode_whole(what, bytes, snapshot_config())
 }
 
 /// The blake3 hash of a large value (a snapshot), on every core.
