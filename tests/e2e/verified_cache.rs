@@ -131,5 +131,18 @@ fn a_remote_command_verifies_what_is_new_and_reports_a_fork_or_rollback() {
     let (code, _, err) = run_cached(&args(&a), &cache).unwrap();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("rolled back or rewritten"), "{err}");
+    // Removing the files the refusal names makes this machine verify the
+    // ledger from the start, as one that never saw the longer history.
+    let named = err
+        .split_once("remove ")
+        .and_then(|(_, rest)| rest.split_once(" to verify it from the start"))
+        .map(|(files, _)| files.split(" and ").map(str::to_owned).collect::<Vec<_>>())
+        .unwrap_or_default();
+    assert_eq!(named.len(), 2, "{err}");
+    for file in &named {
+        std::fs::remove_file(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    let (code, _, err) = run_cached(&args(&a), &cache).unwrap();
+    assert_eq!(code, 0, "{err}");
     drop(server);
 }

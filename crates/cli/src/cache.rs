@@ -191,7 +191,7 @@ pub fn path(server: &str, ledger: &LedgerId) -> Option<PathBuf> {
 }
 
 /// The file of the last entry verified of `ledger` on `server`.
-fn seen_path(server: &str, ledger: &LedgerId) -> Option<PathBuf> {
+pub fn seen_path(server: &str, ledger: &LedgerId) -> Option<PathBuf> {
     Some(path(server, ledger)?.with_extension("seen"))
 }
 

@@ -331,8 +331,11 @@ impl Hosted {
             bail!(
                 "{server} now states {size} entries, fewer than the {verified_before} this machine \
                  verified before: the ledger was rolled back or rewritten (`verify --server --trust` \
-                 reports it; remove {} to verify it from the start)",
+                 reports it; remove {} and {} to verify it from the start)",
                 crate::cache::path(&server, &self.ledger_id)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                crate::cache::seen_path(&server, &self.ledger_id)
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
             );
