@@ -13,8 +13,15 @@
 //! The snapshot's bytes are checked against their blake3 hash before they
 //! reach this map (the store's snapshot record, the remote cache file), and
 //! were written by this same encoding ([`super::snapshot::SNAPSHOT_VERSION`]):
-//! a value that then does not decode is a bug in this program, not damage,
-//! and stops it with a panic rather than a wrong verdict.
+//! damage is found before anything is decoded. A value that then does not
+//! decode was written so on purpose by someone who also wrote its hash (the
+//! hash is not keyed: whoever can write the ledger's directory can), or by
+//! a bug; the read that meets it stops the program with a message that
+//! says how to recover (`verify` reports such a snapshot and `repair`
+//! removes it; a cache file can be deleted), rather than give a verdict.
+//! Reads return values, not results, so that the rules stay as they are;
+//! refusing such a record with an error instead would make every read of a
+//! record fallible.
 
 use std::borrow::{Borrow, Cow};
 use std::cell::RefCell;
@@ -75,14 +82,24 @@ impl<V: Summarised> Slot<V> {
 
 /// A record from its stored bytes: its encoding, compressed.
 fn decode<V: DeserializeOwned>(bytes: &[u8]) -> V {
-    let decoded = lz4_flex::block::decompress_size_prepended(bytes)
-        .map_err(|e| e.to_string())
-        .and_then(|plain| {
-            codec::decode_snapshot("snapshot record", &plain).map_err(|e| e.to_string())
-        });
+    let plain_len = bytes
+        .first_chunk::<4>()
+        .map(|n| u32::from_le_bytes(*n) as usize);
+    let decoded = match plain_len {
+        Some(n) if n <= codec::SNAPSHOT_LIMIT => lz4_flex::block::decompress_size_prepended(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|plain| {
+                codec::decode_snapshot("snapshot record", &plain).map_err(|e| e.to_string())
+            }),
+        _ => Err("its length is missing or over the snapshot limit".to_owned()),
+    };
     match decoded {
         Ok(v) => v,
-        Err(e) => panic!("a snapshot record that matched its hash does not decode: {e}"),
+        Err(e) => panic!(
+            "a record of a state snapshot or verified cache matched its hash but does not \
+             decode ({e}): `review-ledger verify` reports such a snapshot and `review-ledger \
+             repair` removes it; a verified cache file can be deleted"
+        ),
     }
 }
 
