@@ -5,8 +5,8 @@
 //! entries after it instead of the whole ledger.
 //!
 //! It lives in `$REVIEW_LEDGER_CACHE`, else `$XDG_CACHE_HOME/review-ledger`,
-//! else `~/.cache/review-ledger`, one file per server and ledger, written
-//! whole and renamed into place. A file that does not decode, whose hash
+//! else `~/.cache/review-ledger`, a state file per server and ledger (and
+//! its `.seen` file, below), each written whole and renamed into place. A file that does not decode, whose hash
 //! does not match, or that names another server or ledger is ignored (and
 //! replaced after the next full verification). It is as trusted as the
 //! auditor's state file: it holds only what this machine verified itself,
@@ -190,8 +190,19 @@ pub fn path(server: &str, ledger: &LedgerId) -> Option<PathBuf> {
     Some(dir()?.join(format!("{}-{}.verified", ledger.to_hex(), &tag[..16])))
 }
 
+/// What to remove to verify `ledger` on `server` from the start: the
+/// advice a refusal ends with.
+pub fn start_over(server: &str, ledger: &LedgerId) -> String {
+    let files: Vec<String> = [path(server, ledger), seen_path(server, ledger)]
+        .into_iter()
+        .flatten()
+        .map(|p| p.display().to_string())
+        .collect();
+    format!("remove {} to verify it from the start", files.join(" and "))
+}
+
 /// The file of the last entry verified of `ledger` on `server`.
-pub fn seen_path(server: &str, ledger: &LedgerId) -> Option<PathBuf> {
+fn seen_path(server: &str, ledger: &LedgerId) -> Option<PathBuf> {
     Some(path(server, ledger)?.with_extension("seen"))
 }
 

@@ -331,13 +331,8 @@ impl Hosted {
             bail!(
                 "{server} now states {size} entries, fewer than the {verified_before} this machine \
                  verified before: the ledger was rolled back or rewritten (`verify --server --trust` \
-                 reports it; remove {} and {} to verify it from the start)",
-                crate::cache::path(&server, &self.ledger_id)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                crate::cache::seen_path(&server, &self.ledger_id)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
+                 reports it; {})",
+                crate::cache::start_over(&server, &self.ledger_id)
             );
         }
         let cached = before.is_some();
@@ -406,8 +401,9 @@ impl Hosted {
             bail!(
                 "the ledger on {server} does not verify after the {from} entries this machine \
                  verified before: entry #{} is not the one it verified before (the server shows \
-                 another history)",
-                seen.size - 1
+                 another history; {})",
+                seen.size - 1,
+                crate::cache::start_over(&server, &self.ledger_id)
             );
         }
         let chain = ledger_core::Chain {

@@ -269,12 +269,19 @@ pub fn agenda(state: &LedgerState, review: &ReviewId) -> Result<Agenda, Rejectio
             outputs: t.outputs,
         })
         .collect();
-    let open_actions = match &record.previous {
-        Some(previous) => state
-            .reviews
+    // The previous review's actions, by the ids its minutes list (an action
+    // id belongs to the one review that raised it), in id order.
+    let open_actions = match record
+        .previous
+        .as_ref()
+        .and_then(|p| state.reviews.reviews.get(p))
+    {
+        Some(previous) => previous
+            .minutes
             .actions
-            .values()
-            .filter(|a| &a.review == previous && a.status != ActionState::Completed)
+            .keys()
+            .filter_map(|id| state.reviews.actions.get(id))
+            .filter(|a| a.status != ActionState::Completed)
             .map(|a| OpenAction {
                 id: a.id.clone(),
                 owner: Person::of(roster, &a.owner),
@@ -662,6 +669,23 @@ mod tests {
         assert_eq!(a.circulated, None);
         for f in Format::ALL {
             assert!(render_agenda(&a, f).contains("2026-11-19"), "{f:?}");
+        }
+    }
+
+    /// A review's next action id counts the actions its minutes list: the
+    /// actions of the whole ledger raised by it.
+    #[test]
+    fn the_next_action_id_follows_a_reviews_own_actions() {
+        let r = ledger(usize::MAX);
+        let reviews = &r.state.reviews;
+        for id in &reviews.order {
+            let raised = reviews.actions.values().filter(|a| &a.review == id).count();
+            assert!(raised > 0, "{id} raised actions");
+            assert_eq!(
+                reviews.next_action_id(id).unwrap().as_str(),
+                format!("{id}-a{}", raised + 1),
+                "{id}"
+            );
         }
     }
 

@@ -305,10 +305,16 @@ thread_local! {
 /// Runs `decode` (which decodes a snapshot borrowed from `bytes`) so that
 /// every record restored keeps a shared slice of `bytes`.
 pub fn sharing<T>(bytes: &Bytes, decode: impl FnOnce() -> T) -> T {
-    let before = SOURCE.with(|s| s.replace(Some(bytes.clone())));
-    let out = decode();
-    SOURCE.with(|s| *s.borrow_mut() = before);
-    out
+    /// Puts back the source before, however `decode` ends.
+    struct Restore(Option<Bytes>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            SOURCE.with(|s| *s.borrow_mut() = before);
+        }
+    }
+    let _restore = Restore(SOURCE.with(|s| s.replace(Some(bytes.clone()))));
+    decode()
 }
 
 /// A byte string that, decoded under [`sharing`], is a slice of the

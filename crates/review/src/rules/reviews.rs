@@ -353,11 +353,12 @@ impl Reviews {
     /// The next free action id of `review`, `<review>-a<n>`, counting its
     /// actions so far.
     pub fn next_action_id(&self, review: &ReviewId) -> Result<ActionId, Rejection> {
+        // Its minutes list every action it raised (an action id belongs to
+        // the one review that raised it).
         let mut n = self
-            .actions
-            .values()
-            .filter(|r| &r.review == review)
-            .count()
+            .reviews
+            .get(review)
+            .map_or(0, |r| r.minutes.actions.len())
             + 1;
         loop {
             let id = ActionId::new(format!("{review}-a{n}"))?;

@@ -7,7 +7,14 @@
 //! [`SNAPSHOT_VERSION`]: a snapshot of another version is not decoded, and
 //! the store that keeps it checks it by its blake3 hash and the Merkle root
 //! at its size before this code sees it. Maps are written in key order, so
-//! the same state always gives the same bytes. Two fields that the minutes'
+//! the same state always gives the same bytes, given the same compressor:
+//! review, action and objective records are LZ4-compressed
+//! ([`crate::rules::lazy`]), and LZ4's output is not fixed by its format
+//! (another implementation, version or word size may choose other
+//! matches). `verify` compares a stored snapshot with the state the entries
+//! give byte for byte, so `lz4_flex` is pinned, and another version of it
+//! bumps [`SNAPSHOT_VERSION`] (a snapshot of another version is ignored and
+//! rebuilt, never compared). Two fields that the minutes'
 //! digest and the JSON views leave out are written here beside their
 //! records: each member's standing history, and the minutes' meeting times.
 
@@ -23,8 +30,8 @@ use crate::state::LedgerState;
 use crate::vocab::MeetingTimes;
 
 /// The version of the snapshot encoding. Bump it whenever a type in
-/// [`LedgerState`] changes shape: older snapshots are then ignored and
-/// rebuilt, never misread.
+/// [`LedgerState`] changes shape, or the record compressor changes version:
+/// older snapshots are then ignored and rebuilt, never misread.
 pub const SNAPSHOT_VERSION: u32 = 6;
 
 /// The state's snapshot bytes; `None` if they would be over the codec's
