@@ -21,10 +21,11 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use ledger_core::codec::{self, Shared};
 use ledger_core::merkle::Frontier;
-use ledger_core::{Chain, EventId, Hash, LedgerId, UnixMicros, codec};
+use ledger_core::{Chain, EventId, Hash, LedgerId, UnixMicros};
+use ledger_store::Start;
 use review::LedgerState;
-use review::rules::lazy::{Shared, sharing};
 use serde::{Deserialize, Serialize};
 
 /// The version of the cache file; another is ignored.
@@ -41,13 +42,13 @@ pub struct Verified {
     server: String,
     ledger_id: LedgerId,
     /// The entries verified.
-    pub size: u64,
+    size: u64,
     head: Hash,
     last_received: UnixMicros,
     /// Their Merkle frontier.
-    pub frontier: Frontier,
+    frontier: Frontier,
     /// The checkpoint note they were verified against.
-    pub checkpoint: String,
+    checkpoint: String,
     /// Every event id with its entry, in id order ([`Ids`]).
     ids: Shared,
     state: Shared,
@@ -78,25 +79,22 @@ impl Verified {
         })
     }
 
-    /// The chain after the verified entries.
-    pub fn chain(&self) -> Chain {
-        Chain {
-            size: self.size,
-            head: self.head,
-            ledger_id: Some(self.ledger_id),
-            last_received: self.last_received,
-        }
-    }
-
-    /// Every event id verified, with its entry.
-    pub fn ids(&mut self) -> Ids {
-        Ids(std::mem::take(&mut self.ids.0))
-    }
-
-    /// The admission state after them, if this version can read it (its
-    /// records read from the file's bytes when first needed).
-    pub fn state(&mut self) -> Option<LedgerState> {
-        review::rules::snapshot::decode(&std::mem::take(&mut self.state.0), self.size)
+    /// Where a verification goes on from: the chain and frontier after the
+    /// verified entries, the admission state there (its records read from
+    /// the file's bytes when first needed) and every event id with its
+    /// entry; `None` if this version cannot read the state.
+    pub fn resume(self) -> Option<(Start, LedgerState, Ids)> {
+        let state = review::rules::snapshot::decode(&self.state.0, self.size)?;
+        let start = Start {
+            chain: Chain {
+                size: self.size,
+                head: self.head,
+                ledger_id: Some(self.ledger_id),
+                last_received: self.last_received,
+            },
+            frontier: self.frontier,
+        };
+        Some((start, state, Ids(self.ids.0)))
     }
 }
 
@@ -235,13 +233,13 @@ pub fn store_seen(s: &Seen) {
 
 /// The value the file at `path` holds, if its hash matches and it decodes
 /// (its byte strings slices of the file's bytes, not copies).
-fn read<T: for<'de> Deserialize<'de>>(path: &Path, what: &'static str) -> Option<T> {
+fn read<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Option<T> {
     let bytes = Bytes::from(std::fs::read(path).ok()?);
     let body = bytes.slice(..bytes.len().checked_sub(32)?);
     if codec::hash_large(&body) != bytes[body.len()..] {
         return None;
     }
-    sharing(&body, || codec::decode_snapshot_borrowed(what, &body)).ok()
+    codec::decode_snapshot_shared(what, &body).ok()
 }
 
 /// Writes `value` and its hash to `path`; best effort.

@@ -319,12 +319,12 @@ impl Hosted {
         // What this machine verified of this ledger on this server before:
         // only the entries after it are fetched and verified.
         let server = self.server.server.clone();
-        let before = crate::cache::load(&server, &self.ledger_id)
-            .and_then(|mut v| v.state().map(|state| (v, state)));
+        let before =
+            crate::cache::load(&server, &self.ledger_id).and_then(crate::cache::Verified::resume);
         let seen = crate::cache::load_seen(&server, &self.ledger_id);
         let verified_before = before
             .as_ref()
-            .map(|(v, _)| v.size)
+            .map(|(start, ..)| start.chain.size)
             .max(seen.as_ref().map(|s| s.size))
             .unwrap_or(0);
         if verified_before > size {
@@ -336,17 +336,8 @@ impl Hosted {
             );
         }
         let cached = before.is_some();
-        let (start, mut state, earlier) = match before {
-            Some((mut v, state)) => (
-                Start {
-                    chain: v.chain(),
-                    frontier: v.frontier.clone(),
-                },
-                state,
-                v.ids(),
-            ),
-            None => (Start::default(), LedgerState::new(), Ids::default()),
-        };
+        let (start, mut state, earlier) =
+            before.unwrap_or_else(|| (Start::default(), LedgerState::new(), Ids::default()));
         let from = start.chain.size;
         let mut entries: Vec<Vec<u8>> = Vec::with_capacity((size - from) as usize);
         while from + (entries.len() as u64) < size {

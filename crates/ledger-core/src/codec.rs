@@ -11,8 +11,12 @@
 //! vectors in `tests/vectors/` freeze the output, so that a move to another
 //! compatible encoder is a checked swap.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+
 use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
-use serde::{Serialize, de::DeserializeOwned};
+use bytes::Bytes;
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
 
 use crate::error::{Error, Result};
 
@@ -127,13 +131,67 @@ pub fn decode_snapshot<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) ->
     decode_whole(what, bytes, snapshot_config())
 }
 
-/// [`decode_snapshot`] of a value that may borrow from `bytes` (byte
-/// strings read in place rather than copied).
-pub fn decode_snapshot_borrowed<'de, T: serde::Deserialize<'de>>(
-    what: &'static str,
-    bytes: &'de [u8],
-) -> Result<T> {
-    decode_whole(what, bytes, snapshot_config())
+/// [`decode_snapshot`] of a value whose [`Shared`] byte strings are kept
+/// as slices of `bytes` rather than copied.
+pub fn decode_snapshot_shared<T: DeserializeOwned>(what: &'static str, bytes: &Bytes) -> Result<T> {
+    sharing(bytes, || decode_whole(what, bytes, snapshot_config()))
+}
+
+thread_local! {
+    /// The buffer being decoded on this thread, when [`sharing`] was given
+    /// it: the [`Shared`] byte strings in it become slices of it.
+    static SOURCE: RefCell<Option<Bytes>> = const { RefCell::new(None) };
+}
+
+/// Runs `decode` (which decodes a value borrowed from `bytes`) so that
+/// every [`Shared`] in it is a slice of `bytes`.
+fn sharing<T>(bytes: &Bytes, decode: impl FnOnce() -> T) -> T {
+    /// Puts back the source before, however `decode` ends.
+    struct Restore(Option<Bytes>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            SOURCE.with(|s| *s.borrow_mut() = before);
+        }
+    }
+    let _restore = Restore(SOURCE.with(|s| s.replace(Some(bytes.clone()))));
+    decode()
+}
+
+/// A byte string that, decoded by [`decode_snapshot_shared`], is a slice of
+/// the buffer decoded rather than a copy (written as bytes, like a `Vec<u8>`
+/// with `serde_bytes`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shared(pub Bytes);
+
+impl Serialize for Shared {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shared {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes: Cow<'de, [u8]> = serde_bytes::deserialize(d)?;
+        Ok(Shared(share(bytes)))
+    }
+}
+
+/// `bytes` as a slice of the buffer being decoded, else a copy.
+fn share(bytes: Cow<'_, [u8]>) -> Bytes {
+    match bytes {
+        Cow::Owned(owned) => Bytes::from(owned),
+        Cow::Borrowed(borrowed) => SOURCE.with(|s| match &*s.borrow() {
+            Some(source) if within(source, borrowed) => source.slice_ref(borrowed),
+            _ => Bytes::copy_from_slice(borrowed),
+        }),
+    }
+}
+
+/// Whether `part` lies within `whole`'s memory.
+fn within(whole: &[u8], part: &[u8]) -> bool {
+    let (w, p) = (whole.as_ptr_range(), part.as_ptr_range());
+    w.start <= p.start && p.end <= w.end
 }
 
 /// The blake3 hash of a large value (a snapshot), on every core.

@@ -15,11 +15,10 @@
 //! it (it replays everything), and `repair` removes one that does not
 //! match the entries.
 
-use std::borrow::Cow;
-
 use bytes::Bytes;
+use ledger_core::codec::{self, Shared};
 use ledger_core::merkle::range_root;
-use ledger_core::{Admission, Chain, Entry, Hash, Seq, codec};
+use ledger_core::{Admission, Chain, Entry, Hash, Seq};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -38,18 +37,16 @@ pub const SNAPSHOT_ON_CLOSE_AFTER: u64 = 1_000;
 
 /// A stored snapshot.
 #[derive(Serialize, Deserialize)]
-struct Record<'a> {
+struct Record {
     /// The entries it covers.
     size: u64,
     /// The Merkle root of those entries.
     root: Hash,
     /// The blake3 hash of `state`.
     state_hash: Hash,
-    /// The domain's state after `size` entries. (As bytes, not a sequence
-    /// of `u8`: the same encoding, decoded in one copy instead of one call
-    /// a byte.)
-    #[serde(borrow, with = "serde_bytes")]
-    state: Cow<'a, [u8]>,
+    /// The domain's state after `size` entries, a slice of the record's
+    /// bytes once read.
+    state: Shared,
 }
 
 /// The snapshot record of `state` after `size` entries whose Merkle root is
@@ -61,7 +58,7 @@ pub fn record<A: Admission>(state: &A, size: u64, root: Hash) -> Option<Vec<u8>>
         size,
         root,
         state_hash,
-        state: Cow::Owned(state),
+        state: Shared(state.into()),
     })
 }
 
@@ -105,7 +102,7 @@ fn restore<S: Store + ?Sized, A: Admission>(
     bytes: &Bytes,
     stored: u64,
 ) -> Result<(A, Chain), String> {
-    let r: Record = codec::decode_snapshot_borrowed("snapshot", bytes)
+    let r: Record = codec::decode_snapshot_shared("snapshot", bytes)
         .map_err(|e| format!("the stored snapshot does not decode: {e}"))?;
     if r.size == 0 || r.size > stored {
         return Err(format!(
@@ -113,7 +110,7 @@ fn restore<S: Store + ?Sized, A: Admission>(
             r.size
         ));
     }
-    if Hash(codec::hash_large(&r.state)) != r.state_hash {
+    if Hash(codec::hash_large(&r.state.0)) != r.state_hash {
         return Err("the stored snapshot is damaged: its hash does not match its bytes".into());
     }
     let root = range_root(&StoreNodes(store), 0, r.size)
@@ -124,12 +121,7 @@ fn restore<S: Store + ?Sized, A: Admission>(
             r.size, r.root
         ));
     }
-    // The state's bytes, shared with the record's rather than copied.
-    let shared = match &r.state {
-        Cow::Borrowed(state) => bytes.slice_ref(state),
-        Cow::Owned(state) => Bytes::copy_from_slice(state),
-    };
-    let state = A::restore(&shared, r.size).ok_or_else(|| {
+    let state = A::restore(&r.state.0, r.size).ok_or_else(|| {
         "the stored snapshot is of another version of the ledger's rules".to_owned()
     })?;
     let entry = |seq: u64| -> Result<(Hash, Entry), String> {
@@ -185,9 +177,9 @@ impl Audit {
             audit.reached = true;
             return audit;
         };
-        match codec::decode_snapshot_borrowed::<Record>("snapshot", &bytes) {
+        match codec::decode_snapshot_shared::<Record>("snapshot", &Bytes::from(bytes)) {
             Err(e) => audit.fault = Some(format!("the stored snapshot does not decode: {e}")),
-            Ok(r) if Hash(codec::hash_large(&r.state)) != r.state_hash => {
+            Ok(r) if Hash(codec::hash_large(&r.state.0)) != r.state_hash => {
                 audit.fault =
                     Some("the stored snapshot is damaged: its hash does not match its bytes".into())
             }
@@ -196,7 +188,7 @@ impl Audit {
                     size: r.size,
                     root: r.root,
                     state_hash: r.state_hash,
-                    version: r.state.get(..4).and_then(|v| v.try_into().ok()),
+                    version: r.state.0.get(..4).and_then(|v| v.try_into().ok()),
                 })
             }
         }

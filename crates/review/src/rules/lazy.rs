@@ -23,15 +23,14 @@
 //! refusing such a record with an error instead would make every read of a
 //! record fallible.
 
-use std::borrow::{Borrow, Cow};
-use std::cell::RefCell;
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Index;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use ledger_core::codec;
+use ledger_core::codec::{self, Shared};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -69,6 +68,16 @@ impl<V: Summarised> Slot<V> {
         self.get();
         self.stored = None;
         self.value.get_mut().expect("decoded just above")
+    }
+
+    /// The summary and compressed bytes to store: those read, or the
+    /// value's, encoded now; `None` over the snapshot limit.
+    fn to_store(&self) -> Option<(V::Summary, Bytes)> {
+        if let Some(stored) = &self.stored {
+            return Some(stored.clone());
+        }
+        let v = self.get();
+        Some((v.summary(), Bytes::from(encode(v)?)))
     }
 
     fn summary(&self) -> V::Summary {
@@ -197,7 +206,7 @@ impl<K: Ord, V: Summarised> LazyMap<K, V> {
     }
 
     /// The summary of the value under `key`, decoding nothing.
-    pub fn summaries_of<Q>(&self, key: &Q) -> Option<V::Summary>
+    pub fn summary_of<Q>(&self, key: &Q) -> Option<V::Summary>
     where
         K: Borrow<Q>,
         Q: Ord + ?Sized,
@@ -210,12 +219,11 @@ impl<K: Ord, V: Summarised> LazyMap<K, V> {
     /// again when next read).
     pub fn compact(&mut self) {
         for slot in self.map.values_mut() {
-            if slot.stored.is_none() {
-                let Some(v) = slot.value.get() else { continue };
-                let Some(bytes) = encode(v) else { continue };
-                slot.stored = Some((v.summary(), Bytes::from(bytes)));
+            // A value over the snapshot limit stays decoded.
+            if let Some(stored) = slot.to_store() {
+                slot.stored = Some(stored);
+                slot.value = OnceLock::new();
             }
-            slot.value = OnceLock::new();
         }
     }
 
@@ -289,75 +297,10 @@ impl<'a, K: Ord, V: Summarised> IntoIterator for &'a LazyMap<K, V> {
 /// How one value is written in a snapshot, after its key (the map is a
 /// sequence of pairs, in key order): its summary, then its own encoding,
 /// compressed, as bytes (so that reading the snapshot decodes nothing).
-#[derive(Deserialize)]
-struct Stored<'a, S> {
+#[derive(Serialize, Deserialize)]
+struct Stored<S> {
     summary: S,
-    #[serde(borrow, with = "serde_bytes")]
-    bytes: Cow<'a, [u8]>,
-}
-
-thread_local! {
-    /// The snapshot being decoded on this thread, when [`sharing`] was
-    /// given it: its records become slices of it instead of copies.
-    static SOURCE: RefCell<Option<Bytes>> = const { RefCell::new(None) };
-}
-
-/// Runs `decode` (which decodes a snapshot borrowed from `bytes`) so that
-/// every record restored keeps a shared slice of `bytes`.
-pub fn sharing<T>(bytes: &Bytes, decode: impl FnOnce() -> T) -> T {
-    /// Puts back the source before, however `decode` ends.
-    struct Restore(Option<Bytes>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let before = self.0.take();
-            SOURCE.with(|s| *s.borrow_mut() = before);
-        }
-    }
-    let _restore = Restore(SOURCE.with(|s| s.replace(Some(bytes.clone()))));
-    decode()
-}
-
-/// A byte string that, decoded under [`sharing`], is a slice of the
-/// snapshot's buffer rather than a copy (written as bytes, like a `Vec<u8>`
-/// with `serde_bytes`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Shared(pub Bytes);
-
-impl Serialize for Shared {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Shared {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let bytes: Cow<'de, [u8]> = serde_bytes::deserialize(d)?;
-        Ok(Shared(share(bytes)))
-    }
-}
-
-/// `bytes` as a slice of the snapshot being decoded, else a copy.
-fn share(bytes: Cow<'_, [u8]>) -> Bytes {
-    match bytes {
-        Cow::Owned(owned) => Bytes::from(owned),
-        Cow::Borrowed(borrowed) => SOURCE.with(|s| match &*s.borrow() {
-            Some(source) if within(source, borrowed) => source.slice_ref(borrowed),
-            _ => Bytes::copy_from_slice(borrowed),
-        }),
-    }
-}
-
-/// Whether `part` lies within `whole`'s memory.
-fn within(whole: &[u8], part: &[u8]) -> bool {
-    let (w, p) = (whole.as_ptr_range(), part.as_ptr_range());
-    w.start <= p.start && p.end <= w.end
-}
-
-/// [`Stored`] as written, borrowing the bytes.
-#[derive(Serialize)]
-struct StoredRef<'a, S> {
-    summary: S,
-    bytes: &'a serde_bytes::Bytes,
+    bytes: Shared,
 }
 
 impl<K: Serialize, V: Summarised> Serialize for LazyMap<K, V> {
@@ -365,19 +308,12 @@ impl<K: Serialize, V: Summarised> Serialize for LazyMap<K, V> {
         use serde::ser::{Error, SerializeSeq};
         let mut seq = s.serialize_seq(Some(self.map.len()))?;
         for (k, slot) in &self.map {
-            let encoded;
-            let (summary, bytes) = match &slot.stored {
-                Some((summary, bytes)) => (*summary, &bytes[..]),
-                None => {
-                    let v = slot.get();
-                    encoded = encode(v)
-                        .ok_or_else(|| S::Error::custom("a record is over the snapshot limit"))?;
-                    (v.summary(), &encoded[..])
-                }
-            };
-            let stored = StoredRef {
+            let (summary, bytes) = slot
+                .to_store()
+                .ok_or_else(|| S::Error::custom("a record is over the snapshot limit"))?;
+            let stored = Stored {
                 summary,
-                bytes: serde_bytes::Bytes::new(bytes),
+                bytes: Shared(bytes),
             };
             seq.serialize_element(&(k, stored))?;
         }
@@ -387,13 +323,13 @@ impl<K: Serialize, V: Summarised> Serialize for LazyMap<K, V> {
 
 impl<'de, K: Ord + Deserialize<'de>, V: Summarised> Deserialize<'de> for LazyMap<K, V> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let stored: Vec<(K, Stored<'de, V::Summary>)> = Deserialize::deserialize(d)?;
+        let stored: Vec<(K, Stored<V::Summary>)> = Deserialize::deserialize(d)?;
         Ok(LazyMap {
             map: stored
                 .into_iter()
                 .map(|(k, s)| {
                     let slot = Slot {
-                        stored: Some((s.summary, share(s.bytes))),
+                        stored: Some((s.summary, s.bytes.0)),
                         value: OnceLock::new(),
                     };
                     (k, slot)

@@ -435,7 +435,7 @@ impl Reviews {
                 .rev()
                 .find(|id| {
                     self.reviews
-                        .summaries_of(id)
+                        .summary_of(id)
                         .is_some_and(|r| r.planned < s.planned)
                 })
                 .cloned(),

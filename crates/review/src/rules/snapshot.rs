@@ -48,9 +48,7 @@ pub fn decode(bytes: &Bytes, size: u64) -> Option<LedgerState> {
     if version != SNAPSHOT_VERSION {
         return None;
     }
-    let (_, state): (u32, LedgerState) =
-        crate::rules::lazy::sharing(bytes, || codec::decode_snapshot_borrowed("snapshot", bytes))
-            .ok()?;
+    let (_, state): (u32, LedgerState) = codec::decode_snapshot_shared("snapshot", bytes).ok()?;
     (state.size == size).then_some(state)
 }
 
