@@ -215,35 +215,19 @@ pub fn reviews(a: ReviewsArgs, out: &Out) -> Result<Verdict> {
 
 /// One JSON row per review, in the order scheduled.
 fn review_rows(state: &LedgerState) -> Vec<Value> {
-    state
-        .reviews
-        .order
-        .iter()
-        .map(|id| {
-            let r = &state.reviews.reviews[id];
-            let m = &r.minutes;
-            let status = if r.signed() {
-                "signed"
-            } else if m.close.is_some() {
-                "closed"
-            } else if m.meeting.is_some() {
-                "held"
-            } else if m.pack.is_some() {
-                "circulated"
-            } else {
-                "scheduled"
-            };
+    review::listing::reviews(&state.reviews)
+        .map(|r| {
             json!({
-                "id": id.as_str(),
-                "title": m.schedule.item.title,
-                "planned": m.schedule.item.planned.to_string(),
-                "held": m.meeting.as_ref().map(|x| x.item.held.to_string()),
-                "status": status,
-                "inputs": m.inputs.len(),
-                "decisions": m.decisions.len(),
-                "actions": m.actions.len(),
-                "signatures": r.current_signatures().count(),
-                "digest": m.digest().to_hex(),
+                "id": r.id.as_str(),
+                "title": r.row.title,
+                "planned": r.planned.to_string(),
+                "held": r.held.map(|d| d.to_string()),
+                "status": r.row.status.as_str(),
+                "inputs": r.row.inputs,
+                "decisions": r.row.decisions,
+                "actions": r.row.actions,
+                "signatures": r.row.signatures,
+                "digest": r.row.digest.to_hex(),
             })
         })
         .collect()

@@ -43,7 +43,7 @@ pub mod vocabulary;
 pub use evidence::{bundle, subjects};
 pub use example::{rehearsal, story};
 pub use judgement::{audit, conformance, wording};
-pub use projections::{agenda, minutes, reminders, view};
+pub use projections::{agenda, listing, minutes, reminders, view};
 pub use render::describe;
 pub use rules::{reviews, roster, state};
 pub use vocabulary::{ids, inputs, member, payload, policy, vocab};

@@ -154,40 +154,18 @@ impl ReviewService for ReviewApi {
         )?;
         blocking(move || {
             let state = host.state();
-            let reviews = state
-                .reviews
-                .order
-                .iter()
-                .map(|id| {
-                    let r = &state.reviews.reviews[id];
-                    let m = &r.minutes;
-                    let status = if r.signed() {
-                        "signed"
-                    } else if m.close.is_some() {
-                        "closed"
-                    } else if m.meeting.is_some() {
-                        "held"
-                    } else if m.pack.is_some() {
-                        "circulated"
-                    } else {
-                        "scheduled"
-                    };
-                    pb::ReviewSummary {
-                        id: id.as_str().to_owned(),
-                        title: m.schedule.item.title.clone(),
-                        planned: m.schedule.item.planned.to_string(),
-                        held: m
-                            .meeting
-                            .as_ref()
-                            .map(|x| x.item.held.to_string())
-                            .unwrap_or_default(),
-                        status: status.into(),
-                        inputs: m.inputs.len() as u32,
-                        decisions: m.decisions.len() as u32,
-                        actions: m.actions.len() as u32,
-                        signatures: r.current_signatures().count() as u32,
-                        digest: m.digest().to_hex(),
-                    }
+            let reviews = review::listing::reviews(&state.reviews)
+                .map(|r| pb::ReviewSummary {
+                    id: r.id.as_str().to_owned(),
+                    title: r.row.title,
+                    planned: r.planned.to_string(),
+                    held: r.held.map(|d| d.to_string()).unwrap_or_default(),
+                    status: r.row.status.as_str().into(),
+                    inputs: r.row.inputs,
+                    decisions: r.row.decisions,
+                    actions: r.row.actions,
+                    signatures: r.row.signatures,
+                    digest: r.row.digest.to_hex(),
                 })
                 .collect();
             Ok(Response::new(pb::ListReviewsResponse { reviews }))

@@ -8,7 +8,9 @@
 //! snapshot). Beside each value's bytes the snapshot keeps its
 //! [`Summarised::Summary`], the few fields that rules scan across every
 //! value (a review's planned and meeting dates), so that a scan decodes
-//! nothing.
+//! nothing, and its [`Summarised::Row`], what a listing of every value
+//! prints of it (a review's title, status, counts and digest), computed
+//! when the value is stored, so that a listing decodes nothing either.
 //!
 //! The snapshot's bytes are checked against their blake3 hash before they
 //! reach this map (the store's snapshot record, the remote cache file), and
@@ -34,18 +36,25 @@ use ledger_core::codec::{self, Shared};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A value a [`LazyMap`] holds, with what scans of the map read of it.
+/// A value a [`LazyMap`] holds, with what scans and listings of the map
+/// read of it.
 pub trait Summarised: Serialize + DeserializeOwned {
-    /// The fields read across every value of the map.
+    /// The fields the rules read across every value of the map: cheap to
+    /// compute, since a changed value's summary is computed on every scan.
     type Summary: Copy + Serialize + DeserializeOwned;
+    /// What a listing of every value prints of one: computed once when the
+    /// value is stored, and from the value while it is not.
+    type Row: Clone + Serialize + DeserializeOwned;
     /// This value's summary.
     fn summary(&self) -> Self::Summary;
+    /// This value's row.
+    fn row(&self) -> Self::Row;
 }
 
 /// One value: its snapshot bytes while it is unchanged, and the value once
 /// read. At least one of the two is there.
 struct Slot<V: Summarised> {
-    stored: Option<(V::Summary, Bytes)>,
+    stored: Option<StoredOf<V>>,
     value: OnceLock<V>,
 }
 
@@ -59,7 +68,7 @@ impl<V: Summarised> Slot<V> {
 
     fn get(&self) -> &V {
         self.value.get_or_init(|| match &self.stored {
-            Some((_, bytes)) => decode(bytes),
+            Some(stored) => decode(&stored.bytes.0),
             None => unreachable!("a slot holds its value or its bytes"),
         })
     }
@@ -70,20 +79,32 @@ impl<V: Summarised> Slot<V> {
         self.value.get_mut().expect("decoded just above")
     }
 
-    /// The summary and compressed bytes to store: those read, or the
+    /// The summary, row and compressed bytes to store: those read, or the
     /// value's, encoded now; `None` over the snapshot limit.
-    fn to_store(&self) -> Option<(V::Summary, Bytes)> {
+    fn to_store(&self) -> Option<StoredOf<V>> {
         if let Some(stored) = &self.stored {
             return Some(stored.clone());
         }
         let v = self.get();
-        Some((v.summary(), Bytes::from(encode(v)?)))
+        Some(Stored {
+            summary: v.summary(),
+            row: v.row(),
+            bytes: Shared(Bytes::from(encode(v)?)),
+        })
     }
 
     fn summary(&self) -> V::Summary {
         match (self.value.get(), &self.stored) {
-            (_, Some((summary, _))) => *summary,
+            (_, Some(stored)) => stored.summary,
             (Some(v), None) => v.summary(),
+            (None, None) => unreachable!("a slot holds its value or its bytes"),
+        }
+    }
+
+    fn row(&self) -> V::Row {
+        match (self.value.get(), &self.stored) {
+            (_, Some(stored)) => stored.row.clone(),
+            (Some(v), None) => v.row(),
             (None, None) => unreachable!("a slot holds its value or its bytes"),
         }
     }
@@ -214,6 +235,20 @@ impl<K: Ord, V: Summarised> LazyMap<K, V> {
         self.map.get(key).map(Slot::summary)
     }
 
+    /// Every key with its value's row, in key order, decoding nothing.
+    pub fn rows(&self) -> impl Iterator<Item = (&K, V::Row)> {
+        self.map.iter().map(|(k, s)| (k, s.row()))
+    }
+
+    /// The row of the value under `key`, decoding nothing.
+    pub fn row_of<Q>(&self, key: &Q) -> Option<V::Row>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.map.get(key).map(Slot::row)
+    }
+
     /// Keeps every value as its compressed bytes only: one changed since it
     /// was last stored is encoded, one only read is let go of (and decoded
     /// again when next read).
@@ -294,12 +329,17 @@ impl<'a, K: Ord, V: Summarised> IntoIterator for &'a LazyMap<K, V> {
     }
 }
 
+/// The stored form of a `V`.
+type StoredOf<V> = Stored<<V as Summarised>::Summary, <V as Summarised>::Row>;
+
 /// How one value is written in a snapshot, after its key (the map is a
-/// sequence of pairs, in key order): its summary, then its own encoding,
-/// compressed, as bytes (so that reading the snapshot decodes nothing).
-#[derive(Serialize, Deserialize)]
-struct Stored<S> {
+/// sequence of pairs, in key order): its summary and row, then its own
+/// encoding, compressed, as bytes (so that reading the snapshot decodes
+/// nothing).
+#[derive(Clone, Serialize, Deserialize)]
+struct Stored<S, R> {
     summary: S,
+    row: R,
     bytes: Shared,
 }
 
@@ -308,13 +348,9 @@ impl<K: Serialize, V: Summarised> Serialize for LazyMap<K, V> {
         use serde::ser::{Error, SerializeSeq};
         let mut seq = s.serialize_seq(Some(self.map.len()))?;
         for (k, slot) in &self.map {
-            let (summary, bytes) = slot
+            let stored = slot
                 .to_store()
                 .ok_or_else(|| S::Error::custom("a record is over the snapshot limit"))?;
-            let stored = Stored {
-                summary,
-                bytes: Shared(bytes),
-            };
             seq.serialize_element(&(k, stored))?;
         }
         seq.end()
@@ -323,13 +359,13 @@ impl<K: Serialize, V: Summarised> Serialize for LazyMap<K, V> {
 
 impl<'de, K: Ord + Deserialize<'de>, V: Summarised> Deserialize<'de> for LazyMap<K, V> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let stored: Vec<(K, Stored<V::Summary>)> = Deserialize::deserialize(d)?;
+        let stored: Vec<(K, StoredOf<V>)> = Deserialize::deserialize(d)?;
         Ok(LazyMap {
             map: stored
                 .into_iter()
                 .map(|(k, s)| {
                     let slot = Slot {
-                        stored: Some((s.summary, s.bytes.0)),
+                        stored: Some(s),
                         value: OnceLock::new(),
                     };
                     (k, slot)

@@ -276,24 +276,112 @@ pub struct ReviewSummary {
     pub meeting: Option<(Seq, Date)>,
 }
 
+/// Where a review stands, as a listing of reviews shows it: the furthest
+/// step its minutes record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReviewStatus {
+    /// Scheduled; no pack circulated yet.
+    Scheduled,
+    /// Its pack circulated; not yet held.
+    Circulated,
+    /// Its meeting recorded; not yet closed.
+    Held,
+    /// Closed; no signature on its current minutes' history yet.
+    Closed,
+    /// Someone has signed its minutes.
+    Signed,
+}
+
+impl ReviewStatus {
+    /// The status of `record`.
+    pub fn of(record: &ReviewRecord) -> ReviewStatus {
+        let m = &record.minutes;
+        if record.signed() {
+            ReviewStatus::Signed
+        } else if m.close.is_some() {
+            ReviewStatus::Closed
+        } else if m.meeting.is_some() {
+            ReviewStatus::Held
+        } else if m.pack.is_some() {
+            ReviewStatus::Circulated
+        } else {
+            ReviewStatus::Scheduled
+        }
+    }
+
+    /// The status as listings and the service write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Scheduled => "scheduled",
+            ReviewStatus::Circulated => "circulated",
+            ReviewStatus::Held => "held",
+            ReviewStatus::Closed => "closed",
+            ReviewStatus::Signed => "signed",
+        }
+    }
+}
+
+/// What a listing of every review prints of one, beside its summary's
+/// dates: kept with the review's stored record, so that listing the
+/// reviews of a restored ledger decodes none of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRow {
+    /// The schedule's title.
+    pub title: String,
+    /// Where the review stands.
+    pub status: ReviewStatus,
+    /// How many inputs, decisions and actions its minutes record.
+    pub inputs: u32,
+    /// See `inputs`.
+    pub decisions: u32,
+    /// See `inputs`.
+    pub actions: u32,
+    /// How many signatures its current minutes carry.
+    pub signatures: u32,
+    /// Its current minutes' digest.
+    pub digest: Hash,
+}
+
+/// A count for a row: records of a review are far fewer than `u32::MAX`.
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 impl Summarised for ReviewRecord {
     type Summary = ReviewSummary;
+    type Row = ReviewRow;
     fn summary(&self) -> ReviewSummary {
         ReviewSummary {
             planned: self.minutes.schedule.item.planned,
             meeting: self.minutes.meeting.as_ref().map(|m| (m.seq, m.item.held)),
         }
     }
+    fn row(&self) -> ReviewRow {
+        let m = &self.minutes;
+        ReviewRow {
+            title: m.schedule.item.title.clone(),
+            status: ReviewStatus::of(self),
+            inputs: count(m.inputs.len()),
+            decisions: count(m.decisions.len()),
+            actions: count(m.actions.len()),
+            signatures: count(self.current_signatures().count()),
+            digest: m.digest(),
+        }
+    }
 }
 
 impl Summarised for ActionRecord {
     type Summary = ();
+    type Row = ();
     fn summary(&self) {}
+    fn row(&self) {}
 }
 
 impl Summarised for ObjectiveRecord {
     type Summary = ();
+    type Row = ();
     fn summary(&self) {}
+    fn row(&self) {}
 }
 
 fn field(field: &str, reason: impl Into<String>) -> Rejection {
