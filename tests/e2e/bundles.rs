@@ -20,7 +20,7 @@ use ledger_store::{Ledger, SledStore, Store, StoreNodes, replay};
 use review::bundle::{self, Bundle};
 use review::rehearsal::{member_key, noon};
 use review::story::{self, ORGANISATION, PEOPLE, Step};
-use review::vocab::{Close, Content, Input, Open, Schedule, Sign};
+use review::vocab::{Close, Content, Decision, DecisionKind, Input, Open, Schedule, Sign};
 use review::{
     Date, Genesis, InputKey, KeyPolicy, LedgerState, MemberId, MemberRecord, Payload, Policy,
     ReviewId, RosterChange,
@@ -184,14 +184,10 @@ impl Fixed {
         }
     }
 
-    /// A small review that only the ISMS lead signs: attended, but not top management.
-    fn solo_review(&mut self, id: &str) {
+    /// Schedules review `id`, titled `title`, and opens its meeting: the
+    /// ISMS lead and the head of IT, on 2026-11-27.
+    fn hold(&mut self, id: &str, title: &str) {
         let r = ReviewId::new(id).unwrap();
-        let c = |body| Content {
-            review: r.clone(),
-            amendment: None,
-            body,
-        };
         let m = |h: &str| MemberId::new(h).unwrap();
         self.append(
             "isms",
@@ -199,7 +195,7 @@ impl Fixed {
                 review: r.clone(),
                 amendment: None,
                 body: Schedule {
-                    title: "Extraordinary review after an incident".into(),
+                    title: title.into(),
                     planned: d("2026-11-27"),
                     period_start: d("2026-11-01"),
                     period_end: d("2026-11-26"),
@@ -212,13 +208,23 @@ impl Fixed {
         );
         self.append(
             "isms",
-            &Payload::Open(c(Open {
-                held: d("2026-11-27"),
-                chair: m("isms"),
-                present: vec![m("isms"), m("it")],
-                apologies: vec![],
-            })),
+            &Payload::Open(Content {
+                review: r,
+                amendment: None,
+                body: Open {
+                    held: d("2026-11-27"),
+                    chair: m("isms"),
+                    present: vec![m("isms"), m("it")],
+                    apologies: vec![],
+                },
+            }),
         );
+    }
+
+    /// A small review that only the ISMS lead signs: attended, but not top management.
+    fn solo_review(&mut self, id: &str) {
+        let r = ReviewId::new(id).unwrap();
+        self.hold(id, "Extraordinary review after an incident");
         self.append("isms", &Payload::Input(Content { review: r.clone(), amendment: None, body: Input {
             input: InputKey::Nonconformities, summary: "One incident and its corrective action were reviewed in detail with the head of IT.".into(),
             evidence: vec![], nothing_to_report: false,
@@ -1126,4 +1132,57 @@ fn verify_bundle_writes_the_auditors_report() {
     // --html-on-failure names where to write only with --html.
     let (code, _, stderr) = verify("valid.bundle", &["--html-on-failure"]);
     assert_eq!(code, 2, "{stderr}");
+}
+
+/// A review whose bundle would be over the format's 4 MiB limit is not
+/// exported: `export` says how large it would be and how many reviews it
+/// carries, and writes nothing.
+#[test]
+fn a_bundle_over_the_format_limit_is_refused_and_nothing_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let mut f = Fixed::new(&dir, 7);
+    f.found();
+    f.hold("mr-long", "A review minuted at great length");
+    let decide = |text: &str| {
+        Payload::Decide(Content {
+            review: ReviewId::new("mr-long").unwrap(),
+            amendment: None,
+            body: Decision {
+                kind: DecisionKind::Other,
+                text: text.into(),
+                inputs: vec![],
+            },
+        })
+    };
+    // 16 KiB decisions (the longest text) until the entries pass 4 MiB.
+    let text = "The board discussed the matter at length. ".repeat(390);
+    for _ in 0..(4 * 1024 * 1024 / text.len() + 8) {
+        f.append("isms", &decide(&text));
+    }
+    drop(f);
+    let out = tmp.path().join("long.bundle");
+    let ledger = dir.to_str().unwrap();
+    let (code, _, err) = run(&[
+        "export",
+        "--ledger",
+        ledger,
+        "--review",
+        "mr-long",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert_eq!(code, 2, "nothing judged: {err}");
+    for part in [
+        "the bundle of review mr-long would be ",
+        "bytes, over the bundle format's limit of 4194304",
+        "every review held before it or that it reports on, 1 in all",
+    ] {
+        assert!(err.contains(part), "{part:?} in {err}");
+    }
+    assert!(!out.exists(), "nothing written");
+    // The ledger is as it was.
+    let (code, _, err) = run(&["verify", "--ledger", ledger]).unwrap();
+    assert_eq!(code, 0, "{err}");
 }

@@ -1,7 +1,7 @@
 //! Evidence bundles from any store: what `review-ledger export` writes and
 //! what `GetBundle` returns, built the same way.
 
-use ledger_core::{Checkpoint, Hash, Seq};
+use ledger_core::{Checkpoint, Hash, Seq, codec};
 use ledger_store::{Store, StoreError, StoreNodes};
 use review::bundle::{self, Bundle};
 use review::{LedgerState, Rejection, ReviewId};
@@ -18,6 +18,23 @@ pub enum ExportError {
     /// The stored checkpoint does not verify or does not cover the entries.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// The review's bundle would be over the bundle format's size limit,
+    /// so that no verifier would read it.
+    #[error(
+        "the bundle of review {review} would be {bytes} bytes, over the bundle format's limit of \
+         {limit} (docs/FORMAT.md, section 19.2): it carries the entries of the review and of \
+         every review held before it or that it reports on, {reviews} in all"
+    )]
+    TooLarge {
+        /// The review.
+        review: ReviewId,
+        /// The bundle's encoded size, after the magic.
+        bytes: usize,
+        /// The codec's limit.
+        limit: usize,
+        /// How many reviews it carries.
+        reviews: usize,
+    },
 }
 
 impl From<ledger_core::Error> for ExportError {
@@ -68,7 +85,21 @@ pub fn bundle_of<S: Store + ?Sized>(
         })
     };
     let nodes = Nodes(StoreNodes(store));
-    bundle::assemble(state, review, note, &read, &nodes)
+    let bundle = bundle::assemble(state, review, note, &read, &nodes)?;
+    let bytes = codec::encode(&bundle).len();
+    if bytes > codec::DECODE_LIMIT {
+        return Err(ExportError::TooLarge {
+            review: review.clone(),
+            bytes,
+            limit: codec::DECODE_LIMIT,
+            reviews: bundle
+                .subjects
+                .iter()
+                .filter(|p| matches!(p.subject, review::subjects::Subject::Review(_)))
+                .count(),
+        });
+    }
+    Ok(bundle)
 }
 
 /// The store's Merkle nodes with this module's error.

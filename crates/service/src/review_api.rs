@@ -97,6 +97,9 @@ fn review_bundle(
         .map_err(|e| store_status("snapshot", e))?;
     let status = |e| match e {
         crate::export::ExportError::Store(e) => store_status("exporting", e),
+        e @ crate::export::ExportError::TooLarge { .. } => {
+            Status::failed_precondition(e.to_string())
+        }
         other => Status::internal(other.to_string()),
     };
     {
