@@ -169,8 +169,9 @@ async fn follow(a: FeedArgs) -> Result<Verdict> {
                             if seq != next {
                                 bail!("the server sent entry {seq} where {next} was due");
                             }
-                            writeln!(stdout, "{}", message_json(&m))?;
-                            stdout.flush()?;
+                            if !write_line(&mut stdout, &message_json(&m).to_string())? {
+                                return Ok(Verdict::Ok);
+                            }
                             next = seq + 1;
                             if stop_at.is_some_and(|s| next >= s) {
                                 return Ok(Verdict::Ok);
@@ -250,4 +251,15 @@ pub fn ledgers(a: LedgersArgs, out: &crate::out::Out) -> Result<Verdict> {
         },
     );
     Ok(Verdict::Ok)
+}
+
+/// Writes one message and a newline, flushed; `false` when the reader has
+/// gone away (`review-ledger feed | head`), which ends the feed quietly, as
+/// it ends every command ([`crate::out::say`]).
+fn write_line(out: &mut impl Write, line: &str) -> Result<bool> {
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to standard output")),
+    }
 }
