@@ -7,6 +7,8 @@
 //! signed note (whose text holds no NUL). Verification is always
 //! `verify_strict`, and weak (small-order) keys are refused.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
@@ -14,6 +16,20 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 use crate::error::{Error, Result};
 use crate::types::{Hash, Signature};
+
+/// How many decoded keys a thread keeps ([`DECODED`]); past it the cache
+/// starts again. A ledger's members hold a few keys each.
+const DECODED_KEYS: usize = 1024;
+
+thread_local! {
+    /// Valid keys decoded on this thread, by their bytes. Decoding a key
+    /// (decompressing its point, checking that the encoding is canonical
+    /// and the point not of small order) takes two field exponentiations,
+    /// as much again as the rest of a signature check besides its scalar
+    /// multiplication; a ledger's entries are signed by few keys. Only keys
+    /// that decoded are kept: what is refused is refused each time.
+    static DECODED: RefCell<HashMap<[u8; 32], VerifyingKey>> = RefCell::new(HashMap::new());
+}
 
 /// The blake3 `derive_key` context of key fingerprints.
 pub const FINGERPRINT_CONTEXT: &str = "review-ledger/v1 key fingerprint";
@@ -65,8 +81,26 @@ impl PublicKey {
     /// The prefix of the text form of a public key.
     pub const TEXT_PREFIX: &'static str = "ed25519:";
 
-    /// The dalek key, refusing non-points and weak keys.
+    /// The dalek key, refusing non-points and weak keys. Decoded keys are
+    /// kept per thread ([`DECODED`]), so that checking a ledger's many
+    /// signatures by its few keys decodes each key once.
     pub fn verifying_key(&self) -> Result<VerifyingKey> {
+        if let Some(key) = DECODED.with(|d| d.borrow().get(&self.0).copied()) {
+            return Ok(key);
+        }
+        let key = self.decode_key()?;
+        DECODED.with(|d| {
+            let mut d = d.borrow_mut();
+            if d.len() >= DECODED_KEYS {
+                d.clear();
+            }
+            d.insert(self.0, key);
+        });
+        Ok(key)
+    }
+
+    /// [`PublicKey::verifying_key`], decoded now.
+    fn decode_key(&self) -> Result<VerifyingKey> {
         let key = VerifyingKey::from_bytes(&self.0).map_err(|_| Error::BadKey {
             key: self.to_hex(),
             reason: "not a valid ed25519 point",
@@ -244,6 +278,43 @@ mod tests {
         let text = format!("ed25519:{}", hex::encode(identity));
         assert!(PublicKey::from_text(&text).is_err());
         assert!(PublicKey::from_text("ed25519:zz").is_err());
+    }
+
+    /// A key decodes to the same key, or the same refusal, whether this
+    /// thread kept it or not, and a kept key checks only its own
+    /// signatures.
+    #[test]
+    fn a_key_decodes_the_same_whether_kept_or_not() {
+        let (a, b) = (KeyPair::from_seed([3; 32]), KeyPair::from_seed([4; 32]));
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        // p + 1, a second spelling of y = 1.
+        let mut non_canonical = [0xff; 32];
+        non_canonical[0] = 0xee;
+        non_canonical[31] = 0x7f;
+        let keys = [
+            a.public(),
+            b.public(),
+            PublicKey(identity),
+            PublicKey(non_canonical),
+        ];
+        let outcome = |r: Result<VerifyingKey>| r.map(|k| k.to_bytes()).map_err(|e| e.to_string());
+        for key in keys {
+            let fresh = outcome(key.decode_key());
+            for _ in 0..3 {
+                assert_eq!(outcome(key.verifying_key()), fresh, "{key:?}");
+            }
+        }
+        let sig = a.sign(Purpose::Event, b"minutes");
+        for _ in 0..3 {
+            a.public().verify(Purpose::Event, b"minutes", &sig).unwrap();
+            assert!(b.public().verify(Purpose::Event, b"minutes", &sig).is_err());
+            assert!(
+                PublicKey(identity)
+                    .verify(Purpose::Event, b"minutes", &sig)
+                    .is_err()
+            );
+        }
     }
 
     #[test]
