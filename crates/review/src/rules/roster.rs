@@ -389,6 +389,9 @@ pub struct Roster {
     /// How many members are top management now, kept as members change so
     /// that quorum checks do not walk the roster.
     top_count: usize,
+    /// Each enrolled passkey's public key, with its key id, kept as keys
+    /// are enrolled so that enrolling a key does not walk every key.
+    passkey_publics: BTreeMap<Vec<u8>, PublicKey>,
 }
 
 impl Roster {
@@ -467,12 +470,16 @@ impl Roster {
     /// Checks that no enrolled key, ed25519 or passkey, has the public key
     /// bytes `public`.
     fn check_public_key_free(&self, field: &'static str, public: &[u8]) -> Result<(), Rejection> {
-        let taken = self.keys.iter().find(|(key, r)| match &r.kind {
-            KeyKind::Passkey(c) => c.public_key == public,
-            _ => key.0.as_slice() == public,
-        });
-        match taken {
-            Some((_, r)) => Err(Rejection::BadKey {
+        let passkey = self
+            .passkey_publics
+            .get(public)
+            .and_then(|id| self.keys.get(id));
+        let key_file = <[u8; 32]>::try_from(public)
+            .ok()
+            .and_then(|k| self.keys.get(&PublicKey(k)))
+            .filter(|r| !matches!(r.kind, KeyKind::Passkey(_)));
+        match passkey.or(key_file) {
+            Some(r) => Err(Rejection::BadKey {
                 field,
                 reason: format!("its public key is already enrolled, for {}", r.member),
             }),
@@ -745,7 +752,7 @@ impl Roster {
                     if let Some(k) = self.keys.get_mut(&old) {
                         k.state = KeyState::Rotated(seq);
                     }
-                    self.keys.insert(
+                    self.insert_key(
                         new,
                         KeyRecord {
                             member: member.clone(),
@@ -764,9 +771,17 @@ impl Roster {
         }
     }
 
+    /// Enrols `key` as `record`, keeping the passkeys' public keys.
+    fn insert_key(&mut self, key: PublicKey, record: KeyRecord) {
+        if let KeyKind::Passkey(c) = &record.kind {
+            self.passkey_publics.insert(c.public_key.clone(), key);
+        }
+        self.keys.insert(key, record);
+    }
+
     fn enrol(&mut self, seq: Seq, r: MemberRecord, kind: KeyKind) {
         self.top_count += usize::from(r.top_management);
-        self.keys.insert(
+        self.insert_key(
             r.key,
             KeyRecord {
                 member: r.handle.clone(),
@@ -817,7 +832,7 @@ impl Roster {
 
     /// Enrols `key` as one more active key of `handle`.
     fn add_key(&mut self, seq: Seq, handle: MemberId, key: PublicKey, kind: KeyKind) {
-        self.keys.insert(
+        self.insert_key(
             key,
             KeyRecord {
                 member: handle.clone(),
