@@ -26,6 +26,8 @@ use review::{
     ReviewId, RosterChange,
 };
 use serde_json::{Value, json};
+use service::pb;
+use service::pb::review_service_client::ReviewServiceClient;
 
 fn vectors() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/bundles")
@@ -1160,29 +1162,58 @@ fn a_bundle_over_the_format_limit_is_refused_and_nothing_written() {
     for _ in 0..(4 * 1024 * 1024 / text.len() + 8) {
         f.append("isms", &decide(&text));
     }
+    let ledger_id = f.state.roster.ledger_id.unwrap().to_hex();
     drop(f);
     let out = tmp.path().join("long.bundle");
     let ledger = dir.to_str().unwrap();
-    let (code, _, err) = run(&[
-        "export",
-        "--ledger",
-        ledger,
-        "--review",
-        "mr-long",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .unwrap();
+    let refused = |err: &str| {
+        for part in [
+            "the bundle of review mr-long would encode to ",
+            "bytes after its magic line, over the bundle format's limit of 4194304",
+            "every review held before it or that it reports on, 1 in all",
+        ] {
+            assert!(err.contains(part), "{part:?} in {err}");
+        }
+        assert!(!out.exists(), "nothing written");
+    };
+    let export = |place: &[&str]| {
+        let mut args = vec![
+            "export",
+            "--review",
+            "mr-long",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(place);
+        run(&args).unwrap()
+    };
+    let (code, _, err) = export(&["--ledger", ledger]);
     assert_eq!(code, 2, "nothing judged: {err}");
-    for part in [
-        "the bundle of review mr-long would be ",
-        "bytes, over the bundle format's limit of 4194304",
-        "every review held before it or that it reports on, 1 in all",
-    ] {
-        assert!(err.contains(part), "{part:?} in {err}");
-    }
-    assert!(!out.exists(), "nothing written");
+    refused(&err);
     // The ledger is as it was.
     let (code, _, err) = run(&["verify", "--ledger", ledger]).unwrap();
     assert_eq!(code, 0, "{err}");
+
+    // A server refuses it too (GetBundle), and still judges the review
+    // where it builds its bundle (VerifyReview), which no file limit binds.
+    let server = crate::service::Server::start(&[&dir], "127.0.0.1:0", &[]);
+    let (code, _, err) = export(&["--server", &server.url(), "--ledger-id", &ledger_id]);
+    assert_eq!(code, 2, "nothing judged: {err}");
+    assert!(err.contains("FailedPrecondition"), "{err}");
+    refused(&err);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reply = runtime.block_on(async {
+        let mut client = ReviewServiceClient::connect(server.url()).await.unwrap();
+        let request = pb::VerifyReviewRequest {
+            ledger_id: ledger_id.clone(),
+            review: "mr-long".into(),
+            whole_ledger: false,
+        };
+        client.verify_review(request).await.map(|r| r.into_inner())
+    });
+    let reply = reply.unwrap_or_else(|s| panic!("VerifyReview: {s:?}"));
+    assert!(
+        reply.valid && reply.audit.is_some(),
+        "the review is judged: {reply:?}"
+    );
 }

@@ -54,7 +54,8 @@ pub fn export(a: ExportArgs, out: &Out) -> Result<Verdict> {
         Some(mut client) => client.bundle(&a.review)?,
         None => {
             let store = crate::local::open_for_reading(&a.ledger.at())?;
-            service::export::bundle(&store, &ReviewId::new(a.review.as_str())?)?.to_bytes()
+            let bundle = service::export::bundle(&store, &ReviewId::new(a.review.as_str())?)?;
+            service::export::file_bytes(&bundle)?
         }
     };
     // Read back what is written, as any reader of the file would.

@@ -21,14 +21,15 @@ pub enum ExportError {
     /// The review's bundle would be over the bundle format's size limit,
     /// so that no verifier would read it.
     #[error(
-        "the bundle of review {review} would be {bytes} bytes, over the bundle format's limit of \
-         {limit} (docs/FORMAT.md, section 19.2): it carries the entries of the review and of \
-         every review held before it or that it reports on, {reviews} in all"
+        "the bundle of review {review} would encode to {bytes} bytes after its magic line, over \
+         the bundle format's limit of {limit} (docs/FORMAT.md, section 19.2): it carries the \
+         entries of the review and of every review held before it or that it reports on, \
+         {reviews} in all"
     )]
     TooLarge {
         /// The review.
         review: ReviewId,
-        /// The bundle's encoded size, after the magic.
+        /// The bundle's encoded size, after the magic line.
         bytes: usize,
         /// The codec's limit.
         limit: usize,
@@ -85,12 +86,21 @@ pub fn bundle_of<S: Store + ?Sized>(
         })
     };
     let nodes = Nodes(StoreNodes(store));
-    let bundle = bundle::assemble(state, review, note, &read, &nodes)?;
-    let bytes = codec::encode(&bundle).len();
-    if bytes > codec::DECODE_LIMIT {
+    bundle::assemble(state, review, note, &read, &nodes)
+}
+
+/// The bundle file's bytes, for `export`, `GetBundle` and the console's
+/// download: refused when its encoding is over the limit that every reader
+/// of a bundle file holds it to (docs/FORMAT.md, section 19.2), since no
+/// verifier would read it. (`VerifyReview` verifies the bundle where it is
+/// built, and holds it to no file limit.)
+pub fn file_bytes(bundle: &Bundle) -> Result<Vec<u8>, ExportError> {
+    let bytes = bundle.to_bytes();
+    let encoded = bytes.len() - bundle::MAGIC.len();
+    if encoded > codec::DECODE_LIMIT {
         return Err(ExportError::TooLarge {
-            review: review.clone(),
-            bytes,
+            review: bundle.review.clone(),
+            bytes: encoded,
             limit: codec::DECODE_LIMIT,
             reviews: bundle
                 .subjects
@@ -99,7 +109,7 @@ pub fn bundle_of<S: Store + ?Sized>(
                 .count(),
         });
     }
-    Ok(bundle)
+    Ok(bytes)
 }
 
 /// The store's Merkle nodes with this module's error.

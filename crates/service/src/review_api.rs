@@ -82,6 +82,19 @@ impl ReviewApi {
     }
 }
 
+/// The status of a bundle that could not be built or written: a store
+/// failure as such, a bundle over the file limit a precondition that the
+/// review's history fails, anything else the server's fault.
+pub fn export_status(e: crate::export::ExportError) -> Status {
+    match e {
+        crate::export::ExportError::Store(e) => store_status("exporting", e),
+        e @ crate::export::ExportError::TooLarge { .. } => {
+            Status::failed_precondition(e.to_string())
+        }
+        other => Status::internal(other.to_string()),
+    }
+}
+
 /// The bundle of `review` from a snapshot, and the snapshot's size: built
 /// on the hosted state when it is at that size (it usually is: the snapshot
 /// is taken between appends), else on the state the store's own snapshot
@@ -95,21 +108,15 @@ fn review_bundle(
     let size = ledger_store::Store::head(snapshot)
         .map(|h| h.size)
         .map_err(|e| store_status("snapshot", e))?;
-    let status = |e| match e {
-        crate::export::ExportError::Store(e) => store_status("exporting", e),
-        e @ crate::export::ExportError::TooLarge { .. } => {
-            Status::failed_precondition(e.to_string())
-        }
-        other => Status::internal(other.to_string()),
-    };
     {
         let state = host.state();
         if state.size == size {
-            let bundle = crate::export::bundle_of(snapshot, &state, review).map_err(status)?;
+            let bundle =
+                crate::export::bundle_of(snapshot, &state, review).map_err(export_status)?;
             return Ok((bundle, size));
         }
     }
-    let bundle = crate::export::bundle(snapshot, review).map_err(status)?;
+    let bundle = crate::export::bundle(snapshot, review).map_err(export_status)?;
     Ok((bundle, size))
 }
 
@@ -392,7 +399,7 @@ impl ReviewService for ReviewApi {
                 let (bundle, checkpoint_size) = review_bundle(host, snapshot, review)?;
                 Ok(pb::GetBundleResponse {
                     entries: bundle.entries.len() as u32,
-                    bundle: bundle.to_bytes(),
+                    bundle: crate::export::file_bytes(&bundle).map_err(export_status)?,
                     checkpoint_size,
                 })
             },

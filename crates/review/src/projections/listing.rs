@@ -3,8 +3,8 @@
 //!
 //! Each row is read from what is stored beside the review's record
 //! ([`crate::rules::lazy`]), so that listing the reviews of a restored
-//! ledger decodes none of them; the CLI's `reviews`, the service's
-//! `ListReviews` and the web console list the same rows.
+//! ledger decodes none of them; the CLI's `reviews` and the service's
+//! `ListReviews` list the same rows.
 
 use crate::ids::{Date, ReviewId};
 use crate::reviews::{ReviewRow, Reviews};

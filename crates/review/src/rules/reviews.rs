@@ -286,9 +286,10 @@ pub enum ReviewStatus {
     Circulated,
     /// Its meeting recorded; not yet closed.
     Held,
-    /// Closed; no signature on its current minutes' history yet.
+    /// Closed; no one has signed its minutes yet.
     Closed,
-    /// Someone has signed its minutes.
+    /// Someone has signed its minutes (this version or an earlier one:
+    /// the row's `signatures` counts those on the current version).
     Signed,
 }
 

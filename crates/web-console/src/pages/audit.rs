@@ -41,9 +41,9 @@ async fn export(
                 inner: snapshot,
                 stop: stop.clone(),
             };
-            service::export::bundle(&store, &review)
-                .map(|b| b.to_bytes())
-                .map_err(|e| tonic::Status::internal(e.to_string()))
+            let bundle = service::export::bundle(&store, &review)
+                .map_err(service::review_api::export_status)?;
+            service::export::file_bytes(&bundle).map_err(service::review_api::export_status)
         })
         .await?)
 }
