@@ -21,7 +21,7 @@
 //! refused with the reason.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -46,8 +46,12 @@ const INLINE_VERIFY: usize = 8;
 /// everything waiting with one flush.
 const PIPELINE: usize = 64;
 
-/// How many appends may wait for the writer before callers block.
-const QUEUE: usize = 16 * 1024;
+// Appends wait for the writer in an unbounded queue: each caller waits
+// for its answer before it can send another, so the queue holds at most one
+// append per calling thread, and the server bounds those (connections,
+// streams, blocking threads). A bounded channel allocates and touches all
+// its slots up front: 16,384 of them took 2.6 MB of every hosted ledger,
+// most of what a small one costs (docs/SERVICE.md, "Limits").
 
 /// What a caller gets once its event is durable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,7 +149,7 @@ struct Health {
 /// An open ledger that accepts appends.
 pub struct Ledger<S: Store, A: Admission> {
     store: Arc<S>,
-    queue: Mutex<Option<SyncSender<Request<A::Rejection>>>>,
+    queue: Mutex<Option<Sender<Request<A::Rejection>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -222,7 +226,7 @@ impl<S: Store, A: Admission + Default + 'static> Ledger<S, A> {
         }
         let head = checked_end(&store, &state, &chain)?;
         let store = Arc::new(store);
-        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let (tx, rx) = mpsc::channel();
         let writer = Writer {
             store: store.clone(),
             state,

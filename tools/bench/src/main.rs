@@ -43,6 +43,9 @@
 //! - `subject-map`: one entry's cost to the checkpoint's subject map of
 //!   `--reviews` subjects, beside rebuilding the map from every tip, as it
 //!   was before the map was incremental ([`subject_map`]); not in `all`;
+//! - `hosting`: one server hosting `--entries` small ledgers (1,000 by
+//!   default), its start and resident memory beside the 2 GB a thousand
+//!   may take ([`hosting`]); not in `all`;
 //! - `all`: the nine in turn, each in a process of its own.
 //!
 //! The targets (reported, never asserted: speed lives here, not in tests)
@@ -95,6 +98,7 @@ mod failover;
 mod feed;
 mod fixture;
 mod grpc_append;
+mod hosting;
 mod latency;
 mod measure;
 mod meetings;
@@ -166,6 +170,10 @@ enum Scenario {
     /// in the same run, on a throwaway cluster of 127.0.0.1 (needs the
     /// postgresql package); not part of `all`.
     Stores(Common),
+    /// One server hosting `--entries` small ledgers (default 1000): its
+    /// start and resident memory beside the 2 GB a thousand may take; not
+    /// part of `all`.
+    Hosting(Common),
     /// How long appends stop when the server writing a PostgreSQL ledger is
     /// killed and a standby takes over, over 10 rounds (needs the
     /// postgresql package and `cargo build --release -p cli`); not part of
@@ -269,6 +277,7 @@ enum Measure {
     SubjectMap,
     Stores,
     Failover,
+    Hosting,
 }
 
 impl Measure {
@@ -289,6 +298,7 @@ impl Measure {
             Measure::SubjectMap => "subject-map",
             Measure::Stores => "stores",
             Measure::Failover => "failover",
+            Measure::Hosting => "hosting",
         }
     }
 
@@ -329,6 +339,7 @@ impl Measure {
                 subject_map::run(opts, opts.reviews.unwrap_or(subject_map::DEFAULT_REVIEWS))
             }
             Measure::Failover => failover::run(opts),
+            Measure::Hosting => hosting::run(opts, entries.unwrap_or(hosting::DEFAULT_LEDGERS)),
             Measure::Stores => {
                 return stores::run(opts, entries.unwrap_or(stores::DEFAULT_ENTRIES));
             }
@@ -389,6 +400,7 @@ fn main() -> Result<()> {
         Scenario::SubjectMap(c) => (c, Some(SubjectMap)),
         Scenario::Stores(c) => (c, Some(Stores)),
         Scenario::Failover(c) => (c, Some(Failover)),
+        Scenario::Hosting(c) => (c, Some(Hosting)),
         Scenario::All(c) => (c, None),
     };
     if !common.json {

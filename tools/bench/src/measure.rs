@@ -61,18 +61,24 @@ pub fn decode_secs(entries: &[Vec<u8>]) -> Result<f64> {
 
 /// This process's peak resident set (`VmHWM`), in bytes.
 pub fn peak_rss_bytes() -> Result<u64> {
-    let status =
-        std::fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
+    status_bytes("self", "VmHWM")
+}
+
+/// A figure in bytes of `/proc/<pid>/status` (`VmHWM`, `VmRSS`), of this
+/// process (`self`) or another.
+pub fn status_bytes(pid: &str, field: &str) -> Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
     let line = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .context("/proc/self/status has no VmHWM line")?;
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .with_context(|| format!("{path} has no {field} line"))?;
     let kib: u64 = line
         .trim()
         .trim_end_matches("kB")
         .trim()
         .parse()
-        .with_context(|| format!("cannot parse VmHWM {line:?}"))?;
+        .with_context(|| format!("cannot parse {field} {line:?}"))?;
     Ok(kib * 1024)
 }
 

@@ -167,7 +167,8 @@ fn time(bin: &Path, cache: &Path, runs: usize, args: impl Fn(usize) -> Vec<Strin
 }
 
 /// `review-ledger serve` on 127.0.0.1, stopped when dropped. Its stdout is
-/// kept open: the server prints more lines after its address.
+/// read to the end on a thread of its own: the server prints a line for
+/// each ledger after its address, and would stop at a full pipe.
 pub(crate) struct Serving {
     child: Child,
     /// Whether the child was killed and reaped already.
@@ -175,7 +176,6 @@ pub(crate) struct Serving {
     pub(crate) url: String,
     /// The web console's address, when started with `--http`.
     pub(crate) console: Option<String>,
-    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Serving {
@@ -220,17 +220,22 @@ impl Serving {
             }
             false => None,
         };
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         Ok(Serving {
             child,
             reaped: false,
             url: format!("http://{addr}"),
             console,
-            _stdout: stdout,
         })
     }
 }
 
 impl Serving {
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL, as a machine that dies.
     pub(crate) fn kill(mut self) {
         let _ = self.child.kill();

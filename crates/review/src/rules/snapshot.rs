@@ -32,7 +32,7 @@ use crate::vocab::MeetingTimes;
 /// The version of the snapshot encoding. Bump it whenever a type in
 /// [`LedgerState`] changes shape, or the record compressor changes version:
 /// older snapshots are then ignored and rebuilt, never misread.
-pub const SNAPSHOT_VERSION: u32 = 7;
+pub const SNAPSHOT_VERSION: u32 = 8;
 
 /// The state's snapshot bytes; `None` if they would be over the codec's
 /// snapshot limit.
