@@ -22,6 +22,7 @@ use review::{LedgerState, Rejection};
 use tokio::sync::watch;
 
 use crate::error::ServiceError;
+use crate::repeated::Repeated;
 
 /// A hosted ledger's store: a directory's sled or a database's ledger.
 pub type AnyStore = Box<dyn Store>;
@@ -87,6 +88,10 @@ pub struct Hosted {
     /// Set when a write of a shared database's ledger failed: the
     /// following thread lets the writer go and stands by.
     lost: AtomicBool,
+    /// The following thread's warnings that repeat while the database is
+    /// away: reading it, and asking it who writes.
+    following: Mutex<Repeated>,
+    asking: Mutex<Repeated>,
 }
 
 /// A hosted ledger's stored end as of one instant, for a full verification
@@ -149,6 +154,8 @@ impl Hosted {
             folding: Mutex::new(()),
             pause: AtomicU32::new(0),
             unanswered: AtomicU32::new(0),
+            following: Mutex::default(),
+            asking: Mutex::default(),
         })
     }
 
@@ -195,6 +202,8 @@ impl Hosted {
             folding: Mutex::new(()),
             pause: AtomicU32::new(0),
             unanswered: AtomicU32::new(0),
+            following: Mutex::default(),
+            asking: Mutex::default(),
         })
         .and_then(|hosted| {
             // A first attempt that fails (a role that may not write, a
@@ -251,6 +260,25 @@ impl Hosted {
             });
         if let Err(e) = spawned {
             eprintln!("warning: ledger {}: cannot follow it: {e}", self.id);
+        }
+    }
+
+    /// Warns of `failure` of what the following thread was `doing`, or
+    /// that it works again, as `repeated` lets it (see [`Repeated`]).
+    fn say(
+        &self,
+        repeated: &Mutex<Repeated>,
+        doing: &str,
+        failure: Option<impl std::fmt::Display>,
+    ) {
+        let mut repeated = repeated.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let said = match failure {
+            Some(e) => repeated.failed(now, &format!("{doing}: {e}")),
+            None => repeated.cleared(now).map(|s| format!("{doing} {s}")),
+        };
+        if let Some(said) = said {
+            eprintln!("warning: ledger {}: {said}", self.id);
         }
     }
 
@@ -312,18 +340,18 @@ impl Hosted {
                 self.dir.display()
             );
         }
-        if let Err(e) = self.follow_store() {
-            eprintln!("warning: ledger {}: following the database: {e}", self.id);
-        }
+        let followed = self.follow_store();
+        self.say(&self.following, "following the database", followed.err());
         if self.pause.load(Ordering::SeqCst) > 0 {
             self.pause.fetch_sub(1, Ordering::SeqCst);
             return false;
         }
-        match self.try_take_over() {
-            Ok(Ok(())) => {}
-            // The database did not say who holds the lock (it restarts, the
-            // network is cut): asked again at the next step.
-            Err(e) => eprintln!("warning: ledger {}: cannot ask who writes it: {e}", self.id),
+        let taken = self.try_take_over();
+        // The database did not say who holds the lock (it restarts, the
+        // network is cut): asked again at the next step.
+        self.say(&self.asking, "asking who writes it", taken.as_ref().err());
+        match taken {
+            Ok(Ok(())) | Err(_) => {}
             // The lock looked free but no writer started here.
             Ok(Err(e)) => {
                 eprintln!(

@@ -42,6 +42,7 @@ pub mod ledger_api;
 pub mod limits;
 pub mod load;
 pub mod messages;
+pub mod repeated;
 pub mod review_api;
 pub mod server;
 pub mod verdict;
