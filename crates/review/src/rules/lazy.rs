@@ -235,11 +235,6 @@ impl<K: Ord, V: Summarised> LazyMap<K, V> {
         self.map.get(key).map(Slot::summary)
     }
 
-    /// Every key with its value's row, in key order, decoding nothing.
-    pub fn rows(&self) -> impl Iterator<Item = (&K, V::Row)> {
-        self.map.iter().map(|(k, s)| (k, s.row()))
-    }
-
     /// The row of the value under `key`, decoding nothing.
     pub fn row_of<Q>(&self, key: &Q) -> Option<V::Row>
     where
